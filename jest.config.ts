@@ -1,0 +1,16 @@
+import type { Config } from 'jest'
+
+// Tests import packages by name; map them to their sources so no build is needed before testing.
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/examples'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  // superjson and its helpers ship ESM only; let swc turn them into CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/\\.pnpm/(?!(superjson|copy-anything|is-what)@)'],
+  moduleNameMapper: { '^@memokit/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  maxWorkers: 2,
+  testTimeout: 30_000,
+}
+
+export default config

@@ -1,0 +1,73 @@
+/** Every memokit error code, one per error class. */
+export type MemokitErrorCode = 'E_CONFIG' | 'E_KEY' | 'E_STORAGE' | 'E_CODEC'
+
+/** Base class of every error memokit throws. `code` is stable; `message` says what was wrong and how to fix it. */
+export class MemokitError extends Error {
+  /** A stable machine-readable code. */
+  readonly code: MemokitErrorCode
+  constructor(code: MemokitErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/**
+ * Bad options, thrown when the wrapper or storage is created, before anything runs.
+ * `option` names the offending option.
+ */
+export class ConfigError extends MemokitError {
+  static readonly code = 'E_CONFIG'
+  /** The option that was wrong, e.g. `'ttl'`. */
+  readonly option: string
+  constructor(option: string, message: string, options?: { cause?: unknown }) {
+    super('E_CONFIG', message, options)
+    this.option = option
+  }
+}
+
+/** An argument that cannot be encoded into a cache key; thrown before the wrapped function runs. */
+export class KeyError extends MemokitError {
+  static readonly code = 'E_KEY'
+  /** Where the value sits, e.g. `'args[1].user.tags[0]'`. */
+  readonly path: string
+  /** The value's constructor or type, e.g. `'Socket'`, `'function'`, `'symbol'`, `'cycle'`. */
+  readonly valueType: string
+  /** The cached function's identity. */
+  readonly functionName: string
+  constructor(
+    message: string,
+    details: { path: string; valueType: string; functionName: string },
+    options?: { cause?: unknown },
+  ) {
+    super('E_KEY', message, options)
+    this.path = details.path
+    this.valueType = details.valueType
+    this.functionName = details.functionName
+  }
+}
+
+/** The storage failed (connection lost, timeout, server error). `cause` holds the original error. */
+export class StorageError extends MemokitError {
+  static readonly code = 'E_STORAGE'
+  /** The storage's `name`, e.g. `'redis'`. */
+  readonly storage: string
+  /** The operation that failed. */
+  readonly op: StorageOp
+  constructor(message: string, details: { storage: string; op: StorageOp }, options?: { cause?: unknown }) {
+    super('E_STORAGE', message, options)
+    this.storage = details.storage
+    this.op = details.op
+  }
+}
+
+/** A value could not be encoded, or a stored payload could not be decoded (corrupt or unknown format version). */
+export class CodecError extends MemokitError {
+  static readonly code = 'E_CODEC'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_CODEC', message, options)
+  }
+}
+
+/** The storage operations reported to `onError`. */
+export type StorageOp = 'get' | 'set' | 'add' | 'delete' | 'clear' | 'close' | 'connect'

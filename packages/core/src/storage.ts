@@ -1,0 +1,60 @@
+/**
+ * The storage contract every memokit backend implements.
+ *
+ * One contract, generic over sync/async: `Storage` answers directly, `AsyncStorage` answers with promises.
+ * Keys come in two parts: the namespace (any string) and the key inside it (built by core from the function
+ * identity and the encoded arguments). A backend maps both onto its own physical key injectively, so that
+ * `clear(namespace)` can remove exactly one namespace.
+ */
+
+/** `T` for a sync storage, `Promise<T>` for an async one. */
+export type MaybePromise<T, Async extends boolean> = Async extends true ? Promise<T> : T
+
+/** What a read returns on a hit. A miss is `undefined` (so a cached `undefined` value stays distinguishable). */
+export interface Entry<T = unknown> {
+  /** The stored value, decoded. */
+  readonly value: T
+  /** When the entry was written, in ms since the Unix epoch. */
+  readonly createdAt: number
+  /** When the entry expires, in ms since the Unix epoch; `undefined` when it never expires. */
+  readonly expiresAt: number | undefined
+}
+
+/** Options of a write. An object, so later features (stale-while-revalidate, tags) can add fields. */
+export interface SetOptions {
+  /** Time to live in ms; `undefined` means no expiry. Always a positive finite number when given. */
+  readonly ttl?: number | undefined
+}
+
+/** The members shared by {@link Storage} and {@link AsyncStorage}. */
+export interface StorageContract<Async extends boolean> {
+  /** `true` for an {@link AsyncStorage}, `false` for a sync {@link Storage}; core picks its code path by it. */
+  readonly async: Async
+  /** A short label for messages and `onError` reports, e.g. `'memory'` or `'redis'`. */
+  readonly name: string
+  /**
+   * Reads an entry. Returns `undefined` on a miss: absent, expired, or written under another namespace.
+   * Throws (rejects) on a storage failure; a corrupt payload throws a {@link CodecError}.
+   */
+  get(namespace: string, key: string): MaybePromise<Entry | undefined, Async>
+  /** Writes (or overwrites) an entry; an overwrite replaces the value and restarts the expiry. */
+  set(namespace: string, key: string, value: unknown, options?: SetOptions): MaybePromise<void, Async>
+  /**
+   * Writes only if no live entry exists (atomic "set if absent", the building block of locks).
+   * Returns `true` when this call wrote the entry. Optional: a storage that can't do it atomically omits it.
+   */
+  add?(namespace: string, key: string, value: unknown, options?: SetOptions): MaybePromise<boolean, Async>
+  /** Deletes one entry. Returns `true` if a live entry was there, `false` otherwise. */
+  delete(namespace: string, key: string): MaybePromise<boolean, Async>
+  /** Deletes every entry of one namespace, and nothing else. */
+  clear(namespace: string): MaybePromise<void, Async>
+  /** Releases what the storage opened itself (connections, timers); a client passed in by the user stays open. */
+  close?(): MaybePromise<void, Async>
+}
+
+/** A storage that answers synchronously (memory, sync file storage). */
+export type Storage = StorageContract<false>
+/** A storage that answers with promises (Redis, MongoDB, memcached, async file storage). */
+export type AsyncStorage = StorageContract<true>
+/** Either kind of storage. */
+export type AnyStorage = Storage | AsyncStorage
