@@ -121,9 +121,13 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       remove(node)
       return true
     },
-    clear(ns) {
+    clear(ns, keyPrefix) {
       const bucket = namespaces.get(ns)
       if (bucket === undefined) return
+      if (keyPrefix !== undefined) {
+        for (const node of bucket.values()) if (node.key.startsWith(keyPrefix)) remove(node)
+        return
+      }
       for (const node of bucket.values()) {
         unlink(node)
         size--

@@ -46,8 +46,11 @@ export interface StorageContract<Async extends boolean> {
   add?(namespace: string, key: string, value: unknown, options?: SetOptions): MaybePromise<boolean, Async>
   /** Deletes one entry. Returns `true` if a live entry was there, `false` otherwise. */
   delete(namespace: string, key: string): MaybePromise<boolean, Async>
-  /** Deletes every entry of one namespace, and nothing else. */
-  clear(namespace: string): MaybePromise<void, Async>
+  /**
+   * Deletes every entry of one namespace, and nothing else. With `keyPrefix`, only the namespace's entries whose
+   * key starts with it (core passes `'<function identity>:'` to clear one function's entries).
+   */
+  clear(namespace: string, keyPrefix?: string): MaybePromise<void, Async>
   /** Releases what the storage opened itself (connections, timers); a client passed in by the user stays open. */
   close?(): MaybePromise<void, Async>
 }
