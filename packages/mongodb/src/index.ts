@@ -1,0 +1,2 @@
+export type { MongoClientLike, MongoCollectionLike, MongoDocument, MongoStorageOptions } from './storage'
+export { DEFAULT_COLLECTION, DEFAULT_DATABASE, DEFAULT_OPERATION_TIMEOUT_MS, mongoStorage } from './storage'

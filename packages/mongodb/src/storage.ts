@@ -1,0 +1,434 @@
+import {
+  type AsyncStorage,
+  type Codec,
+  CodecError,
+  ConfigError,
+  createCodec,
+  type Entry,
+  type SetOptions,
+  StorageError,
+  type StorageOp,
+} from '@memokit/core'
+import { MongoClient, type MongoClientOptions } from 'mongodb'
+import { describe, validateCollectionName, validateDatabaseName } from './names'
+
+/** A MongoDB document as memokit reads and writes it. */
+export type MongoDocument = Record<string, unknown>
+
+/**
+ * The collection methods memokit calls. The official driver's `Collection` (6.x, 7.x) satisfies it; declared
+ * structurally so that the user's client, whichever copy of `mongodb` it comes from, is accepted.
+ */
+export interface MongoCollectionLike {
+  findOne(filter: MongoDocument, options: { projection: MongoDocument }): Promise<MongoDocument | null>
+  replaceOne(
+    filter: MongoDocument,
+    replacement: MongoDocument,
+    options: { upsert: boolean },
+  ): Promise<{ matchedCount: number }>
+  findOneAndUpdate(
+    filter: MongoDocument,
+    update: MongoDocument,
+    options: { upsert: boolean; returnDocument: 'before'; projection: MongoDocument },
+  ): Promise<MongoDocument | null>
+  findOneAndDelete(filter: MongoDocument, options: { projection: MongoDocument }): Promise<MongoDocument | null>
+  deleteMany(filter: MongoDocument): Promise<unknown>
+  createIndexes(
+    specs: { key: Record<string, 1>; name: string; unique?: boolean; expireAfterSeconds?: number }[],
+  ): Promise<unknown>
+}
+
+/** The part of a `MongoClient` memokit uses: `client.db(name).collection(name)`. */
+export interface MongoClientLike {
+  db(name: string): { collection(name: string): MongoCollectionLike }
+}
+
+/** Options of {@link mongoStorage}. Pass exactly one of `url` or `client`. */
+export interface MongoStorageOptions {
+  /**
+   * Connection string; the storage creates its own `MongoClient`, connects on the first operation and closes it
+   * in `close()`. Exclusive with `client`.
+   * @example 'mongodb://127.0.0.1:27017'
+   */
+  readonly url?: string
+  /**
+   * Your own `MongoClient` (official driver 6.x or 7.x). The storage never connects or closes it beyond what
+   * the driver does on its own (it auto-connects on the first operation). Exclusive with `url`.
+   */
+  readonly client?: MongoClientLike
+  /**
+   * Extra driver options for the client created from `url` (TLS, auth, pool size...). They override the
+   * timeouts memokit derives from `operationTimeoutMs`. Only with `url`.
+   * @default {}
+   */
+  readonly clientOptions?: MongoClientOptions
+  /**
+   * Database name; MongoDB rules apply (no `/\. "$*<>:|?`, under 64 bytes).
+   * @default 'memokit'
+   */
+  readonly database?: string
+  /**
+   * Collection name; MongoDB rules apply (not empty, no `$`, not starting with `system.`).
+   * @default 'cache'
+   */
+  readonly collection?: string
+  /**
+   * Storage-level prefix, stored in field `p` of every document; storages with different prefixes sharing one
+   * collection never see or clear each other's entries.
+   * @default 'memokit'
+   */
+  readonly prefix?: string
+  /**
+   * Codec for values (byte values, a top-level `Buffer` or `Uint8Array`, bypass it and are stored as BSON Binary).
+   * @default createCodec()
+   */
+  readonly codec?: Codec
+  /**
+   * Upper bound in ms for every operation, including connecting and creating the indexes on first use; past it
+   * the call rejects with a `StorageError`. Also used as the driver's server selection and connect timeouts
+   * for a client created from `url`.
+   * @default 1000
+   */
+  readonly operationTimeoutMs?: number
+  /**
+   * Create the unique key index and the TTL index on first use (once per storage). Turn off only when the
+   * database user lacks the `createIndex` privilege and the indexes are managed elsewhere (see README).
+   * @default true
+   */
+  readonly createIndexes?: boolean
+}
+
+/** Default database of {@link mongoStorage}: `'memokit'`. */
+export const DEFAULT_DATABASE = 'memokit'
+/** Default collection of {@link mongoStorage}: `'cache'`. */
+export const DEFAULT_COLLECTION = 'cache'
+/** Default `operationTimeoutMs` of {@link mongoStorage}: 1000 ms. */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 1000
+
+const NAME = 'mongodb'
+// Index names are fixed so that a second storage (or process) on the same collection finds them already there.
+const KEY_INDEX = 'memokit_key'
+const TTL_INDEX = 'memokit_ttl'
+const DUPLICATE_KEY = 11000
+// Values of type tag `t`: absent = codec payload string in `v`, otherwise raw bytes stored as BSON Binary.
+const BUFFER = 'b'
+const UINT8ARRAY = 'u'
+
+const VALUE_PROJECTION = { _id: 0, v: 1, t: 1, c: 1, e: 1 }
+const EXPIRY_PROJECTION = { _id: 0, e: 1 }
+
+/**
+ * A MongoDB storage (official driver). One document per entry, `{ p: prefix, ns: namespace, k: key, v: value,
+ * t?: byte type, c: created Date, e?: expiry Date }`, with a unique index on `{ p, ns, k }` and a TTL index on
+ * `e`. Connects lazily; every operation is bounded by `operationTimeoutMs`; failures reject with `StorageError`.
+ *
+ * @example
+ * const storage = mongoStorage({ url: 'mongodb://127.0.0.1:27017' })
+ * const storage2 = mongoStorage({ client: myMongoClient, database: 'app', collection: 'memo' })
+ */
+export function mongoStorage(options: MongoStorageOptions): AsyncStorage {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(
+      'options',
+      `mongoStorage needs an options object with url or client, got ${describe(options)}`,
+    )
+  }
+  const {
+    url,
+    client: userClient,
+    clientOptions,
+    database = DEFAULT_DATABASE,
+    collection = DEFAULT_COLLECTION,
+    prefix = 'memokit',
+    codec = createCodec(),
+    operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS,
+    createIndexes = true,
+  } = options
+
+  validateDatabaseName(database)
+  validateCollectionName(collection, database)
+  if (typeof prefix !== 'string') {
+    throw new ConfigError('prefix', `prefix must be a string, got ${describe(prefix)}`)
+  }
+  if (typeof operationTimeoutMs !== 'number' || !Number.isFinite(operationTimeoutMs) || operationTimeoutMs <= 0) {
+    throw new ConfigError(
+      'operationTimeoutMs',
+      `operationTimeoutMs must be a positive finite number of ms, got ${describe(operationTimeoutMs)}`,
+    )
+  }
+  if (typeof codec !== 'object' || codec === null || typeof codec.encode !== 'function') {
+    throw new ConfigError('codec', `codec must be a Codec from createCodec(), got ${describe(codec)}`)
+  }
+  if (typeof createIndexes !== 'boolean') {
+    throw new ConfigError('createIndexes', `createIndexes must be a boolean, got ${describe(createIndexes)}`)
+  }
+  if (url !== undefined && userClient !== undefined) {
+    throw new ConfigError('url', 'pass either url or client to mongoStorage, not both')
+  }
+  if (clientOptions !== undefined && url === undefined) {
+    throw new ConfigError('clientOptions', 'clientOptions only apply with url; configure your own client directly')
+  }
+
+  let ownClient: MongoClient | undefined
+  let client: MongoClientLike
+  if (userClient !== undefined) {
+    if (typeof userClient !== 'object' || userClient === null || typeof userClient.db !== 'function') {
+      throw new ConfigError('client', `client must be a MongoClient, got ${describe(userClient)}`)
+    }
+    client = userClient
+  } else {
+    if (typeof url !== 'string' || !/^mongodb(\+srv)?:\/\//.test(url)) {
+      throw new ConfigError(
+        'url',
+        `mongoStorage needs url (a 'mongodb://' or 'mongodb+srv://' connection string) or client, got ${describe(url)}`,
+      )
+    }
+    // The driver's own timeouts fire a little before ours so that, on a dead server, its error (which names the
+    // reason, e.g. ECONNREFUSED) becomes the StorageError's cause. socketTimeoutMS tears down a hung connection
+    // soon after the caller gave up on it, so it doesn't hold a pool slot forever.
+    const driverTimeoutMs = Math.max(1, Math.floor(operationTimeoutMs * 0.9))
+    try {
+      ownClient = new MongoClient(url, {
+        serverSelectionTimeoutMS: driverTimeoutMs,
+        connectTimeoutMS: driverTimeoutMs,
+        socketTimeoutMS: Math.ceil(operationTimeoutMs * 2),
+        ...clientOptions,
+      })
+    } catch (error) {
+      throw new ConfigError('url', `invalid MongoDB url or clientOptions: ${messageOf(error)}`, { cause: error })
+    }
+    client = ownClient
+  }
+
+  let closed = false
+  let ready: Promise<MongoCollectionLike> | undefined
+
+  const init = async (): Promise<MongoCollectionLike> => {
+    if (ownClient) await ownClient.connect()
+    const col = client.db(database).collection(collection)
+    if (createIndexes) {
+      // Once per storage: creating indexes that already exist with the same options is a no-op on the server.
+      await col.createIndexes([
+        { key: { p: 1, ns: 1, k: 1 }, name: KEY_INDEX, unique: true },
+        // expireAfterSeconds 0: each document expires at its own `e`; documents without `e` never expire.
+        { key: { e: 1 }, name: TTL_INDEX, expireAfterSeconds: 0 },
+      ])
+    }
+    return col
+  }
+  const collectionReady = (): Promise<MongoCollectionLike> => {
+    if (ready === undefined) {
+      const attempt = init()
+      ready = attempt
+      // A failed connect or index creation is retried by the next operation instead of failing forever.
+      attempt.catch(() => {
+        if (ready === attempt) ready = undefined
+      })
+    }
+    return ready
+  }
+
+  // Runs one driver operation within operationTimeoutMs (connect and index creation included) and wraps every
+  // failure in a StorageError. The driver keeps going after a timeout; its late result is ignored.
+  const run = async <T>(op: StorageOp, fn: (col: MongoCollectionLike) => Promise<T>): Promise<T> => {
+    if (closed) throw new StorageError(`mongodb storage is closed; ${op} is not possible`, { storage: NAME, op })
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new StorageError(
+            `mongodb ${op} timed out after ${operationTimeoutMs} ms (operationTimeoutMs)`,
+            { storage: NAME, op },
+            { cause: new Error(`no answer from MongoDB within ${operationTimeoutMs} ms`) },
+          ),
+        )
+      }, operationTimeoutMs)
+    })
+    try {
+      return await Promise.race([collectionReady().then(fn), timeout])
+    } catch (error) {
+      if (error instanceof StorageError) throw error
+      throw new StorageError(`mongodb ${op} failed: ${messageOf(error)}`, { storage: NAME, op }, { cause: error })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  const keyOf = (namespace: string, key: string): MongoDocument => {
+    if (typeof namespace !== 'string' || typeof key !== 'string') {
+      throw new ConfigError('key', `namespace and key must be strings, got ${describe(namespace)} and ${describe(key)}`)
+    }
+    return { p: prefix, ns: namespace, k: key }
+  }
+
+  // The fields of a written entry. Throws (CodecError, ConfigError) before anything is sent.
+  const fieldsOf = (value: unknown, options: SetOptions | undefined, now: number): MongoDocument => {
+    const ttl = options?.ttl
+    if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
+      throw new ConfigError('ttl', `ttl must be a positive finite number of ms or undefined, got ${describe(ttl)}`)
+    }
+    const fields: MongoDocument = {}
+    const proto = value instanceof Uint8Array ? Object.getPrototypeOf(value) : undefined
+    if (proto === Buffer.prototype || proto === Uint8Array.prototype) {
+      // The driver serializes a Uint8Array as BSON Binary: raw bytes, no base64 or JSON around them.
+      fields.v = value
+      fields.t = proto === Buffer.prototype ? BUFFER : UINT8ARRAY
+    } else {
+      fields.v = codec.encode(value)
+    }
+    fields.c = new Date(now)
+    // Fields are left out, never set to undefined: the driver would store undefined as null.
+    if (ttl !== undefined) fields.e = new Date(now + ttl)
+    return fields
+  }
+
+  const isLive = (doc: MongoDocument, now: number): boolean => {
+    const e = doc.e
+    return e === undefined || e === null || (e instanceof Date && e.getTime() > now)
+  }
+
+  return {
+    async: true,
+    name: NAME,
+
+    async get(namespace, key) {
+      const filter = keyOf(namespace, key)
+      const doc = await run('get', (col) => col.findOne(filter, { projection: VALUE_PROJECTION }))
+      if (doc === null) return undefined
+      return decodeDocument(doc, codec)
+    },
+
+    async set(namespace, key, value, options) {
+      const filter = keyOf(namespace, key)
+      // A whole-document replacement: fields the new entry lacks (expiry, byte type) disappear with the old one,
+      // and `_id` is kept. (Also the form under which the stand-in test server keeps BSON Binary intact.)
+      const replacement = { ...filter, ...fieldsOf(value, options, Date.now()) }
+      await run('set', async (col) => {
+        try {
+          await col.replaceOne(filter, replacement, { upsert: true })
+        } catch (error) {
+          // Two concurrent upserts of a new key: the loser hits the unique index. The server retries this
+          // itself since 4.2; one retry here covers older servers and the remaining cases. It now matches.
+          if (codeOf(error) !== DUPLICATE_KEY) throw error
+          await col.replaceOne(filter, replacement, { upsert: true })
+        }
+      })
+    },
+
+    async add(namespace, key, value, options) {
+      const filter = keyOf(namespace, key)
+      const now = Date.now()
+      const fields = fieldsOf(value, options, now)
+      return run('add', async (col) => {
+        // Insert-if-absent in one atomic step: $setOnInsert leaves an existing document untouched, and the
+        // unique index makes concurrent upserts of the same key produce exactly one insert.
+        const before = await col.findOneAndUpdate(
+          filter,
+          { $setOnInsert: fields },
+          { upsert: true, returnDocument: 'before', projection: EXPIRY_PROJECTION },
+        )
+        if (before === null) return true
+        if (isLive(before, now)) return false
+        // An expired document the TTL monitor hasn't removed yet: replace it only while it is still expired, so
+        // of several concurrent callers exactly one wins (the winner's write moves `e` past now, or removes it).
+        const replaced = await col.replaceOne(
+          { ...filter, e: { $lte: new Date(now) } },
+          { ...filter, ...fields },
+          {
+            upsert: false,
+          },
+        )
+        return replaced.matchedCount === 1
+      })
+    },
+
+    async delete(namespace, key) {
+      const filter = keyOf(namespace, key)
+      // findOneAndDelete removes an expired leftover too, and tells whether what it removed was live.
+      const before = await run('delete', (col) => col.findOneAndDelete(filter, { projection: EXPIRY_PROJECTION }))
+      return before !== null && isLive(before, Date.now())
+    },
+
+    async clear(namespace) {
+      if (typeof namespace !== 'string') {
+        throw new ConfigError('namespace', `namespace must be a string, got ${describe(namespace)}`)
+      }
+      // Exact equality on separate fields: no pattern, so no namespace or prefix can match another's documents.
+      await run('clear', (col) => col.deleteMany({ p: prefix, ns: namespace }))
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      if (ownClient === undefined) return
+      const toClose = ownClient
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          // Let a connect in flight settle first, or the driver could reopen what close just released.
+          ready?.catch(() => undefined).then(() => toClose.close()) ?? toClose.close(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`close took longer than ${operationTimeoutMs} ms`)),
+              operationTimeoutMs,
+            )
+          }),
+        ])
+      } catch (error) {
+        throw new StorageError(
+          `mongodb close failed: ${messageOf(error)}`,
+          { storage: NAME, op: 'close' },
+          { cause: error },
+        )
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+}
+
+function decodeDocument(doc: MongoDocument, codec: Codec): Entry | undefined {
+  const { v, t, c, e } = doc
+  let expiresAt: number | undefined
+  if (e !== undefined && e !== null) {
+    if (!(e instanceof Date)) throw new CodecError(`corrupt mongodb document: expiry field e is not a Date`)
+    expiresAt = e.getTime()
+    // The TTL monitor deletes expired documents only about once a minute: never return one it hasn't reached.
+    if (expiresAt <= Date.now()) return undefined
+  }
+  if (!(c instanceof Date)) throw new CodecError(`corrupt mongodb document: creation field c is not a Date`)
+  let value: unknown
+  if (t === undefined || t === null) {
+    if (typeof v !== 'string') throw new CodecError('corrupt mongodb document: value field v is not a codec payload')
+    value = codec.decode(v)
+  } else {
+    const bytes = bytesOf(v)
+    if (bytes === undefined) throw new CodecError('corrupt mongodb document: byte value v is not BSON Binary')
+    // Copies, so the value owns its memory instead of pinning the driver's response buffer.
+    if (t === BUFFER) value = Buffer.from(bytes)
+    else if (t === UINT8ARRAY) value = new Uint8Array(bytes)
+    else throw new CodecError(`corrupt mongodb document: unknown value type ${describe(t)}`)
+  }
+  return { value, createdAt: c.getTime(), expiresAt }
+}
+
+// BSON Binary from any copy of the bson package (checked structurally: the user's client may bring its own).
+function bytesOf(v: unknown): Uint8Array | undefined {
+  if (v instanceof Uint8Array) return v
+  if (typeof v === 'object' && v !== null && (v as { _bsontype?: unknown })._bsontype === 'Binary') {
+    const value = (v as { value?: unknown }).value
+    if (typeof value === 'function') {
+      const bytes: unknown = value.call(v)
+      if (bytes instanceof Uint8Array) return bytes
+    }
+  }
+  return undefined
+}
+
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
