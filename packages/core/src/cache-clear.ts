@@ -1,0 +1,130 @@
+import type { CachedReturn, IsAsyncStorage } from './cache-value'
+import { ConfigError } from './errors'
+import { forgetPending } from './identity'
+import {
+  type ErrorReport,
+  rejectUnknownOptions,
+  resolveBoolean,
+  resolveFunction,
+  resolveHook,
+  resolveStorage,
+} from './options'
+import { createReporter, toStorageError } from './report'
+import type { AnyStorage, Storage } from './storage'
+
+/** Options of `cacheClear`. */
+export interface CacheClearOptions<S extends AnyStorage = AnyStorage> {
+  /** The namespace(s) to clear when the wrapped function settles. Required. */
+  readonly namespaces: string | readonly string[]
+  /** The storage to clear them in. Default: the process-wide memory storage `cacheValue` uses by default. */
+  readonly storage?: S
+  /** Told when clearing fails. Default: a process warning, at most one per storage every 10 s. */
+  readonly onError?: (report: ErrorReport) => void
+  /**
+   * true (default): a failed clear is reported to `onError` and `fn`'s result is still returned.
+   * false: a failed clear throws a `StorageError` (after `fn` succeeded; `fn`'s own error always wins).
+   */
+  readonly failOpen?: boolean
+}
+
+const CLEAR_OPTIONS = ['namespaces', 'storage', 'onError', 'failOpen'] as const
+
+// biome-ignore lint/suspicious/noExplicitAny: the wrapped function's own signature is what callers see.
+type AnyFunction = (...args: any[]) => any
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+/**
+ * Wraps `fn` (typically a write) so that when it settles, with success or failure, the given namespaces are
+ * cleared in `storage`. Returns `fn`'s own result, and rethrows its error unchanged. The wrapper returns a
+ * Promise when `fn` does or the storage is async, so the clear has finished when the caller continues.
+ *
+ * @example
+ * const saveUser = cacheClear(writeUser, { namespaces: 'users', storage })
+ */
+export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage>(
+  fn: F,
+  options: CacheClearOptions<S>,
+): (...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S>> {
+  const entry = 'cacheClear'
+  resolveFunction(entry, fn)
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('namespaces', `${entry}: pass an options object with the namespaces to clear`)
+  }
+  rejectUnknownOptions(entry, options, CLEAR_OPTIONS)
+  const raw = options.namespaces
+  const namespaces: readonly string[] = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? [...raw] : []
+  if (namespaces.length === 0 || namespaces.some((ns) => typeof ns !== 'string' || ns.length === 0)) {
+    throw new ConfigError(
+      'namespaces',
+      `${entry}: namespaces must be a non-empty string or a non-empty array of non-empty strings, e.g. { namespaces: ['users'] }`,
+    )
+  }
+  const storage = resolveStorage(entry, options.storage)
+  const failOpen = resolveBoolean(entry, 'failOpen', options.failOpen, true)
+  const report = createReporter(storage, resolveHook<(r: ErrorReport) => void>(entry, 'onError', options.onError))
+
+  // Returns the first failure that must be thrown (strict mode), after reporting every failure.
+  const failed = (namespace: string, error: unknown): unknown => {
+    const failure = toStorageError(storage, 'clear', error)
+    report('clear', namespace, undefined, failure)
+    return failOpen ? undefined : failure
+  }
+  const clearSync = (): unknown => {
+    forgetPending(storage, namespaces)
+    let toThrow: unknown
+    for (const namespace of namespaces) {
+      try {
+        ;(storage as Storage).clear(namespace)
+      } catch (error) {
+        toThrow ??= failed(namespace, error)
+      }
+    }
+    return toThrow
+  }
+  const clearAsync = async (): Promise<unknown> => {
+    forgetPending(storage, namespaces)
+    const results = await Promise.allSettled(namespaces.map(async (namespace) => storage.clear(namespace)))
+    let toThrow: unknown
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') toThrow ??= failed(namespaces[i] as string, result.reason)
+    })
+    return toThrow
+  }
+  const settle = async (outcome: Promise<unknown>): Promise<unknown> => {
+    let value: unknown
+    try {
+      value = await outcome
+    } catch (error) {
+      await (storage.async ? clearAsync() : clearSync())
+      throw error
+    }
+    const toThrow = await (storage.async ? clearAsync() : clearSync())
+    if (toThrow !== undefined) throw toThrow
+    return value
+  }
+
+  const wrapper = function clearing(this: unknown, ...args: unknown[]): unknown {
+    let result: unknown
+    try {
+      result = fn.apply(this, args)
+    } catch (error) {
+      if (storage.async) return clearAsync().then(() => Promise.reject(error))
+      clearSync()
+      throw error
+    }
+    if (isPromiseLike(result) || storage.async) return settle(Promise.resolve(result))
+    const toThrow = clearSync()
+    if (toThrow !== undefined) throw toThrow
+    return result
+  }
+  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true })
+  Object.defineProperty(wrapper, 'length', { value: fn.length, configurable: true })
+  return wrapper as never
+}

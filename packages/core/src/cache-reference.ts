@@ -1,0 +1,119 @@
+import { MemokitError } from './errors'
+import { createKeyEncoder } from './keys'
+import { type KeyOptions, rejectUnknownOptions, resolveFunction, resolveHook } from './options'
+
+/** Options of `cacheReference`. */
+export interface CacheReferenceOptions<Args extends readonly unknown[] = unknown[], Result = unknown>
+  extends KeyOptions<Args> {
+  /**
+   * Called exactly once for each object dropped by `.delete()` or `.clear()` (e.g. `(client) => client.close()`).
+   * For an async factory it receives the resolved object. Default: none.
+   */
+  readonly dispose?: (value: Awaited<Result>) => unknown
+}
+
+/** The function `cacheReference` returns: one shared object per argument list, plus helpers to drop them. */
+export interface ReferenceFunction<Args extends readonly unknown[], Result> {
+  (...args: Args): Result
+  /** Drops the object for these arguments and awaits its `dispose`; resolves to `true` if one was there. */
+  delete(...args: Args): Promise<boolean>
+  /** Drops every object of this function and awaits each `dispose`. */
+  clear(): Promise<void>
+  /** The key these arguments map to. */
+  keyFor(...args: Args): string
+}
+
+const REFERENCE_OPTIONS = ['name', 'typed', 'key', 'ignoreArgs', 'typeEncoders', 'dispose'] as const
+
+// biome-ignore lint/suspicious/noExplicitAny: the wrapped function's own signature is what callers see.
+type AnyFunction = (...args: any[]) => any
+
+/**
+ * Process-local singletons per argument list: database clients, HTTP clients, loaded models. Results are never
+ * serialized; equal arguments return the identical (`===`) object (for an async factory, the identical Promise).
+ * An async factory runs once for concurrent callers, and a failed init is not kept, so the next call retries.
+ *
+ * @example
+ * const mongo = cacheReference((url: string) => new MongoClient(url).connect(), { dispose: (c) => c.close() })
+ */
+export function cacheReference<F extends AnyFunction>(
+  fn: F,
+  options: CacheReferenceOptions<Parameters<F>, ReturnType<F>> = {},
+): ReferenceFunction<Parameters<F>, ReturnType<F>> {
+  const entry = 'cacheReference'
+  resolveFunction(entry, fn)
+  rejectUnknownOptions(entry, options, REFERENCE_OPTIONS)
+  const { name, typed, key, ignoreArgs, typeEncoders } = options
+  const dispose = resolveHook<(value: unknown) => unknown>(entry, 'dispose', options.dispose)
+  // Nothing leaves the process, so anonymous factories are fine here.
+  const functionName = name ?? (fn.name || 'anonymous')
+  const encodeKey = createKeyEncoder({ functionName, typed, typeEncoders, ignoreArgs, key })
+  const objects = new Map<string, { readonly value: unknown }>()
+  const creating = new Set<string>()
+
+  const wrapper = function reference(this: unknown, ...args: unknown[]): unknown {
+    const key = encodeKey(args)
+    const held = objects.get(key)
+    if (held !== undefined) return held.value
+    if (creating.has(key)) {
+      throw new MemokitError(
+        'E_CONFIG',
+        `cacheReference: ${functionName} called itself with the same arguments while creating its object; this would recurse forever`,
+      )
+    }
+    creating.add(key)
+    let value: unknown
+    try {
+      value = fn.apply(this, args)
+    } finally {
+      creating.delete(key)
+    }
+    const slot = { value }
+    objects.set(key, slot)
+    if (value instanceof Promise) {
+      // A failed init is dropped so the next call retries; callers already holding the promise see the error.
+      value.catch(() => {
+        if (objects.get(key) === slot) objects.delete(key)
+      })
+    }
+    return value
+  }
+
+  const drop = async (slot: { readonly value: unknown }): Promise<void> => {
+    if (dispose === undefined) return
+    let object: unknown
+    try {
+      object = await slot.value
+    } catch {
+      return // an init that failed left nothing to dispose of
+    }
+    await dispose(object)
+  }
+
+  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true })
+  Object.defineProperty(wrapper, 'length', { value: fn.length, configurable: true })
+  const helpers = {
+    async delete(...args: unknown[]): Promise<boolean> {
+      const key = encodeKey(args)
+      const slot = objects.get(key)
+      if (slot === undefined) return false
+      objects.delete(key)
+      await drop(slot)
+      return true
+    },
+    async clear(): Promise<void> {
+      const slots = [...objects.values()]
+      objects.clear()
+      const results = await Promise.allSettled(slots.map(drop))
+      const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failures.length > 0) {
+        throw new AggregateError(
+          failures.map((f) => f.reason),
+          `cacheReference: dispose failed for ${failures.length} of ${slots.length} objects`,
+        )
+      }
+    },
+    keyFor: (...args: unknown[]) => encodeKey(args),
+  }
+  return Object.assign(wrapper, helpers) as never
+}

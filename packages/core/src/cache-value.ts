@@ -1,0 +1,249 @@
+import { parseDuration } from './duration'
+import { CodecError } from './errors'
+import { claimIdentity, resolveName } from './identity'
+import { escapeKeyPart } from './key-part'
+import { createKeyEncoder } from './keys'
+import {
+  type CacheValueOptions,
+  type ErrorReport,
+  rejectUnknownOptions,
+  resolveBoolean,
+  resolveFunction,
+  resolveHook,
+  resolveNamespace,
+  resolveStorage,
+} from './options'
+import { createReporter, toStorageError } from './report'
+import type { AnyStorage, AsyncStorage, Entry, MaybePromise, SetOptions, Storage } from './storage'
+
+/** `true` when `S` is an {@link AsyncStorage}. */
+export type IsAsyncStorage<S extends AnyStorage> = S extends AsyncStorage ? true : false
+
+/**
+ * What a cached call returns: a Promise of the awaited result when `fn` returns a Promise or the storage is
+ * async; the plain result when both are sync.
+ */
+export type CachedReturn<R, Async extends boolean> =
+  R extends PromiseLike<unknown> ? Promise<Awaited<R>> : Async extends true ? Promise<R> : R
+
+/** The function `cacheValue` returns: `fn`'s parameters, plus helpers to inspect and drop its entries. */
+export interface CachedFunction<Args extends readonly unknown[], Return, Async extends boolean> {
+  (...args: Args): Return
+  /** Deletes the entry for these arguments; resolves to `true` if one was there. Storage failures throw. */
+  delete(...args: Args): MaybePromise<boolean, Async>
+  /** Deletes every entry of this function (only its own, in its namespace). Storage failures throw. */
+  clear(): MaybePromise<void, Async>
+  /** The key these arguments are stored under, inside the namespace (the backend adds its prefix and namespace). */
+  keyFor(...args: Args): string
+}
+
+const VALUE_OPTIONS = [
+  'storage',
+  'ttl',
+  'namespace',
+  'name',
+  'typed',
+  'key',
+  'ignoreArgs',
+  'typeEncoders',
+  'onError',
+  'failOpen',
+  'shouldCache',
+] as const
+
+// biome-ignore lint/suspicious/noExplicitAny: the wrapped function's own signature is what callers see.
+type AnyFunction = (...args: any[]) => any
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+/**
+ * Wraps `fn` so its results are cached in a storage (default: a process-wide memory storage).
+ *
+ * A sync `fn` over a sync storage stays sync; if `fn` returns a Promise or the storage is async, the wrapper
+ * returns a Promise of the awaited result. Errors from `fn` propagate unchanged and are never cached; concurrent
+ * calls for one key run `fn` once; a failing storage makes `fn` run (fail-open) and is reported to `onError`.
+ *
+ * @example
+ * const getUser = cacheValue(fetchUser, { storage: redisStorage({ url }), ttl: '5m', namespace: 'users' })
+ */
+export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage>(
+  fn: F,
+  options: CacheValueOptions<Parameters<F>, ReturnType<F>, S> = {},
+): CachedFunction<Parameters<F>, CachedReturn<ReturnType<F>, IsAsyncStorage<S>>, IsAsyncStorage<S>> {
+  const entry = 'cacheValue'
+  resolveFunction(entry, fn)
+  rejectUnknownOptions(entry, options, VALUE_OPTIONS)
+  const { ttl: ttlOption, name: nameOption, typed, key, ignoreArgs, typeEncoders } = options
+  const storage = resolveStorage(entry, options.storage)
+  const namespace = resolveNamespace(entry, options.namespace)
+  const setOptions: SetOptions | undefined =
+    ttlOption === undefined ? undefined : Object.freeze({ ttl: parseDuration(ttlOption, 'ttl') })
+  const failOpen = resolveBoolean(entry, 'failOpen', options.failOpen, true)
+  const shouldCache = resolveHook<(value: unknown) => boolean>(entry, 'shouldCache', options.shouldCache)
+  const onError = resolveHook<(report: ErrorReport) => void>(entry, 'onError', options.onError)
+  const name = resolveName(entry, fn, nameOption)
+  const encodeKey = createKeyEncoder({ functionName: name, typed, typeEncoders, ignoreArgs, key })
+  const report = createReporter(storage, onError)
+  // Claimed last, so invalid options never leave a registered identity behind.
+  const identity = claimIdentity(storage, namespace, name, fn, nameOption === undefined)
+  const { pending } = identity
+  const keyPrefix = `${escapeKeyPart(name)}:`
+
+  // A storage read failure: a corrupt payload is a miss (then overwritten); anything else is a miss when
+  // failing open, else an error for the caller.
+  const readFailed = (error: unknown, key: string): undefined => {
+    const failure = toStorageError(storage, 'get', error)
+    report('get', namespace, key, failure)
+    if (failure instanceof CodecError || failOpen) return undefined
+    throw failure
+  }
+  const writeFailed = (error: unknown, key: string): void => {
+    const failure = toStorageError(storage, 'set', error)
+    report('set', namespace, key, failure)
+    if (!failOpen) throw failure
+  }
+
+  let wrapper: (this: unknown, ...args: unknown[]) => unknown
+  let remove: (key: string) => MaybePromise<boolean, boolean>
+  let clear: () => MaybePromise<void, boolean>
+
+  if (!storage.async) {
+    const sync: Storage = storage
+    const write = (key: string, value: unknown): void => {
+      if (shouldCache !== undefined && !shouldCache(value)) return
+      try {
+        sync.set(namespace, key, value, setOptions)
+      } catch (error) {
+        writeFailed(error, key)
+      }
+    }
+    wrapper = function cached(this: unknown, ...args: unknown[]): unknown {
+      let key: string
+      let hit: Entry | undefined
+      try {
+        key = encodeKey(args)
+        try {
+          hit = sync.get(namespace, key)
+        } catch (error) {
+          hit = readFailed(error, key)
+        }
+      } catch (error) {
+        // Key and strict-mode storage errors reach a promise-returning function's callers as rejections.
+        if (identity.returnsPromise) return Promise.reject(error)
+        throw error
+      }
+      if (hit !== undefined) return identity.returnsPromise ? Promise.resolve(hit.value) : hit.value
+      const inflight = pending.get(key)
+      if (inflight !== undefined) return inflight
+      const result = fn.apply(this, args)
+      if (!isPromiseLike(result)) {
+        identity.returnsPromise ??= false
+        write(key, result)
+        return result
+      }
+      identity.returnsPromise = true
+      const flight: Promise<unknown> = Promise.resolve(result).then(
+        (value) => {
+          // A delete or clear while this ran means the value may be outdated: return it, don't store it.
+          if (pending.get(key) !== flight) return value
+          pending.delete(key)
+          write(key, value)
+          return value
+        },
+        (error: unknown) => {
+          if (pending.get(key) === flight) pending.delete(key)
+          throw error
+        },
+      )
+      pending.set(key, flight)
+      return flight
+    }
+    remove = (key) => {
+      pending.delete(key)
+      try {
+        return sync.delete(namespace, key)
+      } catch (error) {
+        throw toStorageError(storage, 'delete', error)
+      }
+    }
+    clear = () => {
+      pending.clear()
+      try {
+        sync.clear(namespace, keyPrefix)
+      } catch (error) {
+        throw toStorageError(storage, 'clear', error)
+      }
+    }
+  } else {
+    const remote: AsyncStorage = storage
+    const lookup = async (self: unknown, args: unknown[], key: string, flight: { promise?: Promise<unknown> }) => {
+      try {
+        let hit: Entry | undefined
+        try {
+          hit = await remote.get(namespace, key)
+        } catch (error) {
+          hit = readFailed(error, key)
+        }
+        if (hit !== undefined) return hit.value
+        const value = await fn.apply(self, args)
+        // A delete or clear while this ran means the value may be outdated: return it, don't store it.
+        if (pending.get(key) === flight.promise && (shouldCache === undefined || shouldCache(value))) {
+          try {
+            await remote.set(namespace, key, value, setOptions)
+          } catch (error) {
+            writeFailed(error, key)
+          }
+        }
+        return value
+      } finally {
+        if (pending.get(key) === flight.promise) pending.delete(key)
+      }
+    }
+    wrapper = function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
+      let key: string
+      try {
+        key = encodeKey(args)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      const inflight = pending.get(key)
+      if (inflight !== undefined) return inflight
+      const flight: { promise?: Promise<unknown> } = {}
+      const promise = lookup(this, args, key, flight)
+      flight.promise = promise
+      pending.set(key, promise)
+      return promise
+    }
+    remove = async (key) => {
+      pending.delete(key)
+      try {
+        return await remote.delete(namespace, key)
+      } catch (error) {
+        throw toStorageError(storage, 'delete', error)
+      }
+    }
+    clear = async () => {
+      pending.clear()
+      try {
+        await remote.clear(namespace, keyPrefix)
+      } catch (error) {
+        throw toStorageError(storage, 'clear', error)
+      }
+    }
+  }
+
+  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true })
+  Object.defineProperty(wrapper, 'length', { value: fn.length, configurable: true })
+  const helpers = {
+    delete: (...args: unknown[]) => remove(encodeKey(args)),
+    clear: () => clear(),
+    keyFor: (...args: unknown[]) => encodeKey(args),
+  }
+  return Object.assign(wrapper, helpers) as never
+}

@@ -1,0 +1,163 @@
+import { type CodecError, ConfigError, type StorageError, type StorageOp } from './errors'
+import type { TypeEncoder } from './keys'
+import { memoryStorage } from './memory'
+import type { AnyStorage, AsyncStorage, Storage } from './storage'
+
+/** What `onError` is told about a storage or codec failure. */
+export interface ErrorReport {
+  /** The storage operation that failed. */
+  readonly op: StorageOp
+  /** The storage's `name`, e.g. `'redis'`. */
+  readonly storage: string
+  /** The namespace involved. */
+  readonly namespace: string
+  /** The storage key involved; `undefined` for namespace-wide operations. */
+  readonly key: string | undefined
+  /** A `StorageError` (with the driver's error as `cause`) or a `CodecError` (corrupt payload, read as a miss). */
+  readonly error: StorageError | CodecError
+}
+
+/** The options that decide how arguments become a cache key; shared by `cacheValue` and `cacheReference`. */
+export interface KeyOptions<Args extends readonly unknown[] = unknown[]> {
+  /**
+   * The function's identity inside keys. Default: `fn.name`. Keys must be stable across processes and restarts
+   * so replicas share entries, so an anonymous function needs a `name`.
+   * @example name: 'users.byId'
+   */
+  readonly name?: string
+  /**
+   * When true, each argument's runtime type takes part in the key, so values that type encoders map to the same
+   * thing stay separate. Default: false.
+   */
+  readonly typed?: boolean
+  /**
+   * A custom key function; its result is encoded like arguments are. Can't be combined with `ignoreArgs`.
+   * @example key: (user, opts) => user.id
+   */
+  readonly key?: (...args: Args) => unknown
+  /**
+   * Argument positions (0-based) left out of the key: connections, loggers, request contexts. Default: none.
+   * @example ignoreArgs: [1]
+   */
+  readonly ignoreArgs?: readonly number[]
+  /**
+   * Ordered `[Class, encode]` pairs, matched with `instanceof`, first match wins: how to key class instances.
+   * Default: none (a class instance in the arguments is a `KeyError`).
+   * @example typeEncoders: [[ObjectId, (id) => id.toHexString()]]
+   */
+  readonly typeEncoders?: readonly TypeEncoder[]
+}
+
+/** Options of `cacheValue`. */
+export interface CacheValueOptions<
+  Args extends readonly unknown[] = unknown[],
+  Result = unknown,
+  S extends AnyStorage = AnyStorage,
+> extends KeyOptions<Args> {
+  /** Where results are kept. Default: one process-wide `memoryStorage()` (10,000 entries, LRU). */
+  readonly storage?: S
+  /**
+   * How long a result stays cached: milliseconds, or a string like `'500ms'`, `'30s'`, `'5m'`, `'1h'`, `'1d'`.
+   * Default: no expiry. 0, negative, NaN or an unreadable string is a `ConfigError`.
+   */
+  readonly ttl?: number | string
+  /** Groups entries so `cacheClear` can drop them together. Any non-empty string. Default: `'default'`. */
+  readonly namespace?: string
+  /**
+   * Told about every storage or codec failure. Default: a process warning, at most one per storage every 10 s.
+   * A hook that throws is ignored (it must never break the cached call).
+   */
+  readonly onError?: (report: ErrorReport) => void
+  /**
+   * true (default): a failing storage makes the call run `fn` and return its value (and `onError` is told).
+   * false: storage failures reject/throw a `StorageError` with the driver's error as `cause`.
+   */
+  readonly failOpen?: boolean
+  /**
+   * Decides whether a result is stored. Default: every result, including `undefined` and `null`.
+   * @example shouldCache: (value) => value != null
+   */
+  readonly shouldCache?: (value: Awaited<Result>) => boolean
+}
+
+const DEFAULT_NAMESPACE = 'default'
+let sharedMemory: Storage | undefined
+
+/** The process-wide memory storage used when no `storage` is given. */
+export function defaultStorage(): Storage {
+  sharedMemory ??= memoryStorage()
+  return sharedMemory
+}
+
+/** Throws a ConfigError for any option key not in `allowed`, so a typo is never silently ignored. */
+export function rejectUnknownOptions(entry: string, options: object, allowed: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (!allowed.includes(name)) {
+      throw new ConfigError(name, `${entry}: unknown option '${name}'; valid options are ${allowed.join(', ')}`)
+    }
+  }
+}
+
+export function resolveStorage(entry: string, storage: unknown): AnyStorage {
+  if (storage === undefined) return defaultStorage()
+  const s = storage as Partial<AsyncStorage>
+  if (
+    typeof storage !== 'object' ||
+    storage === null ||
+    typeof s.async !== 'boolean' ||
+    typeof s.get !== 'function' ||
+    typeof s.set !== 'function' ||
+    typeof s.delete !== 'function' ||
+    typeof s.clear !== 'function'
+  ) {
+    throw new ConfigError(
+      'storage',
+      `${entry}: storage must implement the memokit Storage contract (async flag, get, set, delete, clear); use memoryStorage() or a backend such as redisStorage()`,
+    )
+  }
+  return storage as AnyStorage
+}
+
+export function resolveNamespace(entry: string, namespace: unknown): string {
+  if (namespace === undefined) return DEFAULT_NAMESPACE
+  if (typeof namespace !== 'string' || namespace.length === 0) {
+    throw new ConfigError(
+      'namespace',
+      `${entry}: namespace must be a non-empty string (any characters), got ${describe(namespace)}; omit it for '${DEFAULT_NAMESPACE}'`,
+    )
+  }
+  return namespace
+}
+
+export function resolveFunction(entry: string, fn: unknown): void {
+  if (typeof fn !== 'function') {
+    throw new ConfigError('fn', `${entry}: expected a function to wrap, got ${describe(fn)}`)
+  }
+}
+
+export function resolveBoolean(entry: string, option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') {
+    throw new ConfigError(option, `${entry}: ${option} must be true or false, got ${describe(value)}`)
+  }
+  return value
+}
+
+export function resolveHook<T extends (...args: never[]) => unknown>(
+  entry: string,
+  option: string,
+  value: unknown,
+): T | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') {
+    throw new ConfigError(option, `${entry}: ${option} must be a function, got ${describe(value)}`)
+  }
+  return value as T
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object'
+  return typeof value === 'function' ? 'a function' : `${typeof value} ${String(value)}`
+}

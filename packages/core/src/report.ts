@@ -1,0 +1,52 @@
+import { CodecError, StorageError, type StorageOp } from './errors'
+import type { ErrorReport } from './options'
+import type { AnyStorage } from './storage'
+
+const WARNING_INTERVAL_MS = 10_000
+const lastWarning = new WeakMap<AnyStorage, number>()
+
+/** Wraps anything a storage threw as a StorageError (a CodecError stays as it is). */
+export function toStorageError(storage: AnyStorage, op: StorageOp, error: unknown): StorageError | CodecError {
+  if (error instanceof StorageError || error instanceof CodecError) return error
+  const reason = error instanceof Error ? error.message : String(error)
+  return new StorageError(
+    `${storage.name} storage: ${op} failed: ${reason}`,
+    { storage: storage.name, op },
+    { cause: error },
+  )
+}
+
+export type Reporter = (
+  op: StorageOp,
+  namespace: string,
+  key: string | undefined,
+  error: StorageError | CodecError,
+) => void
+
+/**
+ * Builds the function that tells the user about a failure. Without a hook, a process warning is emitted at most
+ * once per storage every 10 s, so an outage is visible but doesn't flood the logs.
+ */
+export function createReporter(storage: AnyStorage, onError: ((report: ErrorReport) => void) | undefined): Reporter {
+  return (op, namespace, key, error) => {
+    if (onError) {
+      try {
+        onError({ op, storage: storage.name, namespace, key, error })
+      } catch {
+        // A failing hook must never turn a cache problem into a failed call.
+      }
+      return
+    }
+    const now = Date.now()
+    const last = lastWarning.get(storage)
+    if (last !== undefined && now - last < WARNING_INTERVAL_MS) return
+    lastWarning.set(storage, now)
+    process.emitWarning(
+      `memokit: ${error.message} (further failures of this storage are muted for 10 s; pass onError to see each)`,
+      {
+        type: 'MemokitWarning',
+        code: error.code,
+      },
+    )
+  }
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it, jest } from '@jest/globals'
+import { ConfigError, cacheReference, KeyError } from '@memokit/core'
+
+class Client {
+  closed = 0
+  constructor(readonly url: string) {}
+  close() {
+    this.closed++
+  }
+}
+
+describe('cacheReference', () => {
+  it('returns the identical object for equal arguments, and a different one for other arguments', () => {
+    const make = jest.fn((url: string, opts: { pool: number }) => new Client(`${url}?pool=${opts.pool}`))
+    const client = cacheReference(make)
+    const a = client('mongodb://a', { pool: 5 })
+    expect(client('mongodb://a', { pool: 5 })).toBe(a)
+    expect(client('mongodb://b', { pool: 5 })).not.toBe(a)
+    expect(client('mongodb://a', { pool: 6 })).not.toBe(a)
+    expect(make).toHaveBeenCalledTimes(3)
+    expect(a).toBeInstanceOf(Client)
+  })
+
+  it('runs an async factory once for concurrent callers and hands all of them the same object', async () => {
+    let runs = 0
+    const connect = cacheReference(async (url: string) => {
+      runs++
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      return new Client(url)
+    })
+    const clients = await Promise.all(Array.from({ length: 50 }, () => connect('redis://x')))
+    expect(runs).toBe(1)
+    expect(new Set(clients).size).toBe(1)
+    expect(connect('redis://x')).toBe(connect('redis://x'))
+  })
+
+  it('does not keep a failed init: the error reaches the callers and the next call retries', async () => {
+    let attempt = 0
+    const failure = new Error('refused')
+    const connect = cacheReference(async (url: string) => {
+      attempt++
+      if (attempt === 1) throw failure
+      return new Client(url)
+    })
+    await expect(connect('u')).rejects.toBe(failure)
+    const client = await connect('u')
+    expect(client).toBeInstanceOf(Client)
+    expect(await connect('u')).toBe(client)
+    expect(attempt).toBe(2)
+
+    let syncAttempt = 0
+    const make = cacheReference((url: string) => {
+      syncAttempt++
+      if (syncAttempt === 1) throw failure
+      return new Client(url)
+    })
+    expect(() => make('v')).toThrow(failure)
+    expect(make('v')).toBe(make('v'))
+  })
+
+  it('delete() and clear() drop references and call dispose exactly once per dropped object', async () => {
+    const disposed: Client[] = []
+    const client = cacheReference((url: string) => new Client(url), {
+      dispose: (c) => {
+        c.close()
+        disposed.push(c)
+      },
+    })
+    const a = client('a')
+    const b = client('b')
+    const c = client('c')
+    expect(await client.delete('a')).toBe(true)
+    expect(await client.delete('a')).toBe(false)
+    expect(disposed).toEqual([a])
+    const a2 = client('a')
+    expect(a2).not.toBe(a)
+    await client.clear()
+    expect(new Set(disposed)).toEqual(new Set([a, b, c, a2]))
+    expect(disposed).toHaveLength(4)
+    for (const each of disposed) expect(each.closed).toBe(1)
+    await client.clear()
+    expect(disposed).toHaveLength(4)
+  })
+
+  it('disposes the resolved object of an async factory, and skips a failed one', async () => {
+    const dispose = jest.fn(async (c: Client) => c.close())
+    let fail = false
+    const connect = cacheReference(
+      async (url: string) => {
+        if (fail) throw new Error('nope')
+        return new Client(url)
+      },
+      { dispose },
+    )
+    const c = await connect('x')
+    await connect.delete('x')
+    expect(dispose).toHaveBeenCalledWith(c)
+    fail = true
+    const failed = connect('y')
+    await expect(failed).rejects.toThrow('nope')
+    await connect.clear()
+    expect(dispose).toHaveBeenCalledTimes(1)
+  })
+
+  it('a factory may call other cacheReference functions and itself with other arguments', () => {
+    const config = cacheReference((env: string) => ({ env, url: `db-${env}` }))
+    const pool: (env: string, size: number) => { size: number; parent?: object } = cacheReference(
+      (env: string, size: number): { size: number; parent?: object } =>
+        size > 1 ? { size, parent: pool(env, size - 1) } : { size, parent: config(env) },
+    )
+    const p = pool('prod', 3)
+    expect(p.parent).toBe(pool('prod', 2))
+    expect(pool('prod', 1).parent).toBe(config('prod'))
+  })
+
+  it('a factory calling itself with the same arguments gets a clear error instead of a stack overflow', () => {
+    const loop: (n: number) => unknown = cacheReference((n: number): unknown => loop(n))
+    expect(() => loop(1)).toThrow(/called itself with the same arguments/)
+  })
+
+  it('uses the same key options as cacheValue', () => {
+    class Conn {
+      constructor(readonly id: string) {}
+    }
+    const byId = cacheReference((conn: Conn, table: string) => ({ table, conn: conn.id }), {
+      typeEncoders: [[Conn, (c: Conn) => c.id]],
+    })
+    expect(byId(new Conn('1'), 't')).toBe(byId(new Conn('1'), 't'))
+    const ignoring = cacheReference((name: string, _logger: Console) => ({ name }), { ignoreArgs: [1] })
+    expect(ignoring('n', console)).toBe(ignoring('n', {} as Console))
+    expect(() => cacheReference((c: Conn) => c)(new Conn('x'))).toThrow(KeyError)
+    expect(() => cacheReference((n: number) => n, { dispose: 5 as never })).toThrow(ConfigError)
+    expect(() => cacheReference((n: number) => n, { ttl: 5 } as never)).toThrow(ConfigError)
+  })
+})
