@@ -1,0 +1,47 @@
+/**
+ * The subset of a node-redis client (standalone `createClient`, `createSentinel`, or a cluster's node client)
+ * that memokit calls. Typed structurally so any compatible client fits without tying you to exact node-redis
+ * generics. Replies are `unknown` because a client's `typeMapping` may turn strings into Buffers.
+ */
+export interface RedisCommandClient {
+  /** `GET key`: the stored string, or null when absent. */
+  get(key: string): Promise<unknown>
+  /** `SET key value [PX ms] [NX]`: 'OK', or null when NX prevented the write. */
+  set(
+    key: string,
+    value: string,
+    options?: { readonly expiration?: { type: 'PX'; value: number }; readonly condition?: 'NX' },
+  ): Promise<unknown>
+  /** `UNLINK key [key ...]`: how many keys existed. */
+  unlink(keys: string | string[]): Promise<unknown>
+}
+
+/** A client that can `SCAN` its own keyspace (standalone, Sentinel, a cluster's node client). */
+export interface RedisScanClient {
+  /** `SCAN cursor MATCH pattern COUNT n`. */
+  scan(cursor: string, options: { MATCH: string; COUNT: number }): Promise<{ cursor: unknown; keys: unknown[] }>
+}
+
+/** The client you may pass as `client`: node-redis v5/v6 `createClient`, `createCluster` or `createSentinel`. */
+export interface RedisCompatibleClient extends RedisCommandClient {
+  /** True once `connect()` was called and until the client is closed. */
+  readonly isOpen: boolean
+  /** Opens the connection(s); memokit calls it once if the client isn't open yet. */
+  connect(): Promise<unknown>
+  /** Standalone and Sentinel clients: used by `clear`. */
+  scan?: RedisScanClient['scan']
+  /** Cluster clients: the master nodes, each scanned by `clear`. */
+  readonly masters?: readonly unknown[]
+  /** Cluster clients: the client of one node from `masters`. */
+  nodeClient?(node: never): Promise<unknown>
+}
+
+/** What memokit needs from a client it created itself from `url`. */
+export interface OwnedClient extends RedisCompatibleClient {
+  readonly isReady: boolean
+  close(): Promise<unknown>
+  destroy(): unknown
+  on(event: 'error', listener: (error: unknown) => void): unknown
+  once(event: 'ready' | 'error', listener: (arg: unknown) => void): unknown
+  off(event: 'ready' | 'error', listener: (arg: unknown) => void): unknown
+}

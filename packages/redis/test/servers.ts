@@ -1,0 +1,317 @@
+// Starts and stops real redis-server processes for the tests: standalone, a 6-node cluster, and Sentinel.
+// Every process is spawned (not daemonized) so its PID is known at once, stopped by PID, and killed on exit
+// if a test run dies before afterAll.
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+const exec = promisify(execFile)
+const HOST = '127.0.0.1'
+
+/** A port from the environment, or the default. */
+export function envPort(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const port = Number(raw)
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`${name}=${raw} is not a port number`)
+  return port
+}
+
+/** The shared standalone server of the machine (never flushed: tests use unique prefixes). */
+export const SHARED_REDIS_URL = process.env.REDIS_URL ?? `redis://${HOST}:6379`
+
+const running = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
+/** Runs redis-cli against a local port and returns its output. */
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await exec('redis-cli', ['-h', HOST, '-p', String(port), ...args], { timeout: 5000 })
+  return stdout
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check().catch(() => false)) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+  }
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/** One redis-server process started by a test. */
+export interface RedisProcess {
+  readonly port: number
+  readonly url: string
+  /** PID of the current process (changes after `restart`). */
+  readonly pid: number
+  /** False once the process has exited (after a kill, until `restart`). */
+  readonly alive: boolean
+  /** Sends a signal to the process (SIGKILL to crash it, SIGSTOP/SIGCONT to hang and resume it). */
+  signal(signal: NodeJS.Signals): void
+  /** Waits until the process has exited (after a SIGKILL). */
+  exited(): Promise<void>
+  /** Starts the server again on the same port and waits until it answers. */
+  restart(): Promise<void>
+  /** Stops the process (resuming it first if stopped) and waits for it to exit. Idempotent. */
+  stop(): Promise<void>
+}
+
+/** Starts a redis-server on `port` with extra arguments, or a config file when `configFile` is given. */
+export async function startRedisServer(
+  port: number,
+  extraArgs: readonly string[] = [],
+  options: { readonly configFile?: string; readonly dir?: string; readonly name?: string } = {},
+): Promise<RedisProcess> {
+  if (await portInUse(port)) {
+    throw new Error(`port ${port} is in use: stop what runs there or choose other ports via the environment`)
+  }
+  const ownDir = options.dir === undefined
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), `memokit-redis-${port}-`))
+  const args = [
+    ...(options.configFile === undefined ? [] : [options.configFile]),
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--dbfilename',
+    `dump-${port}.rdb`,
+    '--logfile',
+    join(dir, `redis-${port}.log`),
+    ...extraArgs,
+  ]
+  let child: ChildProcess
+  let exit: Promise<void>
+  const launch = async (): Promise<void> => {
+    child = spawn('redis-server', args, { stdio: 'ignore' })
+    running.add(child)
+    const current = child
+    exit = new Promise((resolve) => {
+      current.once('exit', () => {
+        running.delete(current)
+        resolve()
+      })
+    })
+    await until(`redis-server on port ${port}${options.name ? ` (${options.name})` : ''}`, async () => {
+      if (current.exitCode !== null) throw new Error(`redis-server on port ${port} exited: see ${dir}`)
+      return (await redisCli(port, 'ping')).includes('PONG')
+    })
+  }
+  await launch()
+  let stopped = false
+  return {
+    port,
+    url: `redis://${HOST}:${port}`,
+    get pid() {
+      return child.pid ?? -1
+    },
+    get alive() {
+      return child.exitCode === null && child.signalCode === null
+    },
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    },
+    exited: () => exit,
+    async restart() {
+      await exit
+      await launch()
+    },
+    async stop() {
+      if (stopped) return
+      stopped = true
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT')
+        child.kill('SIGTERM')
+        const killer = setTimeout(() => child.kill('SIGKILL'), 3000)
+        await exit
+        clearTimeout(killer)
+      }
+      if (ownDir) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A 3-master + 3-replica cluster started by a test. */
+export interface RedisClusterProcesses {
+  readonly nodes: readonly RedisProcess[]
+  /** Root nodes for `createCluster`. */
+  readonly rootNodes: readonly { url: string }[]
+  /** The node currently serving `key` as master. */
+  masterFor(key: string): Promise<RedisProcess>
+  /** Waits until every live node reports cluster_state:ok. */
+  waitHealthy(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** Starts a 6-node cluster (3 masters, 3 replicas) on ports base..base+5: about 2 s. */
+export async function startRedisCluster(basePort: number): Promise<RedisClusterProcesses> {
+  const dir = mkdtempSync(join(tmpdir(), `memokit-cluster-${basePort}-`))
+  const ports = Array.from({ length: 6 }, (_, i) => basePort + i)
+  const nodes: RedisProcess[] = []
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((node) => node.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    for (const port of ports) {
+      nodes.push(
+        await startRedisServer(
+          port,
+          [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--cluster-node-timeout',
+            '500',
+            '--repl-diskless-sync-delay',
+            '0',
+          ],
+          { dir },
+        ),
+      )
+    }
+    await redisCli(
+      basePort,
+      '--cluster',
+      'create',
+      ...ports.map((p) => `${HOST}:${p}`),
+      '--cluster-replicas',
+      '1',
+      '--cluster-yes',
+    )
+    const waitHealthy = async (): Promise<void> => {
+      await until('cluster_state:ok on every live node', async () => {
+        const live = nodes.filter((n) => n.alive)
+        const infos = await Promise.all(live.map((n) => redisCli(n.port, 'cluster', 'info')))
+        return infos.every((info) => info.includes('cluster_state:ok'))
+      })
+    }
+    await until('cluster_state:ok on all nodes', async () => {
+      const infos = await Promise.all(ports.map((p) => redisCli(p, 'cluster', 'info')))
+      return infos.every((info) => info.includes('cluster_state:ok'))
+    })
+    await until('3 replicas linked', async () => {
+      const infos = await Promise.all(ports.map((p) => redisCli(p, 'info', 'replication')))
+      return infos.filter((info) => info.includes('master_link_status:up')).length === 3
+    })
+    return {
+      nodes,
+      rootNodes: nodes.map((n) => ({ url: n.url })),
+      async masterFor(key) {
+        const slot = Number((await redisCli(basePort, 'cluster', 'keyslot', key)).trim())
+        for (const node of nodes) {
+          const out = await redisCli(node.port, 'cluster', 'nodes').catch(() => '')
+          for (const line of out.split('\n')) {
+            const [, address, flags, , , , , , ...ranges] = line.split(' ')
+            if (!flags?.includes('myself') || !flags.includes('master')) continue
+            for (const range of ranges) {
+              const [from, to = from] = range.split('-').map(Number)
+              if (from !== undefined && to !== undefined && slot >= from && slot <= to) {
+                const port = Number(address?.split(':')[1]?.split('@')[0])
+                const found = nodes.find((n) => n.port === port)
+                if (found) return found
+              }
+            }
+          }
+        }
+        throw new Error(`no master serves ${key} (slot ${slot})`)
+      },
+      waitHealthy,
+      stop,
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+/** A master, a replica and 3 sentinels started by a test. */
+export interface RedisSentinelProcesses {
+  readonly master: RedisProcess
+  readonly replica: RedisProcess
+  readonly sentinels: readonly RedisProcess[]
+  /** The name the sentinels monitor. */
+  readonly name: string
+  /** Root nodes for `createSentinel`. */
+  readonly sentinelRootNodes: readonly { host: string; port: number }[]
+  stop(): Promise<void>
+}
+
+/** Starts master (dataPort), replica (dataPort + 1) and 3 sentinels (sentinelPort..+2): about 2 s. */
+export async function startRedisSentinel(dataPort: number, sentinelPort: number): Promise<RedisSentinelProcesses> {
+  const name = 'memokit'
+  const dir = mkdtempSync(join(tmpdir(), `memokit-sentinel-${dataPort}-`))
+  const started: RedisProcess[] = []
+  const stop = async (): Promise<void> => {
+    await Promise.all(started.map((p) => p.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    const replication = ['--repl-diskless-sync-delay', '0']
+    const master = await startRedisServer(dataPort, replication, { dir, name: 'sentinel master' })
+    started.push(master)
+    const replica = await startRedisServer(dataPort + 1, [...replication, '--replicaof', HOST, String(dataPort)], {
+      dir,
+      name: 'sentinel replica',
+    })
+    started.push(replica)
+    const sentinels: RedisProcess[] = []
+    for (let i = 0; i < 3; i++) {
+      const port = sentinelPort + i
+      // Sentinel rewrites its config file, so each one gets its own.
+      const configFile = join(dir, `sentinel-${port}.conf`)
+      writeFileSync(
+        configFile,
+        [
+          `sentinel monitor ${name} ${HOST} ${dataPort} 2`,
+          `sentinel down-after-milliseconds ${name} 500`,
+          `sentinel failover-timeout ${name} 3000`,
+          '',
+        ].join('\n'),
+      )
+      const sentinel = await startRedisServer(port, ['--sentinel'], { configFile, dir, name: 'sentinel' })
+      started.push(sentinel)
+      sentinels.push(sentinel)
+    }
+    await until('replica linked', async () =>
+      (await redisCli(replica.port, 'info', 'replication')).includes('master_link_status:up'),
+    )
+    await until('sentinels see the replica', async () => {
+      const outs = await Promise.all(sentinels.map((s) => redisCli(s.port, 'sentinel', 'replicas', name)))
+      return outs.every((out) => out.includes(String(replica.port)))
+    })
+    return {
+      master,
+      replica,
+      sentinels,
+      name,
+      sentinelRootNodes: sentinels.map((s) => ({ host: HOST, port: s.port })),
+      stop,
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
