@@ -1,0 +1,104 @@
+import { CodecError } from '@memokit/core'
+import type { MemcachedClient } from './memcached-storage'
+
+/**
+ * The part of a memjs `Client` (memjs 1.x, binary protocol) that {@link fromMemjs} calls. A real
+ * `memjs.Client.create(...)` fits; no import of memjs is needed here.
+ */
+export interface MemjsClientLike {
+  get(key: string): Promise<{ readonly value: Buffer | string | null }>
+  set(key: string, value: string, options: { expires?: number }): Promise<boolean>
+  add(key: string, value: string, options: { expires?: number }): Promise<boolean>
+  append(key: string, value: string): Promise<boolean>
+  delete(key: string): Promise<boolean>
+}
+
+/**
+ * Adapts a memjs client (`memjs.Client.create('host:port', options)`) to {@link MemcachedClient}. The client stays
+ * yours: memokit never closes it. Create it without an `expires` option: memjs sends its default instead of 0, so
+ * entries without TTL (and namespace versions) would expire after that default (a later miss, never a wrong value).
+ * memjs's own `timeout` (0.5 s) and `retries` (2) apply inside memokit's `operationTimeoutMs`.
+ */
+export function fromMemjs(client: MemjsClientLike): MemcachedClient {
+  return {
+    async get(key) {
+      return (await client.get(key)).value
+    },
+    async set(key, value, exptime) {
+      // memjs resolves true or rejects; anything else would be a memjs change we must not read as success.
+      if ((await client.set(key, value, { expires: exptime })) !== true) throw new Error('memjs set: not stored')
+    },
+    add: (key, value, exptime) => client.add(key, value, { expires: exptime }),
+    append: (key, value) => client.append(key, value),
+    delete: (key) => client.delete(key),
+  }
+}
+
+/** Options memokit passes to memcache-client's store commands. */
+export interface MemcacheClientStoreOptions {
+  /** memcached exptime; memcache-client would send 60 s when it is missing. */
+  readonly lifetime: number
+  /** Always `false`: a NOT_STORED reply must reach memokit as "not stored". */
+  readonly ignoreNotStored: false
+}
+
+/**
+ * The part of a memcache-client `MemcacheClient` (text protocol) that {@link fromMemcacheClient} calls. A real
+ * `new MemcacheClient({ server })` fits; no import of memcache-client is needed here.
+ */
+export interface MemcacheClientLike {
+  get(key: string): Promise<{ readonly value: unknown } | undefined>
+  set(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
+  add(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
+  append(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
+  delete(key: string): Promise<unknown>
+}
+
+// memcache-client rejects with an Error whose message is the server's reply word.
+const replyIs = (error: unknown, word: string): boolean => error instanceof Error && error.message === word
+
+// memcache-client resolves ['STORED'] (or 'ignore NOT_STORED' when asked to ignore it, which we never ask).
+async function stored(reply: Promise<unknown>): Promise<boolean> {
+  try {
+    const result = await reply
+    if (Array.isArray(result) && result[0] === 'STORED') return true
+    throw new Error(`memcache-client: unexpected reply ${JSON.stringify(result)}`)
+  } catch (error) {
+    if (replyIs(error, 'NOT_STORED')) return false
+    throw error
+  }
+}
+
+/**
+ * Adapts a memcache-client `MemcacheClient` (`new MemcacheClient({ server: 'host:port' })`) to
+ * {@link MemcachedClient}. The client stays yours: memokit never shuts it down. Its `cmdTimeout` (default 5 s)
+ * should be at least memokit's `operationTimeoutMs`; memokit's own deadline bounds every call anyway.
+ */
+export function fromMemcacheClient(client: MemcacheClientLike): MemcachedClient {
+  const store = { lifetime: 0, ignoreNotStored: false } as const
+  return {
+    async get(key) {
+      const value = (await client.get(key))?.value
+      if (value === undefined || value === null || typeof value === 'string' || Buffer.isBuffer(value)) return value
+      // memcache-client decodes by the item's flags: a number or JSON here means someone else wrote this key.
+      throw new CodecError(`memcache-client returned a ${typeof value} for ${key}: not a memokit entry`)
+    },
+    async set(key, value, exptime) {
+      if (!(await stored(client.set(key, value, { ...store, lifetime: exptime })))) {
+        throw new Error('memcache-client set: NOT_STORED')
+      }
+    },
+    add: (key, value, exptime) => stored(client.add(key, value, { ...store, lifetime: exptime })),
+    append: (key, value) => stored(client.append(key, value, store)),
+    async delete(key) {
+      try {
+        const reply = await client.delete(key)
+        if (Array.isArray(reply) && reply[0] === 'DELETED') return true
+        throw new Error(`memcache-client: unexpected reply ${JSON.stringify(reply)}`)
+      } catch (error) {
+        if (replyIs(error, 'NOT_FOUND')) return false
+        throw error
+      }
+    },
+  }
+}
