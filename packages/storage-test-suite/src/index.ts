@@ -82,8 +82,9 @@ const set = async (s: AnyStorage, ns: string, key: string, value: unknown, optio
   await s.set(ns, key, value, options)
 }
 const del = async (s: AnyStorage, ns: string, key: string): Promise<boolean> => await s.delete(ns, key)
-const clear = async (s: AnyStorage, ns: string): Promise<void> => {
-  await s.clear(ns)
+const clear = async (s: AnyStorage, ns: string, keyPrefix?: string): Promise<void> => {
+  if (keyPrefix === undefined) await s.clear(ns)
+  else await s.clear(ns, keyPrefix)
 }
 const add = async (s: AnyStorage, ns: string, key: string, value: unknown, options?: SetOptions): Promise<boolean> => {
   assert.equal(typeof s.add, 'function', 'the storage has no add()')
@@ -692,6 +693,64 @@ export function runStorageContract(runner: TestRunner, options: StorageContractO
         'accepts a namespace that holds nothing',
         withStorage(async ({ storage }) => {
           await clear(storage, `empty-${rand()}`)
+        }),
+      )
+
+      it(
+        'with a keyPrefix removes only the keys that start with it, literally',
+        withStorage(async ({ storage, ns }) => {
+          const other = `${ns}:other`
+          // Keys as core builds them: `<escaped function identity>:<encoded args>`.
+          const keys = [
+            'fn:a',
+            'fn:',
+            'fn::x',
+            'fn:*',
+            'fn',
+            'fn2:a',
+            'fnx:a',
+            'f:a',
+            'fn%3Ax:a',
+            'FN:a',
+            'a*:1',
+            'ab:1',
+            'a?:1',
+            'a.:1',
+            'ax:1',
+            '[x]:1',
+            'x:1',
+            '^:1',
+            '$:1',
+            '\\:1',
+            '%:1',
+            '%25:1',
+          ]
+          const prefixes = ['fn:', 'fn%3Ax:', 'a*:', 'ab:', 'a?:', 'a.:', '[x]:', 'x:', '^:', '$:', '\\:', '%:']
+          for (const keyPrefix of prefixes) {
+            const tag = rand()
+            for (const k of keys) {
+              await set(storage, ns, k, { k, tag })
+              await set(storage, other, k, { k, tag })
+            }
+            await clear(storage, ns, keyPrefix)
+            for (const k of keys) {
+              const gone = k.startsWith(keyPrefix)
+              const entry = await get(storage, ns, k)
+              const call = `clear(ns, ${JSON.stringify(keyPrefix)})`
+              if (gone) assert.equal(entry, undefined, `${call} left key ${JSON.stringify(k)}`)
+              else assert.deepEqual(entry?.value, { k, tag }, `${call} removed key ${JSON.stringify(k)}`)
+              const elsewhere = await get(storage, other, k)
+              assert.deepEqual(
+                elsewhere?.value,
+                { k, tag },
+                `${call} removed ${JSON.stringify(k)} in another namespace`,
+              )
+            }
+          }
+          // An empty keyPrefix matches every key of the namespace, like no keyPrefix.
+          await clear(storage, ns, '')
+          for (const k of keys) assert.equal(await get(storage, ns, k), undefined, `clear(ns, '') left ${k}`)
+          assert.ok((await get(storage, other, 'fn:a')) !== undefined, "clear(ns, '') removed another namespace's key")
         }),
       )
 
