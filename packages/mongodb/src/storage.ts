@@ -349,12 +349,19 @@ export function mongoStorage(options: MongoStorageOptions): AsyncStorage {
       return before !== null && isLive(before, Date.now())
     },
 
-    async clear(namespace) {
+    async clear(namespace, keyPrefix) {
       if (typeof namespace !== 'string') {
         throw new ConfigError('namespace', `namespace must be a string, got ${describe(namespace)}`)
       }
+      if (keyPrefix !== undefined && typeof keyPrefix !== 'string') {
+        throw new ConfigError('keyPrefix', `keyPrefix must be a string or undefined, got ${describe(keyPrefix)}`)
+      }
       // Exact equality on separate fields: no pattern, so no namespace or prefix can match another's documents.
-      await run('clear', (col) => col.deleteMany({ p: prefix, ns: namespace }))
+      const filter: MongoDocument = { p: prefix, ns: namespace }
+      // Anchored and escaped: the regex is a plain "starts with", which MongoDB runs as a range scan of the
+      // { p, ns, k } index.
+      if (keyPrefix) filter.k = { $regex: `^${escapeRegex(keyPrefix)}` }
+      await run('clear', (col) => col.deleteMany(filter))
     },
 
     async close() {
@@ -423,6 +430,12 @@ function bytesOf(v: unknown): Uint8Array | undefined {
     }
   }
   return undefined
+}
+
+// Escapes every regex syntax character (valid both for MongoDB's PCRE and JavaScript's RegExp, which the stand-in
+// uses); NUL becomes \x00 because a BSON regex or string can't carry it raw into PCRE reliably.
+function escapeRegex(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&').replace(/\0/g, '\\x00')
 }
 
 function codeOf(error: unknown): unknown {
