@@ -1,0 +1,240 @@
+import { cpus } from 'node:os'
+
+/** Run-wide settings, from the command line. */
+export interface BenchConfig {
+  /** `--quick`: a short smoke run (few rounds, short slices, smaller data). */
+  readonly quick: boolean
+  /** Rounds per throughput scenario. */
+  readonly rounds: number
+  /** Time each contender runs per round, ms. */
+  readonly sliceMs: number
+  /** Warm-up time per contender before the rounds, ms. */
+  readonly warmupMs: number
+}
+
+export function makeConfig(quick: boolean): BenchConfig {
+  return quick ? { quick, rounds: 2, sliceMs: 20, warmupMs: 30 } : { quick, rounds: 15, sliceMs: 150, warmupMs: 400 }
+}
+
+/**
+ * One contender of a throughput scenario. `loop(n)` performs n operations and returns something derived from
+ * the results, so the work can't be optimised away. It should be a function of its own (see `compileLoop`) so
+ * V8's type feedback at the hot call site belongs to that contender alone.
+ */
+export interface Contender {
+  readonly name: string
+  readonly loop: (n: number) => unknown
+  /** Printed in the note column, e.g. how the peer was configured. */
+  readonly note?: string
+  /** Target as a ratio to the baseline (memokit rows). */
+  readonly target?: number
+  /** Target relative to another row: at least `factor` x that row's ratio. */
+  readonly targetVs?: { readonly factor: number; readonly best: readonly string[] }
+  /** Checked once before timing: throws if the contender returns wrong results. */
+  readonly check?: () => unknown
+}
+
+export interface Row {
+  readonly name: string
+  readonly medianOps: number
+  readonly ratio: number
+  /** 25th and 75th percentile of the per-round ratio (same round's baseline). */
+  readonly p25: number
+  readonly p75: number
+  readonly note: string
+}
+
+export interface ScenarioResult {
+  readonly id: string
+  readonly title: string
+  readonly rows: readonly Row[]
+  /** Preformatted lines for non-throughput scenarios (S5, S6) or extra notes. */
+  readonly lines: readonly string[]
+}
+
+let sink: unknown
+/** Keeps results reachable so loops can't be dead-code eliminated. */
+export function consume(v: unknown): void {
+  sink = v
+}
+export function lastSink(): unknown {
+  return sink
+}
+
+/**
+ * Builds `loop(n)` from source text with its own SharedFunctionInfo, so each contender's hot call site gets its
+ * own inline cache (closures made by one shared factory would share feedback and go megamorphic).
+ * `bindings` become the function's free variables.
+ */
+export function compileLoop(
+  bindings: Record<string, unknown>,
+  body: string,
+  kind: 'sync' | 'async' = 'sync',
+): (n: number) => unknown {
+  const names = Object.keys(bindings)
+  const values = names.map((k) => bindings[k])
+  const src = `return ${kind === 'async' ? 'async ' : ''}function loop(n) {\n${body}\n}`
+  const factory = new Function(...names, src) as (...a: unknown[]) => (n: number) => unknown
+  return factory(...values)
+}
+
+const gc = (): void => {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g) g()
+}
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}
+
+/** Runs `loop` in batches for about `ms`; returns ops/s. Batch size is calibrated so a batch takes ~5-10 ms. */
+async function runFor(loop: (n: number) => unknown, batch: number, ms: number): Promise<number> {
+  let ops = 0
+  const start = now()
+  let t = start
+  do {
+    const r = loop(batch)
+    consume(isThenable(r) ? await r : r)
+    ops += batch
+    t = now()
+  } while (t - start < ms)
+  return (ops * 1000) / (t - start)
+}
+
+async function calibrate(loop: (n: number) => unknown, warmupMs: number): Promise<number> {
+  let batch = 1
+  const start = now()
+  // Grow the batch until one takes >= 5 ms, then keep warming up with it.
+  for (;;) {
+    const t0 = now()
+    const r = loop(batch)
+    consume(isThenable(r) ? await r : r)
+    const dt = now() - t0
+    if (dt >= 5) break
+    batch = Math.min(batch * 2, 1 << 24)
+    if (now() - start > warmupMs * 4) break
+  }
+  await runFor(loop, batch, Math.max(0, warmupMs - (now() - start)))
+  return batch
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const pos = (sorted.length - 1) * q
+  const lo = Math.floor(pos)
+  const hi = Math.ceil(pos)
+  const a = sorted[lo] as number
+  const b = sorted[hi] as number
+  return a + (b - a) * (pos - lo)
+}
+export const median = (xs: readonly number[]): number =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  )
+
+/**
+ * Interleaved measurement: after a warm-up, every round runs each contender (baseline included) for one time
+ * slice, in an order rotated each round and shuffled once, with a GC between contenders. Reports the median
+ * ops/s, the ratio of medians to the baseline, and the IQR of the per-round ratios (paired within a round, so
+ * machine noise that hits a whole round cancels out).
+ */
+export async function measure(
+  cfg: BenchConfig,
+  baseline: Contender,
+  contenders: readonly Contender[],
+  log: (s: string) => void,
+): Promise<Row[]> {
+  const all = [baseline, ...contenders]
+  for (const c of all) {
+    if (c.check) await c.check()
+  }
+  const batches = new Map<Contender, number>()
+  for (const c of all) {
+    gc()
+    batches.set(c, await calibrate(c.loop, cfg.warmupMs))
+  }
+  const samples = new Map<Contender, number[]>(all.map((c) => [c, []]))
+  const order = [...all]
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[order[i], order[j]] = [order[j] as Contender, order[i] as Contender]
+  }
+  for (let r = 0; r < cfg.rounds; r++) {
+    for (let k = 0; k < order.length; k++) {
+      const c = order[(k + r) % order.length] as Contender
+      gc()
+      samples.get(c)?.push(await runFor(c.loop, batches.get(c) ?? 1, cfg.sliceMs))
+    }
+    log(`  round ${r + 1}/${cfg.rounds}`)
+  }
+  const base = samples.get(baseline) ?? []
+  const baseMedian = median(base)
+  const bestRatio = (names: readonly string[]): number => {
+    let best = 0
+    for (const c of contenders) {
+      if (names.includes(c.name)) best = Math.max(best, median(samples.get(c) ?? []) / baseMedian)
+    }
+    return best
+  }
+  return all.map((c) => {
+    const s = samples.get(c) ?? []
+    const paired = s.map((v, i) => v / (base[i] as number)).sort((a, b) => a - b)
+    const ratio = median(s) / baseMedian
+    let note = c.note ?? ''
+    if (c === baseline) note = note ? `baseline; ${note}` : 'baseline'
+    if (c.target !== undefined) {
+      const met = ratio >= c.target
+      note = `${note ? `${note}; ` : ''}target >=${c.target}: ${met ? 'MET' : `MISSED (${fmtRatio(ratio / c.target)} of target)`}`
+    }
+    if (c.targetVs !== undefined) {
+      const best = bestRatio(c.targetVs.best)
+      const want = best * c.targetVs.factor
+      const met = ratio >= want
+      note = `${note ? `${note}; ` : ''}target >=${c.targetVs.factor}x best peer (${fmtRatio(want)}): ${met ? 'MET' : `MISSED (${fmtRatio(ratio / best)}x best peer)`}`
+    }
+    return { name: c.name, medianOps: median(s), ratio, p25: quantile(paired, 0.25), p75: quantile(paired, 0.75), note }
+  })
+}
+
+export function fmtOps(v: number): string {
+  if (!Number.isFinite(v)) return 'n/a'
+  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`
+  if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`
+  return v.toFixed(0)
+}
+
+export function fmtRatio(v: number): string {
+  if (!Number.isFinite(v)) return 'n/a'
+  if (v >= 0.1) return v.toFixed(2)
+  if (v >= 0.01) return v.toFixed(3)
+  return v.toFixed(4)
+}
+
+/** A plain-text table; also valid Markdown. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+export function rowsTable(rows: readonly Row[]): string {
+  return table(
+    ['contender', 'median ops/s', 'ratio', 'IQR of ratio', 'note'],
+    rows.map((r) => [r.name, fmtOps(r.medianOps), fmtRatio(r.ratio), `${fmtRatio(r.p25)}-${fmtRatio(r.p75)}`, r.note]),
+  )
+}
+
+export function header(cfg: BenchConfig): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU'
+  return [
+    `memokit bench — ${new Date().toISOString()}`,
+    `Node ${process.version} (${process.platform}/${process.arch}), ${cpu} x${cpus().length}`,
+    `mode: ${cfg.quick ? 'quick (smoke run, figures not meaningful)' : 'full'}; ${cfg.rounds} rounds x ${cfg.sliceMs} ms per contender, interleaved; gc: ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'exposed' : 'NOT exposed (run with --expose-gc)'}`,
+  ].join('\n')
+}
+
+export { gc, now }

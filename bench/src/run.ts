@@ -1,0 +1,42 @@
+import { header, makeConfig, rowsTable, type ScenarioResult } from './harness'
+import { r1 } from './scenarios/r1'
+import { s1 } from './scenarios/s1'
+import { s2 } from './scenarios/s2'
+import { s3 } from './scenarios/s3'
+import { s5 } from './scenarios/s5'
+import { s6 } from './scenarios/s6'
+import type { Scenario } from './scenarios/types'
+
+const scenarios: readonly Scenario[] = [s1, s2, s3, s5, s6, r1]
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2)
+  const quick = args.includes('--quick')
+  const wanted = args.filter((a) => !a.startsWith('--')).map((a) => a.toUpperCase())
+  const unknown = wanted.filter((w) => !scenarios.some((s) => s.id === w))
+  if (unknown.length > 0) {
+    console.error(`unknown scenario(s) ${unknown.join(', ')}; known: ${scenarios.map((s) => s.id).join(', ')}`)
+    process.exit(2)
+  }
+  const cfg = makeConfig(quick)
+  console.log(header(cfg))
+  const results: ScenarioResult[] = []
+  for (const s of scenarios) {
+    if (wanted.length > 0 && !wanted.includes(s.id)) continue
+    console.log(`\n## ${s.id}: ${s.title}`)
+    const started = Date.now()
+    const r = await s.run(cfg, quick ? () => {} : (line) => process.stderr.write(`${line}\n`))
+    if (r.rows.length > 0) console.log(rowsTable(r.rows))
+    for (const line of r.lines) console.log(line)
+    console.log(`(${s.id} took ${((Date.now() - started) / 1000).toFixed(1)} s)`)
+    results.push(r)
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

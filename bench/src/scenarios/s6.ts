@@ -1,0 +1,148 @@
+import { LRUCache } from 'lru-cache'
+import memoize from 'memoize'
+import { fmtRatio, gc, table } from '../harness'
+import { loadMemokit } from '../memokit'
+import { acdMemory, bentoMemory, cacheManagerMemory, cachifiedMemory } from './peers'
+import type { Scenario } from './types'
+
+interface User {
+  readonly id: number
+  readonly name: string
+}
+// Every contender gets values built by this one function, so the values weigh the same everywhere.
+const makeValue = (i: number): User => ({ id: i, name: `user${i}` })
+
+interface Filled {
+  /** Keeps the structure reachable until the measurement is taken. */
+  readonly hold: unknown
+  readonly read: (i: number) => unknown
+  readonly close?: () => Promise<void>
+}
+
+const settle = (): number => {
+  // Several passes: weak references and finalizers can need more than one full GC to let go.
+  for (let i = 0; i < 4; i++) gc()
+  return process.memoryUsage().heapUsed
+}
+
+// A function of its own, so nothing of one contender stays reachable from a stack slot while the next is measured.
+async function bytesPerEntry(name: string, n: number, fill: () => Promise<Filled>): Promise<number> {
+  const before = settle()
+  const filled = await fill()
+  const after = settle()
+  // Read a few back after measuring: proves the entries were kept (and keeps `filled` alive until here).
+  for (const i of [0, n >> 1, n - 1]) {
+    const v = (await filled.read(i)) as User | undefined
+    if (v?.id !== i) throw new Error(`${name} lost entry ${i}`)
+  }
+  await filled.close?.()
+  return (after - before) / n
+}
+
+/** S6: heap bytes per entry. */
+export const s6: Scenario = {
+  id: 'S6',
+  title: 'heap bytes per entry, values { id: i, name: "user" + i } (baseline: bare Map<number, object>)',
+  async run(cfg, log) {
+    const N = cfg.quick ? 5_000 : 200_000
+    const makers: [string, string, () => Promise<Filled>, number?][] = [
+      [
+        'Map<number, object>',
+        'baseline',
+        async () => {
+          const m = new Map<number, User>()
+          for (let i = 0; i < N; i++) m.set(i, makeValue(i))
+          return { hold: m, read: (i) => m.get(i) }
+        },
+      ],
+      [
+        'lru-cache',
+        `set(i, value), max ${N}`,
+        async () => {
+          const lru = new LRUCache<number, User>({ max: N })
+          for (let i = 0; i < N; i++) lru.set(i, makeValue(i))
+          return { hold: lru, read: (i) => lru.get(i) }
+        },
+      ],
+      [
+        'memoize',
+        'memoize(fn), unbounded Map',
+        async () => {
+          const f = memoize(makeValue)
+          for (let i = 0; i < N; i++) f(i)
+          return { hold: f, read: f }
+        },
+      ],
+      [
+        'async-cache-dedupe',
+        `memory storage, size ${N}`,
+        async () => {
+          const f = acdMemory(async (i) => makeValue(i), N)
+          for (let i = 0; i < N; i++) await f(i)
+          return { hold: f, read: f }
+        },
+      ],
+      [
+        'cache-manager',
+        'wrap, default Keyv Map store',
+        async () => {
+          const f = cacheManagerMemory(async (i) => makeValue(i))
+          for (let i = 0; i < N; i++) await f(i)
+          return { hold: f, read: f }
+        },
+      ],
+      [
+        'cachified',
+        'cache: new Map()',
+        async () => {
+          const f = cachifiedMemory(async (i) => makeValue(i))
+          for (let i = 0; i < N; i++) await f(i)
+          return { hold: f, read: f }
+        },
+      ],
+      [
+        'bentocache',
+        `memory L1, maxItems ${N}`,
+        async () => {
+          const b = bentoMemory(async (i) => makeValue(i), N)
+          for (let i = 0; i < N; i++) await b.call(i)
+          return { hold: b, read: b.call, close: b.close }
+        },
+      ],
+    ]
+    const lines: string[] = []
+    const mk = await loadMemokit()
+    if (mk.cacheValue) {
+      const cacheValue = mk.cacheValue
+      makers.push([
+        'memokit',
+        `cacheValue(fn), memoryStorage({ maxEntries: ${N} })`,
+        async () => {
+          const f = cacheValue(makeValue, { storage: mk.memoryStorage({ maxEntries: N }), name: 'bench.s6' })
+          for (let i = 0; i < N; i++) f(i)
+          return { hold: f, read: f }
+        },
+        1.4,
+      ])
+    } else lines.push(`memokit skipped: ${mk.reason}`)
+
+    const rows: string[][] = []
+    let base = Number.NaN
+    for (const [name, note, fill, target] of makers) {
+      const t0 = Date.now()
+      const perEntry = await bytesPerEntry(name, N, fill)
+      if (Number.isNaN(base)) base = perEntry
+      const ratio = perEntry / base
+      let verdict = ''
+      if (target !== undefined)
+        verdict = `; target <=${target}: ${ratio <= target ? 'MET' : `MISSED by ${fmtRatio(ratio - target)}`}`
+      rows.push([name, perEntry.toFixed(0), fmtRatio(ratio), `${note}${verdict}`])
+      log(`  ${name}: ${perEntry.toFixed(0)} B/entry (${Date.now() - t0} ms)`)
+    }
+    lines.unshift(
+      table(['contender', 'bytes/entry', 'ratio to Map', 'note'], rows),
+      `(${N} entries; heapUsed delta after full GCs, includes the values)`,
+    )
+    return { id: 'S6', title: this.title, rows: [], lines }
+  },
+}
