@@ -1,0 +1,316 @@
+/**
+ * The file storage's algorithms, written once as generators that yield I/O requests. A sync driver answers them
+ * with `node:fs` sync calls and an async driver with `node:fs/promises`, so `fileStorageSync` and `fileStorage`
+ * share every decision and differ only in how they touch the disk.
+ */
+import { join } from 'node:path'
+import type { Codec, Entry, SetOptions } from '@memokit/core'
+import {
+  belongsTo,
+  type EntryPaths,
+  fileKind,
+  formatFile,
+  isTrashName,
+  type ParsedFile,
+  parseFile,
+  tempPath,
+  trashPath,
+} from './layout'
+
+/** The I/O primitives the algorithms use. Expected races (missing file, existing file) are results, not errors. */
+export interface FsOps {
+  /** The file's text, or `undefined` if it does not exist. */
+  read(path: string): string | undefined
+  /** Creates the file exclusively; `'exists'` if it is there, `'nodir'` if its directory is missing. */
+  create(path: string, data: string): 'ok' | 'exists' | 'nodir'
+  mkdirp(path: string): void
+  /** Renames (replacing the target); `false` if the source or the target's directory is missing. */
+  rename(from: string, to: string): boolean
+  /** Hard-links `from` as `to`; `'exists'` if `to` exists, `'nodir'` if `from` or the directory is missing. */
+  link(from: string, to: string): 'ok' | 'exists' | 'nodir'
+  /** `false` if the file did not exist. */
+  unlink(path: string): boolean
+  /** Removes a file, ignoring every error: used for cleanup that must not hide the original outcome. */
+  unlinkQuietly(path: string): void
+  /** Removes a directory tree; nothing if missing. */
+  removeTree(path: string): void
+  /** Names in a directory; `[]` if it does not exist. */
+  list(path: string): string[]
+  /** Modification time in ms since the epoch, or `undefined` if missing. */
+  mtime(path: string): number | undefined
+  sleep(ms: number): void
+}
+
+type Request = { [K in keyof FsOps]: { readonly op: K; readonly args: Parameters<FsOps[K]> } }[keyof FsOps]
+/** An algorithm: yields requests, receives their results, returns `T`. */
+export type Task<T> = Generator<Request, T, unknown>
+
+function* call<K extends keyof FsOps>(op: K, ...args: Parameters<FsOps[K]>): Generator<Request, ReturnType<FsOps[K]>> {
+  return (yield { op, args } as Request) as ReturnType<FsOps[K]>
+}
+
+/** Runs a task with sync I/O. */
+export function runSync<T>(task: Task<T>, ops: FsOps): T {
+  let step = task.next()
+  while (!step.done) {
+    const { op, args } = step.value
+    let result: unknown
+    try {
+      result = (ops[op] as (...a: unknown[]) => unknown)(...args)
+    } catch (error) {
+      step = task.throw(error)
+      continue
+    }
+    step = task.next(result)
+  }
+  return step.value
+}
+
+/** The same primitives answered with promises. */
+export type AsyncFsOps = { [K in keyof FsOps]: (...args: Parameters<FsOps[K]>) => Promise<ReturnType<FsOps[K]>> }
+
+/** Runs a task with async I/O. */
+export async function runAsync<T>(task: Task<T>, ops: AsyncFsOps): Promise<T> {
+  let step = task.next()
+  while (!step.done) {
+    const { op, args } = step.value
+    let result: unknown
+    try {
+      result = await (ops[op] as (...a: unknown[]) => Promise<unknown>)(...args)
+    } catch (error) {
+      step = task.throw(error)
+      continue
+    }
+    step = task.next(result)
+  }
+  return step.value
+}
+
+/** What the algorithms need to know about the storage. */
+export interface Ctx {
+  readonly prefix: string
+  readonly codec: Codec
+  /** Temp files older than this are crash leftovers; `prune` removes them. */
+  readonly tempFileMaxAgeMs: number
+}
+
+/** A lock file older than this belongs to a crashed process (locks are held for one read and one rename). */
+export const LOCK_STALE_MS = 5_000
+/** How often `add` retries while another writer holds the key's lock, and the pause between tries. */
+const ADD_ATTEMPTS = 200
+const ADD_RETRY_PAUSE_MS = 2
+/** Retries of a write whose directory a concurrent `clear` removed. */
+const WRITE_ATTEMPTS = 5
+
+type State = 'absent' | 'live' | 'expired' | 'foreign'
+
+const stateOf = (text: string | undefined, ctx: Ctx, ns: string, key: string, now: number): State => {
+  if (text === undefined) return 'absent'
+  let parsed: ParsedFile
+  try {
+    parsed = parseFile(text)
+  } catch {
+    return 'foreign'
+  }
+  if (!belongsTo(parsed, ctx.prefix, ns, key)) return 'foreign'
+  return parsed.expiresAt !== undefined && parsed.expiresAt <= now ? 'expired' : 'live'
+}
+
+function* inspect(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<State> {
+  return stateOf(yield* call('read', p.file), ctx, ns, key, Date.now())
+}
+
+/** Takes the key's lock, breaking it when its holder evidently crashed. */
+function* tryLock(p: EntryPaths): Task<boolean> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const created = yield* call('create', p.lock, String(process.pid))
+    if (created === 'ok') return true
+    if (created === 'nodir') return false
+    const mtime = yield* call('mtime', p.lock)
+    // Released between our create and stat: try again.
+    if (mtime === undefined) continue
+    if (Date.now() - mtime < LOCK_STALE_MS) return false
+    yield* call('unlinkQuietly', p.lock)
+  }
+  return false
+}
+
+/**
+ * Removes the entry if it is (still) expired. Under the key's lock, so it cannot remove an entry that `add`
+ * has just written over an expired one; skipped when the lock is busy (whoever holds it deals with the entry).
+ */
+function* removeIfExpired(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<boolean> {
+  if (!(yield* tryLock(p))) return false
+  try {
+    if ((yield* inspect(p, ctx, ns, key)) !== 'expired') return false
+    return yield* call('unlink', p.file)
+  } finally {
+    yield* call('unlinkQuietly', p.lock)
+  }
+}
+
+/** Writes `content` into a fresh temp file next to the entry, creating directories as needed. */
+function* writeTemp(p: EntryPaths, content: string): Task<string> {
+  for (let attempt = 0; ; attempt++) {
+    const tmp = tempPath(p.file)
+    const created = yield* call('create', tmp, content)
+    if (created === 'ok') return tmp
+    if (attempt >= WRITE_ATTEMPTS) break
+    if (created === 'nodir') yield* call('mkdirp', p.nsDir)
+  }
+  throw new Error(`could not create a temp file in ${p.nsDir}: its directory kept disappearing`)
+}
+
+const encode = (ctx: Ctx, ns: string, key: string, value: unknown, options: SetOptions | undefined): string => {
+  const createdAt = Date.now()
+  const ttl = options?.ttl
+  const expiresAt = ttl === undefined ? undefined : createdAt + ttl
+  return formatFile(ctx.prefix, ns, key, expiresAt, ctx.codec.encodeEntry({ value, createdAt, expiresAt }))
+}
+
+export function* getTask(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<Entry | undefined> {
+  const text = yield* call('read', p.file)
+  if (text === undefined) return undefined
+  const parsed = parseFile(text)
+  if (!belongsTo(parsed, ctx.prefix, ns, key)) return undefined
+  if (parsed.expiresAt !== undefined && parsed.expiresAt <= Date.now()) {
+    yield* removeIfExpired(p, ctx, ns, key)
+    return undefined
+  }
+  return ctx.codec.decodeEntry(parsed.payload)
+}
+
+export function* setTask(
+  p: EntryPaths,
+  ctx: Ctx,
+  ns: string,
+  key: string,
+  value: unknown,
+  options: SetOptions | undefined,
+): Task<void> {
+  const content = encode(ctx, ns, key, value, options)
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const tmp = yield* writeTemp(p, content)
+    let published = false
+    try {
+      // rename replaces atomically: readers see the old file or the new one, never a partial one.
+      published = yield* call('rename', tmp, p.file)
+    } finally {
+      if (!published) yield* call('unlinkQuietly', tmp)
+    }
+    if (published) return
+    // The directory vanished between the temp write and the rename (a concurrent clear): write again.
+  }
+  throw new Error(`could not publish ${p.file}: its directory kept disappearing`)
+}
+
+export function* addTask(
+  p: EntryPaths,
+  ctx: Ctx,
+  ns: string,
+  key: string,
+  value: unknown,
+  options: SetOptions | undefined,
+): Task<boolean> {
+  const content = encode(ctx, ns, key, value, options)
+  for (let attempt = 0; attempt < ADD_ATTEMPTS; attempt++) {
+    const tmp = yield* writeTemp(p, content)
+    try {
+      // link fails with EEXIST when the entry exists: the atomic "create if absent".
+      const linked = yield* call('link', tmp, p.file)
+      if (linked === 'ok') return true
+      if (linked === 'nodir') continue
+      const state = yield* inspect(p, ctx, ns, key)
+      if (state === 'live') return false
+      if (state === 'absent') continue
+      // Expired or unreadable: replace it, under the lock so that only one adder (and no expiry cleanup) acts.
+      if (yield* tryLock(p)) {
+        try {
+          const again = yield* inspect(p, ctx, ns, key)
+          if (again === 'live') return false
+          if (again === 'expired' || again === 'foreign') {
+            if (yield* call('rename', tmp, p.file)) return true
+          }
+        } finally {
+          yield* call('unlinkQuietly', p.lock)
+        }
+      } else {
+        yield* call('sleep', ADD_RETRY_PAUSE_MS)
+      }
+    } finally {
+      // After a link or a failed attempt the temp name is left over; after a rename it no longer exists.
+      yield* call('unlinkQuietly', tmp)
+    }
+  }
+  throw new Error(`add gave up on ${p.file}: the key stayed locked by another writer`)
+}
+
+export function* deleteTask(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<boolean> {
+  const state = yield* inspect(p, ctx, ns, key)
+  if (state === 'live') return yield* call('unlink', p.file)
+  if (state === 'expired') yield* removeIfExpired(p, ctx, ns, key)
+  return false
+}
+
+export function* clearTask(
+  p: Pick<EntryPaths, 'prefixDir' | 'nsDir'>,
+  ns: string,
+  keyPrefix: string | undefined,
+): Task<void> {
+  if (keyPrefix === undefined || keyPrefix === '') {
+    // Moving the directory away first makes the clear atomic for readers; deleting the tree can then take its time.
+    const trash = trashPath(p.prefixDir)
+    if (!(yield* call('rename', p.nsDir, trash))) return
+    yield* call('removeTree', trash)
+    return
+  }
+  // Keys are hashed into file names, so finding one function's entries means reading every header.
+  for (const name of yield* call('list', p.nsDir)) {
+    if (fileKind(name) !== 'entry') continue
+    const file = join(p.nsDir, name)
+    const text = yield* call('read', file)
+    if (text === undefined) continue
+    let parsed: ParsedFile
+    try {
+      parsed = parseFile(text)
+    } catch {
+      continue
+    }
+    if (parsed.namespace === ns && parsed.key.startsWith(keyPrefix)) yield* call('unlink', file)
+  }
+}
+
+/** Removes expired entries, crash leftovers (temp files, stale locks) and unfinished clears; returns the count. */
+export function* pruneTask(prefixDir: string, ctx: Ctx): Task<number> {
+  let removed = 0
+  const now = Date.now()
+  for (const dirName of yield* call('list', prefixDir)) {
+    const nsDir = join(prefixDir, dirName)
+    if (isTrashName(dirName)) {
+      yield* call('removeTree', nsDir)
+      continue
+    }
+    for (const name of yield* call('list', nsDir)) {
+      const file = join(nsDir, name)
+      const kind = fileKind(name)
+      if (kind === 'entry') {
+        const text = yield* call('read', file)
+        if (text === undefined) continue
+        let parsed: ParsedFile
+        try {
+          parsed = parseFile(text)
+        } catch {
+          continue
+        }
+        if (parsed.expiresAt === undefined || parsed.expiresAt > now) continue
+        const p: EntryPaths = { prefixDir, nsDir, file, lock: `${file}.lock` }
+        if (yield* removeIfExpired(p, ctx, parsed.namespace, parsed.key)) removed++
+      } else if (kind === 'temp' || kind === 'lock') {
+        const maxAge = kind === 'temp' ? ctx.tempFileMaxAgeMs : LOCK_STALE_MS
+        const mtime = yield* call('mtime', file)
+        if (mtime !== undefined && now - mtime >= maxAge && (yield* call('unlink', file))) removed++
+      }
+    }
+  }
+  return removed
+}
