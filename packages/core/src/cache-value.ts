@@ -3,6 +3,7 @@ import { CodecError } from './errors'
 import { claimIdentity, resolveName } from './identity'
 import { escapeKeyPart } from './key-part'
 import { createKeyEncoder } from './keys'
+import { MISS, memoryInternals } from './memory'
 import {
   type CacheValueOptions,
   type ErrorReport,
@@ -123,7 +124,12 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
         writeFailed(error, key)
       }
     }
-    wrapper = function cached(this: unknown, ...args: unknown[]): unknown {
+    // Over a memory storage, a call with one number argument reads that function's number table directly:
+    // no key string is built. Only for the plain encoding (the table is keyed by what the encoder would write).
+    const internals = memoryInternals(storage)
+    const plainKeys = typed !== true && key === undefined && (ignoreArgs === undefined || ignoreArgs.length === 0)
+    const numbers = internals !== undefined && plainKeys ? internals.numberTable(namespace, keyPrefix) : undefined
+    const slow = function cached(this: unknown, ...args: unknown[]): unknown {
       let key: string
       let hit: Entry | undefined
       try {
@@ -164,6 +170,21 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
       pending.set(key, flight)
       return flight
     }
+    const read = internals?.read
+    wrapper =
+      numbers === undefined || read === undefined
+        ? slow
+        : function cached(this: unknown): unknown {
+            // `arguments` instead of rest parameters: no array is allocated on this path.
+            if (arguments.length === 1) {
+              const a: unknown = arguments[0]
+              if (typeof a === 'number' && (a !== 0 || 1 / a > 0)) {
+                const value = read(numbers, a)
+                if (value !== MISS) return identity.returnsPromise ? Promise.resolve(value) : value
+              }
+            }
+            return slow.apply(this, arguments as unknown as unknown[])
+          }
     remove = (key) => {
       pending.delete(key)
       try {

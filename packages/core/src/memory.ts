@@ -13,21 +13,54 @@ export interface MemoryStorageOptions {
 /** The default bound of {@link memoryStorage}: 10,000 entries. */
 export const DEFAULT_MAX_ENTRIES = 10_000
 
-// A node is also the Entry handed to readers, so a hit allocates nothing.
-interface Node extends Entry {
-  value: unknown
-  createdAt: number
-  expiresAt: number | undefined
-  ns: string
-  key: string
-  bucket: Map<string, Node>
-  prev: Node | undefined
-  next: Node | undefined
+/** Returned by the internal fast read on a miss (a stored value may be `undefined`). */
+export const MISS: unique symbol = Symbol('memokit.miss')
+
+/**
+ * One (namespace, function) table of entries whose key is a single-number argument list, keyed by the number
+ * itself; or a namespace's generic table keyed by the full key string (`prefix` undefined).
+ */
+export interface Table {
+  readonly id: number
+  readonly prefix: string | undefined
+  readonly map: Map<unknown, number>
 }
+
+/** What core's cacheValue uses to read this storage without building key strings. Not public. */
+export interface MemoryInternals {
+  /** The stable table for single-number keys of one function (`prefix` is `'<escaped name>:'`). */
+  numberTable(namespace: string, prefix: string): Table
+  /** The value under `raw` in `table`, or MISS. Checks expiry and marks the entry recently used. */
+  read(table: Table, raw: unknown): unknown
+}
+
+// Storages are matched by identity, so a wrapper that spreads a memory storage into a new object (to change
+// its behaviour) never takes the fast path around its own methods.
+const internalsByStorage = new WeakMap<Storage, MemoryInternals>()
+
+/** The internal fast-path interface of a storage made by {@link memoryStorage}, else undefined. */
+export function memoryInternals(storage: unknown): MemoryInternals | undefined {
+  return internalsByStorage.get(storage as Storage)
+}
+
+/** The encoding core's key encoder gives a one-number argument list, between `[` and `]`. */
+function encodeNumber(n: number): string {
+  return String(n)
+}
+
+interface NamespaceTables {
+  readonly generic: Table
+  readonly numbers: Map<string, Table>
+}
+
+const INITIAL_CAPACITY = 64
 
 /**
  * The sync in-memory storage: values kept by reference (a hit costs no serialization), TTL expiry checked on
  * read, and LRU eviction past `maxEntries` (default 10,000). Process-local.
+ *
+ * Entries live in parallel arrays (value, key, table, LRU links, times) indexed by slot, so an entry costs a few
+ * words beyond its Map slot; keys that are one number are stored by the number itself, not a string.
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const { maxEntries = DEFAULT_MAX_ENTRIES } = options
@@ -37,102 +70,211 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       `maxEntries must be a positive integer (or Infinity for no bound), got ${String(maxEntries)}`,
     )
   }
-  const namespaces = new Map<string, Map<string, Node>>()
-  // Doubly linked list, most recently used at head.
-  let head: Node | undefined
-  let tail: Node | undefined
+  const namespaces = new Map<string, NamespaceTables>()
+  const tables: Table[] = []
+
+  // Slot 0 is the sentinel of a circular list: next[0] is the most recently used slot, prev[0] the least.
+  let capacity = Math.min(INITIAL_CAPACITY, maxEntries)
+  const values: unknown[] = new Array(capacity + 1)
+  const keys: unknown[] = new Array(capacity + 1)
+  let tableOf = new Uint32Array(capacity + 1)
+  let next = new Uint32Array(capacity + 1)
+  let prev = new Uint32Array(capacity + 1)
+  let created = new Float64Array(capacity + 1)
+  // Allocated on the first TTL, so caches without TTLs don't pay for it. 0 means no expiry.
+  let expires: Float64Array | undefined
+  const free: number[] = []
+  let used = 0
   let size = 0
 
-  const unlink = (node: Node): void => {
-    if (node.prev) node.prev.next = node.next
-    else head = node.next
-    if (node.next) node.next.prev = node.prev
-    else tail = node.prev
-    node.prev = node.next = undefined
+  const grow = (): void => {
+    const target = Math.min(capacity * 2, maxEntries)
+    const copy = <T extends Uint32Array | Float64Array>(from: T, make: (n: number) => T): T => {
+      const to = make(target + 1)
+      to.set(from)
+      return to
+    }
+    values.length = target + 1
+    keys.length = target + 1
+    tableOf = copy(tableOf, (n) => new Uint32Array(n))
+    next = copy(next, (n) => new Uint32Array(n))
+    prev = copy(prev, (n) => new Uint32Array(n))
+    created = copy(created, (n) => new Float64Array(n))
+    if (expires) expires = copy(expires, (n) => new Float64Array(n))
+    capacity = target
   }
-  const pushFront = (node: Node): void => {
-    node.next = head
-    if (head) head.prev = node
-    head = node
-    if (!tail) tail = node
+  const linkFront = (s: number): void => {
+    const first = next[0] as number
+    next[s] = first
+    prev[s] = 0
+    prev[first] = s
+    next[0] = s
   }
-  const remove = (node: Node): void => {
-    unlink(node)
-    node.bucket.delete(node.key)
+  const unlink = (s: number): void => {
+    const p = prev[s] as number
+    const n = next[s] as number
+    next[p] = n
+    prev[n] = p
+  }
+  const release = (s: number): void => {
+    unlink(s)
+    ;(tables[tableOf[s] as number] as Table).map.delete(keys[s])
+    values[s] = undefined
+    keys[s] = undefined
+    if (expires) expires[s] = 0
+    free.push(s)
     size--
   }
-  const live = (ns: string, key: string): Node | undefined => {
-    const node = namespaces.get(ns)?.get(key)
-    if (node === undefined) return undefined
-    if (node.expiresAt !== undefined && node.expiresAt <= Date.now()) {
-      remove(node)
-      return undefined
-    }
-    return node
+  const expired = (s: number): boolean => {
+    if (expires === undefined) return false
+    const at = expires[s] as number
+    return at !== 0 && at <= Date.now()
   }
-  const write = (ns: string, key: string, value: unknown, opts: SetOptions | undefined): void => {
-    const now = Date.now()
-    const expiresAt = opts?.ttl === undefined ? undefined : now + opts.ttl
-    let bucket = namespaces.get(ns)
-    if (bucket === undefined) {
-      bucket = new Map()
-      namespaces.set(ns, bucket)
+  const makeTable = (prefix: string | undefined): Table => {
+    const table: Table = { id: tables.length, prefix, map: new Map() }
+    tables.push(table)
+    return table
+  }
+  const namespaceTables = (ns: string): NamespaceTables => {
+    let found = namespaces.get(ns)
+    if (found === undefined) {
+      found = { generic: makeTable(undefined), numbers: new Map() }
+      namespaces.set(ns, found)
     }
-    const existing = bucket.get(key)
-    if (existing !== undefined) {
-      existing.value = value
-      existing.createdAt = now
-      existing.expiresAt = expiresAt
-      if (existing !== head) {
-        unlink(existing)
-        pushFront(existing)
-      }
-      return
+    return found
+  }
+  const numberTable = (ns: string, prefix: string): Table => {
+    const { numbers } = namespaceTables(ns)
+    let table = numbers.get(prefix)
+    if (table === undefined) {
+      table = makeTable(prefix)
+      numbers.set(prefix, table)
     }
-    const node: Node = { value, createdAt: now, expiresAt, ns, key, bucket, prev: undefined, next: undefined }
-    bucket.set(key, node)
-    pushFront(node)
-    size++
-    if (size > maxEntries && tail) remove(tail)
+    return table
   }
 
-  return {
+  // Routes a public string key to its table and map key: `<prefix>[<number>]` with a canonical number other
+  // than -0 (which a Map can't tell from 0) goes to the number table, anything else to the generic table.
+  let routedKey: unknown
+  const route = (ns: string, key: string): Table => {
+    const colon = key.indexOf(':')
+    if (colon !== -1 && key.charCodeAt(colon + 1) === 91 /* [ */ && key.charCodeAt(key.length - 1) === 93 /* ] */) {
+      const inner = key.slice(colon + 2, -1)
+      const n = Number(inner)
+      if (inner.length > 0 && !(n === 0 && 1 / n < 0) && encodeNumber(n) === inner) {
+        routedKey = n
+        return numberTable(ns, key.slice(0, colon + 1))
+      }
+    }
+    routedKey = key
+    return namespaceTables(ns).generic
+  }
+  const fullKey = (table: Table, raw: unknown): string =>
+    table.prefix === undefined ? (raw as string) : `${table.prefix}[${encodeNumber(raw as number)}]`
+
+  const lookup = (table: Table, raw: unknown): number => {
+    const s = table.map.get(raw)
+    if (s === undefined) return 0
+    if (expired(s)) {
+      release(s)
+      return 0
+    }
+    return s
+  }
+  const write = (table: Table, raw: unknown, value: unknown, opts: SetOptions | undefined): void => {
+    const ttl = opts?.ttl
+    const now = Date.now()
+    let s = table.map.get(raw)
+    if (s === undefined) {
+      // Evict first, so a full storage reuses the freed slot instead of outgrowing its arrays.
+      if (size >= maxEntries) release(prev[0] as number)
+      if (free.length > 0) s = free.pop() as number
+      else {
+        if (used === capacity) grow()
+        s = ++used
+      }
+      table.map.set(raw, s)
+      keys[s] = raw
+      tableOf[s] = table.id
+      size++
+    } else {
+      unlink(s)
+    }
+    values[s] = value
+    created[s] = now
+    if (ttl !== undefined) {
+      expires ??= new Float64Array(capacity + 1)
+      expires[s] = now + ttl
+    } else if (expires) {
+      expires[s] = 0
+    }
+    linkFront(s)
+  }
+  const entryAt = (s: number): Entry => {
+    const at = expires === undefined ? 0 : (expires[s] as number)
+    return { value: values[s], createdAt: created[s] as number, expiresAt: at === 0 ? undefined : at }
+  }
+  const touch = (s: number): void => {
+    if (next[0] !== s) {
+      unlink(s)
+      linkFront(s)
+    }
+  }
+
+  const storage: Storage = {
     async: false,
     name: 'memory',
     get(ns, key) {
-      const node = live(ns, key)
-      if (node !== undefined && node !== head) {
-        unlink(node)
-        pushFront(node)
-      }
-      return node
+      const table = route(ns, key)
+      const s = lookup(table, routedKey)
+      if (s === 0) return undefined
+      touch(s)
+      return entryAt(s)
     },
     set(ns, key, value, opts) {
-      write(ns, key, value, opts)
+      const table = route(ns, key)
+      write(table, routedKey, value, opts)
     },
     add(ns, key, value, opts) {
-      if (live(ns, key) !== undefined) return false
-      write(ns, key, value, opts)
+      const table = route(ns, key)
+      const raw = routedKey
+      if (lookup(table, raw) !== 0) return false
+      write(table, raw, value, opts)
       return true
     },
     delete(ns, key) {
-      const node = live(ns, key)
-      if (node === undefined) return false
-      remove(node)
+      const table = route(ns, key)
+      const s = lookup(table, routedKey)
+      if (s === 0) return false
+      release(s)
       return true
     },
     clear(ns, keyPrefix) {
-      const bucket = namespaces.get(ns)
-      if (bucket === undefined) return
-      if (keyPrefix !== undefined) {
-        for (const node of bucket.values()) if (node.key.startsWith(keyPrefix)) remove(node)
-        return
+      const found = namespaces.get(ns)
+      if (found === undefined) return
+      for (const table of [found.generic, ...found.numbers.values()]) {
+        const all = keyPrefix === undefined || (table.prefix !== undefined && table.prefix.startsWith(keyPrefix))
+        for (const [raw, s] of table.map) {
+          if (all || fullKey(table, raw).startsWith(keyPrefix as string)) release(s)
+        }
       }
-      for (const node of bucket.values()) {
-        unlink(node)
-        size--
-      }
-      namespaces.delete(ns)
     },
   }
+  internalsByStorage.set(storage, {
+    numberTable,
+    read(table, raw) {
+      const s = table.map.get(raw)
+      if (s === undefined) return MISS
+      if (expires !== undefined && expired(s)) {
+        release(s)
+        return MISS
+      }
+      if (next[0] !== s) {
+        unlink(s)
+        linkFront(s)
+      }
+      return values[s]
+    },
+  })
+  return storage
 }
