@@ -1,0 +1,211 @@
+// Faults a real server produces on demand: down from the start, killed mid-run (SIGKILL) and restarted on the
+// same port, hung (SIGSTOP) while connected and while connecting. Callers must get correct values (fail-open
+// through core's cacheValue) within the operation timeout, and caching must resume when the server is back.
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { cacheValue, type ErrorReport, StorageError } from '@memokit/core'
+import { redisStorage } from '@memokit/redis'
+import { envPort, type RedisProcess, redisCli, startRedisServer } from './servers'
+
+const BASE = envPort('REDIS_SPARE_PORT', 7200)
+const TIMEOUT = 300
+// Scheduling slack on a busy 2-core machine.
+const MARGIN = 250
+const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T | undefined; error: unknown }> {
+  const start = performance.now()
+  try {
+    const result = await work()
+    return { ms: performance.now() - start, result, error: undefined }
+  } catch (error) {
+    return { ms: performance.now() - start, result: undefined, error }
+  }
+}
+
+/** A cached function whose true result is known, counting how often it really ran. */
+function counted(storage: ReturnType<typeof redisStorage>) {
+  const state = { calls: 0, reports: [] as ErrorReport[] }
+  const fn = cacheValue(
+    async (x: number) => {
+      state.calls++
+      return `value-${x}`
+    },
+    { storage, ttl: 60_000, namespace: uid('ns'), name: 'double', onError: (report) => state.reports.push(report) },
+  )
+  return { fn, state }
+}
+
+const servers: RedisProcess[] = []
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()))
+}, 60_000)
+
+describe('a server that is down from the start', () => {
+  it('makes calls fail fast (not after the timeout) and cached functions still return their values', async () => {
+    const port = BASE + 3
+    expect((await redisCli(port, 'ping').catch(() => 'refused')).includes('PONG')).toBe(false)
+    const storage = redisStorage({ url: `redis://127.0.0.1:${port}`, operationTimeoutMs: 1000 })
+    const first = await timed(() => storage.get('ns', 'k'))
+    expect(first.error).toBeInstanceOf(StorageError)
+    expect(first.error).toMatchObject({ op: 'get', storage: 'redis' })
+    expect(first.ms).toBeLessThan(500)
+    const { fn, state } = counted(storage)
+    const call = await timed(() => fn(7))
+    expect(call.result).toBe('value-7')
+    expect(call.ms).toBeLessThan(500)
+    expect(state.reports.map((r) => r.op)).toEqual(['get', 'set'])
+    await storage.close()
+  })
+})
+
+describe('a server killed mid-run (SIGKILL) and restarted on the same port', () => {
+  let server: RedisProcess
+  beforeAll(async () => {
+    server = await startRedisServer(BASE)
+    servers.push(server)
+  }, 60_000)
+
+  it('keeps returning correct values within the timeout, then caches again once the server is back', async () => {
+    const storage = redisStorage({ url: server.url, operationTimeoutMs: TIMEOUT })
+    const { fn, state } = counted(storage)
+    for (let x = 0; x < 10; x++) expect(await fn(x)).toBe(`value-${x}`)
+    for (let x = 0; x < 10; x++) expect(await fn(x)).toBe(`value-${x}`)
+    expect(state.calls).toBe(10)
+
+    server.signal('SIGKILL')
+    await server.exited()
+    const slowest = { ms: 0 }
+    for (let i = 0; i < 30; i++) {
+      const x = i % 10
+      const call = await timed(() => fn(x))
+      expect(call.error).toBeUndefined()
+      expect(call.result).toBe(`value-${x}`)
+      slowest.ms = Math.max(slowest.ms, call.ms)
+    }
+    // get and set each fail at once (no offline queue) or at worst after their timeout.
+    expect(slowest.ms).toBeLessThan(2 * TIMEOUT + MARGIN)
+    expect(state.reports.length).toBeGreaterThan(0)
+    expect(state.reports.every((r) => r.error instanceof StorageError)).toBe(true)
+
+    await server.restart()
+    const restartedAt = performance.now()
+    let resumedAfter = Number.NaN
+    while (performance.now() - restartedAt < 10_000) {
+      const before = state.calls
+      expect(await fn(1000)).toBe('value-1000')
+      expect(await fn(1000)).toBe('value-1000')
+      // Two calls, one run of fn: the first call's value was stored and the second read it back.
+      if (state.calls === before + 1) {
+        resumedAfter = performance.now() - restartedAt
+        break
+      }
+      await sleep(50)
+    }
+    expect(resumedAfter).toBeLessThan(3000)
+    process.stdout.write(`redis standalone: caching resumed ${Math.round(resumedAfter)} ms after restart\n`)
+    await storage.close()
+  }, 30_000)
+})
+
+describe('a hung server (SIGSTOP)', () => {
+  let server: RedisProcess
+  beforeAll(async () => {
+    server = await startRedisServer(BASE + 1)
+    servers.push(server)
+  }, 60_000)
+  afterAll(() => {
+    server.signal('SIGCONT')
+  })
+
+  it('makes every operation fail within operationTimeoutMs, and recovers with correct replies after SIGCONT', async () => {
+    const storage = redisStorage({ url: server.url, prefix: uid('hung'), operationTimeoutMs: TIMEOUT })
+    await storage.set('ns', 'a', 'A')
+    const { fn, state } = counted(storage)
+    expect(await fn(1)).toBe('value-1')
+
+    server.signal('SIGSTOP')
+    try {
+      for (const op of [
+        () => storage.get('ns', 'a'),
+        () => storage.set('ns', 'b', 'B'),
+        () => storage.add('ns', 'c', 'C'),
+        () => storage.delete('ns', 'a'),
+        () => storage.clear('other'),
+      ]) {
+        const result = await timed(op)
+        expect(result.error).toBeInstanceOf(StorageError)
+        expect((result.error as Error).message).toContain('timed out')
+        expect(result.ms).toBeGreaterThanOrEqual(TIMEOUT - 20)
+        expect(result.ms).toBeLessThan(TIMEOUT + MARGIN)
+      }
+      // cacheValue fails open: its read and then its write each wait at most the timeout.
+      const call = await timed(() => fn(2))
+      expect(call.result).toBe('value-2')
+      expect(call.ms).toBeLessThan(2 * TIMEOUT + MARGIN)
+      expect(state.reports.map((r) => r.op)).toEqual(['get', 'set'])
+    } finally {
+      server.signal('SIGCONT')
+    }
+
+    // The late replies of the timed-out commands are dropped; new commands get their own replies.
+    await storage.set('ns', 'x', 'X')
+    await storage.set('ns', 'y', 'Y')
+    const [x, y] = await Promise.all([storage.get('ns', 'x'), storage.get('ns', 'y')])
+    expect(x?.value).toBe('X')
+    expect(y?.value).toBe('Y')
+    expect(await fn(1)).toBe('value-1')
+    await storage.clear('ns')
+    await storage.close()
+  })
+
+  it('bounds close() on a hung server', async () => {
+    const storage = redisStorage({ url: server.url, operationTimeoutMs: TIMEOUT })
+    await storage.set('ns', uid('k'), 1)
+    server.signal('SIGSTOP')
+    try {
+      const closing = await timed(() => storage.close())
+      expect(closing.error).toBeUndefined()
+      expect(closing.ms).toBeLessThan(TIMEOUT + MARGIN)
+    } finally {
+      server.signal('SIGCONT')
+    }
+  })
+})
+
+describe('a server that hangs while we connect', () => {
+  let server: RedisProcess
+  beforeAll(async () => {
+    server = await startRedisServer(BASE + 4)
+    servers.push(server)
+  }, 60_000)
+  afterAll(() => {
+    server.signal('SIGCONT')
+  })
+
+  it('bounds the first call, then works once the server answers', async () => {
+    const storage = redisStorage({ url: server.url, prefix: uid('hungconnect'), operationTimeoutMs: TIMEOUT })
+    server.signal('SIGSTOP')
+    try {
+      const first = await timed(() => storage.set('ns', 'k', 1))
+      expect(first.error).toBeInstanceOf(StorageError)
+      expect(first.ms).toBeLessThan(TIMEOUT + MARGIN)
+      const second = await timed(() => storage.get('ns', 'k'))
+      expect(second.error).toBeInstanceOf(StorageError)
+      expect(second.ms).toBeLessThan(TIMEOUT + MARGIN)
+    } finally {
+      server.signal('SIGCONT')
+    }
+    const start = performance.now()
+    for (;;) {
+      const attempt = await timed(() => storage.set('ns', 'k', 2))
+      if (attempt.error === undefined) break
+      expect(performance.now() - start).toBeLessThan(5000)
+      await sleep(50)
+    }
+    expect((await storage.get('ns', 'k'))?.value).toBe(2)
+    await storage.clear('ns')
+    await storage.close()
+  })
+})
