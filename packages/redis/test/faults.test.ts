@@ -127,13 +127,14 @@ describe('a hung server (SIGSTOP)', () => {
 
     server.signal('SIGSTOP')
     try {
-      for (const op of [
+      const ops: (() => Promise<unknown>)[] = [
         () => storage.get('ns', 'a'),
         () => storage.set('ns', 'b', 'B'),
         () => storage.add('ns', 'c', 'C'),
         () => storage.delete('ns', 'a'),
         () => storage.clear('other'),
-      ]) {
+      ]
+      for (const op of ops) {
         const result = await timed(op)
         expect(result.error).toBeInstanceOf(StorageError)
         expect((result.error as Error).message).toContain('timed out')
