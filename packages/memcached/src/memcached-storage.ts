@@ -15,8 +15,8 @@ import { markLine, type NamespaceState, newToken, parseState, versionPart } from
 import { toExptime } from './ttl'
 
 /**
- * The few memcached commands memokit needs, as promises. Write a 10-line adapter for any client (see the README),
- * or use `fromMemjs` / `fromMemcacheClient`.
+ * The five memcached commands memokit needs, as promises. Every memcached client has them: use `fromMemjs` /
+ * `fromMemcacheClient`, or write a 10-line adapter for any other client (see the README).
  *
  * Keys passed in are always valid memcached keys: at most 250 bytes of UTF-8, no spaces or control characters.
  * `exptime` is passed through to memcached as is: `0` = no expiry, up to 2,592,000 = seconds from now, above =
@@ -28,19 +28,18 @@ export interface MemcachedClient {
   get(key: string): Promise<string | Buffer | null | undefined>
   /** `set`: stores unconditionally. Resolves when stored; rejects otherwise (e.g. a value over the item size). */
   set(key: string, value: string, exptime: number): Promise<void>
+  /**
+   * `add`: stores only if the key is absent; `true` if stored, `false` if the key was present. Backs
+   * `storage.add`, and lets concurrent first writers of a namespace agree on one namespace version.
+   */
+  add(key: string, value: string, exptime: number): Promise<boolean>
+  /**
+   * `append`: appends to an existing value; `true` if appended, `false` if the key was absent. Backs
+   * `clear(namespace, keyPrefix)`: concurrent clears of different prefixes can't overwrite each other's marks.
+   */
+  append(key: string, value: string): Promise<boolean>
   /** `delete`: `true` if the key was there and is now gone, `false` if it was absent. */
   delete(key: string): Promise<boolean>
-  /**
-   * `add`: stores only if the key is absent; `true` if stored, `false` if the key was present.
-   * Optional: without it the storage offers no `add` (no locks), and namespace versions are created with `set`
-   * (two replicas creating one at the same moment may then lose a write: a later miss, never a wrong value).
-   */
-  add?(key: string, value: string, exptime: number): Promise<boolean>
-  /**
-   * `append`: appends to an existing value; `true` if appended, `false` if the key was absent. Optional: without
-   * it, `clear(namespace, keyPrefix)` clears the whole namespace (more than asked, never less).
-   */
-  append?(key: string, value: string): Promise<boolean>
 }
 
 /** Options of {@link memcachedStorage}. */
@@ -112,17 +111,12 @@ function validate(options: MemcachedStorageOptions): void {
       'memcachedStorage needs a client: fromMemjs(memjs.Client.create(...)), fromMemcacheClient(new MemcacheClient(...)) or your own MemcachedClient',
     )
   }
-  const missing = ['get', 'set', 'delete'].filter((m) => typeof c[m] !== 'function')
+  const missing = ['get', 'set', 'add', 'append', 'delete'].filter((m) => typeof c[m] !== 'function')
   if (missing.length > 0) {
     throw new ConfigError(
       'client',
       `client lacks ${missing.join(', ')}: wrap your memcached client with fromMemjs() or fromMemcacheClient(), or write an adapter (see MemcachedClient)`,
     )
-  }
-  for (const m of ['add', 'append']) {
-    if (c[m] !== undefined && typeof c[m] !== 'function') {
-      throw new ConfigError('client', `client.${m} must be a function or absent, got ${typeof c[m]}`)
-    }
   }
   if (prefix !== undefined) {
     const escaped = typeof prefix === 'string' ? escapeKeyPart(prefix) : ''
@@ -193,8 +187,6 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS,
     versionCacheMs = 0,
   } = options
-  const clientAdd = client.add?.bind(client)
-  const clientAppend = client.append?.bind(client)
   const escapedPrefix = escapeKeyPart(prefix)
   const remembered = new Map<string, Remembered>()
 
@@ -276,14 +268,13 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
   const createState = async (call: Call, vKey: string, raw: unknown): Promise<NamespaceState> => {
     const fresh = newToken()
     if (raw === null || raw === undefined) {
-      if (clientAdd !== undefined) {
-        if (await call(() => clientAdd(vKey, fresh, 0))) return parseState(fresh) as NamespaceState
-        // Another caller created it first: use theirs, so concurrent first writes land on one version.
-        const theirs = await call(() => client.get(vKey))
-        const state = theirs === null || theirs === undefined ? undefined : parseState(asText(theirs))
-        if (state !== undefined) return state
-      }
+      if (await call(() => client.add(vKey, fresh, 0))) return parseState(fresh) as NamespaceState
+      // Another caller created it first: use theirs, so concurrent first writes land on one version.
+      const theirs = await call(() => client.get(vKey))
+      const state = theirs === null || theirs === undefined ? undefined : parseState(asText(theirs))
+      if (state !== undefined) return state
     }
+    // Not a version (or gone again at once): start a new one; entries under whatever was there become unreachable.
     await call(() => client.set(vKey, fresh, 0))
     return parseState(fresh) as NamespaceState
   }
@@ -348,7 +339,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     remember(ns, parseState(fresh) as NamespaceState)
   }
 
-  const storage: AsyncStorage = {
+  return {
     async: true,
     name: NAME,
 
@@ -391,31 +382,28 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     async clear(ns, keyPrefix) {
       await run('clear', async (call) => {
         const vKey = versionKey(ns)
-        if (keyPrefix === undefined || keyPrefix === '' || clientAppend === undefined) return rotate(call, ns, vKey)
+        if (keyPrefix === undefined || keyPrefix === '') return rotate(call, ns, vKey)
         const raw = await call(() => client.get(vKey))
         // No version: nothing written since the last eviction, so nothing to clear.
         if (raw === null || raw === undefined) return
         const state = parseState(asText(raw))
         if (state === undefined || state.raw.length > MAX_STATE_CHARS) return rotate(call, ns, vKey)
         // append is atomic: concurrent clears of different prefixes can't drop each other's lines.
-        await call(() => clientAppend(vKey, markLine(keyPrefix, newToken())))
+        await call(() => client.append(vKey, markLine(keyPrefix, newToken())))
         remembered.delete(ns)
       })
     },
-  }
 
-  if (clientAdd !== undefined) {
-    storage.add = async (ns, key, value, options) => {
+    async add(ns, key, value, options) {
       const { payload, exptime } = encode(value, options)
-      const written = await run(
+      return run(
         'add',
-        (call) =>
-          withState(call, ns, true, (state) => call(() => clientAdd(entryKey(ns, state, key), payload, exptime))),
+        async (call) =>
+          (await withState(call, ns, true, (state) =>
+            call(() => client.add(entryKey(ns, state, key), payload, exptime)),
+          )) === true,
         Buffer.byteLength(payload),
       )
-      return written === true
-    }
+    },
   }
-
-  return storage
 }
