@@ -456,6 +456,20 @@ function unknownTag(payload: string, at: number): CodecError {
 
 /** Parses a header time written by `String(number)`; anything not in that exact form is corrupt. */
 function parseTime(payload: string, from: number, to: number, field: string): number {
+  // Common case without allocating: an integer of up to 15 digits (every ms timestamp), no leading zero.
+  let i = from
+  const negative = payload.charCodeAt(i) === 45 // '-'
+  if (negative) i++
+  if (i < to && to - i <= 15 && (payload.charCodeAt(i) !== 48 || to - i === 1)) {
+    let time = 0
+    for (; i < to; i++) {
+      const digit = payload.charCodeAt(i) - 48
+      if (digit < 0 || digit > 9) break
+      time = time * 10 + digit
+    }
+    if (i === to && !(negative && time === 0)) return negative ? -time : time
+  }
+  // Fractions and exponents: accept exactly what String(number) writes.
   const text = payload.slice(from, to)
   const time = Number(text)
   if (text === '' || !Number.isFinite(time) || String(time) !== text) {
@@ -498,22 +512,16 @@ export function createCodec(): Codec {
   }
 
   const encodeValue = (value: unknown): string => {
-    if (isPlainJson(value, 0)) {
-      try {
-        return `j${JSON.stringify(value)};`
-      } catch (error) {
-        // A throwing getter, for instance.
-        throw new CodecError(`Cannot encode value: ${(error as Error).message}`, { cause: error })
-      }
-    }
-    let result: { json: unknown; meta?: unknown }
     try {
-      result = sj.serialize(value as never)
+      if (isPlainJson(value, 0)) return `j${JSON.stringify(value)};`
+      const result = sj.serialize(value as never)
+      assertJson(result.json, [])
+      return `s${JSON.stringify(result)};`
     } catch (error) {
-      throw new CodecError(`Cannot encode value: ${(error as Error).message}`, { cause: error })
+      if (error instanceof CodecError) throw error
+      // A throwing getter or custom transformer, for instance.
+      throw new CodecError(`Cannot encode value: ${(error as Error)?.message ?? String(error)}`, { cause: error })
     }
-    assertJson(result.json, [])
-    return `s${JSON.stringify(result)};`
   }
 
   const decodeSuperjson = (text: string): unknown => {
