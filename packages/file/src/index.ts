@@ -7,6 +7,7 @@ import {
   ConfigError,
   createCodec,
   MemokitError,
+  type SetOptions,
   type Storage,
   StorageError,
   type StorageOp,
@@ -62,9 +63,15 @@ interface FileStorageExtras<Count> {
 }
 
 /** The async file storage returned by {@link fileStorage}. */
-export interface FileStorage extends AsyncStorage, FileStorageExtras<Promise<number>> {}
+export interface FileStorage extends AsyncStorage, FileStorageExtras<Promise<number>> {
+  /** Atomic across processes sharing `dir` (a hard link that fails if the entry exists). Always present. */
+  add(namespace: string, key: string, value: unknown, options?: SetOptions): Promise<boolean>
+}
 /** The sync file storage returned by {@link fileStorageSync}. */
-export interface FileStorageSync extends Storage, FileStorageExtras<number> {}
+export interface FileStorageSync extends Storage, FileStorageExtras<number> {
+  /** Atomic across processes sharing `dir` (a hard link that fails if the entry exists). Always present. */
+  add(namespace: string, key: string, value: unknown, options?: SetOptions): boolean
+}
 
 const code = (error: unknown): unknown => (error as { code?: unknown } | null)?.code
 
