@@ -244,20 +244,19 @@ const TYPED_ARRAYS: Readonly<Record<string, new (buffer: ArrayBuffer, offset: nu
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
-/** `Object.prototype.toString` tag: works across realms (Node's Buffer comes from the main realm under jest). */
-function tagOf(value: object): string {
-  return Object.prototype.toString.call(value).slice(8, -1)
-}
+const objectToString = Object.prototype.toString
 
 function byteKind(value: object): ByteKind | undefined {
-  if (Buffer.isBuffer(value)) return 'Buffer'
   if (ArrayBuffer.isView(value)) {
-    const tag = tagOf(value)
+    if (Buffer.isBuffer(value)) return 'Buffer'
+    // The tag works across realms (under jest, Node's Buffer and its ArrayBuffers come from the main realm).
+    const tag = (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] ?? 'DataView'
     // A subclass would come back as its base class: leave it to registerClass (or the unsupported-value error).
     const ctorName = (value as { constructor?: { name?: unknown } }).constructor?.name
-    return ctorName === tag && (tag === 'DataView' || tag in TYPED_ARRAYS) ? (tag as ByteKind) : undefined
+    return ctorName === tag && (tag === 'DataView' || (tag as string) in TYPED_ARRAYS) ? (tag as ByteKind) : undefined
   }
-  return tagOf(value) === 'ArrayBuffer' && Object.getPrototypeOf(value)?.constructor?.name === 'ArrayBuffer'
+  return objectToString.call(value) === '[object ArrayBuffer]' &&
+    (value as { constructor?: { name?: unknown } }).constructor?.name === 'ArrayBuffer'
     ? 'ArrayBuffer'
     : undefined
 }
@@ -353,6 +352,8 @@ const invalidDateTransformer: CodecTransformer<Date, 0> = {
 }
 
 interface ErrorData {
+  /** The built-in class (`TypeError`...), for errors stored by the built-in transformer. */
+  type?: string
   name: string
   message: string
   stack?: string
@@ -361,7 +362,7 @@ interface ErrorData {
   props?: Record<string, unknown>
 }
 
-const BUILTIN_ERRORS: Readonly<Record<string, ErrorConstructor>> = {
+const BUILTIN_ERRORS: Readonly<Record<string, ErrorConstructor | AggregateErrorConstructor>> = {
   Error,
   TypeError,
   RangeError,
@@ -369,7 +370,11 @@ const BUILTIN_ERRORS: Readonly<Record<string, ErrorConstructor>> = {
   SyntaxError,
   EvalError,
   URIError,
+  AggregateError,
 }
+const BUILTIN_ERROR_TYPES = new Map<unknown, string>(
+  Object.entries(BUILTIN_ERRORS).map(([type, ctor]) => [ctor.prototype, type]),
+)
 
 function serializeError(error: Error): ErrorData {
   const data: ErrorData = { name: error.name, message: error.message }
@@ -416,17 +421,45 @@ function restoreErrorFields(error: Error, data: ErrorData): Error {
 const errorTransformer = (classErrors: ReadonlySet<unknown>): CodecTransformer<Error, ErrorData> => ({
   name: 'memokit:error',
   isApplicable: (value): value is Error => value instanceof Error && !classErrors.has(value.constructor),
-  serialize: serializeError,
+  serialize(error) {
+    const type = BUILTIN_ERROR_TYPES.get(Object.getPrototypeOf(error))
+    if (type === undefined) {
+      // superjson would store it as a plain Error and `instanceof` would silently fail after a hit.
+      const name = describe(error)
+      throw new CodecError(
+        `Cannot encode an instance of ${name}: register it with codec.registerClass(${name}), or cache plain data.`,
+      )
+    }
+    return { type, ...serializeError(error) }
+  },
   deserialize(data) {
     checkErrorData(data)
+    const Ctor = BUILTIN_ERRORS[data.type ?? '']
+    if (Ctor === undefined) throw new Error(`unknown error type ${String(data.type)}`)
     const error =
-      data.errors !== undefined
-        ? new AggregateError(data.errors, data.message)
-        : new (BUILTIN_ERRORS[data.name] ?? Error)(data.message)
-    if (error.name !== data.name) error.name = data.name
+      Ctor === AggregateError
+        ? new AggregateError(data.errors ?? [], data.message)
+        : new (Ctor as ErrorConstructor)(data.message)
+    if (error.name !== data.name) defineHidden(error, 'name', data.name)
     return restoreErrorFields(error, data)
   },
 })
+
+// Registering these would replace (and break) their built-in handling.
+const BUILTIN_CLASSES = new Set<unknown>([
+  Object,
+  Array,
+  Date,
+  RegExp,
+  Map,
+  Set,
+  URL,
+  Buffer,
+  ArrayBuffer,
+  DataView,
+  ...Object.values(TYPED_ARRAYS),
+  ...Object.values(BUILTIN_ERRORS),
+])
 
 /** Any transformer, whatever its types: what superjson's registry takes. */
 interface AnyTransformer {
@@ -549,7 +582,9 @@ export function createCodec(): Codec {
     const end = payload.length - 1
     const tag = payload.charCodeAt(start)
     if (tag !== TAG_JSON && tag !== TAG_SUPERJSON) {
-      throw start === payload.length ? corrupt('truncated') : unknownTag(payload, start)
+      if (start === payload.length) throw corrupt('truncated')
+      if (start === 0 && tag === TAG_ENTRY) throw corrupt('an entry payload (read it with decodeEntry)')
+      throw unknownTag(payload, start)
     }
     if (end <= start + 1 || payload.charCodeAt(end) !== END) throw corrupt('truncated')
     if (tag === TAG_JSON) {
@@ -628,6 +663,9 @@ export function createCodec(): Codec {
           'class',
           `codec.registerClass(): ${cls.name || name} is already registered on this codec.`,
         )
+      }
+      if (BUILTIN_CLASSES.has(cls)) {
+        throw new ConfigError('class', `codec.registerClass(): ${cls.name} is supported without registering it.`)
       }
       if (cls.prototype instanceof Error) {
         // superjson's class rule keeps own enumerable properties only, losing `message` and `stack`.

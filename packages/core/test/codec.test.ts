@@ -126,6 +126,12 @@ describe('codec round trips', () => {
     expect(decodedNamed.message).toBe('custom')
     expect('cause' in decodedNamed).toBe(false)
 
+    const renamed = new TypeError('t')
+    renamed.name = 'RangeError'
+    const decodedRenamed = roundTrip(renamed)
+    expect(decodedRenamed).toBeInstanceOf(TypeError)
+    expect(decodedRenamed.name).toBe('RangeError')
+
     const aggregate = roundTrip(new AggregateError([new Error('a'), new Error('b')], 'both'))
     expect(aggregate).toBeInstanceOf(AggregateError)
     expect(aggregate.errors.map((e: Error) => e.message)).toEqual(['a', 'b'])
@@ -303,6 +309,7 @@ describe('values that cannot be encoded', () => {
     ['a symbol', Symbol('s'), /symbol/],
     ['a symbol in an array', [Symbol('s')], /symbol/],
     ['a boxed string', { s: new String('x') }, /String/],
+    ['an unregistered Error subclass', { e: new (class HttpError extends Error {})('x') }, /HttpError.*registerClass/],
   ])('%s throws a CodecError instead of storing something else', (_label, value, message) => {
     expectCodecError(() => createCodec().encode(value), message)
     expectCodecError(() => createCodec().encodeEntry({ value, createdAt: 1, expiresAt: undefined }), message)
@@ -410,6 +417,9 @@ describe('per-codec registry', () => {
     expect(() => codec.registerClass(A)).toThrow(ConfigError)
     expect(() => codec.registerClass(class A {})).toThrow(ConfigError)
     expect(() => codec.registerClass(class {})).toThrow(ConfigError)
+    for (const builtin of [Object, Array, Date, Map, Error, TypeError, Uint8Array, Buffer]) {
+      expect(() => codec.registerClass(builtin as never)).toThrow(ConfigError)
+    }
     const transformer = {
       name: 'T',
       isApplicable: (v: unknown): v is never => false,
