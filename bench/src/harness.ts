@@ -30,6 +30,8 @@ export interface Contender {
   readonly target?: number
   /** Target relative to another row: at least `factor` x that row's ratio. */
   readonly targetVs?: { readonly factor: number; readonly best: readonly string[] }
+  /** Batches are multiples of this many operations (a loop that keeps 64 calls in flight says 64). Default 1. */
+  readonly unit?: number
   /** Checked once before timing: throws if the contender returns wrong results. */
   readonly check?: () => unknown
 }
@@ -103,20 +105,18 @@ async function runFor(loop: (n: number) => unknown, batch: number, ms: number): 
   return (ops * 1000) / (t - start)
 }
 
-async function calibrate(loop: (n: number) => unknown, warmupMs: number): Promise<number> {
-  let batch = 1
+// Warms up for `warmupMs` while doubling the batch until one batch takes >= 5 ms. It never stops growing on one
+// slow batch (a JIT or GC pause early on would otherwise freeze a tiny batch, and with it the concurrency of loops
+// that run their batch in parallel).
+async function calibrate(loop: (n: number) => unknown, warmupMs: number, unit: number): Promise<number> {
+  let batch = unit
   const start = now()
-  // Grow the batch until one takes >= 5 ms, then keep warming up with it.
-  for (;;) {
+  do {
     const t0 = now()
     const r = loop(batch)
     consume(isThenable(r) ? await r : r)
-    const dt = now() - t0
-    if (dt >= 5) break
-    batch = Math.min(batch * 2, 1 << 24)
-    if (now() - start > warmupMs * 4) break
-  }
-  await runFor(loop, batch, Math.max(0, warmupMs - (now() - start)))
+    if (now() - t0 < 5 && batch < 1 << 24) batch *= 2
+  } while (now() - start < warmupMs)
   return batch
 }
 
@@ -154,7 +154,9 @@ export async function measure(
   const batches = new Map<Contender, number>()
   for (const c of all) {
     gc()
-    batches.set(c, await calibrate(c.loop, cfg.warmupMs))
+    const batch = await calibrate(c.loop, cfg.warmupMs, c.unit ?? 1)
+    batches.set(c, batch)
+    log(`  warmed up ${c.name}: batch ${batch}`)
   }
   const samples = new Map<Contender, number[]>(all.map((c) => [c, []]))
   const order = [...all]

@@ -43,7 +43,7 @@ export const s1: Scenario = {
       }
       return v
     }
-    const mzee = memoizee(fn)
+    const mzee = memoizee(fn, { primitive: true })
     const mize = memoize(fn)
     const moized = moize(fn, { maxSize: 256 })
     const contenders: Contender[] = [
