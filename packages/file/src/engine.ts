@@ -96,8 +96,8 @@ export interface Ctx {
 
 /** A lock file older than this belongs to a crashed process (locks are held for one read and one rename). */
 export const LOCK_STALE_MS = 5_000
-/** How often `add` retries while another writer holds the key's lock, and the pause between tries. */
-const ADD_ATTEMPTS = 200
+/** How long `add` keeps retrying while another writer holds the key's lock, and the pause between tries. */
+const ADD_LOCK_WAIT_MS = 1_000
 const ADD_RETRY_PAUSE_MS = 2
 /** Retries of a write whose directory a concurrent `clear` removed. */
 const WRITE_ATTEMPTS = 5
@@ -213,36 +213,44 @@ export function* addTask(
   options: SetOptions | undefined,
 ): Task<boolean> {
   const content = encode(ctx, ns, key, value, options)
-  for (let attempt = 0; attempt < ADD_ATTEMPTS; attempt++) {
-    const tmp = yield* writeTemp(p, content)
-    try {
+  const deadline = Date.now() + ADD_LOCK_WAIT_MS
+  // One temp file serves every attempt; it is written again only if a concurrent clear took it away.
+  let tmp: string | undefined
+  try {
+    while (Date.now() <= deadline) {
+      if (tmp === undefined) tmp = yield* writeTemp(p, content)
       // link fails with EEXIST when the entry exists: the atomic "create if absent".
       const linked = yield* call('link', tmp, p.file)
       if (linked === 'ok') return true
-      if (linked === 'nodir') continue
+      if (linked === 'nodir') {
+        tmp = undefined
+        continue
+      }
       const state = yield* inspect(p, ctx, ns, key)
       if (state === 'live') return false
       if (state === 'absent') continue
       // Expired or unreadable: replace it, under the lock so that only one adder (and no expiry cleanup) acts.
-      if (yield* tryLock(p)) {
-        try {
-          const again = yield* inspect(p, ctx, ns, key)
-          if (again === 'live') return false
-          if (again === 'expired' || again === 'foreign') {
-            if (yield* call('rename', tmp, p.file)) return true
-          }
-        } finally {
-          yield* call('unlinkQuietly', p.lock)
-        }
-      } else {
+      if (!(yield* tryLock(p))) {
         yield* call('sleep', ADD_RETRY_PAUSE_MS)
+        continue
       }
-    } finally {
-      // After a link or a failed attempt the temp name is left over; after a rename it no longer exists.
-      yield* call('unlinkQuietly', tmp)
+      try {
+        const again = yield* inspect(p, ctx, ns, key)
+        if (again === 'live') return false
+        if (again === 'expired' || again === 'foreign') {
+          const replaced = yield* call('rename', tmp, p.file)
+          tmp = undefined
+          if (replaced) return true
+        }
+      } finally {
+        yield* call('unlinkQuietly', p.lock)
+      }
     }
+  } finally {
+    // After a link the temp name is a second name of the entry; after a rename it no longer exists.
+    if (tmp !== undefined) yield* call('unlinkQuietly', tmp)
   }
-  throw new Error(`add gave up on ${p.file}: the key stayed locked by another writer`)
+  throw new Error(`add gave up on ${p.file}: the key stayed locked by another writer for ${ADD_LOCK_WAIT_MS} ms`)
 }
 
 export function* deleteTask(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<boolean> {
