@@ -34,14 +34,14 @@ export interface CodecTransformer<T = unknown, J = unknown> {
  * The value codec used by storages that hold strings (Redis, memcached, files, MongoDB).
  *
  * Supported values: JSON data plus `undefined` (also inside arrays and as a property value, which is kept),
- * NaN, ±Infinity, -0, BigInt, Date (also invalid ones), RegExp, Map, Set, URL, Error (name, message, stack, cause;
- * built-in subclasses like TypeError come back as themselves), Buffer, ArrayBuffer, DataView and every typed array
- * (bytes in platform order, i.e. little-endian), sparse arrays, objects with keys like `__proto__`, shared and
- * circular references (outside the plain-JSON fast path, where shared objects are stored as copies), and any class
- * or type added with {@link Codec.registerClass} / {@link Codec.register}.
- * Anything else (unregistered class instances, functions, symbols) makes `encode` throw a CodecError; nothing is
- * silently stored as `{}`. As with JSON, symbol-keyed and non-enumerable properties and extra properties on
- * arrays are not stored.
+ * NaN, ±Infinity, -0, BigInt, Date (also invalid ones), RegExp (source and flags), Map, Set, URL, the built-in
+ * Error classes (class, name, message, stack, cause and own enumerable properties such as `code`), Buffer,
+ * ArrayBuffer, DataView and every typed array (bytes in platform order, i.e. little-endian), sparse arrays, objects
+ * with keys like `__proto__`, shared and circular references (outside the plain-JSON fast path, where a shared
+ * object is stored as copies), and any class or type added with {@link Codec.registerClass} / {@link Codec.register}.
+ * Anything else (instances of unregistered classes, Error subclasses included, functions, symbols) makes `encode`
+ * throw a CodecError naming it: nothing is silently stored as `{}`. As with JSON, symbol-keyed and non-enumerable
+ * properties and extra properties on arrays are not stored, and null-prototype objects come back as plain objects.
  *
  * ## Payload format (version 1)
  * Every payload is a string. Its first character tags the format and its version; value payloads end with `;`
@@ -61,7 +61,10 @@ export interface CodecTransformer<T = unknown, J = unknown> {
 export interface Codec {
   /** Encodes a value into a string payload tagged with a format version. Throws a CodecError if it can't. */
   encode(value: unknown): string
-  /** Decodes a payload from `encode`. Throws a CodecError for a corrupt payload or an unknown format version. */
+  /**
+   * Decodes a payload from `encode` (not one from `encodeEntry`).
+   * Throws a CodecError for a corrupt payload or an unknown format version.
+   */
   decode(payload: string): unknown
   /**
    * Encodes a whole entry (value, createdAt, expiresAt) into one string, so one read returns all of it.
