@@ -47,7 +47,8 @@ export interface MemcacheClientStoreOptions {
  * `new MemcacheClient({ server })` fits; no import of memcache-client is needed here.
  */
 export interface MemcacheClientLike {
-  get(key: string): Promise<{ readonly value: unknown } | undefined>
+  /** One key: the item (`{ value }`) or `undefined`; several keys: an object of the found items by key. */
+  get(key: string | string[]): Promise<unknown>
   set(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
   add(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
   append(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
@@ -69,19 +70,32 @@ async function stored(reply: Promise<unknown>): Promise<boolean> {
   }
 }
 
+function itemValue(item: unknown, key: string): string | Buffer | undefined {
+  if (item === undefined || item === null) return undefined
+  const value = (item as { value?: unknown }).value
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return value
+  // memcache-client decodes by the item's flags: a number or JSON here means someone else wrote this key.
+  throw new CodecError(`memcache-client returned a ${typeof value} for ${key}: not a memokit entry`)
+}
+
 /**
  * Adapts a memcache-client `MemcacheClient` (`new MemcacheClient({ server: 'host:port' })`) to
- * {@link MemcachedClient}. The client stays yours: memokit never shuts it down. Its `cmdTimeout` (default 5 s)
+ * {@link MemcachedClient}, with `getMulti` (a read is one `get <version> <entry>` command). The client stays
+ * yours: memokit never shuts it down. Its `cmdTimeout` (default 5 s)
  * should be at least memokit's `operationTimeoutMs`; memokit's own deadline bounds every call anyway.
  */
 export function fromMemcacheClient(client: MemcacheClientLike): MemcachedClient {
   const store = { lifetime: 0, ignoreNotStored: false } as const
   return {
     async get(key) {
-      const value = (await client.get(key))?.value
-      if (value === undefined || value === null || typeof value === 'string' || Buffer.isBuffer(value)) return value
-      // memcache-client decodes by the item's flags: a number or JSON here means someone else wrote this key.
-      throw new CodecError(`memcache-client returned a ${typeof value} for ${key}: not a memokit entry`)
+      return itemValue(await client.get(key), key)
+    },
+    async getMulti(keys) {
+      const found = await client.get([...keys])
+      if (found === null || typeof found !== 'object') {
+        throw new Error(`memcache-client: unexpected multi-get reply ${String(found)}`)
+      }
+      return keys.map((key) => itemValue((found as Record<string, unknown>)[key], key))
     },
     async set(key, value, exptime) {
       if (!(await stored(client.set(key, value, { ...store, lifetime: exptime })))) {

@@ -40,6 +40,11 @@ export interface MemcachedClient {
   append(key: string, value: string): Promise<boolean>
   /** `delete`: `true` if the key was there and is now gone, `false` if it was absent. */
   delete(key: string): Promise<boolean>
+  /**
+   * Optional multi-key `get`: the values in the order of `keys` (`null`/`undefined` for absent ones). When
+   * present, a read fetches the namespace version and the entry in one command; otherwise in two pipelined `get`s.
+   */
+  getMulti?(keys: readonly string[]): Promise<ReadonlyArray<string | Buffer | null | undefined>>
 }
 
 /** Options of {@link memcachedStorage}. */
@@ -117,6 +122,9 @@ function validate(options: MemcachedStorageOptions): void {
       'client',
       `client lacks ${missing.join(', ')}: wrap your memcached client with fromMemjs() or fromMemcacheClient(), or write an adapter (see MemcachedClient)`,
     )
+  }
+  if (c.getMulti !== undefined && typeof c.getMulti !== 'function') {
+    throw new ConfigError('client', `client.getMulti must be a function or absent, got ${typeof c.getMulti}`)
   }
   if (prefix !== undefined) {
     const escaped = typeof prefix === 'string' ? escapeKeyPart(prefix) : ''
@@ -291,6 +299,8 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     ns: string,
     create: boolean,
     action: (state: NamespaceState) => Promise<R>,
+    // Reads the version key and runs the speculative action in one command (multi-get), when there is one.
+    combined?: (vKey: string, hint: NamespaceState) => Promise<[unknown, R]>,
   ): Promise<R | undefined> => {
     const known = remembered.get(ns)
     if (known !== undefined && versionCacheMs > 0 && Date.now() - known.at < versionCacheMs) {
@@ -298,10 +308,14 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     }
     const vKey = versionKey(ns)
     const hint = known?.state
-    const [raw, speculative] = await Promise.all([
-      call(() => client.get(vKey)),
-      hint === undefined ? undefined : settle(action(hint)),
-    ])
+    let raw: unknown
+    let speculative: Attempt<R> | undefined
+    if (hint === undefined) raw = await call(() => client.get(vKey))
+    else if (combined !== undefined) {
+      const [vRaw, value] = await combined(vKey, hint)
+      raw = vRaw
+      speculative = { ok: true, value }
+    } else [raw, speculative] = await Promise.all([call(() => client.get(vKey)), settle(action(hint))])
     let state = raw === null || raw === undefined ? undefined : parseState(asText(raw))
     if (state === undefined) {
       if (!create) {
@@ -317,6 +331,27 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     }
     return action(state)
   }
+
+  const getMulti = client.getMulti?.bind(client)
+
+  // get and delete: the entry under the namespace's current state, read with the version in one round trip.
+  const readEntry = (call: Call, ns: string, key: string): Promise<{ mKey: string; raw: unknown } | undefined> =>
+    withState(
+      call,
+      ns,
+      false,
+      async (state) => {
+        const mKey = entryKey(ns, state, key)
+        return { mKey, raw: await call(() => client.get(mKey)) }
+      },
+      getMulti === undefined
+        ? undefined
+        : async (vKey, hint) => {
+            const mKey = entryKey(ns, hint, key)
+            const values = await call(() => getMulti([vKey, mKey]))
+            return [values[0], { mKey, raw: values[1] }]
+          },
+    )
 
   const decodeLive = (raw: unknown): Entry | undefined => {
     if (raw === null || raw === undefined) return undefined
@@ -345,8 +380,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
 
     async get(ns, key) {
       return run('get', async (call) => {
-        const raw = await withState(call, ns, false, (state) => call(() => client.get(entryKey(ns, state, key))))
-        return decodeLive(raw)
+        return decodeLive((await readEntry(call, ns, key))?.raw)
       })
     },
 
@@ -362,10 +396,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
 
     async delete(ns, key) {
       return run('delete', async (call) => {
-        const found = await withState(call, ns, false, async (state) => {
-          const mKey = entryKey(ns, state, key)
-          return { mKey, raw: await call(() => client.get(mKey)) }
-        })
+        const found = await readEntry(call, ns, key)
         if (found === undefined || found.raw === null || found.raw === undefined) return false
         let live = false
         try {
