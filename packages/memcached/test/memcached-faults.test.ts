@@ -1,7 +1,7 @@
 // Faults of a real memcached: nothing listening, a hung server (SIGSTOP), a crash (SIGKILL) mid-run and a restart.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { type AsyncStorage, StorageError } from '@memokit/core'
+import { type AsyncStorage, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
@@ -95,6 +95,26 @@ describe.each(adapters)('memcached faults via $name', (adapter) => {
         const { error } = await failsWithin(run, TIMEOUT_MS + SLACK_MS)
         expect(error).toMatchObject({ storage: 'memcached', op, code: 'E_STORAGE' })
       }
+    } finally {
+      made.close()
+    }
+  }, 20_000)
+
+  it('through cacheValue: a dead server costs at most the timeout per call, and onError is told', async () => {
+    const made = adapter.make(`127.0.0.1:${DEAD_PORT}`)
+    try {
+      const storage = memcachedStorage({ client: made.client, prefix: `mk-${rand()}`, operationTimeoutMs: TIMEOUT_MS })
+      const reports: ErrorReport[] = []
+      const double = cacheValue(async (n: number) => n * 2, {
+        storage,
+        name: `double-${rand()}`,
+        onError: (r) => reports.push(r),
+      })
+      const start = Date.now()
+      expect(await double(21)).toBe(42)
+      expect(Date.now() - start).toBeLessThanOrEqual(TIMEOUT_MS + SLACK_MS)
+      expect(reports[0]).toMatchObject({ op: 'get', storage: 'memcached' })
+      expect(reports[0]?.error).toBeInstanceOf(StorageError)
     } finally {
       made.close()
     }

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { createConnection } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { type AsyncStorage, ConfigError, StorageError } from '@memokit/core'
+import { type AsyncStorage, ConfigError, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
@@ -401,6 +401,25 @@ describe.each(adapters)('memcached specifics via $name', (adapter) => {
     await expect(storage.add?.(ns, 'big2', big)).rejects.toMatchObject({ op: 'add', storage: 'memcached' })
     await storage.set(ns, 'after', 'fine')
     expect((await storage.get(ns, 'after'))?.value).toBe('fine')
+  })
+
+  it('through cacheValue: a result over 1 MB is still returned, and onError is told', async () => {
+    const reports: ErrorReport[] = []
+    const big = 'x'.repeat(1_100_000)
+    let calls = 0
+    const load = async (id: string): Promise<string> => {
+      calls++
+      return `${id}:${big}`
+    }
+    const cached = cacheValue(load, { storage: open(), name: `big-${rand()}`, onError: (r) => reports.push(r) })
+    expect(await cached('a')).toBe(`a:${big}`)
+    const end = Date.now() + 2000
+    while (reports.length === 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(reports[0]).toMatchObject({ op: 'set', storage: 'memcached' })
+    expect(reports[0]?.error).toBeInstanceOf(StorageError)
+    // Nothing was cached: the next call runs the function again and still answers.
+    expect(await cached('a')).toBe(`a:${big}`)
+    expect(calls).toBe(2)
   })
 
   it('rejects a bad ttl with a ConfigError before writing anything', async () => {
