@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { ConfigError, DEFAULT_MAX_ENTRIES, memoryStorage } from '@memokit/core'
 import { runStorageContract } from '@memokit/storage-test-suite'
-// Imported from the modules directly so this reference run doesn't depend on the rest of core's index.
-import { ConfigError } from '../src/errors'
-import { DEFAULT_MAX_ENTRIES, memoryStorage } from '../src/memory'
 
 // memoryStorage reads Date.now(), so the clock is ours: TTL checks advance it instead of waiting.
 beforeAll(() => {
