@@ -98,6 +98,26 @@ function contenders(prefix: string): RedisContender[] {
       },
     },
     {
+      name: 'ioredis GET + JSON.parse',
+      note: 'reference: the client async-cache-dedupe and bentocache use',
+      make: async (url) => {
+        const client = new Redis(url)
+        return {
+          call: async (k) => {
+            const key = `${prefix}:ioraw:${k}`
+            const hit = await client.get(key)
+            if (hit !== null) return JSON.parse(hit) as Value
+            const v = await fetchValue(k)
+            await client.set(key, JSON.stringify(v), 'PX', TTL_MS)
+            return v
+          },
+          close: async () => {
+            client.disconnect()
+          },
+        }
+      },
+    },
+    {
       name: 'async-cache-dedupe',
       note: 'redis storage over ioredis',
       make: async (url) => {

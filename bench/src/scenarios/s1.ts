@@ -58,7 +58,7 @@ export const s1: Scenario = {
       },
       {
         name: 'memoizee',
-        note: 'defaults (unbounded)',
+        note: 'primitive: true (unbounded)',
         loop: loop('mzee(k)', { keys, mzee }),
         check: probe('memoizee', mzee),
       },

@@ -1,0 +1,43 @@
+// memokit hits alone, in a tight loop, for profiling: `node --cpu-prof --cpu-prof-dir=prof --import tsx
+// src/profile.ts S2`, then `node --import tsx src/cpu-summary.ts prof`. Add `--no-turbo-inlining` to see the
+// callees of S1's loop (otherwise everything is inlined into it).
+import { cacheValue, memoryStorage } from '@memokit/core'
+
+const which = (process.argv[2] ?? 'S1').toUpperCase()
+const seconds = Number(process.argv[3] ?? 3)
+const keys = Array.from({ length: 1024 }, () => Math.floor(Math.random() * 128))
+const end = Date.now() + seconds * 1000
+let s = 0
+
+if (which === 'S1') {
+  const f = cacheValue((n: number) => n * 2 + 1, { storage: memoryStorage(), name: 'profile.s1' })
+  while (Date.now() < end) for (let i = 0; i < 100_000; i++) s += f(keys[i & 1023] as number)
+} else if (which === 'S2') {
+  const f = cacheValue((n: number, str: string, o: { a: number; b: number[] }) => n + str.length + o.a, {
+    storage: memoryStorage(),
+    name: 'profile.s2',
+  })
+  while (Date.now() < end)
+    for (let i = 0; i < 10_000; i++) s += f(keys[i & 1023] as number, 'hello', { a: 1, b: [1, 2] })
+} else if (which === 'S3') {
+  const f = cacheValue(async (n: number) => ({ id: n }), { storage: memoryStorage(), name: 'profile.s3' })
+  while (Date.now() < end) for (let i = 0; i < 10_000; i++) s += (await f(keys[i & 1023] as number)).id
+} else if (which === 'R1') {
+  // 64 Redis hits in flight, ~1 KB JSON value (needs REDIS_URL or 127.0.0.1:6379; keys expire after 60 s).
+  const { redisStorage } = await import('@memokit/redis')
+  const storage = redisStorage({
+    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    prefix: `mkprofile-${process.pid}`,
+  })
+  const value = { name: 'Ada', tags: Array.from({ length: 12 }, (_, i) => `tag-${i}`), bio: 'x'.repeat(800) }
+  const f = cacheValue(async (n: number) => ({ id: n, ...value }), { storage, name: 'profile.r1', ttl: 60_000 })
+  while (Date.now() < end) {
+    const rs = await Promise.all(Array.from({ length: 64 }, (_, j) => f(j)))
+    for (const r of rs) s += r.id
+  }
+  await storage.close?.()
+} else {
+  console.error(`unknown scenario ${which}; use S1, S2, S3 or R1`)
+  process.exit(2)
+}
+console.log(which, s)
