@@ -138,6 +138,8 @@ function* tryLock(p: EntryPaths): Task<boolean> {
 /**
  * Removes the entry if it is (still) expired. Under the key's lock, so it cannot remove an entry that `add`
  * has just written over an expired one; skipped when the lock is busy (whoever holds it deals with the entry).
+ * A plain `set` does not take the lock: one landing between the check and the unlink is lost, which costs a
+ * later miss, never a wrong value.
  */
 function* removeIfExpired(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<boolean> {
   if (!(yield* tryLock(p))) return false
