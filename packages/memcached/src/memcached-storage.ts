@@ -197,6 +197,8 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
   } = options
   const escapedPrefix = escapeKeyPart(prefix)
   const remembered = new Map<string, Remembered>()
+  // Bumped when a clear of this storage starts and ends; an operation that saw it change remembers nothing.
+  let clearEpoch = 0
 
   const versionKey = (ns: string): string =>
     toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:~version`, escapedPrefix)
@@ -302,6 +304,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     // Reads the version key and runs the speculative action in one command (multi-get), when there is one.
     combined?: (vKey: string, hint: NamespaceState) => Promise<[unknown, R]>,
   ): Promise<R | undefined> => {
+    const epoch = clearEpoch
     const known = remembered.get(ns)
     if (known !== undefined && versionCacheMs > 0 && Date.now() - known.at < versionCacheMs) {
       return action(known.state)
@@ -324,7 +327,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
       }
       state = await createState(call, vKey, raw)
     }
-    remember(ns, state)
+    if (epoch === clearEpoch) remember(ns, state)
     if (speculative !== undefined && hint !== undefined && hint.raw === state.raw) {
       if (speculative.ok) return speculative.value
       throw speculative.error
@@ -368,10 +371,10 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     return { payload, exptime: toExptime(ttl, now) }
   }
 
-  const rotate = async (call: Call, ns: string, vKey: string): Promise<void> => {
+  const rotate = async (call: Call, vKey: string): Promise<NamespaceState> => {
     const fresh = newToken()
     await call(() => client.set(vKey, fresh, 0))
-    remember(ns, parseState(fresh) as NamespaceState)
+    return parseState(fresh) as NamespaceState
   }
 
   return {
@@ -411,18 +414,34 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     },
 
     async clear(ns, keyPrefix) {
-      await run('clear', async (call) => {
-        const vKey = versionKey(ns)
-        if (keyPrefix === undefined || keyPrefix === '') return rotate(call, ns, vKey)
-        const raw = await call(() => client.get(vKey))
-        // No version: nothing written since the last eviction, so nothing to clear.
-        if (raw === null || raw === undefined) return
-        const state = parseState(asText(raw))
-        if (state === undefined || state.raw.length > MAX_STATE_CHARS) return rotate(call, ns, vKey)
-        // append is atomic: concurrent clears of different prefixes can't drop each other's lines.
-        await call(() => client.append(vKey, markLine(keyPrefix, newToken())))
-        remembered.delete(ns)
-      })
+      // Operations overlapping this clear must not remember the version they read: it may be the old one.
+      clearEpoch++
+      remembered.delete(ns)
+      let fresh: NamespaceState | undefined
+      try {
+        await run('clear', async (call) => {
+          const vKey = versionKey(ns)
+          if (keyPrefix === undefined || keyPrefix === '') {
+            fresh = await rotate(call, vKey)
+            return
+          }
+          const raw = await call(() => client.get(vKey))
+          // No version: nothing written since the last eviction, so nothing to clear.
+          if (raw === null || raw === undefined) return
+          const state = parseState(asText(raw))
+          if (state === undefined || state.raw.length > MAX_STATE_CHARS) {
+            fresh = await rotate(call, vKey)
+            return
+          }
+          // append is atomic: concurrent clears of different prefixes can't drop each other's lines.
+          await call(() => client.append(vKey, markLine(keyPrefix, newToken())))
+        })
+      } finally {
+        clearEpoch++
+        // Our own clear counts at once here, whatever versionCacheMs says.
+        if (fresh !== undefined) remember(ns, fresh)
+        else remembered.delete(ns)
+      }
     },
 
     async add(ns, key, value, options) {

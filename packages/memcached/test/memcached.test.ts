@@ -329,6 +329,36 @@ describe.each(adapters)('memcached specifics via $name', (adapter) => {
     expect(await cached.get(ns, 'k')).toBeUndefined()
   })
 
+  it('lets its own clear win over a read that overlapped it, even with versionCacheMs', async () => {
+    const prefix = `mk-${rand()}`
+    const ns = `ns-${rand()}`
+    await open({ prefix }).set(ns, 'k', 'old')
+    // Holds the reply of the first version read (a delay a real server can't produce on demand) until after clear.
+    let release = (): void => undefined
+    let hold: Promise<void> | undefined = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const inner = adapter.client()
+    const client: MemcachedClient = {
+      ...inner,
+      get: async (key) => {
+        const held = key.endsWith(':~version') ? hold : undefined
+        hold = undefined
+        const value = await inner.get(key)
+        await held
+        return value
+      },
+    }
+    const storage = memcachedStorage({ client, prefix, versionCacheMs: 60_000 })
+    const overlapping = storage.get(ns, 'k')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await storage.clear(ns)
+    release()
+    // It began before the clear, so the old value is a fair answer; but the old version must not be remembered.
+    expect((await overlapping)?.value).toBe('old')
+    expect(await storage.get(ns, 'k')).toBeUndefined()
+  })
+
   it('reads the version and the entry in one round trip once the version is known', async () => {
     const prefix = `mk-${rand()}`
     const rec = recording(adapter.client())
