@@ -1,0 +1,165 @@
+// redisStorage on a real 6-node Redis Cluster (3 masters, 3 replicas) started here: the contract suite, keys
+// spread over slots and masters, clear on every master, and a master killed mid-run (failover).
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { cacheValue, type ErrorReport } from '@memokit/core'
+import { redisStorage } from '@memokit/redis'
+import { runStorageContract } from '@memokit/storage-test-suite'
+import { createCluster, type RedisClusterType } from 'redis'
+import { envPort, type RedisClusterProcesses, type RedisProcess, redisCli, startRedisCluster } from './servers'
+
+const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+let cluster: RedisClusterProcesses
+let client: RedisClusterType
+
+// Options for a client that rides out a failover: no offline queue (fail fast while a node is down), quick
+// reconnects, and a slot-map refresh while reconnecting (node-redis 6) so a promoted replica is found quickly.
+function clusterClient(): RedisClusterType {
+  const c = createCluster({
+    rootNodes: [...cluster.rootNodes],
+    defaults: {
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+    },
+    topologyRefreshOnReconnectionAttemptStrategy: 200,
+  })
+  c.on('error', () => {})
+  return c
+}
+
+beforeAll(async () => {
+  cluster = await startRedisCluster(envPort('REDIS_CLUSTER_PORT', 7000))
+  client = clusterClient()
+}, 60_000)
+
+afterAll(async () => {
+  if (client?.isOpen) await client.close().catch(() => client.destroy())
+  await cluster?.stop()
+}, 60_000)
+
+async function liveMasters(): Promise<RedisProcess[]> {
+  const masters: RedisProcess[] = []
+  for (const node of cluster.nodes) {
+    if (!node.alive) continue
+    if ((await redisCli(node.port, 'role')).startsWith('master')) masters.push(node)
+  }
+  return masters
+}
+
+// Keys matching a glob on one node, read with redis-cli (not through the code under test).
+async function keysOn(node: RedisProcess, pattern: string): Promise<string[]> {
+  const out = await redisCli(node.port, '--scan', '--pattern', pattern)
+  return out.split('\n').filter((line) => line !== '')
+}
+
+runStorageContract(
+  { describe, it, beforeAll, afterAll },
+  { name: 'redis cluster (own client)', create: ({ prefix }) => redisStorage({ client, prefix }) },
+)
+
+describe('redis cluster', () => {
+  it('spreads one namespace over many slots and every master', async () => {
+    const prefix = uid('spread')
+    const storage = redisStorage({ client, prefix })
+    await Promise.all(Array.from({ length: 300 }, (_, i) => storage.set('ns', `k${i}`, i)))
+    const masters = await liveMasters()
+    expect(masters).toHaveLength(3)
+    const perMaster = await Promise.all(masters.map((m) => keysOn(m, `${prefix}:ns:*`)))
+    expect(perMaster.map((keys) => keys.length > 30)).toEqual([true, true, true])
+    expect(perMaster.flat()).toHaveLength(300)
+    const slots = new Set(
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          redisCli(masters[0]?.port ?? 0, 'cluster', 'keyslot', `${prefix}:ns:k${i}`),
+        ),
+      ),
+    )
+    expect(slots.size).toBeGreaterThan(30)
+    await storage.clear('ns')
+  })
+
+  it('clears a namespace on every master (no CROSSSLOT) and nothing else', async () => {
+    const prefix = uid('clear')
+    const storage = redisStorage({ client, prefix })
+    const neighbour = redisStorage({ client, prefix: `${prefix}*` })
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => storage.set('ns', `k${i}`, i)))
+    await Promise.all(Array.from({ length: 100 }, (_, i) => storage.set('ns2', `k${i}`, i)))
+    await Promise.all(Array.from({ length: 100 }, (_, i) => storage.set('n', `k${i}`, i)))
+    await Promise.all(Array.from({ length: 100 }, (_, i) => neighbour.set('ns', `k${i}`, i)))
+    await storage.clear('ns')
+    const masters = await liveMasters()
+    const count = async (pattern: string): Promise<number[]> =>
+      Promise.all(masters.map(async (m) => (await keysOn(m, pattern)).length))
+    expect(await count(`${prefix}:ns:*`)).toEqual([0, 0, 0])
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
+    expect(sum(await count(`${prefix}:ns2:*`))).toBe(100)
+    expect(sum(await count(`${prefix}:n:*`))).toBe(100)
+    expect(sum(await count(`${prefix}\\*:ns:*`))).toBe(100)
+    await Promise.all([storage.clear('ns2'), storage.clear('n'), neighbour.clear('ns')])
+  })
+
+  it('keeps a cached function correct through a master SIGKILL and failover, and writes again after it', async () => {
+    const failoverClient = clusterClient()
+    const prefix = uid('failover')
+    const storage = redisStorage({ client: failoverClient, prefix, operationTimeoutMs: 500 })
+    const namespace = uid('ns')
+    const state = { calls: 0, reports: [] as ErrorReport[] }
+    const fn = cacheValue(
+      async (x: number) => {
+        state.calls++
+        return `value-${x}`
+      },
+      { storage, ttl: 60_000, namespace, name: 'square', onError: (report) => state.reports.push(report) },
+    )
+    const args = Array.from({ length: 30 }, (_, i) => i)
+    for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
+    expect(state.calls).toBe(30)
+
+    // We kill the master of the probe key; writing it again proves the promoted replica took over.
+    const probeKey = 'probe'
+    const victim = await cluster.masterFor(`${prefix}:${namespace}:${probeKey}`)
+    victim.signal('SIGKILL')
+    const killedAt = performance.now()
+    let writableAfter = Number.NaN
+    let rounds = 0
+    let slowest = 0
+    while (performance.now() - killedAt < 20_000) {
+      rounds++
+      for (const x of args) {
+        const start = performance.now()
+        expect(await fn(x)).toBe(`value-${x}`)
+        slowest = Math.max(slowest, performance.now() - start)
+      }
+      try {
+        await storage.set(namespace, probeKey, rounds)
+        writableAfter = performance.now() - killedAt
+        break
+      } catch {
+        await sleep(20)
+      }
+    }
+    process.stdout.write(
+      `redis cluster: first successful write ${Math.round(writableAfter)} ms after SIGKILL of a master (${rounds} rounds of ${args.length} cached calls, slowest call ${Math.round(slowest)} ms, ${state.reports.length} errors reported)\n`,
+    )
+    // A call waits at most for a failed read and a failed write (500 ms each), plus scheduling slack.
+    expect(slowest).toBeLessThan(1250)
+    expect(writableAfter).toBeLessThan(15_000)
+    expect(state.reports.length).toBeGreaterThan(0)
+    expect((await storage.get(namespace, probeKey))?.value).toBe(rounds)
+    // Caching works again for every key: a second pass runs fn for no argument.
+    for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
+    const calls = state.calls
+    for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
+    expect(state.calls).toBe(calls)
+    // clear reaches the promoted master too.
+    await cluster.waitHealthy()
+    await fn.clear()
+    const masters = await liveMasters()
+    expect(masters).toHaveLength(3)
+    for (const master of masters) expect(await keysOn(master, `*${namespace}*square*`)).toEqual([])
+    await storage.close()
+    await failoverClient.close().catch(() => failoverClient.destroy())
+  }, 60_000)
+})
