@@ -17,7 +17,7 @@ const IN_FLIGHT = 64
 const TTL_MS = 120_000
 const MISS_BASE = 1_000_000
 
-interface Value {
+export interface Value {
   readonly id: number
   readonly [field: string]: unknown
 }
@@ -32,7 +32,7 @@ const TEMPLATE = {
   bio: 'x'.repeat(620),
   createdAt: '2024-01-01T00:00:00.000Z',
 }
-const valueFor = (id: number): Value => ({ id, ...TEMPLATE })
+export const valueFor = (id: number): Value => ({ id, ...TEMPLATE })
 const fetchValue = async (id: number): Promise<Value> => valueFor(id)
 
 interface Instance {
@@ -45,7 +45,8 @@ interface RedisContender {
   readonly note: string
   /** Target ratio for the 64-in-flight hit mode. */
   readonly target?: number
-  readonly make: (url: string) => Promise<Instance>
+  /** Sets up one instance over its own connection; `load` is the function being cached (default: `fetchValue`). */
+  readonly make: (url: string, load?: (k: number) => Promise<Value>) => Promise<Instance>
 }
 
 const LOOPS = {
@@ -75,19 +76,19 @@ return s`,
 } as const
 type Mode = keyof typeof LOOPS
 
-function contenders(prefix: string): RedisContender[] {
+export function contenders(prefix: string): RedisContender[] {
   return [
     {
       name: 'node-redis GET + JSON.parse',
       note: 'raw; SET PX on miss',
-      make: async (url) => {
+      make: async (url, load = fetchValue) => {
         const client = await createClient({ url }).connect()
         return {
           call: async (k) => {
             const key = `${prefix}:raw:${k}`
             const hit = await client.get(key)
             if (hit !== null) return JSON.parse(hit) as Value
-            const v = await fetchValue(k)
+            const v = await load(k)
             await client.set(key, JSON.stringify(v), { PX: TTL_MS })
             return v
           },
@@ -100,14 +101,14 @@ function contenders(prefix: string): RedisContender[] {
     {
       name: 'ioredis GET + JSON.parse',
       note: 'reference: the client async-cache-dedupe and bentocache use',
-      make: async (url) => {
+      make: async (url, load = fetchValue) => {
         const client = new Redis(url)
         return {
           call: async (k) => {
             const key = `${prefix}:ioraw:${k}`
             const hit = await client.get(key)
             if (hit !== null) return JSON.parse(hit) as Value
-            const v = await fetchValue(k)
+            const v = await load(k)
             await client.set(key, JSON.stringify(v), 'PX', TTL_MS)
             return v
           },
@@ -120,11 +121,11 @@ function contenders(prefix: string): RedisContender[] {
     {
       name: 'async-cache-dedupe',
       note: 'redis storage over ioredis',
-      make: async (url) => {
+      make: async (url, load = fetchValue) => {
         const client = new Redis(url)
         const cache = createAcd({ ttl: TTL_MS / 1000, storage: { type: 'redis', options: { client } } })
         const name = `${prefix}:acd`
-        const defined = cache.define(name, fetchValue) as unknown as Record<string, (k: number) => Promise<Value>>
+        const defined = cache.define(name, load) as unknown as Record<string, (k: number) => Promise<Value>>
         const fn = defined[name] as (k: number) => Promise<Value>
         return {
           call: (k) => fn.call(defined, k),
@@ -137,11 +138,11 @@ function contenders(prefix: string): RedisContender[] {
     {
       name: 'cache-manager',
       note: 'Keyv + @keyv/redis (node-redis)',
-      make: async (url) => {
+      make: async (url, load = fetchValue) => {
         const keyv = createKeyv(url, { namespace: `${prefix}-cm` })
         const cache = createCacheManager({ stores: [keyv], ttl: TTL_MS })
         return {
-          call: (k) => cache.wrap(`user:${k}`, () => fetchValue(k), TTL_MS),
+          call: (k) => cache.wrap(`user:${k}`, () => load(k), TTL_MS),
           close: async () => {
             await cache.disconnect()
           },
@@ -151,7 +152,7 @@ function contenders(prefix: string): RedisContender[] {
     {
       name: 'cachified',
       note: 'minimal node-redis adapter (GET/SET PXAT, JSON)',
-      make: async (url) => {
+      make: async (url, load = fetchValue) => {
         const client = await createClient({ url }).connect()
         // What cachified's redis adapters do: the whole entry as JSON, expiring with the entry's total TTL.
         const cache: Cache<Value> = {
@@ -171,7 +172,7 @@ function contenders(prefix: string): RedisContender[] {
           },
         }
         return {
-          call: (k) => cachified({ key: `${prefix}:cf:${k}`, cache, getFreshValue: () => fetchValue(k), ttl: TTL_MS }),
+          call: (k) => cachified({ key: `${prefix}:cf:${k}`, cache, getFreshValue: () => load(k), ttl: TTL_MS }),
           close: async () => {
             client.destroy()
           },
@@ -181,7 +182,7 @@ function contenders(prefix: string): RedisContender[] {
     {
       name: 'bentocache',
       note: 'redis L2 only (ioredis), no L1',
-      make: async (url) => {
+      make: async (url, load = fetchValue) => {
         const bento = new BentoCache({
           default: 'redis',
           stores: {
@@ -189,7 +190,7 @@ function contenders(prefix: string): RedisContender[] {
           },
         })
         return {
-          call: (k) => bento.getOrSet({ key: `user:${k}`, factory: () => fetchValue(k), ttl: TTL_MS }),
+          call: (k) => bento.getOrSet({ key: `user:${k}`, factory: () => load(k), ttl: TTL_MS }),
           close: () => bento.disconnectAll(),
         }
       },
@@ -197,7 +198,7 @@ function contenders(prefix: string): RedisContender[] {
   ]
 }
 
-async function memokitContender(prefix: string): Promise<RedisContender | string> {
+export async function memokitContender(prefix: string): Promise<RedisContender | string> {
   const [mk, mr] = await Promise.all([loadMemokit(), loadMemokitRedis()])
   const { cacheValue } = mk
   const { redisStorage } = mr
@@ -207,15 +208,15 @@ async function memokitContender(prefix: string): Promise<RedisContender | string
     name: 'memokit',
     note: 'cacheValue + redisStorage',
     target: 0.95,
-    make: async (url) => {
+    make: async (url, load = fetchValue) => {
       const storage = redisStorage({ url, prefix: `${prefix}-mk` }) as { close?: () => Promise<void> }
-      const call = cacheValue(fetchValue, { storage, name: 'bench.r1', ttl: TTL_MS }) as Instance['call']
+      const call = cacheValue(load, { storage, name: 'bench.r1', ttl: TTL_MS }) as Instance['call']
       return { call, close: async () => storage.close?.() }
     },
   }
 }
 
-async function reachable(url: string): Promise<string | undefined> {
+export async function reachable(url: string): Promise<string | undefined> {
   const client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } })
   client.on('error', () => {})
   try {
@@ -230,7 +231,7 @@ async function reachable(url: string): Promise<string | undefined> {
 }
 
 /** Deletes this run's keys (and only them): SCAN MATCH on the run's unique prefix. */
-async function cleanup(url: string, prefix: string): Promise<number> {
+export async function cleanup(url: string, prefix: string): Promise<number> {
   const client = await createClient({ url }).connect()
   let removed = 0
   try {

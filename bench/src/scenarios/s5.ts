@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import memoize from 'memoize'
 import memoizee from 'memoizee'
@@ -5,6 +6,7 @@ import moize from 'moize'
 import { table } from '../harness'
 import { loadMemokit } from '../memokit'
 import { acdMemory, bentoMemory, cacheManagerMemory, cachifiedMemory } from './peers'
+import { cleanup, contenders, memokitContender, reachable, type Value, valueFor } from './r1'
 import type { Scenario } from './types'
 
 const CALLS = 1000
@@ -16,6 +18,64 @@ interface User {
 }
 
 type Make = (fn: (n: number) => Promise<User>) => { call: (n: number) => Promise<User>; close?: () => Promise<void> }
+
+/**
+ * The same stampede over Redis: one instance taking all 1,000 calls, and two instances (two connections and
+ * caches, as two processes would have) taking 500 each. In-process de-duplication can't span instances, so the
+ * second column shows who coordinates through Redis.
+ */
+async function overRedis(): Promise<string[]> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const down = await reachable(url)
+  if (down !== undefined) return [`\nOver Redis: skipped, Redis at ${url} unreachable (${down})`]
+  const prefix = `mkbench-s5-${process.pid}-${randomBytes(4).toString('hex')}`
+  const all = contenders(prefix)
+  const lines: string[] = []
+  const mk = await memokitContender(prefix)
+  if (typeof mk === 'string') lines.push(mk)
+  else all.push(mk)
+  const rows: string[][] = []
+  try {
+    let key = 0
+    for (const c of all) {
+      const counts: string[] = []
+      let wrongTotal = 0
+      for (const instances of [1, 2]) {
+        let runs = 0
+        const load = async (n: number): Promise<Value> => {
+          runs++
+          await new Promise((resolve) => setTimeout(resolve, WORK_MS))
+          return valueFor(n)
+        }
+        const made = await Promise.all(Array.from({ length: instances }, () => c.make(url, load)))
+        const k = 5_000_000 + key++
+        try {
+          const calls = Array.from({ length: CALLS }, (_, i) => (made[i % instances] as (typeof made)[number]).call(k))
+          const settled = await Promise.allSettled(calls)
+          wrongTotal += settled.filter((r) => r.status !== 'fulfilled' || r.value?.id !== k).length
+        } finally {
+          for (const m of made) await m.close().catch(() => {})
+        }
+        counts.push(String(runs))
+      }
+      const verdict = c.name === 'memokit' ? (counts[0] === '1' ? '; target (1 instance) MET' : '; target MISSED') : ''
+      rows.push([
+        c.name,
+        counts[0] ?? '',
+        counts[1] ?? '',
+        wrongTotal === 0 ? 'all correct' : `${wrongTotal} wrong/failed`,
+        `${c.note}${verdict}`,
+      ])
+    }
+  } finally {
+    await cleanup(url, prefix).catch(() => -1)
+  }
+  return [
+    `\nOver Redis (${url}):`,
+    table(['contender', 'fn runs, 1 instance', 'fn runs, 2 instances', 'results', 'note'], rows),
+    ...lines,
+  ]
+}
 
 /** S5: 1,000 concurrent calls on one cold key; how many times does the function run? */
 export const s5: Scenario = {
@@ -72,7 +132,8 @@ export const s5: Scenario = {
         `${note}${verdict ? `; ${verdict}` : ''}`,
       ])
     }
-    lines.unshift(table(['contender', 'fn runs', 'results', 'note'], rows))
+    lines.unshift('In memory, one instance:', table(['contender', 'fn runs', 'results', 'note'], rows))
+    lines.push(...(await overRedis()))
     return { id: 'S5', title: this.title, rows: [], lines }
   },
 }
