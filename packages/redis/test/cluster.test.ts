@@ -143,8 +143,8 @@ describe('redis cluster', () => {
     process.stdout.write(
       `redis cluster: first successful write ${Math.round(writableAfter)} ms after SIGKILL of a master (${rounds} rounds of ${args.length} cached calls, slowest call ${Math.round(slowest)} ms, ${state.reports.length} errors reported)\n`,
     )
-    // A call waits at most for a failed read and a failed write (500 ms each), plus scheduling slack.
-    expect(slowest).toBeLessThan(1250)
+    // A call waits at most for a failed read and a failed write (500 ms each), plus slack for a busy machine.
+    expect(slowest).toBeLessThan(1500)
     expect(writableAfter).toBeLessThan(15_000)
     expect(state.reports.length).toBeGreaterThan(0)
     expect((await storage.get(namespace, probeKey))?.value).toBe(rounds)

@@ -1,0 +1,107 @@
+// redisStorage through node-redis' createSentinel, on a real master + replica + 3 sentinels started here: the
+// contract suite, clear, and a master SIGKILL with a Sentinel failover.
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { cacheValue, type ErrorReport } from '@memokit/core'
+import { redisStorage } from '@memokit/redis'
+import { runStorageContract } from '@memokit/storage-test-suite'
+import { createSentinel, type RedisSentinelType } from 'redis'
+import { envPort, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
+
+const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+let servers: RedisSentinelProcesses
+let client: RedisSentinelType
+
+function sentinelClient(): RedisSentinelType {
+  const c = createSentinel({
+    name: servers.name,
+    sentinelRootNodes: [...servers.sentinelRootNodes],
+    nodeClientOptions: {
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+    },
+  })
+  c.on('error', () => {})
+  return c
+}
+
+beforeAll(async () => {
+  servers = await startRedisSentinel(envPort('REDIS_SENTINEL_DATA_PORT', 7100), envPort('REDIS_SENTINEL_PORT', 26380))
+  client = sentinelClient()
+}, 60_000)
+
+afterAll(async () => {
+  if (client?.isOpen) await client.close().catch(() => client.destroy())
+  await servers?.stop()
+}, 60_000)
+
+runStorageContract(
+  { describe, it, beforeAll, afterAll },
+  { name: 'redis sentinel (own client)', create: ({ prefix }) => redisStorage({ client, prefix }) },
+)
+
+describe('redis sentinel', () => {
+  it('writes to the master and clears there, leaving other namespaces', async () => {
+    const prefix = uid('sentinel')
+    const storage = redisStorage({ client, prefix })
+    await Promise.all(Array.from({ length: 1200 }, (_, i) => storage.set('ns', `k${i}`, i)))
+    await storage.set('other', 'k', 1)
+    expect(await redisCli(servers.master.port, 'exists', `${prefix}:ns:k7`)).toContain('1')
+    await storage.clear('ns')
+    expect(await redisCli(servers.master.port, '--scan', '--pattern', `${prefix}:ns:*`)).toBe('')
+    expect((await storage.get('other', 'k'))?.value).toBe(1)
+    await storage.clear('other')
+  })
+
+  it('keeps a cached function correct through a master SIGKILL and writes again after the failover', async () => {
+    const failoverClient = sentinelClient()
+    const storage = redisStorage({ client: failoverClient, prefix: uid('failover'), operationTimeoutMs: 500 })
+    const namespace = uid('ns')
+    const state = { calls: 0, reports: [] as ErrorReport[] }
+    const fn = cacheValue(
+      async (x: number) => {
+        state.calls++
+        return `value-${x}`
+      },
+      { storage, ttl: 60_000, namespace, name: 'cube', onError: (report) => state.reports.push(report) },
+    )
+    const args = Array.from({ length: 10 }, (_, i) => i)
+    for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
+
+    servers.master.signal('SIGKILL')
+    const killedAt = performance.now()
+    let writableAfter = Number.NaN
+    let slowest = 0
+    while (performance.now() - killedAt < 25_000) {
+      for (const x of args) {
+        const start = performance.now()
+        expect(await fn(x)).toBe(`value-${x}`)
+        slowest = Math.max(slowest, performance.now() - start)
+      }
+      try {
+        await storage.set(namespace, 'probe', 1)
+        // The old master is dead, so a successful write went to the promoted replica.
+        writableAfter = performance.now() - killedAt
+        break
+      } catch {
+        await sleep(20)
+      }
+    }
+    process.stdout.write(
+      `redis sentinel: first successful write ${Math.round(writableAfter)} ms after SIGKILL of the master (slowest cached call ${Math.round(slowest)} ms, ${state.reports.length} errors reported)\n`,
+    )
+    expect(writableAfter).toBeLessThan(20_000)
+    expect(slowest).toBeLessThan(1500)
+    expect(await redisCli(servers.replica.port, 'role')).toMatch(/^master/)
+    expect((await storage.get(namespace, 'probe'))?.value).toBe(1)
+    // Caching works again: after one pass (which may rerun entries the failover lost), a second is all hits.
+    for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
+    const calls = state.calls
+    for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
+    expect(state.calls).toBe(calls)
+    await storage.close()
+    await failoverClient.close().catch(() => failoverClient.destroy())
+  }, 60_000)
+})
