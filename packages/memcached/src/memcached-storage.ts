@@ -69,10 +69,11 @@ export interface MemcachedStorageOptions {
    */
   readonly operationTimeoutMs?: number
   /**
-   * How long a namespace version read from memcached is trusted without reading it again, in ms. Default: 0:
+   * How long `get` trusts a namespace version read from memcached without reading it again, in ms. Default: 0:
    * every operation reads it (in the same round trip as the entry, see the README), so a `clear` by any replica
    * takes effect on the next call everywhere. With N > 0, a hit reads one key instead of two, but another
-   * replica's `clear` may go unseen here for up to N ms (this replica's own clears take effect at once).
+   * replica's `clear` may go unseen by this replica's reads for up to N ms (its own clears count at once).
+   * `set`, `add` and `delete` always read the version, so they never act on a replaced one.
    * @example 1000
    */
   readonly versionCacheMs?: number
@@ -290,23 +291,24 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
   }
 
   /**
-   * Runs `action` with the namespace's current state. With a trusted remembered state (versionCacheMs) it runs
-   * once; otherwise it runs speculatively with the remembered state in parallel with reading the version key, and
-   * again with the read state if they differ (a speculative write then lands under a dead version: unreachable,
-   * left to LRU). Resolves `undefined`, without running `action`, when the namespace has no version and `create`
-   * is false: nothing was ever written there (or it was evicted, which is as good as cleared).
+   * Runs `action` with the namespace's current state. A get may trust a remembered state for versionCacheMs and
+   * run once. Otherwise `action` runs speculatively with the remembered state in parallel with reading the version
+   * key, and again with the read state if they differ (a speculative write then lands under a dead version:
+   * unreachable, left to LRU). Writes never trust a remembered state: a delete or add under a version another
+   * replica has replaced would miss the live entry. Resolves `undefined`, without running `action`, when the
+   * namespace has no version and `mode` isn't `'write'`: nothing was written there since it was created or evicted.
    */
   const withState = async <R>(
     call: Call,
     ns: string,
-    create: boolean,
+    mode: 'get' | 'read' | 'write',
     action: (state: NamespaceState) => Promise<R>,
     // Reads the version key and runs the speculative action in one command (multi-get), when there is one.
     combined?: (vKey: string, hint: NamespaceState) => Promise<[unknown, R]>,
   ): Promise<R | undefined> => {
     const epoch = clearEpoch
     const known = remembered.get(ns)
-    if (known !== undefined && versionCacheMs > 0 && Date.now() - known.at < versionCacheMs) {
+    if (mode === 'get' && known !== undefined && versionCacheMs > 0 && Date.now() - known.at < versionCacheMs) {
       return action(known.state)
     }
     const vKey = versionKey(ns)
@@ -321,7 +323,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     } else [raw, speculative] = await Promise.all([call(() => client.get(vKey)), settle(action(hint))])
     let state = raw === null || raw === undefined ? undefined : parseState(asText(raw))
     if (state === undefined) {
-      if (!create) {
+      if (mode !== 'write') {
         remembered.delete(ns)
         return undefined
       }
@@ -338,11 +340,16 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
   const getMulti = client.getMulti?.bind(client)
 
   // get and delete: the entry under the namespace's current state, read with the version in one round trip.
-  const readEntry = (call: Call, ns: string, key: string): Promise<{ mKey: string; raw: unknown } | undefined> =>
+  const readEntry = (
+    call: Call,
+    ns: string,
+    key: string,
+    mode: 'get' | 'read',
+  ): Promise<{ mKey: string; raw: unknown } | undefined> =>
     withState(
       call,
       ns,
-      false,
+      mode,
       async (state) => {
         const mKey = entryKey(ns, state, key)
         return { mKey, raw: await call(() => client.get(mKey)) }
@@ -383,7 +390,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
 
     async get(ns, key) {
       return run('get', async (call) => {
-        return decodeLive((await readEntry(call, ns, key))?.raw)
+        return decodeLive((await readEntry(call, ns, key, 'get'))?.raw)
       })
     },
 
@@ -392,14 +399,14 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
       await run(
         'set',
         (call) =>
-          withState(call, ns, true, (state) => call(() => client.set(entryKey(ns, state, key), payload, exptime))),
+          withState(call, ns, 'write', (state) => call(() => client.set(entryKey(ns, state, key), payload, exptime))),
         Buffer.byteLength(payload),
       )
     },
 
     async delete(ns, key) {
       return run('delete', async (call) => {
-        const found = await readEntry(call, ns, key)
+        const found = await readEntry(call, ns, key, 'read')
         if (found === undefined || found.raw === null || found.raw === undefined) return false
         let live = false
         try {
@@ -449,7 +456,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
       return run(
         'add',
         async (call) =>
-          (await withState(call, ns, true, (state) =>
+          (await withState(call, ns, 'write', (state) =>
             call(() => client.add(entryKey(ns, state, key), payload, exptime)),
           )) === true,
         Buffer.byteLength(payload),

@@ -321,6 +321,12 @@ describe.each(adapters)('memcached specifics via $name', (adapter) => {
     expect(rec.gets.length - getsBefore).toBe(1) // a trusted version: one key read per hit
     await peer.clear(ns)
     expect((await cached.get(ns, 'k'))?.value).toBe('v1') // the documented staleness
+    // Writes never trust the remembered version: a delete reaches the entry written after the clear.
+    await peer.set(ns, 'k', 'after the clear')
+    expect(await cached.delete(ns, 'k')).toBe(true)
+    expect(await peer.get(ns, 'k')).toBeUndefined()
+    await cached.set(ns, 'k2', 'written under the new version')
+    expect((await peer.get(ns, 'k2'))?.value).toBe('written under the new version')
     offset = 60_001
     expect(await cached.get(ns, 'k')).toBeUndefined()
     // Its own clear takes effect at once.
