@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CodecError, ConfigError, createCodec, StorageError } from '@memokit/core'
 import { type RedisStorageOptions, redisStorage } from '@memokit/redis'
-import { createClient } from 'redis'
+import { createClient, RESP_TYPES } from 'redis'
 import { envPort, type RedisProcess, redisCli, SHARED_REDIS_URL, startRedisServer } from './servers'
 
 const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
@@ -113,6 +113,24 @@ describe('physical keys and values', () => {
     expect(await raw.exists(`${prefix}:ns:a\uFFFD`)).toBe(0)
     await storage.clear('ns')
     await storage.close()
+  })
+})
+
+describe('clients with a Buffer type mapping', () => {
+  it('reads, scans and clears when the client returns Buffers instead of strings', async () => {
+    const base = createClient({ url: SHARED_REDIS_URL })
+    base.on('error', () => {})
+    await base.connect()
+    const buffers = base.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+    const prefix = uid('buf')
+    const storage = redisStorage({ client: buffers, prefix })
+    await storage.set('ns', 'k', { text: 'héllo' })
+    expect(Buffer.isBuffer(await buffers.get(`${prefix}:ns:k`))).toBe(true)
+    expect((await storage.get('ns', 'k'))?.value).toEqual({ text: 'héllo' })
+    await storage.clear('ns')
+    expect(await storage.get('ns', 'k')).toBeUndefined()
+    await storage.close()
+    await base.close()
   })
 })
 
