@@ -191,6 +191,9 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   let gateOpen = owned === undefined && client.isOpen
   let gate: Promise<void> | undefined
   let connecting: Promise<void> | undefined
+  // Once a user's client has been open, its lifecycle is the user's: if it is closed later, we don't reopen it.
+  let userClientWasOpen = gateOpen
+  let lastConnectAt = Number.NEGATIVE_INFINITY
 
   const fail = (op: StorageOp, error: unknown): StorageError =>
     error instanceof StorageError
@@ -222,9 +225,18 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     })
 
   const startConnect = (): Promise<void> => {
-    connecting ??= client.connect().then(
+    if (connecting) return connecting
+    lastConnectAt = Date.now()
+    let attempt: Promise<unknown>
+    try {
+      attempt = client.connect()
+    } catch (error) {
+      attempt = Promise.reject(error)
+    }
+    connecting = attempt.then(
       () => {
         connecting = undefined
+        if (!owned) userClientWasOpen = true
       },
       (error: unknown) => {
         connecting = undefined
@@ -239,7 +251,10 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   const openGate = (): Promise<void> => {
     if (gate) return gate
     gate = new Promise<void>((resolve, reject) => {
-      if (client.isOpen && owned === undefined) return resolve()
+      if (client.isOpen && owned === undefined) {
+        userClientWasOpen = true
+        return resolve()
+      }
       if (owned) {
         const onReady = (): void => {
           owned.off('error', onError)
@@ -272,9 +287,17 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       )
     }
     if (gateOpen) {
-      // node-redis closes a client for good when its reconnect strategy gives up; ours never does, but an
-      // owned client must stay usable, so reopen it in the background.
-      if (owned && !owned.isOpen && !connecting) startConnect().catch(() => {})
+      // A client is closed for good when its connect fails (e.g. a cluster with no reachable root node, or a
+      // reconnect strategy that gives up): try again in the background, at most once per backoff interval, so
+      // caching comes back with the server. Never for a user's client that was open before: they closed it.
+      if (
+        !client.isOpen &&
+        !connecting &&
+        (owned || !userClientWasOpen) &&
+        Date.now() - lastConnectAt >= RECONNECT_MAX_DELAY_MS
+      ) {
+        startConnect().catch(() => {})
+      }
       let work: Promise<T>
       try {
         work = command(client)

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { redisStorage } from '@memokit/redis'
+import { createClient } from 'redis'
 import { envPort, type RedisProcess, redisCli, startRedisServer } from './servers'
 
 const BASE = envPort('REDIS_SPARE_PORT', 7200)
@@ -76,6 +77,9 @@ describe('a server killed mid-run (SIGKILL) and restarted on the same port', () 
 
     server.signal('SIGKILL')
     await server.exited()
+    const direct = await timed(() => storage.get('ns', 'k'))
+    expect(direct.error).toBeInstanceOf(StorageError)
+    expect(direct.ms).toBeLessThan(TIMEOUT + MARGIN)
     const slowest = { ms: 0 }
     for (let i = 0; i < 30; i++) {
       const x = i % 10
@@ -107,6 +111,32 @@ describe('a server killed mid-run (SIGKILL) and restarted on the same port', () 
     process.stdout.write(`redis standalone: caching resumed ${Math.round(resumedAfter)} ms after restart\n`)
     await storage.close()
   }, 30_000)
+})
+
+describe("a user's client whose first connect fails for good", () => {
+  it('is connected again in the background, so caching starts once the server is up', async () => {
+    const port = BASE + 5
+    const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } })
+    client.on('error', () => {})
+    const storage = redisStorage({ client, prefix: uid('retry'), operationTimeoutMs: TIMEOUT })
+    const first = await timed(() => storage.get('ns', 'k'))
+    expect(first.error).toBeInstanceOf(StorageError)
+    expect(client.isOpen).toBe(false)
+    const server = await startRedisServer(port)
+    servers.push(server)
+    const start = performance.now()
+    for (;;) {
+      const attempt = await timed(() => storage.set('ns', 'k', 'v'))
+      if (attempt.error === undefined) break
+      expect(attempt.ms).toBeLessThan(TIMEOUT + MARGIN)
+      expect(performance.now() - start).toBeLessThan(5000)
+      await sleep(50)
+    }
+    expect((await storage.get('ns', 'k'))?.value).toBe('v')
+    await storage.close()
+    expect(client.isOpen).toBe(true)
+    await client.close()
+  })
 })
 
 describe('a hung server (SIGSTOP)', () => {
