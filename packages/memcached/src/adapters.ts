@@ -29,7 +29,15 @@ export function fromMemjs(client: MemjsClientLike): MemcachedClient {
       if ((await client.set(key, value, { expires: exptime })) !== true) throw new Error('memjs set: not stored')
     },
     add: (key, value, exptime) => client.add(key, value, { expires: exptime }),
-    append: (key, value) => client.append(key, value),
+    async append(key, value) {
+      try {
+        return await client.append(key, value)
+      } catch (error) {
+        // memcached answers an append to an absent key with "Item not stored", which memjs rejects with.
+        if (error instanceof Error && /Item not stored/.test(error.message)) return false
+        throw error
+      }
+    },
     delete: (key) => client.delete(key),
   }
 }

@@ -144,6 +144,32 @@ const lastEntrySet = (rec: Recorded): { key: string; value: string; exptime: num
   return last
 }
 
+describe.each(adapters)('adapter $name answers as MemcachedClient documents', (adapter) => {
+  it('get, set, add, append, delete (and getMulti) on present and absent keys', async () => {
+    const c = adapter.client()
+    const k = `adapter-${rand()}`
+    const text = (v: unknown): string | undefined =>
+      v === null || v === undefined ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : String(v)
+    expect(text(await c.get(k))).toBeUndefined()
+    expect(await c.append(k, 'x')).toBe(false)
+    expect(await c.delete(k)).toBe(false)
+    expect(await c.add(k, 'ü first', 0)).toBe(true)
+    expect(await c.add(k, 'second', 0)).toBe(false)
+    expect(await c.append(k, '\n+😀')).toBe(true)
+    expect(text(await c.get(k))).toBe('ü first\n+😀')
+    await c.set(k, 'replaced', 60)
+    expect(text(await c.get(k))).toBe('replaced')
+    if (c.getMulti !== undefined) {
+      const values = await c.getMulti([`absent-${rand()}`, k, k])
+      expect(values.map(text)).toEqual([undefined, 'replaced', 'replaced'])
+    }
+    expect(await c.delete(k)).toBe(true)
+    expect(text(await c.get(k))).toBeUndefined()
+    await expect(c.set(k, 'x'.repeat(1_100_000), 0)).rejects.toThrow(/too large/i)
+    await expect(c.add(k, 'x'.repeat(1_100_000), 0)).rejects.toThrow(/too large/i)
+  })
+})
+
 describe.each(adapters)('memcached specifics via $name', (adapter) => {
   const open = (options: { prefix?: string; versionCacheMs?: number; client?: MemcachedClient } = {}) =>
     memcachedStorage({
