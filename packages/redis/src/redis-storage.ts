@@ -15,33 +15,52 @@ import type { OwnedClient, RedisCommandClient, RedisCompatibleClient, RedisScanC
 /** Default of `operationTimeoutMs`: 1000 ms. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 1000
 
-/** Options of {@link redisStorage}. Pass exactly one of `url` or `client`. */
-export interface RedisStorageOptions {
+/** Options of {@link redisStorage}: exactly one of `url` or `client`, plus the shared options. */
+export type RedisStorageOptions = RedisStorageUrlOptions | RedisStorageClientOptions
+
+/** Options shared by both forms of {@link RedisStorageOptions}. */
+interface RedisStorageSharedOptions {
+  /**
+   * First part of every key, so several apps can share a server. Keys are `<prefix>:<namespace>:<key>` with
+   * `%` and `:` escaped in prefix and namespace. Default: `'memokit'`.
+   * @example 'billing-api'
+   */
+  readonly prefix?: string
+  /**
+   * Encodes entries into strings. Default: `createCodec()` from `@memokit/core`.
+   * @example createCodec().registerClass(Money)
+   */
+  readonly codec?: Codec
+  /**
+   * Longest wait for one Redis round trip (connecting included) before the operation fails with a StorageError,
+   * in ms. Default: 1000: far above a healthy server's latency (well under 10 ms), so it only fires on real faults,
+   * yet short enough that a hung server delays each call by at most a second before core runs the function.
+   * @example 250
+   */
+  readonly operationTimeoutMs?: number
+}
+
+/** {@link RedisStorageOptions} with a URL: memokit creates, connects and closes the client. */
+interface RedisStorageUrlOptions extends RedisStorageSharedOptions {
   /**
    * A standalone server's URL, `redis[s]://[[user][:password]@]host[:port][/db]`. memokit creates the client,
    * connects on the first operation, fails commands fast while disconnected (no offline queue), reconnects in the
    * background (backoff capped at 1 s) and closes it in `close()`.
    * @example 'redis://127.0.0.1:6379'
    */
-  readonly url?: string
+  readonly url: string
+  readonly client?: undefined
+}
+
+/** {@link RedisStorageOptions} with your own client, which memokit never closes. */
+interface RedisStorageClientOptions extends RedisStorageSharedOptions {
   /**
    * Your own node-redis (v5/v6) client: `createClient(...)`, `createCluster(...)` or `createSentinel(...)`.
    * memokit connects it on the first operation if it isn't open yet, and never closes it.
+   * @example createCluster({ rootNodes: [{ url: 'redis://10.0.0.1:7000' }] })
    */
-  readonly client?: RedisCompatibleClient
-  /**
-   * First part of every key, so several apps can share a server. Keys are `<prefix>:<namespace>:<key>` with
-   * `%` and `:` escaped in prefix and namespace. Default: `'memokit'`.
-   */
-  readonly prefix?: string
-  /** Encodes entries into strings. Default: `createCodec()` from `@memokit/core`. */
-  readonly codec?: Codec
-  /**
-   * Longest wait for one Redis round trip (connecting included) before the operation fails with a StorageError,
-   * in ms. Default: 1000: far above a healthy server's latency (well under 10 ms), so it only fires on real faults,
-   * yet short enough that a hung server delays each call by at most a second before core runs the function.
-   */
-  readonly operationTimeoutMs?: number
+  readonly client: RedisCompatibleClient
+  readonly url?: undefined
 }
 
 /** The storage {@link redisStorage} returns: an AsyncStorage whose `add` and `close` are always there. */

@@ -257,7 +257,7 @@ describe('clear', () => {
 describe('options', () => {
   const bad: [string, Partial<RedisStorageOptions> | undefined, string][] = [
     ['neither url nor client', {}, 'url'],
-    ['both url and client', { url: SHARED_REDIS_URL, client: raw }, 'url'],
+    ['both url and client', { url: SHARED_REDIS_URL, client: raw } as never, 'url'],
     ['a url without redis://', { url: '127.0.0.1:6379' }, 'url'],
     ['a url that is not a string', { url: 6379 as unknown as string }, 'url'],
     ['a client that is not node-redis', { client: {} as never }, 'client'],
