@@ -3,10 +3,20 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { cacheValue, type ErrorReport } from '@memokit/core'
-import { redisStorage } from '@memokit/redis'
+import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { createCluster, type RedisClusterType } from 'redis'
-import { envPort, type RedisClusterProcesses, type RedisProcess, redisCli, startRedisCluster } from './servers'
+import {
+  disposer,
+  envPort,
+  type RedisClusterProcesses,
+  type RedisProcess,
+  redisCli,
+  startRedisCluster,
+} from './servers'
+
+const cleanup = disposer()
+const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
 
 const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -31,11 +41,11 @@ function clusterClient(): RedisClusterType {
 
 beforeAll(async () => {
   cluster = await startRedisCluster(envPort('REDIS_CLUSTER_PORT', 7000))
-  client = clusterClient()
+  client = cleanup.track(clusterClient())
 }, 60_000)
 
 afterAll(async () => {
-  if (client?.isOpen) await client.close().catch(() => client.destroy())
+  await cleanup.disposeAll()
   await cluster?.stop()
 }, 60_000)
 
@@ -62,7 +72,7 @@ runStorageContract(
 describe('redis cluster', () => {
   it('spreads one namespace over many slots and every master', async () => {
     const prefix = uid('spread')
-    const storage = redisStorage({ client, prefix })
+    const storage = open({ client, prefix })
     await Promise.all(Array.from({ length: 300 }, (_, i) => storage.set('ns', `k${i}`, i)))
     const masters = await liveMasters()
     expect(masters).toHaveLength(3)
@@ -82,8 +92,8 @@ describe('redis cluster', () => {
 
   it('clears a namespace on every master (no CROSSSLOT) and nothing else', async () => {
     const prefix = uid('clear')
-    const storage = redisStorage({ client, prefix })
-    const neighbour = redisStorage({ client, prefix: `${prefix}*` })
+    const storage = open({ client, prefix })
+    const neighbour = open({ client, prefix: `${prefix}*` })
     await Promise.all(Array.from({ length: 1500 }, (_, i) => storage.set('ns', `k${i}`, i)))
     await Promise.all(Array.from({ length: 100 }, (_, i) => storage.set('ns2', `k${i}`, i)))
     await Promise.all(Array.from({ length: 100 }, (_, i) => storage.set('n', `k${i}`, i)))
@@ -101,9 +111,9 @@ describe('redis cluster', () => {
   })
 
   it('keeps a cached function correct through a master SIGKILL and failover, and writes again after it', async () => {
-    const failoverClient = clusterClient()
+    const failoverClient = cleanup.track(clusterClient())
     const prefix = uid('failover')
-    const storage = redisStorage({ client: failoverClient, prefix, operationTimeoutMs: 500 })
+    const storage = open({ client: failoverClient, prefix, operationTimeoutMs: 500 })
     const namespace = uid('ns')
     const state = { calls: 0, reports: [] as ErrorReport[] }
     const fn = cacheValue(
@@ -160,6 +170,5 @@ describe('redis cluster', () => {
     expect(masters).toHaveLength(3)
     for (const master of masters) expect(await keysOn(master, `*${namespace}*square*`)).toEqual([])
     await storage.close()
-    await failoverClient.close().catch(() => failoverClient.destroy())
   }, 60_000)
 })

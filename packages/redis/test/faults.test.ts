@@ -4,14 +4,17 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { cacheValue, type ErrorReport, StorageError } from '@memokit/core'
-import { redisStorage } from '@memokit/redis'
+import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient } from 'redis'
-import { envPort, type RedisProcess, redisCli, startRedisServer } from './servers'
+import { disposer, envPort, type RedisProcess, redisCli, startRedisServer } from './servers'
+
+const cleanup = disposer()
+const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
 
 const BASE = envPort('REDIS_SPARE_PORT', 7200)
 const TIMEOUT = 300
 // Scheduling slack on a busy 2-core machine.
-const MARGIN = 250
+const MARGIN = 400
 const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -40,6 +43,7 @@ function counted(storage: ReturnType<typeof redisStorage>) {
 
 const servers: RedisProcess[] = []
 afterAll(async () => {
+  await cleanup.disposeAll()
   await Promise.all(servers.map((s) => s.stop()))
 }, 60_000)
 
@@ -47,7 +51,7 @@ describe('a server that is down from the start', () => {
   it('makes calls fail fast (not after the timeout) and cached functions still return their values', async () => {
     const port = BASE + 3
     expect((await redisCli(port, 'ping').catch(() => 'refused')).includes('PONG')).toBe(false)
-    const storage = redisStorage({ url: `redis://127.0.0.1:${port}`, operationTimeoutMs: 1000 })
+    const storage = open({ url: `redis://127.0.0.1:${port}`, operationTimeoutMs: 1000 })
     const first = await timed(() => storage.get('ns', 'k'))
     expect(first.error).toBeInstanceOf(StorageError)
     expect(first.error).toMatchObject({ op: 'get', storage: 'redis' })
@@ -69,7 +73,7 @@ describe('a server killed mid-run (SIGKILL) and restarted on the same port', () 
   }, 60_000)
 
   it('keeps returning correct values within the timeout, then caches again once the server is back', async () => {
-    const storage = redisStorage({ url: server.url, operationTimeoutMs: TIMEOUT })
+    const storage = open({ url: server.url, operationTimeoutMs: TIMEOUT })
     const { fn, state } = counted(storage)
     for (let x = 0; x < 10; x++) expect(await fn(x)).toBe(`value-${x}`)
     for (let x = 0; x < 10; x++) expect(await fn(x)).toBe(`value-${x}`)
@@ -116,9 +120,11 @@ describe('a server killed mid-run (SIGKILL) and restarted on the same port', () 
 describe("a user's client whose first connect fails for good", () => {
   it('is connected again in the background, so caching starts once the server is up', async () => {
     const port = BASE + 5
-    const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } })
+    const client = cleanup.track(
+      createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } }),
+    )
     client.on('error', () => {})
-    const storage = redisStorage({ client, prefix: uid('retry'), operationTimeoutMs: TIMEOUT })
+    const storage = open({ client, prefix: uid('retry'), operationTimeoutMs: TIMEOUT })
     const first = await timed(() => storage.get('ns', 'k'))
     expect(first.error).toBeInstanceOf(StorageError)
     expect(client.isOpen).toBe(false)
@@ -150,7 +156,7 @@ describe('a hung server (SIGSTOP)', () => {
   })
 
   it('makes every operation fail within operationTimeoutMs, and recovers with correct replies after SIGCONT', async () => {
-    const storage = redisStorage({ url: server.url, prefix: uid('hung'), operationTimeoutMs: TIMEOUT })
+    const storage = open({ url: server.url, prefix: uid('hung'), operationTimeoutMs: TIMEOUT })
     await storage.set('ns', 'a', 'A')
     const { fn, state } = counted(storage)
     expect(await fn(1)).toBe('value-1')
@@ -192,7 +198,7 @@ describe('a hung server (SIGSTOP)', () => {
   })
 
   it('bounds close() on a hung server', async () => {
-    const storage = redisStorage({ url: server.url, operationTimeoutMs: TIMEOUT })
+    const storage = open({ url: server.url, operationTimeoutMs: TIMEOUT })
     await storage.set('ns', uid('k'), 1)
     server.signal('SIGSTOP')
     try {
@@ -216,7 +222,7 @@ describe('a server that hangs while we connect', () => {
   })
 
   it('bounds the first call, then works once the server answers', async () => {
-    const storage = redisStorage({ url: server.url, prefix: uid('hungconnect'), operationTimeoutMs: TIMEOUT })
+    const storage = open({ url: server.url, prefix: uid('hungconnect'), operationTimeoutMs: TIMEOUT })
     server.signal('SIGSTOP')
     try {
       const first = await timed(() => storage.set('ns', 'k', 1))

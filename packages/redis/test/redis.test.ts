@@ -4,14 +4,17 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CodecError, ConfigError, createCodec, StorageError } from '@memokit/core'
-import { type RedisStorageOptions, redisStorage } from '@memokit/redis'
+import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient, RESP_TYPES } from 'redis'
-import { envPort, type RedisProcess, redisCli, SHARED_REDIS_URL, startRedisServer } from './servers'
+import { disposer, envPort, type RedisProcess, redisCli, SHARED_REDIS_URL, startRedisServer } from './servers'
+
+const cleanup = disposer()
+const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
 
 const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-const raw = createClient({ url: SHARED_REDIS_URL })
+const raw = cleanup.track(createClient({ url: SHARED_REDIS_URL }))
 raw.on('error', () => {})
 let own: RedisProcess
 
@@ -21,7 +24,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await raw.close()
+  await cleanup.disposeAll()
   await own?.stop()
 }, 60_000)
 
@@ -53,7 +56,7 @@ async function connectionCount(port: number): Promise<number> {
 describe('physical keys and values', () => {
   it('stores <prefix>:<namespace>:<key> with % and : escaped, and one payload holding the whole entry', async () => {
     const prefix = uid('p:%')
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: SHARED_REDIS_URL, prefix })
     const key = uid('k:x')
     await storage.set('ns:a%b', key, { n: 1 }, { ttl: 5000 })
     const physical = `${prefix.replace('%', '%25').replace(':', '%3A')}:ns%3Aa%25b:${key}`
@@ -67,7 +70,7 @@ describe('physical keys and values', () => {
 
   it('sets PX to the ttl rounded up to whole ms, and no expiry without ttl', async () => {
     const prefix = uid('px')
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: SHARED_REDIS_URL, prefix })
     await storage.set('ns', 'frac', 1, { ttl: 1500.2 })
     await storage.set('ns', 'tiny', 1, { ttl: 0.3 })
     await storage.set('ns', 'forever', 1)
@@ -81,7 +84,7 @@ describe('physical keys and values', () => {
 
   it('reads an entry past its expiresAt as a miss even while Redis still holds it', async () => {
     const prefix = uid('exp')
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: SHARED_REDIS_URL, prefix })
     const past = Date.now() - 10
     await raw.set(
       `${prefix}:ns:k`,
@@ -95,7 +98,7 @@ describe('physical keys and values', () => {
 
   it('rejects a corrupt payload with a CodecError (not a StorageError)', async () => {
     const prefix = uid('corrupt')
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: SHARED_REDIS_URL, prefix })
     await raw.set(`${prefix}:ns:k`, 'garbage', { expiration: { type: 'PX', value: 10_000 } })
     await expect(storage.get('ns', 'k')).rejects.toBeInstanceOf(CodecError)
     await storage.clear('ns')
@@ -104,7 +107,7 @@ describe('physical keys and values', () => {
 
   it('refuses namespaces and keys with lone surrogates instead of letting them collide in UTF-8', async () => {
     const prefix = uid('sur')
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: SHARED_REDIS_URL, prefix })
     await storage.set('ns', '\uD83D\uDE00', 'pair is fine')
     expect((await storage.get('ns', '\uD83D\uDE00'))?.value).toBe('pair is fine')
     await expect(storage.set('ns', 'a\uD800', 1)).rejects.toMatchObject({ name: 'StorageError', op: 'set' })
@@ -118,12 +121,12 @@ describe('physical keys and values', () => {
 
 describe('clients with a Buffer type mapping', () => {
   it('reads, scans and clears when the client returns Buffers instead of strings', async () => {
-    const base = createClient({ url: SHARED_REDIS_URL })
+    const base = cleanup.track(createClient({ url: SHARED_REDIS_URL }))
     base.on('error', () => {})
     await base.connect()
     const buffers = base.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
     const prefix = uid('buf')
-    const storage = redisStorage({ client: buffers, prefix })
+    const storage = open({ client: buffers, prefix })
     await storage.set('ns', 'k', { text: 'héllo' })
     expect(Buffer.isBuffer(await buffers.get(`${prefix}:ns:k`))).toBe(true)
     expect((await storage.get('ns', 'k'))?.value).toEqual({ text: 'héllo' })
@@ -136,7 +139,7 @@ describe('clients with a Buffer type mapping', () => {
 
 describe('round trips', () => {
   it('costs exactly one command per hit, miss, write, add and delete', async () => {
-    const storage = redisStorage({ url: own.url, prefix: uid('rt') })
+    const storage = open({ url: own.url, prefix: uid('rt') })
     await storage.set('ns', 'warm', 1) // connects
     const measure = async (action: () => Promise<unknown>): Promise<Record<string, number>> => {
       const before = await commandCounts(own.port)
@@ -154,7 +157,7 @@ describe('round trips', () => {
 
 describe('connections', () => {
   it('does not connect when created, and shares one connection among concurrent first calls', async () => {
-    const storage = redisStorage({ url: own.url, prefix: uid('conn') })
+    const storage = open({ url: own.url, prefix: uid('conn') })
     const before = await connectionCount(own.port)
     await sleep(50)
     expect(await connectionCount(own.port)).toBe(before)
@@ -168,10 +171,10 @@ describe('connections', () => {
   })
 
   it('close() releases only what it opened: a user client stays open and usable', async () => {
-    const client = createClient({ url: own.url })
+    const client = cleanup.track(createClient({ url: own.url }))
     client.on('error', () => {})
     await client.connect()
-    const storage = redisStorage({ client, prefix: uid('user') })
+    const storage = open({ client, prefix: uid('user') })
     await storage.set('ns', 'k', 1)
     await storage.close()
     expect(client.isOpen).toBe(true)
@@ -181,9 +184,9 @@ describe('connections', () => {
   })
 
   it('connects a user client that is not open yet, once, and still leaves it open on close()', async () => {
-    const client = createClient({ url: own.url })
+    const client = cleanup.track(createClient({ url: own.url }))
     client.on('error', () => {})
-    const storage = redisStorage({ client, prefix: uid('lazy') })
+    const storage = open({ client, prefix: uid('lazy') })
     await Promise.all([storage.set('ns', 'a', 1), storage.set('ns', 'b', 2)])
     expect((await storage.get('ns', 'b'))?.value).toBe(2)
     await storage.close()
@@ -192,12 +195,12 @@ describe('connections', () => {
   })
 
   it('rejects calls after close(), and close() is idempotent (also when never connected)', async () => {
-    const used = redisStorage({ url: own.url, prefix: uid('closed') })
+    const used = open({ url: own.url, prefix: uid('closed') })
     await used.set('ns', 'k', 1)
     await used.close()
     await used.close()
     await expect(used.set('ns', 'k', 2)).rejects.toMatchObject({ name: 'StorageError', op: 'set' })
-    const unused = redisStorage({ url: own.url })
+    const unused = open({ url: own.url })
     await unused.close()
     await expect(unused.get('ns', 'k')).rejects.toBeInstanceOf(StorageError)
   })
@@ -206,8 +209,8 @@ describe('connections', () => {
 describe('clear', () => {
   it('walks a namespace bigger than one SCAN batch and leaves its neighbours', async () => {
     const prefix = uid('big')
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix })
-    const other = redisStorage({ url: SHARED_REDIS_URL, prefix: `${prefix}x` })
+    const storage = open({ url: SHARED_REDIS_URL, prefix })
+    const other = open({ url: SHARED_REDIS_URL, prefix: `${prefix}x` })
     await Promise.all(Array.from({ length: 2500 }, (_, i) => storage.set('ns', `k${i}`, i)))
     await Promise.all(Array.from({ length: 50 }, (_, i) => storage.set('ns2', `k${i}`, i)))
     await Promise.all(Array.from({ length: 50 }, (_, i) => other.set('ns', `k${i}`, i)))
@@ -227,7 +230,7 @@ describe('clear', () => {
 
   it('clears only the keys starting with keyPrefix when given one, glob characters included', async () => {
     const prefix = uid('fnclear')
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: SHARED_REDIS_URL, prefix })
     const keys = ['f*:1', 'f*:2', 'fx:1', 'f[:1', 'g:1', 'f\\:1']
     await Promise.all(keys.map((k) => storage.set('ns', k, k)))
     await storage.clear('ns', 'f*:')
@@ -239,9 +242,9 @@ describe('clear', () => {
 
   it("works through a client keyPrefix (which node-redis adds to keys but not to SCAN's pattern)", async () => {
     const keyPrefix = `${uid('kp')}:`
-    const client = createClient({ url: SHARED_REDIS_URL, keyPrefix })
+    const client = cleanup.track(createClient({ url: SHARED_REDIS_URL, keyPrefix }))
     client.on('error', () => {})
-    const storage = redisStorage({ client, prefix: 'memokit' })
+    const storage = open({ client, prefix: 'memokit' })
     await storage.set('ns', 'a', 1)
     await storage.set('other', 'a', 2)
     expect(await raw.exists(`${keyPrefix}memokit:ns:a`)).toBe(1)
@@ -290,7 +293,7 @@ describe('options', () => {
 
   it('rejects a ttl that Redis could not take with a ConfigError, writing nothing', async () => {
     const prefix = uid('ttl')
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: SHARED_REDIS_URL, prefix })
     await expect(storage.set('ns', 'k', 1, { ttl: 0 })).rejects.toBeInstanceOf(ConfigError)
     await expect(storage.add('ns', 'k', 1, { ttl: Number.NaN })).rejects.toBeInstanceOf(ConfigError)
     expect(await raw.exists(`${prefix}:ns:k`)).toBe(0)
@@ -305,7 +308,7 @@ describe('options', () => {
       ) {}
     }
     const codec = createCodec().registerClass(Point, { name: 'Point' })
-    const storage = redisStorage({ url: SHARED_REDIS_URL, prefix: uid('codec'), codec })
+    const storage = open({ url: SHARED_REDIS_URL, prefix: uid('codec'), codec })
     await storage.set('ns', 'p', new Point(1, 2))
     const value = (await storage.get('ns', 'p'))?.value
     expect(value).toBeInstanceOf(Point)

@@ -3,10 +3,13 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { cacheValue, type ErrorReport } from '@memokit/core'
-import { redisStorage } from '@memokit/redis'
+import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { createSentinel, type RedisSentinelType } from 'redis'
-import { envPort, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
+import { disposer, envPort, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
+
+const cleanup = disposer()
+const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
 
 const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -29,11 +32,11 @@ function sentinelClient(): RedisSentinelType {
 
 beforeAll(async () => {
   servers = await startRedisSentinel(envPort('REDIS_SENTINEL_DATA_PORT', 7100), envPort('REDIS_SENTINEL_PORT', 26380))
-  client = sentinelClient()
+  client = cleanup.track(sentinelClient())
 }, 60_000)
 
 afterAll(async () => {
-  if (client?.isOpen) await client.close().catch(() => client.destroy())
+  await cleanup.disposeAll()
   await servers?.stop()
 }, 60_000)
 
@@ -45,7 +48,7 @@ runStorageContract(
 describe('redis sentinel', () => {
   it('writes to the master and clears there, leaving other namespaces', async () => {
     const prefix = uid('sentinel')
-    const storage = redisStorage({ client, prefix })
+    const storage = open({ client, prefix })
     await Promise.all(Array.from({ length: 1200 }, (_, i) => storage.set('ns', `k${i}`, i)))
     await storage.set('other', 'k', 1)
     expect(await redisCli(servers.master.port, 'exists', `${prefix}:ns:k7`)).toContain('1')
@@ -56,8 +59,8 @@ describe('redis sentinel', () => {
   })
 
   it('keeps a cached function correct through a master SIGKILL and writes again after the failover', async () => {
-    const failoverClient = sentinelClient()
-    const storage = redisStorage({ client: failoverClient, prefix: uid('failover'), operationTimeoutMs: 500 })
+    const failoverClient = cleanup.track(sentinelClient())
+    const storage = open({ client: failoverClient, prefix: uid('failover'), operationTimeoutMs: 500 })
     const namespace = uid('ns')
     const state = { calls: 0, reports: [] as ErrorReport[] }
     const fn = cacheValue(
@@ -102,6 +105,5 @@ describe('redis sentinel', () => {
     for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
     expect(state.calls).toBe(calls)
     await storage.close()
-    await failoverClient.close().catch(() => failoverClient.destroy())
   }, 60_000)
 })

@@ -315,3 +315,34 @@ export async function startRedisSentinel(dataPort: number, sentinelPort: number)
     throw error
   }
 }
+
+interface Closable {
+  close(): Promise<unknown>
+  destroy?(): unknown
+}
+
+/**
+ * Collects storages and clients a test file opens, so afterAll can close them even when a test failed midway
+ * (an open client would keep jest from exiting).
+ */
+export function disposer(): { track<T extends Closable>(item: T): T; disposeAll(): Promise<void> } {
+  const items: Closable[] = []
+  return {
+    track(item) {
+      items.push(item)
+      return item
+    },
+    async disposeAll() {
+      await Promise.all(
+        items.splice(0).map(async (item) => {
+          try {
+            await item.close()
+          } catch {
+            // Already closed, or the server is gone: drop the sockets instead.
+            await item.destroy?.()
+          }
+        }),
+      )
+    },
+  }
+}
