@@ -568,7 +568,9 @@ function constructorName(o: object): string {
     if (typeof o === 'function') return 'function'
     const proto = getProto(o) as { constructor?: unknown } | null
     const ctor = proto?.constructor
-    if (typeof ctor === 'function' && typeof ctor.name === 'string' && ctor.name !== '') return ctor.name
+    if (typeof ctor === 'function' && ctor.prototype === proto && typeof ctor.name === 'string' && ctor.name !== '') {
+      return ctor.name
+    }
   } catch {
     // A hostile proxy or getter: the type stays unnamed.
   }
