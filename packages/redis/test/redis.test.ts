@@ -194,6 +194,18 @@ describe('connections', () => {
     await client.close()
   })
 
+  it('lets storages sharing one unopened user client connect it once, concurrently', async () => {
+    const client = cleanup.track(createClient({ url: own.url }))
+    client.on('error', () => {})
+    const a = open({ client, prefix: uid('shareA') })
+    const b = open({ client, prefix: uid('shareB') })
+    await Promise.all([a.set('ns', 'k', 'a'), b.set('ns', 'k', 'b')])
+    expect((await a.get('ns', 'k'))?.value).toBe('a')
+    expect((await b.get('ns', 'k'))?.value).toBe('b')
+    await Promise.all([a.clear('ns'), b.clear('ns'), a.close(), b.close()])
+    expect(client.isOpen).toBe(true)
+  })
+
   it('rejects calls after close(), and close() is idempotent (also when never connected)', async () => {
     const used = open({ url: own.url, prefix: uid('closed') })
     await used.set('ns', 'k', 1)
