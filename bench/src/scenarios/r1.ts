@@ -99,6 +99,26 @@ export function contenders(prefix: string): RedisContender[] {
       },
     },
     {
+      name: 'node-redis, no command timeout',
+      note: 'reference: commandOptions { timeout: 0 } (node-redis 6 arms an AbortSignal.timeout per command)',
+      make: async (url, load = fetchValue) => {
+        const client = await createClient({ url, commandOptions: { timeout: 0 } }).connect()
+        return {
+          call: async (k) => {
+            const key = `${prefix}:rawnt:${k}`
+            const hit = await client.get(key)
+            if (hit !== null) return JSON.parse(hit) as Value
+            const v = await load(k)
+            await client.set(key, JSON.stringify(v), { PX: TTL_MS })
+            return v
+          },
+          close: async () => {
+            client.destroy()
+          },
+        }
+      },
+    },
+    {
       name: 'ioredis GET + JSON.parse',
       note: 'reference: the client async-cache-dedupe and bentocache use',
       make: async (url, load = fetchValue) => {
