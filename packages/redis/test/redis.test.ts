@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CodecError, ConfigError, createCodec, StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient, RESP_TYPES } from 'redis'
-import { disposer, envPort, type RedisProcess, redisCli, SHARED_REDIS_URL, startRedisServer } from './servers'
+import { disposer, envPort, type RedisProcess, redisCli, sharedRedis, startRedisServer } from './servers'
 
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
@@ -14,11 +14,18 @@ const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redis
 const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-const raw = cleanup.track(createClient({ url: SHARED_REDIS_URL }))
-raw.on('error', () => {})
+let shared: Awaited<ReturnType<typeof sharedRedis>>
+let sharedUrl: string
+let raw: ReturnType<typeof createClient>
 let own: RedisProcess
+// Validation tests never connect: any well-formed URL will do.
+const SOME_URL = 'redis://127.0.0.1:6379'
 
 beforeAll(async () => {
+  shared = await sharedRedis(envPort('REDIS_SPARE_PORT', 7200) + 7)
+  sharedUrl = shared.url
+  raw = cleanup.track(createClient({ url: sharedUrl }))
+  raw.on('error', () => {})
   await raw.connect()
   own = await startRedisServer(envPort('REDIS_SPARE_PORT', 7200) + 2)
 }, 60_000)
@@ -26,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cleanup.disposeAll()
   await own?.stop()
+  await shared?.stop()
 }, 60_000)
 
 async function commandCounts(port: number): Promise<Map<string, number>> {
@@ -56,7 +64,7 @@ async function connectionCount(port: number): Promise<number> {
 describe('physical keys and values', () => {
   it('stores <prefix>:<namespace>:<key> with % and : escaped, and one payload holding the whole entry', async () => {
     const prefix = uid('p:%')
-    const storage = open({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: sharedUrl, prefix })
     const key = uid('k:x')
     await storage.set('ns:a%b', key, { n: 1 }, { ttl: 5000 })
     const physical = `${prefix.replace('%', '%25').replace(':', '%3A')}:ns%3Aa%25b:${key}`
@@ -70,7 +78,7 @@ describe('physical keys and values', () => {
 
   it('sets PX to the ttl rounded up to whole ms, and no expiry without ttl', async () => {
     const prefix = uid('px')
-    const storage = open({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: sharedUrl, prefix })
     await storage.set('ns', 'frac', 1, { ttl: 1500.2 })
     await storage.set('ns', 'tiny', 1, { ttl: 0.3 })
     await storage.set('ns', 'forever', 1)
@@ -84,7 +92,7 @@ describe('physical keys and values', () => {
 
   it('reads an entry past its expiresAt as a miss even while Redis still holds it', async () => {
     const prefix = uid('exp')
-    const storage = open({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: sharedUrl, prefix })
     const past = Date.now() - 10
     await raw.set(
       `${prefix}:ns:k`,
@@ -98,7 +106,7 @@ describe('physical keys and values', () => {
 
   it('rejects a corrupt payload with a CodecError (not a StorageError)', async () => {
     const prefix = uid('corrupt')
-    const storage = open({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: sharedUrl, prefix })
     await raw.set(`${prefix}:ns:k`, 'garbage', { expiration: { type: 'PX', value: 10_000 } })
     await expect(storage.get('ns', 'k')).rejects.toBeInstanceOf(CodecError)
     await storage.clear('ns')
@@ -107,7 +115,7 @@ describe('physical keys and values', () => {
 
   it('refuses namespaces and keys with lone surrogates instead of letting them collide in UTF-8', async () => {
     const prefix = uid('sur')
-    const storage = open({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: sharedUrl, prefix })
     await storage.set('ns', '\uD83D\uDE00', 'pair is fine')
     expect((await storage.get('ns', '\uD83D\uDE00'))?.value).toBe('pair is fine')
     await expect(storage.set('ns', 'a\uD800', 1)).rejects.toMatchObject({ name: 'StorageError', op: 'set' })
@@ -121,7 +129,7 @@ describe('physical keys and values', () => {
 
 describe('clients with a Buffer type mapping', () => {
   it('reads, scans and clears when the client returns Buffers instead of strings', async () => {
-    const base = cleanup.track(createClient({ url: SHARED_REDIS_URL }))
+    const base = cleanup.track(createClient({ url: sharedUrl }))
     base.on('error', () => {})
     await base.connect()
     const buffers = base.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
@@ -221,8 +229,8 @@ describe('connections', () => {
 describe('clear', () => {
   it('walks a namespace bigger than one SCAN batch and leaves its neighbours', async () => {
     const prefix = uid('big')
-    const storage = open({ url: SHARED_REDIS_URL, prefix })
-    const other = open({ url: SHARED_REDIS_URL, prefix: `${prefix}x` })
+    const storage = open({ url: sharedUrl, prefix })
+    const other = open({ url: sharedUrl, prefix: `${prefix}x` })
     await Promise.all(Array.from({ length: 2500 }, (_, i) => storage.set('ns', `k${i}`, i)))
     await Promise.all(Array.from({ length: 50 }, (_, i) => storage.set('ns2', `k${i}`, i)))
     await Promise.all(Array.from({ length: 50 }, (_, i) => other.set('ns', `k${i}`, i)))
@@ -242,7 +250,7 @@ describe('clear', () => {
 
   it('clears only the keys starting with keyPrefix when given one, glob characters included', async () => {
     const prefix = uid('fnclear')
-    const storage = open({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: sharedUrl, prefix })
     const keys = ['f*:1', 'f*:2', 'fx:1', 'f[:1', 'g:1', 'f\\:1']
     await Promise.all(keys.map((k) => storage.set('ns', k, k)))
     await storage.clear('ns', 'f*:')
@@ -254,7 +262,7 @@ describe('clear', () => {
 
   it("works through a client keyPrefix (which node-redis adds to keys but not to SCAN's pattern)", async () => {
     const keyPrefix = `${uid('kp')}:`
-    const client = cleanup.track(createClient({ url: SHARED_REDIS_URL, keyPrefix }))
+    const client = cleanup.track(createClient({ url: sharedUrl, keyPrefix }))
     client.on('error', () => {})
     const storage = open({ client, prefix: 'memokit' })
     await storage.set('ns', 'a', 1)
@@ -272,21 +280,17 @@ describe('clear', () => {
 describe('options', () => {
   const bad: [string, Partial<RedisStorageOptions> | undefined, string][] = [
     ['neither url nor client', {}, 'url'],
-    ['both url and client', { url: SHARED_REDIS_URL, client: raw } as never, 'url'],
+    ['both url and client', { url: SOME_URL, client: createClient() } as never, 'url'],
     ['a url without redis://', { url: '127.0.0.1:6379' }, 'url'],
     ['a url that is not a string', { url: 6379 as unknown as string }, 'url'],
     ['a client that is not node-redis', { client: {} as never }, 'client'],
-    ['timeout 0', { url: SHARED_REDIS_URL, operationTimeoutMs: 0 }, 'operationTimeoutMs'],
-    ['timeout -5', { url: SHARED_REDIS_URL, operationTimeoutMs: -5 }, 'operationTimeoutMs'],
-    ['timeout NaN', { url: SHARED_REDIS_URL, operationTimeoutMs: Number.NaN }, 'operationTimeoutMs'],
-    ['timeout Infinity', { url: SHARED_REDIS_URL, operationTimeoutMs: Infinity }, 'operationTimeoutMs'],
-    [
-      'timeout as string',
-      { url: SHARED_REDIS_URL, operationTimeoutMs: '1000' as unknown as number },
-      'operationTimeoutMs',
-    ],
-    ['a prefix that is not a string', { url: SHARED_REDIS_URL, prefix: 1 as unknown as string }, 'prefix'],
-    ['a codec without encodeEntry', { url: SHARED_REDIS_URL, codec: {} as never }, 'codec'],
+    ['timeout 0', { url: SOME_URL, operationTimeoutMs: 0 }, 'operationTimeoutMs'],
+    ['timeout -5', { url: SOME_URL, operationTimeoutMs: -5 }, 'operationTimeoutMs'],
+    ['timeout NaN', { url: SOME_URL, operationTimeoutMs: Number.NaN }, 'operationTimeoutMs'],
+    ['timeout Infinity', { url: SOME_URL, operationTimeoutMs: Infinity }, 'operationTimeoutMs'],
+    ['timeout as string', { url: SOME_URL, operationTimeoutMs: '1000' as unknown as number }, 'operationTimeoutMs'],
+    ['a prefix that is not a string', { url: SOME_URL, prefix: 1 as unknown as string }, 'prefix'],
+    ['a codec without encodeEntry', { url: SOME_URL, codec: {} as never }, 'codec'],
   ]
   it.each(bad)('throws a ConfigError for %s', (_label, options, option) => {
     let thrown: unknown
@@ -305,7 +309,7 @@ describe('options', () => {
 
   it('rejects a ttl that Redis could not take with a ConfigError, writing nothing', async () => {
     const prefix = uid('ttl')
-    const storage = open({ url: SHARED_REDIS_URL, prefix })
+    const storage = open({ url: sharedUrl, prefix })
     await expect(storage.set('ns', 'k', 1, { ttl: 0 })).rejects.toBeInstanceOf(ConfigError)
     await expect(storage.add('ns', 'k', 1, { ttl: Number.NaN })).rejects.toBeInstanceOf(ConfigError)
     expect(await raw.exists(`${prefix}:ns:k`)).toBe(0)
@@ -320,7 +324,7 @@ describe('options', () => {
       ) {}
     }
     const codec = createCodec().registerClass(Point, { name: 'Point' })
-    const storage = open({ url: SHARED_REDIS_URL, prefix: uid('codec'), codec })
+    const storage = open({ url: sharedUrl, prefix: uid('codec'), codec })
     await storage.set('ns', 'p', new Point(1, 2))
     const value = (await storage.get('ns', 'p'))?.value
     expect(value).toBeInstanceOf(Point)

@@ -20,8 +20,21 @@ export function envPort(name: string, fallback: number): number {
   return port
 }
 
-/** The shared standalone server of the machine (never flushed: tests use unique prefixes). */
-export const SHARED_REDIS_URL = process.env.REDIS_URL ?? `redis://${HOST}:6379`
+/**
+ * The machine's shared standalone server (`REDIS_URL`, else 127.0.0.1:6379 if it answers; never flushed: tests use
+ * unique prefixes). Where none runs, a server of our own on `fallbackPort`, stopped by `stop()`.
+ */
+export async function sharedRedis(fallbackPort: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const fromEnv = process.env.REDIS_URL
+  if (fromEnv !== undefined && fromEnv !== '') return { url: fromEnv, stop: async () => {} }
+  const answers = await redisCli(6379, 'ping').then(
+    (out) => out.includes('PONG'),
+    () => false,
+  )
+  if (answers) return { url: `redis://${HOST}:6379`, stop: async () => {} }
+  const own = await startRedisServer(fallbackPort)
+  return { url: own.url, stop: () => own.stop() }
+}
 
 const running = new Set<ChildProcess>()
 process.on('exit', () => {
