@@ -10,7 +10,7 @@ import {
   type StorageOp,
 } from '@memokit/core'
 import { createClient } from 'redis'
-import type { OwnedClient, RedisCommandClient, RedisCompatibleClient, RedisScanClient } from './client'
+import type { OwnedClient, RedisCommandClient, RedisCompatibleClient, RedisLease, RedisScanClient } from './client'
 
 /** Default of `operationTimeoutMs`: 1000 ms. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 1000
@@ -199,6 +199,23 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   const keyPrefix = clientKeyPrefix(client)
   const isCluster = Array.isArray(client.masters) && typeof client.nodeClient === 'function'
   const prefixPart = `${escapeKeyPart(prefix)}:`
+  // A Sentinel client may send SCAN to a replica (replicaPoolSize > 0), which can lag behind the master: keys it
+  // hasn't received yet would survive the clear. Each SCAN step leases a master connection instead, released
+  // right after the step (even if the step already timed out for us), so cache traffic isn't blocked meanwhile.
+  const acquire = client.acquire
+  const scanner: RedisScanClient =
+    typeof acquire === 'function'
+      ? {
+          scan: (cursor, scanOptions) =>
+            (acquire.call(client) as Promise<RedisLease>).then(async (lease) => {
+              try {
+                return await lease.scan(cursor, scanOptions)
+              } finally {
+                lease.release()
+              }
+            }),
+        }
+      : (client as RedisScanClient)
 
   // An owned client must have an 'error' listener, or node-redis' reconnect errors would crash the process.
   // The errors themselves reach callers as StorageErrors of the commands they break.
@@ -427,7 +444,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       const pattern = `${escapeGlob(keyPrefix + physical)}*`
       await run('clear', async () => undefined)
       if (!isCluster) {
-        await scanAndUnlink(client as RedisScanClient, pattern, (keys) => client.unlink(keys))
+        await scanAndUnlink(scanner, pattern, (keys) => client.unlink(keys))
         return
       }
       // A namespace spreads over all slots: scan every master. One UNLINK per key, routed by the cluster

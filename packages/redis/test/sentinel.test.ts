@@ -17,9 +17,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 let servers: RedisSentinelProcesses
 let client: RedisSentinelType
 
-function sentinelClient(): RedisSentinelType {
+function sentinelClient(replicaPoolSize = 0): RedisSentinelType {
   const c = createSentinel({
     name: servers.name,
+    replicaPoolSize,
     sentinelRootNodes: [...servers.sentinelRootNodes],
     nodeClientOptions: {
       disableOfflineQueue: true,
@@ -56,6 +57,20 @@ describe('redis sentinel', () => {
     expect(await redisCli(servers.master.port, '--scan', '--pattern', `${prefix}:ns:*`)).toBe('')
     expect((await storage.get('other', 'k'))?.value).toBe(1)
     await storage.clear('other')
+  })
+
+  it('scans the master when clearing, even when reads go to replicas', async () => {
+    const replicaReads = cleanup.track(sentinelClient(1))
+    const prefix = uid('replicas')
+    const storage = open({ client: replicaReads, prefix })
+    await Promise.all(Array.from({ length: 50 }, (_, i) => storage.set('ns', `k${i}`, i)))
+    const scans = async (port: number): Promise<number> =>
+      Number(/cmdstat_scan:calls=(\d+)/.exec(await redisCli(port, 'info', 'commandstats'))?.[1] ?? 0)
+    const [masterBefore, replicaBefore] = [await scans(servers.master.port), await scans(servers.replica.port)]
+    await storage.clear('ns')
+    expect(await scans(servers.master.port)).toBeGreaterThan(masterBefore)
+    expect(await scans(servers.replica.port)).toBe(replicaBefore)
+    expect(await redisCli(servers.master.port, '--scan', '--pattern', `${prefix}:ns:*`)).toBe('')
   })
 
   it('keeps a cached function correct through a master SIGKILL and writes again after the failover', async () => {
