@@ -233,8 +233,10 @@ export function mongoStorage(options: MongoStorageOptions): AsyncStorage {
   const run = async <T>(op: StorageOp, fn: (col: MongoCollectionLike) => Promise<T>): Promise<T> => {
     if (closed) throw new StorageError(`mongodb storage is closed; ${op} is not possible`, { storage: NAME, op })
     let timer: NodeJS.Timeout | undefined
+    let expired = false
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        expired = true
         reject(
           new StorageError(
             `mongodb ${op} timed out after ${operationTimeoutMs} ms (operationTimeoutMs)`,
@@ -245,7 +247,13 @@ export function mongoStorage(options: MongoStorageOptions): AsyncStorage {
       }, operationTimeoutMs)
     })
     try {
-      return await Promise.race([collectionReady().then(fn), timeout])
+      const work = collectionReady().then((col) => {
+        // A caller that already got its timeout must not see its write land later (say, after a delete that
+        // succeeded in the meantime): once connected too late, skip the command instead of sending it.
+        if (expired) throw new Error('operation abandoned after its timeout')
+        return fn(col)
+      })
+      return await Promise.race([work, timeout])
     } catch (error) {
       if (error instanceof StorageError) throw error
       throw new StorageError(`mongodb ${op} failed: ${messageOf(error)}`, { storage: NAME, op }, { cause: error })
@@ -322,11 +330,20 @@ export function mongoStorage(options: MongoStorageOptions): AsyncStorage {
       return run('add', async (col) => {
         // Insert-if-absent in one atomic step: $setOnInsert leaves an existing document untouched, and the
         // unique index makes concurrent upserts of the same key produce exactly one insert.
-        const before = await col.findOneAndUpdate(
-          filter,
-          { $setOnInsert: fields },
-          { upsert: true, returnDocument: 'before', projection: EXPIRY_PROJECTION },
-        )
+        const insertIfAbsent = () =>
+          col.findOneAndUpdate(
+            filter,
+            { $setOnInsert: fields },
+            { upsert: true, returnDocument: 'before', projection: EXPIRY_PROJECTION },
+          )
+        let before: MongoDocument | null
+        try {
+          before = await insertIfAbsent()
+        } catch (error) {
+          // Lost a race to insert the same key (servers before 4.2 don't retry this themselves): now it matches.
+          if (codeOf(error) !== DUPLICATE_KEY) throw error
+          before = await insertIfAbsent()
+        }
         if (before === null) return true
         if (isLive(before, now)) return false
         // An expired document the TTL monitor hasn't removed yet: replace it only while it is still expired, so

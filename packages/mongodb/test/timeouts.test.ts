@@ -121,6 +121,30 @@ describe('a hung server (process frozen with SIGSTOP)', () => {
     expect(ms).toBeLessThan(BOUND)
   })
 
+  it('a write that timed out while connecting is never sent later', async () => {
+    // The user's client waits up to the driver's 30 s defaults, so the connect completes after the thaw.
+    const client = new MongoClient(server.url)
+    const prefix = `late-${Date.now()}`
+    const storage = mongoStorage({ client, prefix, operationTimeoutMs: TIMEOUT })
+    server.freeze()
+    let error: unknown
+    try {
+      error = (await timed(() => storage.set('ns', 'k', 'late'))).error
+    } finally {
+      server.thaw()
+    }
+    expect(error).toBeInstanceOf(StorageError)
+    try {
+      const reader = mongoStorage({ client, prefix, operationTimeoutMs: 5000 })
+      await reader.set('ns', 'marker', 1)
+      // The abandoned set was queued before the marker: had it been sent, it would have landed by now.
+      expect(await reader.get('ns', 'k')).toBeUndefined()
+      expect(await client.db('memokit').collection('cache').countDocuments({ p: prefix })).toBe(1)
+    } finally {
+      await client.close()
+    }
+  })
+
   it('close() is bounded too while the server is frozen', async () => {
     const storage = mongoStorage({ url: server.url, operationTimeoutMs: TIMEOUT })
     await storage.set('ns', 'k2', 'v')
