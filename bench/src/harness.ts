@@ -187,11 +187,12 @@ export async function measure(
     const ratio = median(s) / baseMedian
     let note = c.note ?? ''
     if (c === baseline) note = note ? `baseline; ${note}` : 'baseline'
-    if (c.target !== undefined) {
+    // A smoke run's figures mean nothing, so it judges no target.
+    if (c.target !== undefined && !cfg.quick) {
       const met = ratio >= c.target
       note = `${note ? `${note}; ` : ''}target >=${c.target}: ${met ? 'MET' : `MISSED (${fmtRatio(ratio / c.target)} of target)`}`
     }
-    if (c.targetVs !== undefined) {
+    if (c.targetVs !== undefined && !cfg.quick) {
       const best = bestRatio(c.targetVs.best)
       const want = best * c.targetVs.factor
       const met = ratio >= want

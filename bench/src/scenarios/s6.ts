@@ -134,7 +134,7 @@ export const s6: Scenario = {
       if (Number.isNaN(base)) base = perEntry
       const ratio = perEntry / base
       let verdict = ''
-      if (target !== undefined)
+      if (target !== undefined && !cfg.quick)
         verdict = `; target <=${target}: ${ratio <= target ? 'MET' : `MISSED by ${fmtRatio(ratio - target)}`}`
       rows.push([name, perEntry.toFixed(0), fmtRatio(ratio), `${note}${verdict}`])
       log(`  ${name}: ${perEntry.toFixed(0)} B/entry (${Date.now() - t0} ms)`)
