@@ -43,25 +43,8 @@ export interface MongoClientLike {
   db(name: string): { collection(name: string): MongoCollectionLike }
 }
 
-/** Options of {@link mongoStorage}. Pass exactly one of `url` or `client`. */
-export interface MongoStorageOptions {
-  /**
-   * Connection string; the storage creates its own `MongoClient`, connects on the first operation and closes it
-   * in `close()`. Exclusive with `client`.
-   * @example 'mongodb://127.0.0.1:27017'
-   */
-  readonly url?: string
-  /**
-   * Your own `MongoClient` (official driver 6.x or 7.x). The storage never connects or closes it beyond what
-   * the driver does on its own (it auto-connects on the first operation). Exclusive with `url`.
-   */
-  readonly client?: MongoClientLike
-  /**
-   * Extra driver options for the client created from `url` (TLS, auth, pool size...). They override the
-   * timeouts memokit derives from `operationTimeoutMs`. Only with `url`.
-   * @default {}
-   */
-  readonly clientOptions?: MongoClientOptions
+/** Options shared by both forms of {@link MongoStorageOptions}. */
+export interface MongoStorageSharedOptions {
   /**
    * Database name; MongoDB rules apply (no `/\. "$*<>:|?`, under 64 bytes).
    * @default 'memokit'
@@ -85,8 +68,8 @@ export interface MongoStorageOptions {
   readonly codec?: Codec
   /**
    * Upper bound in ms for every operation, including connecting and creating the indexes on first use; past it
-   * the call rejects with a `StorageError`. Also used as the driver's server selection and connect timeouts
-   * for a client created from `url`.
+   * the call rejects with a `StorageError`. Also sets the driver's server selection and connect timeouts
+   * (90% of it) for a client created from `url`.
    * @default 1000
    */
   readonly operationTimeoutMs?: number
@@ -96,6 +79,45 @@ export interface MongoStorageOptions {
    * @default true
    */
   readonly createIndexes?: boolean
+}
+
+/** {@link mongoStorage} with a connection string: the storage owns its client. */
+export interface MongoStorageUrlOptions extends MongoStorageSharedOptions {
+  /**
+   * Connection string; the storage creates its own `MongoClient`, connects on the first operation and closes it
+   * in `close()`.
+   * @example 'mongodb://127.0.0.1:27017'
+   */
+  readonly url: string
+  /**
+   * Extra driver options for the client created from `url` (TLS, auth, pool size...). They override the
+   * timeouts memokit derives from `operationTimeoutMs`.
+   * @default {}
+   */
+  readonly clientOptions?: MongoClientOptions
+  readonly client?: undefined
+}
+
+/** {@link mongoStorage} with your own client: the storage never closes it. */
+export interface MongoStorageClientOptions extends MongoStorageSharedOptions {
+  /**
+   * Your own `MongoClient` (official driver 6.x or 7.x), typed structurally. The storage doesn't connect or
+   * close it: the driver connects on the first operation by itself.
+   */
+  readonly client: MongoClientLike
+  readonly url?: undefined
+  readonly clientOptions?: undefined
+}
+
+/** Options of {@link mongoStorage}: exactly one of `url` or `client`. */
+export type MongoStorageOptions = MongoStorageUrlOptions | MongoStorageClientOptions
+
+/** The storage {@link mongoStorage} returns: an `AsyncStorage` whose `add` and `close` are always present. */
+export interface MongoStorage extends AsyncStorage {
+  /** Atomic set-if-absent (an expired leftover counts as absent); resolves to `true` if this call wrote it. */
+  add(namespace: string, key: string, value: unknown, options?: SetOptions): Promise<boolean>
+  /** Closes the client built from `url`; a client you passed stays open. Later calls reject with StorageError. */
+  close(): Promise<void>
 }
 
 /** Default database of {@link mongoStorage}: `'memokit'`. */
@@ -126,7 +148,7 @@ const EXPIRY_PROJECTION = { _id: 0, e: 1 }
  * const storage = mongoStorage({ url: 'mongodb://127.0.0.1:27017' })
  * const storage2 = mongoStorage({ client: myMongoClient, database: 'app', collection: 'memo' })
  */
-export function mongoStorage(options: MongoStorageOptions): AsyncStorage {
+export function mongoStorage(options: MongoStorageOptions): MongoStorage {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError(
       'options',

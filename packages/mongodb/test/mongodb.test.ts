@@ -77,7 +77,7 @@ describe('own client', () => {
     const storage = mongoStorage({ client, database, collection, prefix })
     const ns = rand()
     await storage.set(ns, 'a', 1)
-    await storage.close?.()
+    await storage.close()
     await expect(storage.get(ns, 'a')).rejects.toMatchObject({ name: 'StorageError', op: 'get' })
     const ping = await client.db(database).command({ ping: 1 })
     expect(ping.ok).toBe(1)
@@ -118,13 +118,13 @@ describe('indexes', () => {
       const ns = rand()
       await Promise.all(Array.from({ length: 10 }, (_, i) => storage.set(ns, `k${i}`, i)))
       for (let i = 0; i < 10; i++) await storage.get(ns, `k${i}`)
-      await storage.add?.(ns, 'new', 1)
+      await storage.add(ns, 'new', 1)
       await storage.delete(ns, 'k0')
       await storage.clear(ns)
       expect(calls.filter((c) => c === 'createIndexes')).toHaveLength(1)
       // One round trip per operation: 10 sets, 10 gets, an add of a new key, a delete, a clear.
       expect(calls.filter((c) => c !== 'createIndexes')).toHaveLength(23)
-      await storage.close?.()
+      await storage.close()
     } finally {
       await real.close()
     }
@@ -138,7 +138,7 @@ describe('indexes', () => {
       await storage.set(rand(), rand(), 1)
       const indexes = await real.db(database).collection(name).listIndexes().toArray()
       expect(indexes.map((i) => i.name)).toEqual(['_id_'])
-      await storage.close?.()
+      await storage.close()
       await real.db(database).collection(name).drop()
     } finally {
       await real.close()
@@ -148,7 +148,7 @@ describe('indexes', () => {
   it('are a unique index on { p, ns, k } and a TTL index on e expiring at the stored date', async () => {
     const storage = open()
     await storage.set(rand(), rand(), 1)
-    await storage.close?.()
+    await storage.close()
     const indexes = await rawCollection.listIndexes().toArray()
     const key = indexes.find((i) => i.name === 'memokit_key')
     const ttl = indexes.find((i) => i.name === 'memokit_ttl')
@@ -166,7 +166,7 @@ describe('indexes', () => {
       await Promise.all(Array.from({ length: 8 }, (_, i) => storage.get(ns, `k${i}`)))
       await storage.set(ns, 'x', 1)
       expect(connect).toHaveBeenCalledTimes(1)
-      await storage.close?.()
+      await storage.close()
     } finally {
       connect.mockRestore()
     }
@@ -192,7 +192,7 @@ describe('documents', () => {
     expect(await rawCollection.countDocuments({ p: prefix, e: { $type: 'date' } })).toBe(1)
     await storage.set(ns, 'forever', 1)
     expect(Object.keys((await rawDoc(prefix, ns, 'forever')) ?? {})).not.toContain('e')
-    await storage.close?.()
+    await storage.close()
   })
 
   it('store a top-level Buffer or Uint8Array as BSON Binary and read it back as the same type', async () => {
@@ -223,7 +223,7 @@ describe('documents', () => {
     await storage.set(ns, 'buf', 'text')
     expect((await storage.get(ns, 'buf'))?.value).toBe('text')
     expect(Object.keys((await rawDoc(prefix, ns, 'buf')) ?? {})).not.toContain('t')
-    await storage.close?.()
+    await storage.close()
   })
 
   it('an overwrite replaces the value and moves (or removes) the expiry, keeping one document', async () => {
@@ -248,7 +248,7 @@ describe('documents', () => {
     expect(await storage.get(ns, 'k')).toMatchObject({ value: 3, expiresAt: undefined })
     expect((await rawDoc(prefix, ns, 'k'))?.e).toBeUndefined()
     expect(await rawCollection.countDocuments({ p: prefix, ns, k: 'k' })).toBe(1)
-    await storage.close?.()
+    await storage.close()
   })
 })
 
@@ -273,7 +273,7 @@ describe('expired documents the TTL monitor has not removed yet', () => {
     await plant(prefix, ns, 'k')
     expect(await rawDoc(prefix, ns, 'k')).not.toBeNull()
     expect(await storage.get(ns, 'k')).toBeUndefined()
-    await storage.close?.()
+    await storage.close()
   })
 
   it('expire on time when written with a short ttl', async () => {
@@ -284,7 +284,7 @@ describe('expired documents the TTL monitor has not removed yet', () => {
     expect((await storage.get(ns, 'k'))?.value).toBe('v')
     await sleep(60)
     expect(await storage.get(ns, 'k')).toBeUndefined()
-    await storage.close?.()
+    await storage.close()
   })
 
   it('count as absent for delete (false, and removed) and add (replaced, true)', async () => {
@@ -295,11 +295,11 @@ describe('expired documents the TTL monitor has not removed yet', () => {
     expect(await storage.delete(ns, 'd')).toBe(false)
     expect(await rawDoc(prefix, ns, 'd')).toBeNull()
     await plant(prefix, ns, 'a')
-    expect(await storage.add?.(ns, 'a', 'fresh', { ttl: 60_000 })).toBe(true)
+    expect(await storage.add(ns, 'a', 'fresh', { ttl: 60_000 })).toBe(true)
     expect((await storage.get(ns, 'a'))?.value).toBe('fresh')
-    expect(await storage.add?.(ns, 'a', 'again')).toBe(false)
+    expect(await storage.add(ns, 'a', 'again')).toBe(false)
     expect(await rawCollection.countDocuments({ p: prefix, ns, k: 'a' })).toBe(1)
-    await storage.close?.()
+    await storage.close()
   })
 })
 
@@ -322,7 +322,7 @@ describe('corrupt documents', () => {
     // ...and set overwrites it.
     await storage.set(ns, 'k', 'ok')
     expect((await storage.get(ns, 'k'))?.value).toBe('ok')
-    await storage.close?.()
+    await storage.close()
   })
 })
 
@@ -343,7 +343,7 @@ describe('clear', () => {
       }
     }
     expect(await rawCollection.countDocuments({ p: { $in: both } })).toBe(prefixes.length * namespaces.length - 1)
-    for (const s of storages) await s.close?.()
+    for (const s of storages) await s.close()
   })
 
   it('with a key prefix removes only that namespace’s keys starting with it, taken literally', async () => {
@@ -366,8 +366,8 @@ describe('clear', () => {
     await storage.clear(ns, 'f\0')
     expect(await storage.get(ns, 'f\0:1')).toBeUndefined()
     expect(await storage.get(ns, 'fxx):1')).toBeDefined()
-    await storage.close?.()
-    await other.close?.()
+    await storage.close()
+    await other.close()
   })
 })
 
@@ -423,7 +423,7 @@ describe('options', () => {
     const docs = raw.db('memokit').collection('cache')
     expect(await docs.findOne({ p: 'memokit', ns, k })).toMatchObject({ p: 'memokit', ns, k })
     await storage.clear(ns)
-    await storage.close?.()
+    await storage.close()
   })
 })
 
@@ -433,8 +433,8 @@ describe('close', () => {
     try {
       const storage = open()
       await storage.set(rand(), 'k', 1)
-      await storage.close?.()
-      await storage.close?.()
+      await storage.close()
+      await storage.close()
       expect(close).toHaveBeenCalledTimes(1)
       for (const call of [() => storage.get('n', 'k'), () => storage.set('n', 'k', 1), () => storage.clear('n')]) {
         const error = await call().catch((e: unknown) => e)
@@ -450,7 +450,7 @@ describe('close', () => {
     const connect = jest.spyOn(MongoClient.prototype, 'connect')
     try {
       const storage = open()
-      await storage.close?.()
+      await storage.close()
       expect(connect).not.toHaveBeenCalled()
     } finally {
       connect.mockRestore()
@@ -468,12 +468,12 @@ if (REAL_MONGODB_URL !== undefined) {
       const ns = rand()
       for (let round = 0; round < 5; round++) {
         const results = await Promise.all(
-          storages.flatMap((s, i) => [s.add?.(ns, `k${round}`, i), s.add?.(ns, `k${round}`, -i)]),
+          storages.flatMap((s, i) => [s.add(ns, `k${round}`, i), s.add(ns, `k${round}`, -i)]),
         )
         expect(results.filter((r) => r === true)).toHaveLength(1)
         expect(await rawCollection.countDocuments({ p: prefix, ns, k: `k${round}` })).toBe(1)
       }
-      for (const s of storages) await s.close?.()
+      for (const s of storages) await s.close()
     })
 
     it('add is atomic when replacing an expired document: exactly one of many concurrent adds wins', async () => {
@@ -482,10 +482,10 @@ if (REAL_MONGODB_URL !== undefined) {
       const ns = rand()
       await storages[0]?.set(ns, 'k', 'old', { ttl: 20 })
       await sleep(40)
-      const results = await Promise.all(storages.map((s, i) => s.add?.(ns, 'k', i)))
+      const results = await Promise.all(storages.map((s, i) => s.add(ns, 'k', i)))
       expect(results.filter((r) => r === true)).toHaveLength(1)
       expect(await rawCollection.countDocuments({ p: prefix, ns, k: 'k' })).toBe(1)
-      for (const s of storages) await s.close?.()
+      for (const s of storages) await s.close()
     })
 
     it('concurrent sets of one new key leave exactly one document', async () => {
@@ -494,7 +494,7 @@ if (REAL_MONGODB_URL !== undefined) {
       const ns = rand()
       await Promise.all(storages.map((s, i) => s.set(ns, 'k', i)))
       expect(await rawCollection.countDocuments({ p: prefix, ns, k: 'k' })).toBe(1)
-      for (const s of storages) await s.close?.()
+      for (const s of storages) await s.close()
     })
 
     it('the TTL monitor deletes expired documents (polls; the monitor runs about every 60 s)', async () => {
@@ -507,7 +507,7 @@ if (REAL_MONGODB_URL !== undefined) {
       while ((await rawDoc(prefix, ns, 'k')) !== null && Date.now() < deadline) await sleep(500)
       expect(await rawDoc(prefix, ns, 'k')).toBeNull()
       expect(await rawDoc(prefix, ns, 'stays')).not.toBeNull()
-      await storage.close?.()
+      await storage.close()
     }, 80_000)
   })
 }

@@ -32,7 +32,7 @@ describe('a dead server (closed port)', () => {
       const calls = {
         get: () => storage.get('ns', 'k'),
         set: () => storage.set('ns', 'k', 1),
-        add: () => storage.add?.('ns', 'k', 1) ?? Promise.resolve(),
+        add: () => storage.add('ns', 'k', 1),
         delete: () => storage.delete('ns', 'k'),
         clear: () => storage.clear('ns'),
       }
@@ -41,7 +41,7 @@ describe('a dead server (closed port)', () => {
       expect(error).toMatchObject({ storage: 'mongodb', op, code: 'E_STORAGE' })
       expect((error as StorageError).cause).toBeDefined()
       expect(ms).toBeLessThan(BOUND)
-      await storage.close?.()
+      await storage.close()
     },
   )
 
@@ -79,7 +79,7 @@ describe('a server that goes away and comes back', () => {
       )
     expect(ok).toBe(true)
     expect((await storage.get('ns', 'k'))?.value).toBe(1)
-    await storage.close?.()
+    await storage.close()
   })
 })
 
@@ -117,7 +117,7 @@ describe('a hung server (process frozen with SIGSTOP)', () => {
       )
     }
     expect(['v', 2]).toContain(value)
-    const { ms } = await timed(async () => storage.close?.())
+    const { ms } = await timed(async () => storage.close())
     expect(ms).toBeLessThan(BOUND)
   })
 
@@ -150,7 +150,7 @@ describe('a hung server (process frozen with SIGSTOP)', () => {
     await storage.set('ns', 'k2', 'v')
     server.freeze()
     try {
-      const { ms } = await timed(async () => storage.close?.())
+      const { ms } = await timed(async () => storage.close())
       expect(ms).toBeLessThan(BOUND)
     } finally {
       server.thaw()
