@@ -9,6 +9,7 @@ import { createCluster, type RedisClusterType } from 'redis'
 import {
   disposer,
   envPort,
+  fill,
   type RedisClusterProcesses,
   type RedisProcess,
   redisCli,
@@ -73,7 +74,7 @@ describe('redis cluster', () => {
   it('spreads one namespace over many slots and every master', async () => {
     const prefix = uid('spread')
     const storage = open({ client, prefix })
-    await Promise.all(Array.from({ length: 300 }, (_, i) => storage.set('ns', `k${i}`, i)))
+    await fill(storage, 'ns', 300)
     const masters = await liveMasters()
     expect(masters).toHaveLength(3)
     const perMaster = await Promise.all(masters.map((m) => keysOn(m, `${prefix}:ns:*`)))
@@ -94,10 +95,10 @@ describe('redis cluster', () => {
     const prefix = uid('clear')
     const storage = open({ client, prefix })
     const neighbour = open({ client, prefix: `${prefix}*` })
-    await Promise.all(Array.from({ length: 1500 }, (_, i) => storage.set('ns', `k${i}`, i)))
-    await Promise.all(Array.from({ length: 100 }, (_, i) => storage.set('ns2', `k${i}`, i)))
-    await Promise.all(Array.from({ length: 100 }, (_, i) => storage.set('n', `k${i}`, i)))
-    await Promise.all(Array.from({ length: 100 }, (_, i) => neighbour.set('ns', `k${i}`, i)))
+    await fill(storage, 'ns', 1500)
+    await fill(storage, 'ns2', 100)
+    await fill(storage, 'n', 100)
+    await fill(neighbour, 'ns', 100)
     await storage.clear('ns')
     const masters = await liveMasters()
     const count = async (pattern: string): Promise<number[]> =>

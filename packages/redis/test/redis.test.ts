@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CodecError, ConfigError, createCodec, StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient, RESP_TYPES } from 'redis'
-import { disposer, envPort, type RedisProcess, redisCli, sharedRedis, startRedisServer } from './servers'
+import { disposer, envPort, fill, type RedisProcess, redisCli, sharedRedis, startRedisServer } from './servers'
 
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
@@ -231,9 +231,9 @@ describe('clear', () => {
     const prefix = uid('big')
     const storage = open({ url: sharedUrl, prefix })
     const other = open({ url: sharedUrl, prefix: `${prefix}x` })
-    await Promise.all(Array.from({ length: 2500 }, (_, i) => storage.set('ns', `k${i}`, i)))
-    await Promise.all(Array.from({ length: 50 }, (_, i) => storage.set('ns2', `k${i}`, i)))
-    await Promise.all(Array.from({ length: 50 }, (_, i) => other.set('ns', `k${i}`, i)))
+    await fill(storage, 'ns', 2500)
+    await fill(storage, 'ns2', 50)
+    await fill(other, 'ns', 50)
     await storage.clear('ns')
     const left = async (pattern: string): Promise<number> => {
       let count = 0

@@ -6,7 +6,7 @@ import { cacheValue, type ErrorReport } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { createSentinel, type RedisSentinelType } from 'redis'
-import { disposer, envPort, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
+import { disposer, envPort, fill, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
 
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
@@ -50,7 +50,7 @@ describe('redis sentinel', () => {
   it('writes to the master and clears there, leaving other namespaces', async () => {
     const prefix = uid('sentinel')
     const storage = open({ client, prefix })
-    await Promise.all(Array.from({ length: 1200 }, (_, i) => storage.set('ns', `k${i}`, i)))
+    await fill(storage, 'ns', 1200)
     await storage.set('other', 'k', 1)
     expect(await redisCli(servers.master.port, 'exists', `${prefix}:ns:k7`)).toContain('1')
     await storage.clear('ns')
@@ -63,7 +63,7 @@ describe('redis sentinel', () => {
     const replicaReads = cleanup.track(sentinelClient(1))
     const prefix = uid('replicas')
     const storage = open({ client: replicaReads, prefix })
-    await Promise.all(Array.from({ length: 50 }, (_, i) => storage.set('ns', `k${i}`, i)))
+    await fill(storage, 'ns', 50)
     const scans = async (port: number): Promise<number> =>
       Number(/cmdstat_scan:calls=(\d+)/.exec(await redisCli(port, 'info', 'commandstats'))?.[1] ?? 0)
     const [masterBefore, replicaBefore] = [await scans(servers.master.port), await scans(servers.replica.port)]

@@ -359,3 +359,15 @@ export function disposer(): { track<T extends Closable>(item: T): T; disposeAll(
     },
   }
 }
+
+/** Writes `count` entries `k0..k<count-1>` (value = index) in chunks, so a busy machine never hits the timeout. */
+export async function fill(
+  storage: { set(namespace: string, key: string, value: unknown): Promise<void> },
+  namespace: string,
+  count: number,
+): Promise<void> {
+  for (let start = 0; start < count; start += 200) {
+    const end = Math.min(count, start + 200)
+    await Promise.all(Array.from({ length: end - start }, (_, i) => storage.set(namespace, `k${start + i}`, start + i)))
+  }
+}
