@@ -124,27 +124,34 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
         writeFailed(error, key)
       }
     }
-    // Over a memory storage, a call with one number argument reads that function's number table directly:
-    // no key string is built. Only for the plain encoding (the table is keyed by what the encoder would write).
+    // Over a memory storage, reads skip the Entry object; a call with one number argument even skips the key
+    // string, reading that function's number table (keyed by what the encoder would write) directly.
     const internals = memoryInternals(storage)
     const plainKeys = typed !== true && key === undefined && (ignoreArgs === undefined || ignoreArgs.length === 0)
     const numbers = internals !== undefined && plainKeys ? internals.numberTable(namespace, keyPrefix) : undefined
+    const readValue =
+      internals === undefined
+        ? (key: string): unknown => {
+            const hit: Entry | undefined = sync.get(namespace, key)
+            return hit === undefined ? MISS : hit.value
+          }
+        : (key: string): unknown => internals.readKey(namespace, key)
     const slow = function cached(this: unknown, ...args: unknown[]): unknown {
       let key: string
-      let hit: Entry | undefined
+      let hit: unknown
       try {
         key = encodeKey(args)
         try {
-          hit = sync.get(namespace, key)
+          hit = readValue(key)
         } catch (error) {
-          hit = readFailed(error, key)
+          hit = readFailed(error, key) ?? MISS
         }
       } catch (error) {
         // Key and strict-mode storage errors reach a promise-returning function's callers as rejections.
         if (identity.returnsPromise) return Promise.reject(error)
         throw error
       }
-      if (hit !== undefined) return identity.returnsPromise ? Promise.resolve(hit.value) : hit.value
+      if (hit !== MISS) return identity.returnsPromise ? Promise.resolve(hit) : hit
       const inflight = pending.get(key)
       if (inflight !== undefined) return inflight
       const result = fn.apply(this, args)

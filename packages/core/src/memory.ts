@@ -32,6 +32,8 @@ export interface MemoryInternals {
   numberTable(namespace: string, prefix: string): Table
   /** The value under `raw` in `table`, or MISS. Checks expiry and marks the entry recently used. */
   read(table: Table, raw: unknown): unknown
+  /** Like `get(namespace, key).value`, or MISS, without allocating an Entry. */
+  readKey(namespace: string, key: string): unknown
 }
 
 // Storages are matched by identity, so a wrapper that spreads a memory storage into a new object (to change
@@ -158,7 +160,14 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   let routedKey: unknown
   const route = (ns: string, key: string): Table => {
     const colon = key.indexOf(':')
-    if (colon !== -1 && key.charCodeAt(colon + 1) === 91 /* [ */ && key.charCodeAt(key.length - 1) === 93 /* ] */) {
+    // Cheap rejections first: a number's encoding ends in a digit, `y` (Infinity) or `N` (NaN).
+    const last = key.charCodeAt(key.length - 2)
+    if (
+      colon !== -1 &&
+      key.charCodeAt(colon + 1) === 91 /* [ */ &&
+      key.charCodeAt(key.length - 1) === 93 /* ] */ &&
+      ((last >= 48 && last <= 57) || last === 121 || last === 78)
+    ) {
       const inner = key.slice(colon + 2, -1)
       const n = Number(inner)
       if (inner.length > 0 && !(n === 0 && 1 / n < 0) && encodeNumber(n) === inner) {
@@ -262,6 +271,13 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   }
   internalsByStorage.set(storage, {
     numberTable,
+    readKey(ns, key) {
+      const table = route(ns, key)
+      const s = lookup(table, routedKey)
+      if (s === 0) return MISS
+      touch(s)
+      return values[s]
+    },
     read(table, raw) {
       const s = table.map.get(raw)
       if (s === undefined) return MISS
