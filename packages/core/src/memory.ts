@@ -262,7 +262,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       const found = namespaces.get(ns)
       if (found === undefined) return
       for (const table of [found.generic, ...found.numbers.values()]) {
-        const all = keyPrefix === undefined || (table.prefix !== undefined && table.prefix.startsWith(keyPrefix))
+        const all = keyPrefix === undefined || table.prefix?.startsWith(keyPrefix)
         for (const [raw, s] of table.map) {
           if (all || fullKey(table, raw).startsWith(keyPrefix as string)) release(s)
         }

@@ -21,8 +21,12 @@ describe('memoryStorage internals', () => {
   it('stores one-number keys and string keys side by side without confusing them', () => {
     const storage = memoryStorage()
     const keys = ['f:[1]', 'f:["1"]', 'f:[1.0]', 'f:[01]', 'f:[-0]', 'f:[0]', 'f:[NaN]', 'f:[Infinity]', 'f:[1e21]']
-    keys.forEach((key, i) => storage.set(NS, key, i))
-    keys.forEach((key, i) => expect(storage.get(NS, key)?.value).toBe(i))
+    keys.forEach((key, i) => {
+      storage.set(NS, key, i)
+    })
+    keys.forEach((key, i) => {
+      expect(storage.get(NS, key)?.value).toBe(i)
+    })
     expect(storage.delete(NS, 'f:[-0]')).toBe(true)
     expect(storage.get(NS, 'f:[0]')?.value).toBe(keys.indexOf('f:[0]'))
   })
@@ -75,7 +79,9 @@ describe('memoryStorage internals', () => {
     const values = [0, -0, 1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, -3, 2 ** 53]
     const first = values.map((v) => cached(v))
     const second = values.map((v) => cached(v))
-    second.forEach((v, i) => expect(v).toBe(first[i]))
+    second.forEach((v, i) => {
+      expect(v).toBe(first[i])
+    })
     expect(Object.is(cached(-0).n, -0)).toBe(true)
     expect(fn).toHaveBeenCalledTimes(values.length)
   })
