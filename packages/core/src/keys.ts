@@ -6,7 +6,8 @@ import { escapeKeyPart } from './key-part'
 /**
  * `[Class, encoder]`: values that are `instanceof Class` are replaced by `encoder(value)` before encoding.
  * Ordered, first match wins; applies at any depth and before the built-in handling of plain objects. The result
- * is encoded recursively (it may contain other type-encoded values).
+ * is encoded recursively (it may contain other type-encoded values). Keep encoders pure: one may run more than once
+ * per call (values nested deeper than 64 levels are encoded twice).
  * @example [Decimal, (d) => d.toString()]
  */
 // biome-ignore lint/suspicious/noExplicitAny: any class and any encoder must be assignable to the default
@@ -49,7 +50,8 @@ const MAX_DEPTH = 500
  * The encoding is canonical and injective over the supported values, identical in every process, Node version
  * and machine (it depends only on values, never on insertion order, `toString`, locale or endianness):
  * - argument list `[a,b]` (argument count matters: `f()`, `f(undefined)` differ); ignored positions are `*`;
- *   a custom key's result is `~` + its encoding; an encoding over 200 chars becomes `#` + SHA-256 (base64url).
+ *   a custom key's result is `~` + its encoding; an encoding over 200 UTF-16 units becomes `#` + its SHA-256
+ *   (all 256 bits, 43 base64url chars). The function identity before the `:` is never hashed.
  * - strings as JSON strings (lone surrogates escaped), numbers with `Object.is` semantics (`-0` and `0` differ,
  *   NaN is stable), `1n`, `true`, `null`, `undefined` all distinct.
  * - plain and null-prototype objects: own enumerable string keys, sorted; `{a: undefined}` differs from `{}`.
@@ -113,29 +115,31 @@ export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly un
         if (q.length < MAX_READABLE - 1) return `${openList}${q}]`
       }
     }
-    let encoding: string
+    // The list is built onto the prefix directly: one string concatenation fewer on every call.
+    let key: string
     try {
       try {
-        encoding = encodeList(args, context, ignored, null)
+        key = encodeList(openList, args, context, ignored, null)
       } catch (error) {
         if (error !== RETRY) throw error
-        encoding = encodeList(args, context, ignored, [])
+        key = encodeList(openList, args, context, ignored, [])
       }
     } catch (error) {
       throw toKeyError(error, 'args', functionName)
     }
-    return finish(encoding)
+    return key.length - prefix.length > MAX_READABLE ? finish(key.slice(prefix.length)) : key
   }
 }
 
-/** The argument list as `[a,b,...]`; ignored positions are `*`. */
+/** `start` (the key prefix and `[`) followed by the argument list `a,b,...]`; ignored positions are `*`. */
 function encodeList(
+  start: string,
   args: readonly unknown[],
   c: Context,
   ignored: readonly boolean[] | undefined,
   stack: object[] | null,
 ): string {
-  let s = '['
+  let s = start
   let i = 0
   try {
     for (; i < args.length; i++) {
