@@ -358,26 +358,26 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
             { $setOnInsert: fields },
             { upsert: true, returnDocument: 'before', projection: EXPIRY_PROJECTION },
           )
-        let before: MongoDocument | null
-        try {
-          before = await insertIfAbsent()
-        } catch (error) {
-          // Lost a race to insert the same key (servers before 4.2 don't retry this themselves): now it matches.
-          if (codeOf(error) !== DUPLICATE_KEY) throw error
-          before = await insertIfAbsent()
+        // A second round covers the expired document vanishing between the two steps (TTL monitor, a delete or
+        // clear): the key is then absent and inserting is right. A concurrent winner shows up as live instead.
+        for (let round = 0; round < 2; round++) {
+          let before: MongoDocument | null
+          try {
+            before = await insertIfAbsent()
+          } catch (error) {
+            // Lost a race to insert the same key (servers before 4.2 don't retry this themselves): now it matches.
+            if (codeOf(error) !== DUPLICATE_KEY) throw error
+            before = await insertIfAbsent()
+          }
+          if (before === null) return true
+          if (isLive(before, now)) return false
+          // An expired document the TTL monitor hasn't removed yet: replace it only while it is still expired, so
+          // of several concurrent callers exactly one wins (the winner's write moves `e` past now, or removes it).
+          const expired = { ...filter, e: { $lte: new Date(now) } }
+          const replaced = await col.replaceOne(expired, { ...filter, ...fields }, { upsert: false })
+          if (replaced.matchedCount === 1) return true
         }
-        if (before === null) return true
-        if (isLive(before, now)) return false
-        // An expired document the TTL monitor hasn't removed yet: replace it only while it is still expired, so
-        // of several concurrent callers exactly one wins (the winner's write moves `e` past now, or removes it).
-        const replaced = await col.replaceOne(
-          { ...filter, e: { $lte: new Date(now) } },
-          { ...filter, ...fields },
-          {
-            upsert: false,
-          },
-        )
-        return replaced.matchedCount === 1
+        return false
       })
     },
 

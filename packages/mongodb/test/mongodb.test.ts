@@ -47,6 +47,30 @@ const mustDoc = async (prefix: string, ns: string, k: string): Promise<Document>
   return doc
 }
 
+/**
+ * The real client, with `after(method, args)` awaited after each collection call returns (every call still goes
+ * to the server). Used to count calls, or to slip in what a real server does on its own schedule.
+ */
+const observed = (real: MongoClient, after: (method: string, args: unknown[]) => Promise<void>): MongoClientLike => ({
+  db: (name) => {
+    const db = real.db(name)
+    return {
+      collection: (c) =>
+        new Proxy(db.collection(c), {
+          get(target, property, receiver) {
+            const member = Reflect.get(target, property, receiver)
+            if (typeof member !== 'function') return member
+            return async (...args: unknown[]) => {
+              const result = await member.apply(target, args)
+              await after(String(property), args)
+              return result
+            }
+          },
+        }) as unknown as ReturnType<ReturnType<MongoClientLike['db']>['collection']>,
+    }
+  },
+})
+
 runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
@@ -91,27 +115,9 @@ describe('indexes', () => {
   it('creates them once per storage, with the first operation, even for concurrent first calls', async () => {
     const real = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
     const calls: string[] = []
-    // Observes the real collection's createIndexes calls; every call still goes to the server.
-    const counting: MongoClientLike = {
-      db: (name) => {
-        const db = real.db(name)
-        return {
-          collection: (c) => {
-            const col = db.collection(c)
-            return new Proxy(col, {
-              get(target, property, receiver) {
-                const member = Reflect.get(target, property, receiver)
-                if (typeof member !== 'function') return member
-                return (...args: unknown[]) => {
-                  calls.push(String(property))
-                  return member.apply(target, args)
-                }
-              },
-            }) as unknown as ReturnType<ReturnType<MongoClientLike['db']>['collection']>
-          },
-        }
-      },
-    }
+    const counting = observed(real, async (method) => {
+      calls.push(method)
+    })
     try {
       const storage = mongoStorage({ client: counting, database, collection, prefix: `t-${rand()}` })
       expect(calls).toEqual([])
@@ -285,6 +291,26 @@ describe('expired documents the TTL monitor has not removed yet', () => {
     await sleep(60)
     expect(await storage.get(ns, 'k')).toBeUndefined()
     await storage.close()
+  })
+
+  it('count as absent for add even when the TTL monitor removes one between add’s two steps', async () => {
+    const real = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
+    const prefix = `t-${rand()}`
+    const ns = rand()
+    // What the TTL monitor may do at any moment, done right after add found the expired document.
+    const monitor = observed(real, async (method) => {
+      if (method === 'findOneAndUpdate') await rawCollection.deleteMany({ p: prefix, ns, e: { $lte: new Date() } })
+    })
+    try {
+      const storage = mongoStorage({ client: monitor, database, collection, prefix })
+      await plant(prefix, ns, 'k')
+      expect(await storage.add(ns, 'k', 'fresh')).toBe(true)
+      expect((await storage.get(ns, 'k'))?.value).toBe('fresh')
+      expect(await storage.add(ns, 'k', 'again')).toBe(false)
+      await storage.close()
+    } finally {
+      await real.close()
+    }
   })
 
   it('count as absent for delete (false, and removed) and add (replaced, true)', async () => {
