@@ -104,6 +104,17 @@ describe('physical keys and values', () => {
     await storage.close()
   })
 
+  it('deletes an entry the server already expired as absent (false)', async () => {
+    const storage = open({ url: sharedUrl, prefix: uid('delexp') })
+    await storage.set('ns', 'short', 1, { ttl: 20 })
+    await storage.set('ns', 'long', 1, { ttl: 10_000 })
+    await sleep(60)
+    expect(await storage.delete('ns', 'short')).toBe(false)
+    expect(await storage.delete('ns', 'long')).toBe(true)
+    expect(await storage.delete('ns', 'long')).toBe(false)
+    await storage.close()
+  })
+
   it('rejects a corrupt payload with a CodecError (not a StorageError)', async () => {
     const prefix = uid('corrupt')
     const storage = open({ url: sharedUrl, prefix })
