@@ -521,6 +521,8 @@ function encBuiltin(o: object, proto: object, c: Context, depth: number, stack: 
   if (types.isDataView(o) && isBuiltin(proto, DataView.prototype, 'DataView', 2)) {
     return `DataView(${bytes(o.buffer, o.byteOffset, o.byteLength)})`
   }
+  // A plain object from another realm (vm context, jest's sandbox vs Node's own modules).
+  if (isBuiltin(proto, ObjectProto, 'Object', 1)) return encPlain(o as Record<string, unknown>, c, depth, stack, false)
   throw new Fail(constructorName(o), 'unsupported')
 }
 

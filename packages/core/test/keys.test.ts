@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from '@jest/globals'
 import { ConfigError, KeyError } from '../src/errors'
 import { escapeKeyPart } from '../src/key-part'
@@ -167,6 +168,26 @@ describe('createKeyEncoder: equal values give equal keys', () => {
     expect(encode([[-0]])).not.toBe(encode([[0]]))
     expect(encode([{ a: -0 }])).not.toBe(encode([{ a: 0 }]))
     expect(encode([Number.POSITIVE_INFINITY])).not.toBe(encode([Number.NEGATIVE_INFINITY]))
+  })
+
+  it('encodes built-ins and plain objects from another realm (vm, jest sandbox) like local ones', () => {
+    const encode = encoder()
+    const foreign = runInNewContext(
+      '({ o: { b: [1, 2], a: new Date(5) }, m: new Map([[1, new Set(["x"])]]), t: new Float64Array([1]), u: new Uint8Array([2]) })',
+    ) as Record<string, unknown>
+    expect(Object.getPrototypeOf(foreign.o)).not.toBe(Object.prototype)
+    expect(encode([foreign.o, foreign.m, foreign.t, foreign.u])).toBe(
+      encode([
+        { a: new Date(5), b: [1, 2] },
+        new Map([[1, new Set(['x'])]]),
+        new Float64Array([1]),
+        new Uint8Array([2]),
+      ]),
+    )
+    const foreignClass = runInNewContext('class Socket {}; new Socket()')
+    expect(keyError(() => encode([foreignClass])).valueType).toBe('Socket')
+    const foreignSub = runInNewContext('class MyMap extends Map {}; new MyMap()')
+    expect(keyError(() => encode([foreignSub])).valueType).toBe('MyMap')
   })
 
   it('accepts repeated references to the same object', () => {
