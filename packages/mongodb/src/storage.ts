@@ -136,6 +136,10 @@ const DUPLICATE_KEY = 11000
 const BUFFER = 'b'
 const UINT8ARRAY = 'u'
 
+// BSON stores strings as UTF-8, where every lone UTF-16 surrogate becomes U+FFFD: two different keys would
+// share one document. Such strings are refused instead.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+
 const VALUE_PROJECTION = { _id: 0, v: 1, t: 1, c: 1, e: 1 }
 const EXPIRY_PROJECTION = { _id: 0, e: 1 }
 
@@ -169,8 +173,8 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
 
   validateDatabaseName(database)
   validateCollectionName(collection, database)
-  if (typeof prefix !== 'string') {
-    throw new ConfigError('prefix', `prefix must be a string, got ${describe(prefix)}`)
+  if (typeof prefix !== 'string' || LONE_SURROGATE.test(prefix)) {
+    throw new ConfigError('prefix', `prefix must be a well-formed string (no lone surrogate), got ${describe(prefix)}`)
   }
   if (typeof operationTimeoutMs !== 'number' || !Number.isFinite(operationTimeoutMs) || operationTimeoutMs <= 0) {
     throw new ConfigError(
@@ -284,10 +288,24 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     }
   }
 
-  const keyOf = (namespace: string, key: string): MongoDocument => {
-    if (typeof namespace !== 'string' || typeof key !== 'string') {
-      throw new ConfigError('key', `namespace and key must be strings, got ${describe(namespace)} and ${describe(key)}`)
+  const checkText = (op: StorageOp, ...parts: string[]): void => {
+    for (const part of parts) {
+      if (typeof part !== 'string') {
+        throw new StorageError(`mongodb ${op}: namespace and key must be strings, got ${describe(part)}`, {
+          storage: NAME,
+          op,
+        })
+      }
+      if (LONE_SURROGATE.test(part)) {
+        throw new StorageError(
+          `mongodb ${op}: a namespace or key with a lone UTF-16 surrogate can't be stored: in UTF-8 it would collide with other keys`,
+          { storage: NAME, op },
+        )
+      }
     }
+  }
+  const keyOf = (op: StorageOp, namespace: string, key: string): MongoDocument => {
+    checkText(op, namespace, key)
     return { p: prefix, ns: namespace, k: key }
   }
 
@@ -322,14 +340,14 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     name: NAME,
 
     async get(namespace, key) {
-      const filter = keyOf(namespace, key)
+      const filter = keyOf('get', namespace, key)
       const doc = await run('get', (col) => col.findOne(filter, { projection: VALUE_PROJECTION }))
       if (doc === null) return undefined
       return decodeDocument(doc, codec)
     },
 
     async set(namespace, key, value, options) {
-      const filter = keyOf(namespace, key)
+      const filter = keyOf('set', namespace, key)
       // A whole-document replacement: fields the new entry lacks (expiry, byte type) disappear with the old one,
       // and `_id` is kept. (Also the form under which the stand-in test server keeps BSON Binary intact.)
       const replacement = { ...filter, ...fieldsOf(value, options, Date.now()) }
@@ -346,7 +364,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     },
 
     async add(namespace, key, value, options) {
-      const filter = keyOf(namespace, key)
+      const filter = keyOf('add', namespace, key)
       const now = Date.now()
       const fields = fieldsOf(value, options, now)
       return run('add', async (col) => {
@@ -382,19 +400,15 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     },
 
     async delete(namespace, key) {
-      const filter = keyOf(namespace, key)
+      const filter = keyOf('delete', namespace, key)
       // findOneAndDelete removes an expired leftover too, and tells whether what it removed was live.
       const before = await run('delete', (col) => col.findOneAndDelete(filter, { projection: EXPIRY_PROJECTION }))
       return before !== null && isLive(before, Date.now())
     },
 
     async clear(namespace, keyPrefix) {
-      if (typeof namespace !== 'string') {
-        throw new ConfigError('namespace', `namespace must be a string, got ${describe(namespace)}`)
-      }
-      if (keyPrefix !== undefined && typeof keyPrefix !== 'string') {
-        throw new ConfigError('keyPrefix', `keyPrefix must be a string or undefined, got ${describe(keyPrefix)}`)
-      }
+      checkText('clear', namespace)
+      if (keyPrefix !== undefined) checkText('clear', keyPrefix)
       // Exact equality on separate fields: no pattern, so no namespace or prefix can match another's documents.
       const filter: MongoDocument = { p: prefix, ns: namespace }
       // Anchored and escaped: the regex is a plain "starts with", which MongoDB runs as a range scan of the

@@ -397,6 +397,33 @@ describe('clear', () => {
   })
 })
 
+describe('lone UTF-16 surrogates', () => {
+  it('in a namespace, key or key prefix are refused with a StorageError and nothing is written', async () => {
+    const prefix = `t-${rand()}`
+    const storage = open({ prefix })
+    const ns = rand()
+    // In UTF-8 both would become "x\uFFFD": one document for two keys, a wrong value for one of them.
+    await storage.set(ns, 'x\uFFFD', 'replacement char')
+    for (const call of [
+      () => storage.set(ns, 'x\uD800', 'lone high'),
+      () => storage.set(`${ns}\uDC00`, 'k', 1),
+      () => storage.get(ns, 'x\uDC00'),
+      () => storage.add(ns, 'x\uD800', 1),
+      () => storage.delete(ns, 'x\uD800'),
+      () => storage.clear(ns, 'x\uD800'),
+      () => storage.clear(`${ns}\uD800`),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ name: 'StorageError', message: expect.stringMatching(/surrogate/) })
+    }
+    expect((await storage.get(ns, 'x\uFFFD'))?.value).toBe('replacement char')
+    expect(await rawCollection.countDocuments({ p: prefix })).toBe(1)
+    // A well-formed pair is fine.
+    await storage.set(ns, 'x\uD83D\uDE00', 'emoji')
+    expect((await storage.get(ns, 'x😀'))?.value).toBe('emoji')
+    await storage.close()
+  })
+})
+
 describe('options', () => {
   const base = { url: 'mongodb://127.0.0.1:1' }
   it.each([
@@ -414,7 +441,8 @@ describe('options', () => {
     ['operationTimeoutMs', { operationTimeoutMs: 0 }, /positive finite/],
     ['operationTimeoutMs', { operationTimeoutMs: Number.NaN }, /positive finite/],
     ['operationTimeoutMs', { operationTimeoutMs: Number.POSITIVE_INFINITY }, /positive finite/],
-    ['prefix', { prefix: 1 }, /prefix must be a string/],
+    ['prefix', { prefix: 1 }, /prefix must be a well-formed string/],
+    ['prefix', { prefix: 'a\uD800' }, /lone surrogate/],
     ['codec', { codec: {} }, /codec must be/],
     ['createIndexes', { createIndexes: 'yes' }, /boolean/],
     ['url', { url: undefined }, /url .* or client/],
