@@ -75,6 +75,9 @@ const NAME = 'redis'
 // Keys per SCAN step and per UNLINK batch: big enough that a clear needs few round trips, small enough that
 // one SCAN step stays well under a millisecond of server time.
 const SCAN_COUNT = 1000
+// Commands a client built from `url` keeps waiting for replies: against a hung server, timed-out commands stay in
+// node-redis' queue until the connection drops, so the cap bounds memory; past it, calls fail at once.
+const MAX_PENDING_COMMANDS = 10_000
 // Reconnect backoff of a client built from `url`: 50, 100, 200, ... ms, capped at 1 s, plus jitter.
 const RECONNECT_MAX_DELAY_MS = 1000
 // Lone surrogates become U+FFFD in UTF-8, so two different keys could land on one Redis key.
@@ -162,6 +165,7 @@ function createOwnedClient(url: string, operationTimeoutMs: number): OwnedClient
       url,
       // Without this, commands issued while disconnected wait in memory until the server is back.
       disableOfflineQueue: true,
+      commandsQueueMaxLength: MAX_PENDING_COMMANDS,
       socket: {
         connectTimeout: Math.max(operationTimeoutMs, 1000),
         reconnectStrategy: (retries: number) =>

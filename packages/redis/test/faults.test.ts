@@ -197,6 +197,24 @@ describe('a hung server (SIGSTOP)', () => {
     await storage.close()
   })
 
+  it('caps the commands waiting on a hung server: past 10,000, calls fail at once', async () => {
+    const storage = open({ url: server.url, prefix: uid('cap'), operationTimeoutMs: TIMEOUT })
+    await storage.set('ns', 'k', 1)
+    server.signal('SIGSTOP')
+    try {
+      const waiting = Array.from({ length: 10_000 }, (_, i) => storage.get('ns', `k${i}`).catch((e: unknown) => e))
+      const extra = await timed(() => storage.get('ns', 'k'))
+      expect(extra.error).toBeInstanceOf(StorageError)
+      expect(((extra.error as Error).cause as Error).message).toMatch(/queue is full/i)
+      expect(extra.ms).toBeLessThan(100)
+      const errors = await Promise.all(waiting)
+      expect(errors.every((e) => e instanceof StorageError && e.message.includes('timed out'))).toBe(true)
+    } finally {
+      server.signal('SIGCONT')
+    }
+    await storage.close()
+  })
+
   it('bounds close() on a hung server', async () => {
     const storage = open({ url: server.url, operationTimeoutMs: TIMEOUT })
     await storage.set('ns', uid('k'), 1)
