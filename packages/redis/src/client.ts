@@ -22,7 +22,10 @@ export interface RedisScanClient {
   scan(cursor: string, options: { MATCH: string; COUNT: number }): Promise<{ cursor: unknown; keys: unknown[] }>
 }
 
-/** The client you may pass as `client`: node-redis v5/v6 `createClient`, `createClientPool`, `createCluster` or `createSentinel`. */
+/**
+ * The client you may pass as `client`: node-redis v5/v6 `createClient`, `createClientPool`, `createCluster` or
+ * `createSentinel`.
+ */
 export interface RedisCompatibleClient extends RedisCommandClient {
   /** True once `connect()` was called and until the client is closed. */
   readonly isOpen: boolean
