@@ -213,13 +213,14 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     // reason, e.g. ECONNREFUSED) becomes the StorageError's cause. socketTimeoutMS tears down a hung connection
     // soon after the caller gave up on it, so it doesn't hold a pool slot forever.
     const driverTimeoutMs = Math.max(1, Math.floor(operationTimeoutMs * 0.9))
+    const derived: MongoClientOptions = {}
+    // Constructor options beat the URL's: set ours only where the URL has no say, so `?socketTimeoutMS=…` wins.
+    const inUrl = (option: string): boolean => new RegExp(`[?&]${option}=`, 'i').test(url)
+    if (!inUrl('serverSelectionTimeoutMS')) derived.serverSelectionTimeoutMS = driverTimeoutMs
+    if (!inUrl('connectTimeoutMS')) derived.connectTimeoutMS = driverTimeoutMs
+    if (!inUrl('socketTimeoutMS')) derived.socketTimeoutMS = Math.ceil(operationTimeoutMs * 2)
     try {
-      ownClient = new MongoClient(url, {
-        serverSelectionTimeoutMS: driverTimeoutMs,
-        connectTimeoutMS: driverTimeoutMs,
-        socketTimeoutMS: Math.ceil(operationTimeoutMs * 2),
-        ...clientOptions,
-      })
+      ownClient = new MongoClient(url, { ...derived, ...clientOptions })
     } catch (error) {
       throw new ConfigError('url', `invalid MongoDB url or clientOptions: ${messageOf(error)}`, { cause: error })
     }
