@@ -286,9 +286,10 @@ describe('expired documents the TTL monitor has not removed yet', () => {
     const prefix = `t-${rand()}`
     const storage = open({ prefix })
     const ns = rand()
-    await storage.set(ns, 'k', 'v', { ttl: 40 })
+    const start = Date.now()
+    await storage.set(ns, 'k', 'v', { ttl: 150 })
     expect((await storage.get(ns, 'k'))?.value).toBe('v')
-    await sleep(60)
+    await sleep(start + 160 - Date.now())
     expect(await storage.get(ns, 'k')).toBeUndefined()
     await storage.close()
   })
