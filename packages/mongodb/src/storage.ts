@@ -235,11 +235,19 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     const col = client.db(database).collection(collection)
     if (createIndexes) {
       // Once per storage: creating indexes that already exist with the same options is a no-op on the server.
-      await col.createIndexes([
-        { key: { p: 1, ns: 1, k: 1 }, name: KEY_INDEX, unique: true },
-        // expireAfterSeconds 0: each document expires at its own `e`; documents without `e` never expire.
-        { key: { e: 1 }, name: TTL_INDEX, expireAfterSeconds: 0 },
-      ])
+      try {
+        await col.createIndexes([
+          { key: { p: 1, ns: 1, k: 1 }, name: KEY_INDEX, unique: true },
+          // expireAfterSeconds 0: each document expires at its own `e`; documents without `e` never expire.
+          { key: { e: 1 }, name: TTL_INDEX, expireAfterSeconds: 0 },
+        ])
+      } catch (error) {
+        // A conflicting index or a missing privilege fails every first operation: say how to get out of it.
+        throw new Error(
+          `creating the indexes of ${database}.${collection} failed (${messageOf(error)}); drop a conflicting index on { p, ns, k } or { e }, or create the indexes yourself and pass createIndexes: false (see README)`,
+          { cause: error },
+        )
+      }
     }
     return col
   }

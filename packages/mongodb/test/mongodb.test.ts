@@ -136,6 +136,38 @@ describe('indexes', () => {
     }
   })
 
+  // The stand-in accepts conflicting index options, so there the conflict is injected (the real-server version
+  // of this test, further down, makes MongoDB refuse a real conflicting index).
+  if (REAL_MONGODB_URL === undefined) {
+    it('fail with a StorageError that says how to fix an index conflict, and are retried by the next call', async () => {
+      const real = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
+      let refuse = true
+      const conflict = Object.assign(new Error('An equivalent index already exists with a different name'), {
+        code: 85,
+      })
+      const client = observed(real, async (method) => {
+        if (method === 'createIndexes' && refuse) {
+          refuse = false
+          throw conflict
+        }
+      })
+      const storage = mongoStorage({ client, database, collection })
+      try {
+        const error = await storage.set(rand(), 'k', 1).catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(StorageError)
+        expect(error).toMatchObject({
+          op: 'set',
+          message: expect.stringMatching(/creating the indexes .*different name.* createIndexes: false/),
+        })
+        expect(((error as StorageError).cause as Error).cause).toBe(conflict)
+        await storage.set(rand(), 'k', 1)
+      } finally {
+        await storage.close()
+        await real.close()
+      }
+    })
+  }
+
   it('skips index creation with createIndexes: false', async () => {
     const real = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
     const name = uniqueName('noidx')
@@ -517,6 +549,28 @@ describe('close', () => {
 // MONGODB_URL set (the stand-in would accept duplicates and never delete).
 if (REAL_MONGODB_URL !== undefined) {
   describe('real MongoDB only', () => {
+    it('index creation fails with a StorageError that says how to fix a conflicting index, and are retried by the next call', async () => {
+      const name = uniqueName('conflict')
+      const other = raw.db(database).collection(name)
+      await other.createIndex({ e: 1 }, { name: 'memokit_ttl', expireAfterSeconds: 3600 })
+      const storage = mongoStorage({ url, database, collection: name })
+      try {
+        const error = await storage.set(rand(), 'k', 1).catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(StorageError)
+        expect(error).toMatchObject({
+          op: 'set',
+          message: expect.stringMatching(/creating the indexes .* createIndexes: false/),
+        })
+        await other.dropIndex('memokit_ttl')
+        await storage.set(rand(), 'k', 1)
+        const indexes = await other.listIndexes().toArray()
+        expect(indexes.find((i) => i.name === 'memokit_ttl')).toMatchObject({ expireAfterSeconds: 0 })
+      } finally {
+        await storage.close()
+        await other.drop()
+      }
+    })
+
     it('add is atomic: of many concurrent adds of one new key, exactly one wins', async () => {
       const prefix = `t-${rand()}`
       const storages = Array.from({ length: 8 }, () => open({ prefix }))
