@@ -182,7 +182,12 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
       `operationTimeoutMs must be a positive finite number of ms, got ${describe(operationTimeoutMs)}`,
     )
   }
-  if (typeof codec !== 'object' || codec === null || typeof codec.encode !== 'function') {
+  if (
+    typeof codec !== 'object' ||
+    codec === null ||
+    typeof codec.encode !== 'function' ||
+    typeof codec.decode !== 'function'
+  ) {
     throw new ConfigError('codec', `codec must be a Codec from createCodec(), got ${describe(codec)}`)
   }
   if (typeof createIndexes !== 'boolean') {

@@ -477,6 +477,7 @@ describe('options', () => {
     ['prefix', { prefix: 1 }, /prefix must be a well-formed string/],
     ['prefix', { prefix: 'a\uD800' }, /lone surrogate/],
     ['codec', { codec: {} }, /codec must be/],
+    ['codec', { codec: { encode: () => '' } }, /codec must be/],
     ['createIndexes', { createIndexes: 'yes' }, /boolean/],
     ['url', { url: undefined }, /url .* or client/],
     ['url', { url: 'http://127.0.0.1' }, /mongodb:\/\//],
