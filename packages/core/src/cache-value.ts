@@ -129,20 +129,28 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     const internals = memoryInternals(storage)
     const plainKeys = typed !== true && key === undefined && (ignoreArgs === undefined || ignoreArgs.length === 0)
     const numbers = internals !== undefined && plainKeys ? internals.numberTable(namespace, keyPrefix) : undefined
+    // With the plain encoding, only a one-number argument list (other than -0) is kept in a number table, so
+    // every other call can read the namespace's generic table without routing its key.
+    const generic = internals !== undefined && plainKeys ? internals.genericTable(namespace) : undefined
     const readValue =
       internals === undefined
-        ? (key: string): unknown => {
+        ? (_args: unknown[], key: string): unknown => {
             const hit: Entry | undefined = sync.get(namespace, key)
             return hit === undefined ? MISS : hit.value
           }
-        : (key: string): unknown => internals.readKey(namespace, key)
+        : generic === undefined
+          ? (_args: unknown[], key: string): unknown => internals.readKey(namespace, key)
+          : (args: unknown[], key: string): unknown =>
+              args.length === 1 && typeof args[0] === 'number'
+                ? internals.readKey(namespace, key)
+                : internals.read(generic, key)
     const slow = function cached(this: unknown, ...args: unknown[]): unknown {
       let key: string
       let hit: unknown
       try {
         key = encodeKey(args)
         try {
-          hit = readValue(key)
+          hit = readValue(args, key)
         } catch (error) {
           hit = readFailed(error, key) ?? MISS
         }

@@ -34,6 +34,8 @@ export interface MemoryInternals {
   read(table: Table, raw: unknown): unknown
   /** Like `get(namespace, key).value`, or MISS, without allocating an Entry. */
   readKey(namespace: string, key: string): unknown
+  /** The stable table of a namespace's keys that are not one number (read it with `read(table, key)`). */
+  genericTable(namespace: string): Table
 }
 
 // Storages are matched by identity, so a wrapper that spreads a memory storage into a new object (to change
@@ -271,6 +273,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   }
   internalsByStorage.set(storage, {
     numberTable,
+    genericTable: (ns) => namespaceTables(ns).generic,
     readKey(ns, key) {
       const table = route(ns, key)
       const s = lookup(table, routedKey)

@@ -11,6 +11,7 @@ import {
 } from '@memokit/core'
 import { createClient } from 'redis'
 import type { OwnedClient, RedisCommandClient, RedisCompatibleClient, RedisLease, RedisScanClient } from './client'
+import { createDeadlineQueue } from './deadlines'
 
 /** Default of `operationTimeoutMs`: 1000 ms. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 1000
@@ -166,6 +167,9 @@ function createOwnedClient(url: string, operationTimeoutMs: number): OwnedClient
       // Without this, commands issued while disconnected wait in memory until the server is back.
       disableOfflineQueue: true,
       commandsQueueMaxLength: MAX_PENDING_COMMANDS,
+      // Every operation is bounded by our own deadline queue; node-redis' per-command AbortSignal timer would
+      // double that work and costs more than the round trip itself on a hit (bench R1).
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: Math.max(operationTimeoutMs, 1000),
         reconnectStrategy: (retries: number) =>
@@ -242,23 +246,24 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
 
   // Races the work with a timer. A late reply is ignored: the promise is already settled, and the work's own
   // rejection is handled here, so nothing leaks as an unhandled rejection.
+  const deadlines = createDeadlineQueue(operationTimeoutMs)
   const bounded = <T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const deadline = deadlines.add(() => {
         reject(
           new StorageError(
             `redis ${op} timed out after ${operationTimeoutMs} ms (operationTimeoutMs): the server is slow, hung or unreachable`,
             { storage: NAME, op },
           ),
         )
-      }, operationTimeoutMs)
+      })
       Promise.resolve(work).then(
         (value) => {
-          clearTimeout(timer)
+          deadline.settled = true
           resolve(value)
         },
         (error: unknown) => {
-          clearTimeout(timer)
+          deadline.settled = true
           reject(fail(op, error))
         },
       )
