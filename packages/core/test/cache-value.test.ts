@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
-import { CodecError, ConfigError, cacheValue, KeyError, memoryStorage, type Storage, StorageError } from '@memokit/core'
+import {
+  CodecError,
+  ConfigError,
+  cacheValue,
+  createCodec,
+  KeyError,
+  memoryStorage,
+  type Storage,
+  StorageError,
+} from '@memokit/core'
 import { faultyStorage, flush, uniqueNamespace } from './helpers'
 
 afterEach(() => {
@@ -339,6 +348,42 @@ describe('cacheValue: failures of the storage', () => {
     corrupt = false
     expect(cached(1)).toBe(101)
     expect(fn).toHaveBeenCalledTimes(1)
+  })
+
+  it('a result the codec cannot store is returned, not cached, and reported as a CodecError', () => {
+    class Money {
+      constructor(readonly cents: number) {}
+    }
+    const codec = createCodec()
+    const inner = memoryStorage()
+    // A storage that holds strings, as Redis or files do.
+    const strings: Storage = {
+      ...inner,
+      name: 'strings',
+      get: (ns, key) => {
+        const hit = inner.get(ns, key)
+        return hit === undefined ? undefined : codec.decodeEntry(hit.value as string)
+      },
+      set: (ns, key, value, options) =>
+        inner.set(ns, key, codec.encodeEntry({ value, createdAt: Date.now(), expiresAt: undefined }), options),
+    }
+    const reports: unknown[] = []
+    const price = jest.fn((cents: number) => new Money(cents))
+    const cached = cacheValue(price, { storage: strings, name: 'price', onError: (r) => reports.push(r.error) })
+    const first = cached(250)
+    expect(first).toBeInstanceOf(Money)
+    expect(cached(250)).toBeInstanceOf(Money)
+    expect(price).toHaveBeenCalledTimes(2)
+    expect(reports[0]).toBeInstanceOf(CodecError)
+    expect((reports[0] as CodecError).message).toContain('Money')
+    expect((reports[0] as CodecError).message).toContain('registerClass')
+
+    codec.registerClass(Money)
+    const stored = cacheValue((cents: number) => new Money(cents), { storage: strings, name: 'price2' })
+    stored(5)
+    const hit = stored(5)
+    expect(hit).toBeInstanceOf(Money)
+    expect(hit.cents).toBe(5)
   })
 
   it('delete() and clear() surface storage failures instead of leaving stale entries silently', async () => {
