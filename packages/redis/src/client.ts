@@ -23,7 +23,7 @@ export interface RedisScanClient {
 }
 
 /**
- * The client you may pass as `client`: node-redis v5/v6 `createClient`, `createClientPool`, `createCluster` or
+ * The client you may pass as `client`: node-redis 6 `createClient`, `createClientPool`, `createCluster` or
  * `createSentinel`.
  */
 export interface RedisCompatibleClient extends RedisCommandClient {

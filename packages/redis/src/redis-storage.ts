@@ -56,7 +56,7 @@ interface RedisStorageUrlOptions extends RedisStorageSharedOptions {
 /** {@link RedisStorageOptions} with your own client, which memokit never closes. */
 interface RedisStorageClientOptions extends RedisStorageSharedOptions {
   /**
-   * Your own node-redis (v5/v6) client: `createClient(...)`, `createCluster(...)` or `createSentinel(...)`.
+   * Your own node-redis 6 client: `createClient(...)`, `createCluster(...)` or `createSentinel(...)`.
    * memokit connects it on the first operation if it isn't open yet, and never closes it.
    * @example createCluster({ rootNodes: [{ url: 'redis://10.0.0.1:7000' }] })
    */
@@ -184,7 +184,7 @@ function createOwnedClient(url: string, operationTimeoutMs: number): OwnedClient
 }
 
 /**
- * A Redis storage (node-redis v5/v6): standalone, Cluster or Sentinel. One round trip per read (`GET`) and per
+ * A Redis storage (node-redis 6): standalone, Cluster or Sentinel. One round trip per read (`GET`) and per
  * write (`SET ... PX`); `add` is `SET NX`; `clear` walks the namespace with `SCAN` + `UNLINK` (never `KEYS` or
  * `FLUSHDB`), on every master of a cluster. Every operation is bounded by `operationTimeoutMs` and fails with a
  * StorageError, so a slow or dead server never hangs a caller (core then runs the function).
