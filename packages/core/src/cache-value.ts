@@ -17,6 +17,9 @@ import {
 import { createReporter, toStorageError } from './report'
 import type { AnyStorage, AsyncStorage, Entry, MaybePromise, SetOptions, Storage } from './storage'
 
+// Written by the generic memory read path; see there.
+let flattened = 0
+
 /** `true` when `S` is an {@link AsyncStorage}. */
 export type IsAsyncStorage<S extends AnyStorage> = S extends AsyncStorage ? true : false
 
@@ -140,10 +143,13 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
           }
         : generic === undefined
           ? (_args: unknown[], key: string): unknown => internals.readKey(namespace, key)
-          : (args: unknown[], key: string): unknown =>
-              args.length === 1 && typeof args[0] === 'number'
-                ? internals.readKey(namespace, key)
-                : internals.read(generic, key)
+          : (args: unknown[], key: string): unknown => {
+              if (args.length === 1 && typeof args[0] === 'number') return internals.readKey(namespace, key)
+              // A freshly built key is a V8 cons string: reading a character flattens it once, which makes the
+              // Map lookup that follows about twice as fast (bench S2). Stored, so it can't be optimized away.
+              flattened = key.charCodeAt(0)
+              return internals.read(generic, key)
+            }
     const slow = function cached(this: unknown, ...args: unknown[]): unknown {
       let key: string
       let hit: unknown
