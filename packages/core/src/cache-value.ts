@@ -18,6 +18,7 @@ import { createReporter, toStorageError } from './report'
 import type { AnyStorage, AsyncStorage, Entry, MaybePromise, SetOptions, Storage } from './storage'
 
 // Written by the generic memory read path; see there.
+// biome-ignore lint/correctness/noUnusedVariables: the write keeps the flattening read from being optimized away
 let flattened = 0
 
 /** `true` when `S` is an {@link AsyncStorage}. */
