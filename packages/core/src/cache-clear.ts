@@ -2,7 +2,9 @@ import type { CachedReturn, IsAsyncStorage } from './cache-value'
 import { ConfigError } from './errors'
 import { forgetPending } from './identity'
 import {
+  type AnyFunction,
   type ErrorReport,
+  isPromiseLike,
   rejectUnknownOptions,
   resolveBoolean,
   resolveFunction,
@@ -28,17 +30,6 @@ export interface CacheClearOptions<S extends AnyStorage = AnyStorage> {
 }
 
 const CLEAR_OPTIONS = ['namespaces', 'storage', 'onError', 'failOpen'] as const
-
-// biome-ignore lint/suspicious/noExplicitAny: the wrapped function's own signature is what callers see.
-type AnyFunction = (...args: any[]) => any
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  )
-}
 
 /**
  * Wraps `fn` (typically a write) so that when it settles, with success or failure, the given namespaces are

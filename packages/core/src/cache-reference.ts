@@ -1,6 +1,13 @@
 import { MemokitError } from './errors'
 import { createKeyEncoder } from './keys'
-import { type KeyOptions, rejectUnknownOptions, resolveFunction, resolveHook } from './options'
+import {
+  type AnyFunction,
+  isPromiseLike,
+  type KeyOptions,
+  rejectUnknownOptions,
+  resolveFunction,
+  resolveHook,
+} from './options'
 
 /** Options of `cacheReference`. */
 export interface CacheReferenceOptions<Args extends readonly unknown[] = unknown[], Result = unknown>
@@ -24,9 +31,6 @@ export interface ReferenceFunction<Args extends readonly unknown[], Result> {
 }
 
 const REFERENCE_OPTIONS = ['name', 'typed', 'key', 'ignoreArgs', 'typeEncoders', 'dispose'] as const
-
-// biome-ignore lint/suspicious/noExplicitAny: the wrapped function's own signature is what callers see.
-type AnyFunction = (...args: any[]) => any
 
 /**
  * Process-local singletons per argument list: database clients, HTTP clients, loaded models. Results are never
@@ -70,9 +74,9 @@ export function cacheReference<F extends AnyFunction>(
     }
     const slot = { value }
     objects.set(key, slot)
-    if (value instanceof Promise) {
+    if (isPromiseLike(value)) {
       // A failed init is dropped so the next call retries; callers already holding the promise see the error.
-      value.catch(() => {
+      value.then(undefined, () => {
         if (objects.get(key) === slot) objects.delete(key)
       })
     }

@@ -5,8 +5,10 @@ import { escapeKeyPart } from './key-part'
 import { createKeyEncoder } from './keys'
 import { MISS, memoryInternals } from './memory'
 import {
+  type AnyFunction,
   type CacheValueOptions,
   type ErrorReport,
+  isPromiseLike,
   rejectUnknownOptions,
   resolveBoolean,
   resolveFunction,
@@ -55,17 +57,6 @@ const VALUE_OPTIONS = [
   'failOpen',
   'shouldCache',
 ] as const
-
-// biome-ignore lint/suspicious/noExplicitAny: the wrapped function's own signature is what callers see.
-type AnyFunction = (...args: any[]) => any
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  )
-}
 
 /**
  * Wraps `fn` so its results are cached in a storage (default: a process-wide memory storage).

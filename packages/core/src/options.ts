@@ -161,3 +161,15 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object'
   return typeof value === 'function' ? 'a function' : `${typeof value} ${String(value)}`
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: the wrapped function's own signature is what callers see.
+export type AnyFunction = (...args: any[]) => any
+
+/** True for Promises and other thenables (what `await` would wait for). */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
