@@ -1,5 +1,6 @@
+import { createBreaker } from './breaker'
 import { parseDuration } from './duration'
-import { CodecError } from './errors'
+import { CodecError, StorageError } from './errors'
 import { claimIdentity, resolveName } from './identity'
 import { escapeKeyPart } from './key-part'
 import { createKeyEncoder } from './keys'
@@ -56,6 +57,7 @@ const VALUE_OPTIONS = [
   'onError',
   'failOpen',
   'shouldCache',
+  'circuitBreaker',
 ] as const
 
 /**
@@ -91,17 +93,30 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
   const { pending } = identity
   const keyPrefix = `${escapeKeyPart(name)}:`
 
-  // A storage read failure: a corrupt payload is a miss (then overwritten); anything else is a miss when
-  // failing open, else an error for the caller.
-  const readFailed = (error: unknown, key: string): undefined => {
+  // A failing storage is skipped for a while after repeated failures, so a hung server costs a few calls the
+  // full operation timeout instead of every call (a memory storage never fails and skips this).
+  const breaker = createBreaker(entry, options.circuitBreaker)
+  const failed = (op: 'get' | 'set', key: string): void => {
+    const opened = breaker.failure()
+    if (opened !== undefined) {
+      report(op, namespace, key, new StorageError(`${storage.name} storage: ${opened}`, { storage: storage.name, op }))
+    }
+  }
+  // A storage read failure. Returns true for a corrupt payload (a miss, to be overwritten); any other failure is
+  // a miss when failing open (false: don't write either, the storage is failing), else an error for the caller.
+  const readFailed = (error: unknown, key: string): boolean => {
     const failure = toStorageError(storage, 'get', error)
     report('get', namespace, key, failure)
-    if (failure instanceof CodecError || failOpen) return undefined
+    if (failure instanceof CodecError) return true
+    failed('get', key)
+    if (failOpen) return false
     throw failure
   }
   const writeFailed = (error: unknown, key: string): void => {
     const failure = toStorageError(storage, 'set', error)
     report('set', namespace, key, failure)
+    if (failure instanceof CodecError) return
+    failed('set', key)
     if (!failOpen) throw failure
   }
 
@@ -115,6 +130,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
       if (shouldCache !== undefined && !shouldCache(value)) return
       try {
         sync.set(namespace, key, value, setOptions)
+        breaker.success()
       } catch (error) {
         writeFailed(error, key)
       }
@@ -142,15 +158,21 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
               flattened = key.charCodeAt(0)
               return internals.read(generic, key)
             }
+    const guarded = internals === undefined
     const slow = function cached(this: unknown, ...args: unknown[]): unknown {
       let key: string
-      let hit: unknown
+      let hit: unknown = MISS
+      let writable = true
       try {
         key = encodeKey(args)
-        try {
-          hit = readValue(args, key)
-        } catch (error) {
-          hit = readFailed(error, key) ?? MISS
+        if (guarded && !breaker.allow()) writable = false
+        else {
+          try {
+            hit = readValue(args, key)
+            if (guarded) breaker.success()
+          } catch (error) {
+            writable = readFailed(error, key)
+          }
         }
       } catch (error) {
         // Key and strict-mode storage errors reach a promise-returning function's callers as rejections.
@@ -163,7 +185,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
       const result = fn.apply(this, args)
       if (!isPromiseLike(result)) {
         identity.returnsPromise ??= false
-        write(key, result)
+        if (writable) write(key, result)
         return result
       }
       identity.returnsPromise = true
@@ -172,7 +194,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
           // A delete or clear while this ran means the value may be outdated: return it, don't store it.
           if (pending.get(key) !== flight) return value
           pending.delete(key)
-          write(key, value)
+          if (writable) write(key, value)
           return value
         },
         (error: unknown) => {
@@ -221,18 +243,22 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     const remote: AsyncStorage = storage
     const lookup = async (self: unknown, args: unknown[], key: string, flight: { promise?: Promise<unknown> }) => {
       try {
-        let hit: Entry | undefined
-        try {
-          hit = await remote.get(namespace, key)
-        } catch (error) {
-          hit = readFailed(error, key)
+        let writable = breaker.allow()
+        if (writable) {
+          try {
+            const hit = await remote.get(namespace, key)
+            breaker.success()
+            if (hit !== undefined) return hit.value
+          } catch (error) {
+            writable = readFailed(error, key)
+          }
         }
-        if (hit !== undefined) return hit.value
         const value = await fn.apply(self, args)
         // A delete or clear while this ran means the value may be outdated: return it, don't store it.
-        if (pending.get(key) === flight.promise && (shouldCache === undefined || shouldCache(value))) {
+        if (writable && pending.get(key) === flight.promise && (shouldCache === undefined || shouldCache(value))) {
           try {
             await remote.set(namespace, key, value, setOptions)
+            breaker.success()
           } catch (error) {
             writeFailed(error, key)
           }

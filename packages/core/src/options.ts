@@ -1,3 +1,4 @@
+import type { CircuitBreakerOptions } from './breaker'
 import { type CodecError, ConfigError, type StorageError, type StorageOp } from './errors'
 import type { TypeEncoder } from './keys'
 import { memoryStorage } from './memory'
@@ -73,6 +74,13 @@ export interface CacheValueOptions<
    * false: storage failures reject/throw a `StorageError` with the driver's error as `cause`.
    */
   readonly failOpen?: boolean
+  /**
+   * After `failures` consecutive storage failures (default 5), skip the storage for `cooldownMs` (default 5,000 ms)
+   * and just run `fn`; then one call probes the storage. Opening is reported to `onError`. Corrupt payloads don't
+   * count; `.delete` and `.clear` are never skipped. `false` turns it off. Default: on.
+   * @example circuitBreaker: { failures: 3, cooldownMs: 10_000 }
+   */
+  readonly circuitBreaker?: CircuitBreakerOptions | false
   /**
    * Decides whether a result is stored. Default: every result, including `undefined` and `null`.
    * @example shouldCache: (value) => value != null
