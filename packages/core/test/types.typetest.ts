@@ -96,3 +96,11 @@ expectTypeOf(cacheClear((id: number) => id, { namespaces: ['a'], storage: asyncS
   Promise<number>
 >()
 expectTypeOf(cacheClear(fetchUser, { namespaces: 'users' })('1')).toEqualTypeOf<Promise<{ id: string; name: string }>>()
+
+// The circuit breaker takes an options object or false.
+cacheValue(add, { circuitBreaker: false })
+cacheValue(add, { circuitBreaker: { failures: 3, cooldownMs: 10_000 } })
+// @ts-expect-error: true is not an option (it is on by default)
+cacheValue(add, { circuitBreaker: true })
+// @ts-expect-error: cooldownMs is a number of ms
+cacheValue(add, { circuitBreaker: { cooldownMs: '5s' } })
