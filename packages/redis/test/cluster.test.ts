@@ -1,11 +1,10 @@
 // redisStorage on a real 6-node Redis Cluster (3 masters, 3 replicas) started here: the contract suite, keys
 // spread over slots and masters, clear on every master, and a master killed mid-run (failover).
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { cacheValue, type ErrorReport } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { createCluster, type RedisClusterType } from 'redis'
+import { counted, uid } from './counted'
 import {
   disposer,
   envPort,
@@ -19,7 +18,6 @@ import {
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
 
-const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 let cluster: RedisClusterProcesses
@@ -115,24 +113,10 @@ describe('redis cluster', () => {
     const failoverClient = cleanup.track(clusterClient())
     const prefix = uid('failover')
     const storage = open({ client: failoverClient, prefix, operationTimeoutMs: 500 })
+    // This test is about the storage's own recovery: cached hits right after the failover. The breaker would
+    // skip the storage for its cooldown instead (it is tested against a dying server in faults.test.ts).
     const namespace = uid('ns')
-    const state = { calls: 0, reports: [] as ErrorReport[] }
-    const fn = cacheValue(
-      async (x: number) => {
-        state.calls++
-        return `value-${x}`
-      },
-      {
-        storage,
-        ttl: 60_000,
-        namespace,
-        name: 'square',
-        onError: (report) => state.reports.push(report),
-        // This test is about the storage's own recovery: cached hits right after the failover. The breaker would
-        // skip the storage for its cooldown instead (it is tested against a dying server in faults.test.ts).
-        circuitBreaker: false,
-      },
-    )
+    const { fn, state } = counted(storage, { name: 'square', namespace, circuitBreaker: false })
     const args = Array.from({ length: 30 }, (_, i) => i)
     for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
     expect(state.calls).toBe(30)

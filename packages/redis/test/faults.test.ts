@@ -1,11 +1,11 @@
 // Faults a real server produces on demand: down from the start, killed mid-run (SIGKILL) and restarted on the
 // same port, hung (SIGSTOP) while connected and while connecting. Callers must get correct values (fail-open
 // through core's cacheValue) within the operation timeout, and caching must resume when the server is back.
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { cacheValue, type ErrorReport, StorageError } from '@memokit/core'
+import { StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient } from 'redis'
+import { counted as countedFn, uid } from './counted'
 import { disposer, envPort, type RedisProcess, redisCli, startRedisServer } from './servers'
 
 const cleanup = disposer()
@@ -15,7 +15,6 @@ const BASE = envPort('REDIS_SPARE_PORT', 7200)
 const TIMEOUT = 300
 // Scheduling slack on a busy 2-core machine.
 const MARGIN = 400
-const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T | undefined; error: unknown }> {
@@ -28,26 +27,9 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T
   }
 }
 
-/** A cached function whose true result is known, counting how often it really ran. */
-function counted(storage: ReturnType<typeof redisStorage>) {
-  const state = { calls: 0, reports: [] as ErrorReport[] }
-  const fn = cacheValue(
-    async (x: number) => {
-      state.calls++
-      return `value-${x}`
-    },
-    {
-      storage,
-      ttl: 60_000,
-      namespace: uid('ns'),
-      name: 'double',
-      onError: (report) => state.reports.push(report),
-      // A short cooldown, so these tests also show the breaker probing the server again and caching resuming.
-      circuitBreaker: { failures: 5, cooldownMs: 200 },
-    },
-  )
-  return { fn, state }
-}
+// A short cooldown, so these tests also show the breaker probing the server again and caching resuming.
+const counted = (storage: RedisStorage) =>
+  countedFn(storage, { name: 'double', circuitBreaker: { failures: 5, cooldownMs: 200 } })
 
 const servers: RedisProcess[] = []
 afterAll(async () => {

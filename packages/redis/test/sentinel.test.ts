@@ -1,17 +1,15 @@
 // redisStorage through node-redis' createSentinel, on a real master + replica + 3 sentinels started here: the
 // contract suite, clear, and a master SIGKILL with a Sentinel failover.
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { cacheValue, type ErrorReport } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { createSentinel, type RedisSentinelType } from 'redis'
+import { counted, uid } from './counted'
 import { disposer, envPort, fill, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
 
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
 
-const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 let servers: RedisSentinelProcesses
@@ -76,23 +74,9 @@ describe('redis sentinel', () => {
   it('keeps a cached function correct through a master SIGKILL and writes again after the failover', async () => {
     const failoverClient = cleanup.track(sentinelClient())
     const storage = open({ client: failoverClient, prefix: uid('failover'), operationTimeoutMs: 500 })
+    // About the storage's own recovery after the failover; the breaker is tested in faults.test.ts.
     const namespace = uid('ns')
-    const state = { calls: 0, reports: [] as ErrorReport[] }
-    const fn = cacheValue(
-      async (x: number) => {
-        state.calls++
-        return `value-${x}`
-      },
-      {
-        storage,
-        ttl: 60_000,
-        namespace,
-        name: 'cube',
-        onError: (report) => state.reports.push(report),
-        // About the storage's own recovery after the failover; the breaker is tested in faults.test.ts.
-        circuitBreaker: false,
-      },
-    )
+    const { fn, state } = counted(storage, { name: 'cube', namespace, circuitBreaker: false })
     const args = Array.from({ length: 10 }, (_, i) => i)
     for (const x of args) expect(await fn(x)).toBe(`value-${x}`)
 

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto'
+import { type CircuitBreakerOptions, cacheValue, type ErrorReport } from '@memokit/core'
+import type { RedisStorage } from '@memokit/redis'
+
+/** A random name part, so tests never share keys on a server. */
+export const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
+
+/**
+ * A cached function whose true result is known (`value-<x>`), in a namespace of its own, counting how often it
+ * really ran and collecting what onError was told.
+ */
+export function counted(
+  storage: RedisStorage,
+  options: {
+    readonly name: string
+    readonly circuitBreaker: CircuitBreakerOptions | false
+    /** Default: a random one. */
+    readonly namespace?: string
+  },
+) {
+  const state = { calls: 0, reports: [] as ErrorReport[] }
+  const fn = cacheValue(
+    async (x: number) => {
+      state.calls++
+      return `value-${x}`
+    },
+    {
+      storage,
+      ttl: 60_000,
+      namespace: options.namespace ?? uid('ns'),
+      name: options.name,
+      onError: (report) => state.reports.push(report),
+      circuitBreaker: options.circuitBreaker,
+    },
+  )
+  return { fn, state }
+}
