@@ -151,6 +151,17 @@ function* removeIfExpired(p: EntryPaths, ctx: Ctx, ns: string, key: string): Tas
   }
 }
 
+/** An entry file's contents, or undefined when it vanished or can't be parsed (a namespace-wide walk skips it). */
+function* readEntryFile(file: string): Task<ParsedFile | undefined> {
+  const text = yield* call('read', file)
+  if (text === undefined) return undefined
+  try {
+    return parseFile(text)
+  } catch {
+    return undefined
+  }
+}
+
 /** Writes `content` into a fresh temp file next to the entry, creating directories as needed. */
 function* writeTemp(p: EntryPaths, content: string): Task<string> {
   for (let attempt = 0; ; attempt++) {
@@ -278,14 +289,8 @@ export function* clearTask(
   for (const name of yield* call('list', p.nsDir)) {
     if (fileKind(name) !== 'entry') continue
     const file = join(p.nsDir, name)
-    const text = yield* call('read', file)
-    if (text === undefined) continue
-    let parsed: ParsedFile
-    try {
-      parsed = parseFile(text)
-    } catch {
-      continue
-    }
+    const parsed = yield* readEntryFile(file)
+    if (parsed === undefined) continue
     if (parsed.namespace === ns && parsed.key.startsWith(keyPrefix)) yield* call('unlink', file)
   }
 }
@@ -304,14 +309,8 @@ export function* pruneTask(prefixDir: string, ctx: Ctx): Task<number> {
       const file = join(nsDir, name)
       const kind = fileKind(name)
       if (kind === 'entry') {
-        const text = yield* call('read', file)
-        if (text === undefined) continue
-        let parsed: ParsedFile
-        try {
-          parsed = parseFile(text)
-        } catch {
-          continue
-        }
+        const parsed = yield* readEntryFile(file)
+        if (parsed === undefined) continue
         if (parsed.expiresAt === undefined || parsed.expiresAt > now) continue
         const p: EntryPaths = { prefixDir, nsDir, file, lock: `${file}.lock` }
         if (yield* removeIfExpired(p, ctx, parsed.namespace, parsed.key)) removed++
