@@ -76,48 +76,46 @@ return s`,
 } as const
 type Mode = keyof typeof LOOPS
 
+/** The raw baseline: node-redis GET + JSON.parse, SET PX on a miss; `tag` keeps each variant's keys apart. */
+function rawNodeRedis(
+  prefix: string,
+  name: string,
+  note: string,
+  tag: string,
+  options: { commandOptions?: { timeout: number } },
+): RedisContender {
+  return {
+    name,
+    note,
+    make: async (url, load = fetchValue) => {
+      const client = await createClient({ url, ...options }).connect()
+      return {
+        call: async (k) => {
+          const key = `${prefix}:${tag}:${k}`
+          const hit = await client.get(key)
+          if (hit !== null) return JSON.parse(hit) as Value
+          const v = await load(k)
+          await client.set(key, JSON.stringify(v), { PX: TTL_MS })
+          return v
+        },
+        close: async () => {
+          client.destroy()
+        },
+      }
+    },
+  }
+}
+
 export function contenders(prefix: string): RedisContender[] {
   return [
-    {
-      name: 'node-redis GET + JSON.parse',
-      note: 'raw; SET PX on miss',
-      make: async (url, load = fetchValue) => {
-        const client = await createClient({ url }).connect()
-        return {
-          call: async (k) => {
-            const key = `${prefix}:raw:${k}`
-            const hit = await client.get(key)
-            if (hit !== null) return JSON.parse(hit) as Value
-            const v = await load(k)
-            await client.set(key, JSON.stringify(v), { PX: TTL_MS })
-            return v
-          },
-          close: async () => {
-            client.destroy()
-          },
-        }
-      },
-    },
-    {
-      name: 'node-redis, no command timeout',
-      note: 'reference: commandOptions { timeout: 0 } (node-redis 6 arms an AbortSignal.timeout per command)',
-      make: async (url, load = fetchValue) => {
-        const client = await createClient({ url, commandOptions: { timeout: 0 } }).connect()
-        return {
-          call: async (k) => {
-            const key = `${prefix}:rawnt:${k}`
-            const hit = await client.get(key)
-            if (hit !== null) return JSON.parse(hit) as Value
-            const v = await load(k)
-            await client.set(key, JSON.stringify(v), { PX: TTL_MS })
-            return v
-          },
-          close: async () => {
-            client.destroy()
-          },
-        }
-      },
-    },
+    rawNodeRedis(prefix, 'node-redis GET + JSON.parse', 'raw; SET PX on miss', 'raw', {}),
+    rawNodeRedis(
+      prefix,
+      'node-redis, no command timeout',
+      'reference: commandOptions { timeout: 0 } (node-redis 6 arms an AbortSignal.timeout per command)',
+      'rawnt',
+      { commandOptions: { timeout: 0 } },
+    ),
     {
       name: 'ioredis GET + JSON.parse',
       note: 'reference: the client async-cache-dedupe and bentocache use',
