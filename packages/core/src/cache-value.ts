@@ -1,10 +1,11 @@
+import { createRecentHits, findRecent, NO_SCAN, type RecentHits, rememberRecent, scanArgs } from './arg-scan'
 import { createBreaker } from './breaker'
 import { parseDuration } from './duration'
 import { CodecError, StorageError } from './errors'
 import { claimIdentity, resolveName } from './identity'
 import { escapeKeyPart } from './key-part'
 import { createKeyEncoder } from './keys'
-import { MISS, memoryInternals } from './memory'
+import { type MemoryInternals, MISS, memoryInternals, type Table } from './memory'
 import {
   type AnyFunction,
   type CacheValueOptions,
@@ -19,6 +20,9 @@ import {
 } from './options'
 import { createReporter, toStorageError } from './report'
 import type { AnyStorage, AsyncStorage, Entry, MaybePromise, SetOptions, Storage } from './storage'
+
+// Sets of two in the table of recent by-value hits of one cached function (allocated on its first such hit).
+const RECENT_SETS = 256
 
 // Written by the generic memory read path; see there.
 // biome-ignore lint/correctness/noUnusedVariables: the write keeps the flattening read from being optimized away
@@ -159,7 +163,8 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
               return internals.read(generic, key)
             }
     const guarded = internals === undefined
-    const slow = function cached(this: unknown, ...args: unknown[]): unknown {
+    // `h` is the argument scan's hash when the by-value hit path below missed: a hit found here is remembered.
+    const run = (self: unknown, args: unknown[], h: number): unknown => {
       let key: string
       let hit: unknown = MISS
       let writable = true
@@ -179,10 +184,13 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
         if (identity.returnsPromise) return Promise.reject(error)
         throw error
       }
-      if (hit !== MISS) return identity.returnsPromise ? Promise.resolve(hit) : hit
+      if (hit !== MISS) {
+        if (h !== NO_SCAN) remember(h, (internals as MemoryInternals).slotOf(generic as Table, key), key)
+        return identity.returnsPromise ? Promise.resolve(hit) : hit
+      }
       const inflight = pending.get(key)
       if (inflight !== undefined) return inflight
-      const result = fn.apply(this, args)
+      const result = fn.apply(self, args)
       if (!isPromiseLike(result)) {
         identity.returnsPromise ??= false
         if (writable) write(key, result)
@@ -205,24 +213,59 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
       pending.set(key, flight)
       return flight
     }
+
+    // By-value hits over a memory storage: a scan of the arguments (no key string) finds recently hit entries by
+    // value; see arg-scan.ts. Type encoders could claim plain objects and arrays (`instanceof Object`), so they
+    // turn this off.
+    const byValue = generic !== undefined && (typeEncoders === undefined || typeEncoders.length === 0)
+    const openList = `${keyPrefix}[`
+    let recent: RecentHits | undefined
+    const remember = (h: number, slot: number, key: string): void => {
+      recent ??= createRecentHits(RECENT_SETS)
+      rememberRecent(recent, h, slot, key, openList)
+    }
+
     const read = internals?.read
-    wrapper =
-      numbers === undefined || read === undefined
-        ? slow
-        : function cached(this: unknown): unknown {
-            // `arguments` instead of rest parameters: no array is allocated on this path.
-            // biome-ignore lint/complexity/noArguments: allocation-free hot path, measured in bench S1
-            if (arguments.length === 1) {
-              // biome-ignore lint/complexity/noArguments: as above
-              const a: unknown = arguments[0]
-              if (typeof a === 'number' && (a !== 0 || 1 / a > 0)) {
-                const value = read(numbers, a)
-                if (value !== MISS) return identity.returnsPromise ? Promise.resolve(value) : value
-              }
+    if (numbers === undefined || read === undefined) {
+      wrapper = function cached(this: unknown, ...args: unknown[]): unknown {
+        return run(this, args, NO_SCAN)
+      }
+    } else {
+      const { keyAt, readSlot } = internals as MemoryInternals
+      const other = function (this: unknown, ...args: unknown[]): unknown {
+        const h = byValue ? scanArgs(args) : NO_SCAN
+        if (h !== NO_SCAN && recent !== undefined) {
+          const i = findRecent(recent, h)
+          // The slot must still hold the remembered entry: it may have been deleted, evicted or reused since.
+          if (i !== -1) {
+            const slot = recent.slots[i] as number
+            if (keyAt(generic as Table, slot) === recent.keys[i]) {
+              const value = readSlot(slot)
+              if (value !== MISS) return identity.returnsPromise ? Promise.resolve(value) : value
             }
-            // biome-ignore lint/complexity/noArguments: as above
-            return slow.apply(this, arguments as unknown as unknown[])
           }
+        }
+        return run(this, args, h)
+      }
+      wrapper = function cached(this: unknown): unknown {
+        // `arguments` read in place, never stored or passed on but by `apply`: then V8 allocates no arguments
+        // object, and the one-number path allocates nothing (bench S1).
+        // biome-ignore lint/complexity/noArguments: as above
+        if (arguments.length === 1) {
+          // biome-ignore lint/complexity/noArguments: as above
+          const a: unknown = arguments[0]
+          if (typeof a === 'number') {
+            if (a !== 0 || 1 / a > 0) {
+              const value = read(numbers, a)
+              if (value !== MISS) return identity.returnsPromise ? Promise.resolve(value) : value
+            }
+            return run(this, [a], NO_SCAN)
+          }
+        }
+        // biome-ignore lint/complexity/noArguments: as above
+        return other.apply(this, arguments as unknown as unknown[])
+      }
+    }
     remove = (key) => {
       pending.delete(key)
       try {

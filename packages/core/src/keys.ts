@@ -40,7 +40,7 @@ export interface KeyEncoderOptions {
 }
 
 // Encodings up to this many UTF-16 code units stay readable in the key; longer ones are replaced by a digest.
-const MAX_READABLE = 200
+export const MAX_READABLE = 200
 // Containers nested deeper than this are a KeyError rather than a stack overflow (also stops encoder loops).
 const MAX_DEPTH = 500
 

@@ -36,6 +36,12 @@ export interface MemoryInternals {
   readKey(namespace: string, key: string): unknown
   /** The stable table of a namespace's keys that are not one number (read it with `read(table, key)`). */
   genericTable(namespace: string): Table
+  /** The slot holding `raw` in `table`, or 0. Slots are reused: hold one only as a hint, checked by `keyAt`. */
+  slotOf(table: Table, raw: unknown): number
+  /** The key of the live entry in slot `slot` if that entry belongs to `table`, else undefined. */
+  keyAt(table: Table, slot: number): unknown
+  /** Like `read`, for a slot just confirmed by `keyAt`. */
+  readSlot(slot: number): unknown
 }
 
 // Storages are matched by identity, so a wrapper that spreads a memory storage into a new object (to change
@@ -271,6 +277,17 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       }
     },
   }
+  const readSlot = (s: number): unknown => {
+    if (expires !== undefined && expired(s)) {
+      release(s)
+      return MISS
+    }
+    if (next[0] !== s) {
+      unlink(s)
+      linkFront(s)
+    }
+    return values[s]
+  }
   internalsByStorage.set(storage, {
     numberTable,
     genericTable: (ns) => namespaceTables(ns).generic,
@@ -283,17 +300,12 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     },
     read(table, raw) {
       const s = table.map.get(raw)
-      if (s === undefined) return MISS
-      if (expires !== undefined && expired(s)) {
-        release(s)
-        return MISS
-      }
-      if (next[0] !== s) {
-        unlink(s)
-        linkFront(s)
-      }
-      return values[s]
+      return s === undefined ? MISS : readSlot(s)
     },
+    slotOf: (table, raw) => table.map.get(raw) ?? 0,
+    // A released slot's key is undefined, and slot 0 (the list sentinel) never holds one.
+    keyAt: (table, s) => (tableOf[s] === table.id ? keys[s] : undefined),
+    readSlot,
   })
   return storage
 }
