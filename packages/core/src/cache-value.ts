@@ -185,7 +185,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
         throw error
       }
       if (hit !== MISS) {
-        if (h !== NO_SCAN) remember(h, (internals as MemoryInternals).slotOf(generic as Table, key), key)
+        if (h !== NO_SCAN) remember(h, key)
         return identity.returnsPromise ? Promise.resolve(hit) : hit
       }
       const inflight = pending.get(key)
@@ -220,9 +220,14 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     const byValue = generic !== undefined && (typeEncoders === undefined || typeEncoders.length === 0)
     const openList = `${keyPrefix}[`
     let recent: RecentHits | undefined
-    const remember = (h: number, slot: number, key: string): void => {
+    const remember = (h: number, key: string): void => {
+      const { slotOf, keyAt } = internals as MemoryInternals
+      const slot = slotOf(generic as Table, key)
+      // The stored key string itself, not the equal one just built: hits then compare it by reference.
+      const stored = keyAt(generic as Table, slot)
+      if (typeof stored !== 'string') return
       recent ??= createRecentHits(RECENT_SETS)
-      rememberRecent(recent, h, slot, key, openList)
+      rememberRecent(recent, h, slot, stored, openList)
     }
 
     const read = internals?.read
