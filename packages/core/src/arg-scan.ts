@@ -18,7 +18,7 @@
  * property, a call made by a getter while a scan runs) makes `scanArgs` return NO_SCAN, and the caller uses the key
  * encoder, which handles (or rejects) every value.
  */
-import { MAX_READABLE } from './keys'
+import { MAX_READABLE, numberText, quote } from './keys'
 
 /** `scanArgs` met something it does not handle; use the key encoder. */
 export const NO_SCAN = -1
@@ -48,13 +48,6 @@ const kinds = new Uint8Array(CAPACITY)
 const values: unknown[] = new Array(CAPACITY).fill(undefined)
 // One object for the scan's state: its fields are cheaper to update than module-level `let` bindings.
 const state = { count: 0, ok: true, scanning: false }
-
-const ObjectProto = Object.prototype
-const ArrayProto = Array.prototype
-const getProto = Object.getPrototypeOf
-const objectKeys = Object.keys
-const isArray = Array.isArray
-const ownSymbols = Object.getOwnPropertySymbols
 
 const FNV_PRIME = 0x01000193
 
@@ -108,11 +101,11 @@ function scanValue(v: unknown, h: number, depth: number): number {
       return h ^ NULL
     }
     if (depth !== MAX_DEPTH) {
-      if (isArray(v)) {
-        if (getProto(v) === ArrayProto) return scanArray(v, h, depth)
+      if (Array.isArray(v)) {
+        if (Object.getPrototypeOf(v) === Array.prototype) return scanArray(v, h, depth)
       } else {
-        const proto = getProto(v)
-        if (proto === ObjectProto || proto === null) return scanObject(v as Record<string, unknown>, h, depth)
+        const proto = Object.getPrototypeOf(v)
+        if (proto === Object.prototype || proto === null) return scanObject(v as Record<string, unknown>, h, depth)
       }
     }
   } else if (typeof v === 'boolean') {
@@ -153,11 +146,11 @@ function scanArray(a: readonly unknown[], h: number, depth: number): number {
 
 function scanObject(o: Record<string, unknown>, h: number, depth: number): number {
   // The key encoder rejects enumerable symbol keys; any symbol key at all is left to it.
-  if (ownSymbols(o).length !== 0) {
+  if (Object.getOwnPropertySymbols(o).length !== 0) {
     state.ok = false
     return h
   }
-  const keys = objectKeys(o)
+  const keys = Object.keys(o)
   const n = keys.length
   for (let i = 1; i < n; i++) {
     if ((keys[i - 1] as string) > (keys[i] as string)) {
@@ -209,17 +202,11 @@ export function scanArgs(args: ArrayLike<unknown>): number {
   return state.ok ? (h ^ (h >>> 15)) & 0x7fffffff : NO_SCAN
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON must escape
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
-
-/** What the key encoder writes for a string: `JSON.stringify(s)`, lone surrogates escaped. */
-const quote = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`)
-
 /** The key encoder's text for one token (not the commas between values). */
 function tokenText(kind: number, v: unknown): string {
   switch (kind) {
     case NUMBER:
-      return v === 0 && 1 / (v as number) < 0 ? '-0' : `${v as number}`
+      return numberText(v as number)
     case STRING:
       return quote(v as string)
     case BIGINT:

@@ -304,7 +304,7 @@ function enc(v: unknown, c: Context, depth: number, stack: object[] | null): str
     case 'string':
       return quote(v)
     case 'number':
-      return v === 0 && 1 / v < 0 ? '-0' : `${v}`
+      return numberText(v)
     case 'boolean':
       return v ? 'true' : 'false'
     case 'undefined':
@@ -550,6 +550,9 @@ function nextKey(k: string): string {
   return q
 }
 
+/** A number's text in keys: `-0` kept apart from `0`, every other number as `String(n)` (NaN is stable). */
+export const numberText = (n: number): string => (n === 0 && 1 / n < 0 ? '-0' : `${n}`)
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON must escape
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
@@ -557,7 +560,7 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
  * Exactly `JSON.stringify(s)`, fast when nothing needs escaping. Lone surrogates are escaped so the key is
  * well-formed Unicode: storages that hold UTF-8 would otherwise turn different lone surrogates into the same U+FFFD.
  */
-function quote(s: string): string {
+export function quote(s: string): string {
   const n = s.length
   if (n < 32) {
     for (let i = 0; i < n; i++) {
