@@ -13,12 +13,16 @@
  * strings) instead of building, hashing and comparing a key string. The hash only picks the candidate; a hash
  * collision costs a lookup, never a wrong result.
  *
+ * The table grows while too few scans find their list, up to a bound; a function whose calls still mostly miss it
+ * (more hot argument lists than the table holds, or arguments the scan does not handle) stops scanning for a while,
+ * so it pays what the key string costs and little more.
+ *
  * Only the plain encoding (no `typed`, no type encoders) of primitives, plain and null-prototype objects and Arrays
  * takes part. Anything else (Date, Map, class instances, cross-realm objects, deep or long lists, any symbol-keyed
  * property, a call made by a getter while a scan runs) makes `scanArgs` return NO_SCAN, and the caller uses the key
  * encoder, which handles (or rejects) every value.
  */
-import { MAX_READABLE, numberText, quote } from './keys'
+import { MAX_READABLE, needsEscape, numberText, quote } from './keys'
 
 /** `scanArgs` met something it does not handle; use the key encoder. */
 export const NO_SCAN = -1
@@ -45,7 +49,16 @@ const CAPACITY = MAX_READABLE + 2
 const MAX_DEPTH = 16
 
 const kinds = new Uint8Array(CAPACITY)
+// Every token's value: the number, string or bigint; `true`, `false`, `null` or `undefined` themselves; a mark for
+// brackets and holes. Two token lists with equal values have equal kinds too (a property name and a string value
+// never stand in the same place), so comparing values alone compares the lists.
 const values: unknown[] = new Array(CAPACITY).fill(undefined)
+const MARKS: unknown[] = []
+MARKS[OPEN_ARRAY] = Symbol('[')
+MARKS[CLOSE_ARRAY] = Symbol(']')
+MARKS[OPEN_OBJECT] = Symbol('{')
+MARKS[CLOSE_OBJECT] = Symbol('}')
+MARKS[HOLE] = Symbol('hole')
 // One object for the scan's state: its fields are cheaper to update than module-level `let` bindings.
 const state = { count: 0, ok: true, scanning: false }
 
@@ -66,6 +79,7 @@ function mark(kind: number): boolean {
     return false
   }
   kinds[c] = kind
+  values[c] = MARKS[kind]
   state.count = c + 1
   return true
 }
@@ -97,6 +111,7 @@ function scanValue(v: unknown, h: number, depth: number): number {
   if (typeof v === 'object') {
     if (v === null) {
       kinds[c] = NULL
+      values[c] = null
       state.count = c + 1
       return h ^ NULL
     }
@@ -110,10 +125,12 @@ function scanValue(v: unknown, h: number, depth: number): number {
     }
   } else if (typeof v === 'boolean') {
     kinds[c] = v ? TRUE : FALSE
+    values[c] = v
     state.count = c + 1
     return h ^ (v ? TRUE : FALSE)
   } else if (v === undefined) {
     kinds[c] = UNDEFINED
+    values[c] = undefined
     state.count = c + 1
     return h ^ UNDEFINED
   } else if (typeof v === 'bigint') {
@@ -202,17 +219,23 @@ export function scanArgs(args: ArrayLike<unknown>): number {
   return state.ok ? (h ^ (h >>> 15)) & 0x7fffffff : NO_SCAN
 }
 
-/** The key encoder's text for one token (not the commas between values). */
+/** Where `quote(s)` ends if `key` has it at `pos`, else -1 (the common case without building it). */
+function quotedEnd(key: string, pos: number, s: string): number {
+  if (needsEscape(s)) {
+    const text = quote(s)
+    return key.startsWith(text, pos) ? pos + text.length : -1
+  }
+  const end = pos + 1 + s.length
+  return key.charCodeAt(pos) === 34 && key.startsWith(s, pos + 1) && key.charCodeAt(end) === 34 ? end + 1 : -1
+}
+
+/** The key encoder's text for a token other than a string or property name (not the commas between values). */
 function tokenText(kind: number, v: unknown): string {
   switch (kind) {
     case NUMBER:
       return numberText(v as number)
-    case STRING:
-      return quote(v as string)
     case BIGINT:
       return `${v as bigint}n`
-    case KEY:
-      return `${quote(v as string)}:`
     case OPEN_ARRAY:
       return '['
     case CLOSE_ARRAY:
@@ -258,9 +281,14 @@ export function matchesKey(key: string, start: string): boolean {
       }
       first = false
     }
-    const text = tokenText(kind, values[i])
-    if (!key.startsWith(text, pos)) return false
-    pos += text.length
+    if (kind === STRING || kind === KEY) {
+      pos = quotedEnd(key, pos, values[i] as string)
+      if (pos === -1 || (kind === KEY && key.charCodeAt(pos++) !== 58)) return false
+    } else {
+      const text = tokenText(kind, values[i])
+      if (!key.startsWith(text, pos)) return false
+      pos += text.length
+    }
     if (kind === OPEN_ARRAY || kind === OPEN_OBJECT) {
       outer.push(first, inObject)
       first = true
@@ -270,50 +298,138 @@ export function matchesKey(key: string, start: string): boolean {
   return pos === key.length - 1 && key.charCodeAt(pos) === 93
 }
 
-/** Recently hit argument lists of one cached function, in sets of two per hash. */
+// The table starts with FIRST_SETS sets of two and is judged every WINDOW scans, but for the window after it was
+// made or grown (it fills up then):
+// - It grows 4x, up to MAX_SETS, while more than 1 in 16 scans ends in remembering a list: lists keep displacing
+//   each other.
+// - Scanning pauses while scans cost more than they save: while fewer than 3 in 5 scans find their list, or fewer
+//   still when lists keep being remembered (a scan that ends in remembering also built the key string and matched
+//   it, about 10 hits' worth). These are the break-even points measured with 8,192 hot lists and with half the
+//   calls new arguments. The pause is PAUSE calls, doubled after each window that pauses again, up to MAX_PAUSE.
+const FIRST_SETS = 64
+const MAX_SETS = 4096
+const WINDOW = 1024
+const PAUSE = 65_536
+const MAX_PAUSE = 1 << 22
+
+/** Recently hit argument lists of one cached function, in sets of two per hash; see the top of this file. */
 export interface RecentHits {
-  readonly hashes: Int32Array
+  hashes: Int32Array
   /** The memory storage slot of each remembered entry (0: none). */
-  readonly slots: Int32Array
+  slots: Int32Array
   /** The key each remembered entry had; the slot must still hold it. */
-  readonly keys: (string | undefined)[]
-  readonly kinds: (Uint8Array | undefined)[]
-  readonly values: (unknown[] | undefined)[]
+  keys: (string | undefined)[]
+  /** The token values of each remembered argument list. */
+  tokens: (unknown[] | undefined)[]
+  /** Scans in the current window, how many of them found their list, and how many lists were remembered. */
+  scans: number
+  found: number
+  remembered: number
+  /** Calls left before scanning resumes. */
+  paused: number
+  /** The length of the next pause. */
+  pause: number
+  /** False for the window after the table was made or grown. */
+  settled: boolean
 }
 
-/** A table of recent hits with `sets` sets (a power of two). */
-export function createRecentHits(sets: number): RecentHits {
-  return {
-    hashes: new Int32Array(sets * 2),
-    slots: new Int32Array(sets * 2),
-    keys: new Array(sets * 2).fill(undefined),
-    kinds: new Array(sets * 2).fill(undefined),
-    values: new Array(sets * 2).fill(undefined),
+/** Puts an entry in the first place of its set; the one there moves to the second, the second is dropped. */
+function put(
+  recent: RecentHits,
+  h: number,
+  slot: number,
+  key: string | undefined,
+  tokens: unknown[] | undefined,
+): void {
+  const { hashes, slots, keys } = recent
+  const i = (h & ((hashes.length >> 1) - 1)) << 1
+  hashes[i + 1] = hashes[i] as number
+  slots[i + 1] = slots[i] as number
+  keys[i + 1] = keys[i]
+  recent.tokens[i + 1] = recent.tokens[i]
+  hashes[i] = h
+  slots[i] = slot
+  keys[i] = key
+  recent.tokens[i] = tokens
+}
+
+/** Replaces the table by one with `sets` sets, keeping what fits of the old one. */
+function resize(recent: RecentHits, sets: number): void {
+  const { hashes, slots, keys, tokens } = recent
+  recent.hashes = new Int32Array(sets * 2)
+  recent.slots = new Int32Array(sets * 2)
+  recent.keys = new Array(sets * 2).fill(undefined)
+  recent.tokens = new Array(sets * 2).fill(undefined)
+  // Second places first, so that first places stay first where two meet again.
+  for (let i = hashes.length - 1; i >= 0; i--) {
+    if (tokens[i] !== undefined) put(recent, hashes[i] as number, slots[i] as number, keys[i], tokens[i])
   }
 }
 
+/** An empty table of recent hits. */
+export function createRecentHits(): RecentHits {
+  const recent: RecentHits = {
+    hashes: new Int32Array(0),
+    slots: new Int32Array(0),
+    keys: [],
+    tokens: [],
+    scans: 0,
+    found: 0,
+    remembered: 0,
+    paused: 0,
+    pause: PAUSE,
+    settled: false,
+  }
+  resize(recent, FIRST_SETS)
+  return recent
+}
+
+/** Whether this call should scan its arguments (false while scanning is paused). */
+export function shouldScan(recent: RecentHits): boolean {
+  if (recent.paused === 0) return true
+  recent.paused--
+  return false
+}
+
+/** Counts a scan (or an attempt the scan gave up on) and whether it found its list; resizes or pauses. */
+export function countScan(recent: RecentHits, found: boolean): void {
+  if (found) recent.found++
+  if (++recent.scans < WINDOW) return
+  const { scans, remembered } = recent
+  const sets = recent.hashes.length >> 1
+  if (!recent.settled) recent.settled = true
+  else if (remembered * 16 > scans && sets < MAX_SETS) {
+    resize(recent, sets * 4)
+    recent.settled = false
+  } else if (2 * recent.found < 3 * (scans - recent.found) + 20 * remembered) {
+    recent.paused = recent.pause
+    recent.pause = Math.min(recent.pause * 2, MAX_PAUSE)
+  } else recent.pause = PAUSE
+  recent.scans = 0
+  recent.found = 0
+  recent.remembered = 0
+}
+
 /** Whether the last scan's tokens equal remembered ones; numbers as the encoder tells them apart (`-0` from `0`). */
-function sameTokens(k: Uint8Array | undefined, v: unknown[] | undefined): boolean {
+function sameTokens(remembered: unknown[] | undefined): boolean {
   const n = state.count
-  if (k === undefined || v === undefined || k.length !== n) return false
+  if (remembered === undefined || remembered.length !== n) return false
   for (let i = 0; i < n; i++) {
-    const kind = k[i]
-    if (kind !== kinds[i]) return false
-    if (kind === NUMBER) {
-      if (!Object.is(v[i], values[i])) return false
-    } else if (kind === STRING || kind === KEY || kind === BIGINT) {
-      if (v[i] !== values[i]) return false
-    }
+    const a = remembered[i]
+    const b = values[i]
+    if (a === b) {
+      if (a === 0 && 1 / (a as number) !== 1 / (b as number)) return false
+    } else if (!(Number.isNaN(a) && Number.isNaN(b))) return false
   }
   return true
 }
 
 /** The index in `recent` of the entry remembered for arguments with the last scan's tokens, or -1. */
 export function findRecent(recent: RecentHits, h: number): number {
-  const i = (h & ((recent.hashes.length >> 1) - 1)) << 1
-  const { hashes } = recent
-  if (hashes[i] === h && sameTokens(recent.kinds[i], recent.values[i])) return i
-  if (hashes[i + 1] === h && sameTokens(recent.kinds[i + 1], recent.values[i + 1])) return i + 1
+  const { hashes, tokens } = recent
+  const i = (h & ((hashes.length >> 1) - 1)) << 1
+  if (hashes[i] === h && sameTokens(tokens[i])) return i
+  if (hashes[i + 1] === h && sameTokens(tokens[i + 1])) return i + 1
   return -1
 }
 
@@ -323,24 +439,15 @@ export function findRecent(recent: RecentHits, h: number): number {
  */
 export function rememberRecent(recent: RecentHits, h: number, slot: number, key: string, start: string): void {
   if (slot === 0 || !matchesKey(key, start)) return
-  const i = (h & ((recent.hashes.length >> 1) - 1)) << 1
-  const { hashes, slots, keys } = recent
-  // The newer entry takes the first place of its set; the older one moves to the second.
-  hashes[i + 1] = hashes[i] as number
-  slots[i + 1] = slots[i] as number
-  keys[i + 1] = keys[i]
-  recent.kinds[i + 1] = recent.kinds[i]
-  recent.values[i + 1] = recent.values[i]
-  hashes[i] = h
-  slots[i] = slot
-  keys[i] = key
+  recent.remembered++
+  // The list that `put` drops is reused: a table that keeps replacing its lists would otherwise fill the old
+  // generation with them (they live long enough to be promoted), and collecting that costs more than the misses.
   const n = state.count
-  const kept = new Array<unknown>(n)
-  // Only the values that tokens have; the others are left over from earlier scans.
-  for (let j = 0; j < n; j++) {
-    const kind = kinds[j]
-    kept[j] = kind === NUMBER || kind === STRING || kind === KEY || kind === BIGINT ? values[j] : undefined
-  }
-  recent.kinds[i] = kinds.slice(0, n)
-  recent.values[i] = kept
+  const i = ((h & ((recent.hashes.length >> 1) - 1)) << 1) + 1
+  const dropped = recent.tokens[i]
+  recent.tokens[i] = undefined
+  const kept = dropped ?? new Array<unknown>(n)
+  kept.length = n
+  for (let j = 0; j < n; j++) kept[j] = values[j]
+  put(recent, h, slot, key, kept)
 }

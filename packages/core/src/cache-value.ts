@@ -1,4 +1,13 @@
-import { createRecentHits, findRecent, NO_SCAN, type RecentHits, rememberRecent, scanArgs } from './arg-scan'
+import {
+  countScan,
+  createRecentHits,
+  findRecent,
+  NO_SCAN,
+  type RecentHits,
+  rememberRecent,
+  scanArgs,
+  shouldScan,
+} from './arg-scan'
 import { createBreaker } from './breaker'
 import { parseDuration } from './duration'
 import { CodecError, StorageError } from './errors'
@@ -20,9 +29,6 @@ import {
 } from './options'
 import { createReporter, toStorageError } from './report'
 import type { AnyStorage, AsyncStorage, Entry, MaybePromise, SetOptions, Storage } from './storage'
-
-// Sets of two in the table of recent by-value hits of one cached function (allocated on its first such hit).
-const RECENT_SETS = 256
 
 // Written by the generic memory read path; see there.
 // biome-ignore lint/correctness/noUnusedVariables: the write keeps the flattening read from being optimized away
@@ -225,9 +231,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
       const slot = slotOf(generic as Table, key)
       // The stored key string itself, not the equal one just built: hits then compare it by reference.
       const stored = keyAt(generic as Table, slot)
-      if (typeof stored !== 'string') return
-      recent ??= createRecentHits(RECENT_SETS)
-      rememberRecent(recent, h, slot, stored, openList)
+      if (typeof stored === 'string' && recent !== undefined) rememberRecent(recent, h, slot, stored, openList)
     }
 
     const read = internals?.read
@@ -238,16 +242,26 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     } else {
       const { keyAt, readSlot } = internals as MemoryInternals
       const other = function (this: unknown, ...args: unknown[]): unknown {
-        const h = byValue ? scanArgs(args) : NO_SCAN
-        if (h !== NO_SCAN && recent !== undefined) {
-          const i = findRecent(recent, h)
-          // The slot must still hold the remembered entry: it may have been deleted, evicted or reused since.
-          if (i !== -1) {
-            const slot = recent.slots[i] as number
-            if (keyAt(generic as Table, slot) === recent.keys[i]) {
-              const value = readSlot(slot)
-              if (value !== MISS) return identity.returnsPromise ? Promise.resolve(value) : value
+        let h = NO_SCAN
+        if (byValue) {
+          recent ??= createRecentHits()
+          if (shouldScan(recent)) {
+            h = scanArgs(args)
+            if (h !== NO_SCAN) {
+              const i = findRecent(recent, h)
+              // The slot must still hold the remembered entry: it may have been deleted, evicted or reused since.
+              if (i !== -1) {
+                const slot = recent.slots[i] as number
+                if (keyAt(generic as Table, slot) === recent.keys[i]) {
+                  const value = readSlot(slot)
+                  if (value !== MISS) {
+                    countScan(recent, true)
+                    return identity.returnsPromise ? Promise.resolve(value) : value
+                  }
+                }
+              }
             }
+            countScan(recent, false)
           }
         }
         return run(this, args, h)

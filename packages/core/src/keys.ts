@@ -561,15 +561,20 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
  * well-formed Unicode: storages that hold UTF-8 would otherwise turn different lone surrogates into the same U+FFFD.
  */
 export function quote(s: string): string {
+  return needsEscape(s) ? JSON.stringify(s) : `"${s}"`
+}
+
+/** Whether JSON writes `s` other than as `"${s}"`: a quote, backslash, control character or surrogate in it. */
+export function needsEscape(s: string): boolean {
   const n = s.length
   if (n < 32) {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i)
-      if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s)
+      if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true
     }
-    return `"${s}"`
+    return false
   }
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`
+  return NEEDS_ESCAPE.test(s)
 }
 
 function constructorName(o: object): string {

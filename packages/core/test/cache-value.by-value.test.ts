@@ -185,6 +185,57 @@ describe('cacheValue: by-value hits over a memory storage', () => {
     expect(hits).toBeGreaterThan(100)
   })
 
+  it('the table of recent hits grows with the number of hot argument lists', () => {
+    const { cached, encode } = keyReporting('grows', { maxEntries: 100_000 })
+    const hot = 1000
+    // Warm up: each list misses once, then is hit many times over.
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < hot; i++) cached(i, { a: 1, x: i })
+    }
+    let byValue = 0
+    for (let i = 0; i < hot; i++) {
+      const { o, counter } = counting(i)
+      const result = cached(i, o)
+      expect(result.key).toBe(encode([i, { a: 1, x: i }]))
+      if (counter.reads === 1) byValue++
+    }
+    // Far more than the first table's 128 places could hold; not all, as two places per hash can overflow, and a
+    // round-robin over three lists that share a set misses every time.
+    expect(byValue).toBeGreaterThan(hot * 0.5)
+  })
+
+  it('a function with more hot argument lists than the table holds stops scanning for a while, then resumes', () => {
+    // fn reads nothing of `o`, so the reads counted are the scan's and the key encoder's.
+    const cached = cacheValue((n: number, o: { a: number }) => n + o.a, {
+      storage: memoryStorage({ maxEntries: 100_000 }),
+      name: 'thrash',
+    })
+    // Round-robin over far more lists than the largest table holds: most scans find nothing.
+    const hot = 40_000
+    let wrong = 0
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < hot; i++) if (cached(i, { a: 0 }) !== i) wrong++
+    }
+    expect(wrong).toBe(0)
+    // Paused: a miss reads the argument once, for the key encoder only (a scan would read it too).
+    const paused = counting('paused')
+    expect(cached(-1, paused.o)).toBe(0)
+    expect(paused.counter.reads).toBe(1)
+    // Scanning resumes after a while.
+    let resumedAfter = -1
+    for (let call = 0; call < 200_000 && resumedAfter === -1; call++) {
+      if (call % 256 !== 0) {
+        if (cached(call % hot, { a: 0 }) !== call % hot) wrong++
+        continue
+      }
+      const probe = counting(call)
+      cached(-2, probe.o)
+      if (probe.counter.reads === 2) resumedAfter = call
+    }
+    expect(wrong).toBe(0)
+    expect(resumedAfter).toBeGreaterThan(1000)
+  })
+
   it('keys that differ only inside long strings or deep values stay apart', () => {
     const { cached, encode } = keyReporting('long')
     const long = (c: string) => `${'x'.repeat(90)}${c}${'y'.repeat(90)}`
