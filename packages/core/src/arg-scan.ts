@@ -13,9 +13,9 @@
  * strings) instead of building, hashing and comparing a key string. The hash only picks the candidate; a hash
  * collision costs a lookup, never a wrong result.
  *
- * The table grows while too few scans find their list, up to a bound; a function whose calls still mostly miss it
- * (more hot argument lists than the table holds, or arguments the scan does not handle) stops scanning for a while,
- * so it pays what the key string costs and little more.
+ * The table grows while remembered lists keep displacing each other, up to a bound. A function whose scans cost
+ * more than they save (more hot argument lists than the table serves well, mostly new arguments, or arguments the
+ * scan does not handle) stops scanning for a while, so it pays what the key string costs and little more.
  *
  * Only the plain encoding (no `typed`, no type encoders) of primitives, plain and null-prototype objects and Arrays
  * takes part. Anything else (Date, Map, class instances, cross-realm objects, deep or long lists, any symbol-keyed
