@@ -59,7 +59,7 @@ function remembered(args: readonly unknown[]): RecentHits | undefined {
   const h = scanArgs(args)
   const key = encode(args)
   if (h === NO_SCAN || isDigest(key)) return undefined
-  const recent = createRecentHits(4)
+  const recent = createRecentHits()
   rememberRecent(recent, h, 7, key, START)
   return recent
 }
@@ -212,14 +212,14 @@ describe('argument scan', () => {
     expect(encode(args)).toBe(key)
     expect(inner).not.toBe(NO_SCAN)
     expect(matchesKey(key, START)).toBe(false)
-    const recent = createRecentHits(4)
+    const recent = createRecentHits()
     rememberRecent(recent, h, 5, key, START)
     expect(findRecent(recent, scanArgs(args))).toBe(-1)
   })
 
   it('remembers nothing when the key was not built from the scanned arguments', () => {
     expect(scanArgs([1, 'a'])).not.toBe(NO_SCAN)
-    const recent = createRecentHits(4)
+    const recent = createRecentHits()
     const h = scanArgs([1, 'a'])
     rememberRecent(recent, h, 3, encode([1, 'b']), START)
     expect(findRecent(recent, h)).toBe(-1)
