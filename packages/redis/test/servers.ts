@@ -89,7 +89,13 @@ export interface RedisProcess {
 export async function startRedisServer(
   port: number,
   extraArgs: readonly string[] = [],
-  options: { readonly configFile?: string; readonly dir?: string; readonly name?: string } = {},
+  options: {
+    readonly configFile?: string
+    readonly dir?: string
+    readonly name?: string
+    /** Extra redis-cli arguments for the readiness check, e.g. `--tls --cacert ca.crt` for a TLS-only server. */
+    readonly cliArgs?: readonly string[]
+  } = {},
 ): Promise<RedisProcess> {
   if (await portInUse(port)) {
     throw new Error(`port ${port} is in use: stop what runs there or choose other ports via the environment`)
@@ -128,7 +134,7 @@ export async function startRedisServer(
     })
     await until(`redis-server on port ${port}${options.name ? ` (${options.name})` : ''}`, async () => {
       if (current.exitCode !== null) throw new Error(`redis-server on port ${port} exited: see ${dir}`)
-      return (await redisCli(port, 'ping')).includes('PONG')
+      return (await redisCli(port, ...(options.cliArgs ?? []), 'ping')).includes('PONG')
     })
   }
   await launch()
