@@ -71,29 +71,25 @@ function hashString(h: number, s: string): number {
   return h
 }
 
-/** Records one token without a value; false when the list is full. */
-function mark(kind: number): boolean {
+/** Records one token; false (and the scan given up) when the list is full. */
+function token(kind: number, value: unknown): boolean {
   const c = state.count
   if (c === CAPACITY) {
     state.ok = false
     return false
   }
   kinds[c] = kind
-  values[c] = MARKS[kind]
+  values[c] = value
   state.count = c + 1
   return true
 }
 
+const mark = (kind: number): boolean => token(kind, MARKS[kind])
+
+// Each case returns the hash with the value mixed in; after a failed `token` the caller stops at `state.ok`.
 function scanValue(v: unknown, h: number, depth: number): number {
-  const c = state.count
-  if (c === CAPACITY) {
-    state.ok = false
-    return h
-  }
   if (typeof v === 'number') {
-    kinds[c] = NUMBER
-    values[c] = v
-    state.count = c + 1
+    token(NUMBER, v)
     // Integers by value; other numbers by a scaled image (NaN and ±Infinity give 0: only a weaker hash).
     return Math.imul(h ^ ((v | 0) === v ? v : (v * 0x9e3779b1) | 0), FNV_PRIME)
   }
@@ -103,16 +99,12 @@ function scanValue(v: unknown, h: number, depth: number): number {
       state.ok = false
       return h
     }
-    kinds[c] = STRING
-    values[c] = v
-    state.count = c + 1
+    token(STRING, v)
     return hashString(h, v)
   }
   if (typeof v === 'object') {
     if (v === null) {
-      kinds[c] = NULL
-      values[c] = null
-      state.count = c + 1
+      token(NULL, null)
       return h ^ NULL
     }
     if (depth !== MAX_DEPTH) {
@@ -124,19 +116,14 @@ function scanValue(v: unknown, h: number, depth: number): number {
       }
     }
   } else if (typeof v === 'boolean') {
-    kinds[c] = v ? TRUE : FALSE
-    values[c] = v
-    state.count = c + 1
-    return h ^ (v ? TRUE : FALSE)
+    const kind = v ? TRUE : FALSE
+    token(kind, v)
+    return h ^ kind
   } else if (v === undefined) {
-    kinds[c] = UNDEFINED
-    values[c] = undefined
-    state.count = c + 1
+    token(UNDEFINED, undefined)
     return h ^ UNDEFINED
   } else if (typeof v === 'bigint') {
-    kinds[c] = BIGINT
-    values[c] = v
-    state.count = c + 1
+    token(BIGINT, v)
     return Math.imul(h ^ Number(BigInt.asIntN(32, v)), FNV_PRIME)
   }
   state.ok = false
@@ -178,15 +165,8 @@ function scanObject(o: Record<string, unknown>, h: number, depth: number): numbe
   if (!mark(OPEN_OBJECT)) return h
   for (let i = 0; i < n; i++) {
     const k = keys[i] as string
-    const c = state.count
-    if (c === CAPACITY) {
-      state.ok = false
-      return h
-    }
     // Property names are not hashed: calls of one function mostly share their shapes, and the tokens decide.
-    kinds[c] = KEY
-    values[c] = k
-    state.count = c + 1
+    if (!token(KEY, k)) return h
     h = scanValue(o[k], h, depth + 1)
     if (!state.ok) return h
   }

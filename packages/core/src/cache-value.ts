@@ -153,6 +153,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     // With the plain encoding, only a one-number argument list (other than -0) is kept in a number table, so
     // every other call can read the namespace's generic table without routing its key.
     const generic = internals !== undefined && plainKeys ? internals.genericTable(namespace) : undefined
+    let lastSlot = 0
     const readValue =
       internals === undefined
         ? (_args: unknown[], key: string): unknown => {
@@ -166,7 +167,9 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
               // A freshly built key is a V8 cons string: reading a character flattens it once, which makes the
               // Map lookup that follows about twice as fast (bench S2). Stored, so it can't be optimized away.
               flattened = key.charCodeAt(0)
-              return internals.read(generic, key)
+              // The slot is kept for `remember`, which would otherwise look the key up again.
+              lastSlot = internals.slotOf(generic, key)
+              return lastSlot === 0 ? MISS : internals.readSlot(lastSlot)
             }
     const guarded = internals === undefined
     // `h` is the argument scan's hash when the by-value hit path below missed: a hit found here is remembered.
@@ -191,7 +194,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
         throw error
       }
       if (hit !== MISS) {
-        if (h !== NO_SCAN) remember(h, key)
+        if (h !== NO_SCAN) remember(h)
         return identity.returnsPromise ? Promise.resolve(hit) : hit
       }
       const inflight = pending.get(key)
@@ -226,12 +229,11 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     const byValue = generic !== undefined && (typeEncoders === undefined || typeEncoders.length === 0)
     const openList = `${keyPrefix}[`
     let recent: RecentHits | undefined
-    const remember = (h: number, key: string): void => {
-      const { slotOf, keyAt } = internals as MemoryInternals
-      const slot = slotOf(generic as Table, key)
+    // Called right after a hit that `readValue` found in the generic table, in slot `lastSlot`.
+    const remember = (h: number): void => {
       // The stored key string itself, not the equal one just built: hits then compare it by reference.
-      const stored = keyAt(generic as Table, slot)
-      if (typeof stored === 'string' && recent !== undefined) rememberRecent(recent, h, slot, stored, openList)
+      const stored = (internals as MemoryInternals).keyAt(generic as Table, lastSlot)
+      if (typeof stored === 'string' && recent !== undefined) rememberRecent(recent, h, lastSlot, stored, openList)
     }
 
     const read = internals?.read

@@ -278,30 +278,23 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     },
   }
   const readSlot = (s: number): unknown => {
-    if (expires !== undefined && expired(s)) {
+    if (expired(s)) {
       release(s)
       return MISS
     }
-    if (next[0] !== s) {
-      unlink(s)
-      linkFront(s)
-    }
+    touch(s)
     return values[s]
+  }
+  const read = (table: Table, raw: unknown): unknown => {
+    const s = table.map.get(raw)
+    return s === undefined ? MISS : readSlot(s)
   }
   internalsByStorage.set(storage, {
     numberTable,
     genericTable: (ns) => namespaceTables(ns).generic,
-    readKey(ns, key) {
-      const table = route(ns, key)
-      const s = lookup(table, routedKey)
-      if (s === 0) return MISS
-      touch(s)
-      return values[s]
-    },
-    read(table, raw) {
-      const s = table.map.get(raw)
-      return s === undefined ? MISS : readSlot(s)
-    },
+    // `route` sets `routedKey` before it is read as the second argument.
+    readKey: (ns, key) => read(route(ns, key), routedKey),
+    read,
     slotOf: (table, raw) => table.map.get(raw) ?? 0,
     // A released slot's key is undefined, and slot 0 (the list sentinel) never holds one.
     keyAt: (table, s) => (tableOf[s] === table.id ? keys[s] : undefined),
