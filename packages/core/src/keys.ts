@@ -109,7 +109,7 @@ export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly un
     // The most common call shape, one primitive argument, skips the generic loop; must equal its output.
     if (args.length === 1 && ignored === undefined) {
       const a = args[0]
-      if (typeof a === 'number') return `${openList}${a === 0 && 1 / a < 0 ? '-0' : a}]`
+      if (typeof a === 'number') return `${openList}${numberText(a)}]`
       if (typeof a === 'string' && a.length < MAX_READABLE) {
         const q = quote(a)
         if (q.length < MAX_READABLE - 1) return `${openList}${q}]`
@@ -469,7 +469,7 @@ function encBuiltin(o: object, proto: object, c: Context, depth: number, stack: 
       const elements = o as unknown as ArrayLike<number | bigint>
       for (let i = 0; i < elements.length; i++) {
         const x = elements[i] as number | bigint
-        s += `${i === 0 ? '' : ','}${typeof x === 'bigint' ? `${x}n` : x === 0 && 1 / x < 0 ? '-0' : x}`
+        s += `${i === 0 ? '' : ','}${typeof x === 'bigint' ? `${x}n` : numberText(x)}`
       }
       return `${s}]`
     }

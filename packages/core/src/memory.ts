@@ -1,4 +1,6 @@
 import { ConfigError } from './errors'
+// The key encoder's text of a number: a one-number key is routed to a number table exactly when it is that text.
+import { numberText } from './keys'
 import type { Entry, SetOptions, Storage } from './storage'
 
 /** Options of {@link memoryStorage}. */
@@ -51,11 +53,6 @@ const internalsByStorage = new WeakMap<Storage, MemoryInternals>()
 /** The internal fast-path interface of a storage made by {@link memoryStorage}, else undefined. */
 export function memoryInternals(storage: unknown): MemoryInternals | undefined {
   return internalsByStorage.get(storage as Storage)
-}
-
-/** The encoding core's key encoder gives a one-number argument list, between `[` and `]`. */
-function encodeNumber(n: number): string {
-  return String(n)
 }
 
 interface NamespaceTables {
@@ -178,7 +175,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     ) {
       const inner = key.slice(colon + 2, -1)
       const n = Number(inner)
-      if (inner.length > 0 && !(n === 0 && 1 / n < 0) && encodeNumber(n) === inner) {
+      if (inner.length > 0 && !(n === 0 && 1 / n < 0) && numberText(n) === inner) {
         routedKey = n
         return numberTable(ns, key.slice(0, colon + 1))
       }
@@ -187,7 +184,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     return namespaceTables(ns).generic
   }
   const fullKey = (table: Table, raw: unknown): string =>
-    table.prefix === undefined ? (raw as string) : `${table.prefix}[${encodeNumber(raw as number)}]`
+    table.prefix === undefined ? (raw as string) : `${table.prefix}[${numberText(raw as number)}]`
 
   const lookup = (table: Table, raw: unknown): number => {
     const s = table.map.get(raw)
