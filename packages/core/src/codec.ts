@@ -695,3 +695,27 @@ export function createCodec(): Codec {
   }
   return codec
 }
+
+/**
+ * For storage backends: the `codec` option, validated. `undefined` gives a new {@link createCodec}() codec;
+ * anything that lacks a Codec's `encode`, `decode`, `encodeEntry` or `decodeEntry` is a ConfigError naming
+ * `owner` (the backend's factory, e.g. `'redisStorage'`).
+ */
+export function resolveCodec(codec: unknown, owner: string): Codec {
+  if (codec === undefined) return createCodec()
+  const c = codec as Partial<Codec> | null
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.encode !== 'function' ||
+    typeof c.decode !== 'function' ||
+    typeof c.encodeEntry !== 'function' ||
+    typeof c.decodeEntry !== 'function'
+  ) {
+    throw new ConfigError(
+      'codec',
+      `${owner}: codec must be a Codec from createCodec() (it needs encode, decode, encodeEntry and decodeEntry), got ${c === null ? 'null' : typeof c}`,
+    )
+  }
+  return c as Codec
+}

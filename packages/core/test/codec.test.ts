@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { CodecError, ConfigError, createCodec } from '@memokit/core'
+import { CodecError, ConfigError, createCodec, resolveCodec } from '@memokit/core'
 import fc from 'fast-check'
 
 const isPlain = (value: unknown): value is object =>
@@ -673,5 +673,33 @@ describe('properties', () => {
       }),
       { numRuns: 500 },
     )
+  })
+})
+
+describe('resolveCodec (the codec option of storage backends)', () => {
+  it('gives a new working codec for undefined and returns a given codec itself', () => {
+    const made = resolveCodec(undefined, 'testStorage')
+    expect(made.decode(made.encode(new Map([[1, 'a']])))).toEqual(new Map([[1, 'a']]))
+    expect(resolveCodec(undefined, 'testStorage')).not.toBe(made)
+    const own = createCodec()
+    expect(resolveCodec(own, 'testStorage')).toBe(own)
+  })
+
+  it.each([
+    ['null', null],
+    ['a string', 'json'],
+    ['an empty object', {}],
+    ['an object with only encode and decode', { encode: () => '', decode: () => 1 }],
+    ['an object with only encodeEntry and decodeEntry', { encodeEntry: () => '', decodeEntry: () => ({}) }],
+  ])('rejects %s with a ConfigError naming the option and the storage', (_, codec) => {
+    let error: unknown
+    try {
+      resolveCodec(codec, 'testStorage')
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error).toMatchObject({ option: 'codec', code: 'E_CONFIG' })
+    expect((error as Error).message).toMatch(/^testStorage: codec must be a Codec from createCodec\(\)/)
   })
 })

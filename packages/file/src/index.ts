@@ -5,8 +5,8 @@ import {
   type AsyncStorage,
   type Codec,
   ConfigError,
-  createCodec,
   MemokitError,
+  resolveCodec,
   type SetOptions,
   type Storage,
   StorageError,
@@ -245,19 +245,14 @@ function prepare(options: FileStorageOptions, entry: string): Prepared {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', `${entry}() needs an options object with at least { dir }`)
   }
-  const { dir, prefix = 'memokit', codec = createCodec(), tempFileMaxAgeMs = 60_000 } = options
+  const { dir, prefix = 'memokit', tempFileMaxAgeMs = 60_000 } = options
   if (typeof dir !== 'string' || dir === '') {
     throw new ConfigError('dir', `${entry}(): dir must be a non-empty path string, got ${String(dir)}`)
   }
   if (typeof prefix !== 'string') {
     throw new ConfigError('prefix', `${entry}(): prefix must be a string, got ${typeof prefix}`)
   }
-  if (codec === null || typeof codec.encodeEntry !== 'function' || typeof codec.decodeEntry !== 'function') {
-    throw new ConfigError(
-      'codec',
-      `${entry}(): codec must be a Codec from createCodec() (with encodeEntry/decodeEntry)`,
-    )
-  }
+  const codec = resolveCodec(options.codec, `${entry}()`)
   if (!(Number.isFinite(tempFileMaxAgeMs) && tempFileMaxAgeMs > 0)) {
     throw new ConfigError(
       'tempFileMaxAgeMs',

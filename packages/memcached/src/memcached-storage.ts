@@ -3,9 +3,9 @@ import {
   type Codec,
   CodecError,
   ConfigError,
-  createCodec,
   type Entry,
   escapeKeyPart,
+  resolveCodec,
   type SetOptions,
   StorageError,
   type StorageOp,
@@ -109,7 +109,7 @@ function validate(options: MemcachedStorageOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', 'memcachedStorage needs an options object: memcachedStorage({ client })')
   }
-  const { client, prefix, codec, operationTimeoutMs, versionCacheMs } = options
+  const { client, prefix, operationTimeoutMs, versionCacheMs } = options
   const c = client as unknown as Record<string, unknown> | null | undefined
   if (c === null || typeof c !== 'object') {
     throw new ConfigError(
@@ -135,12 +135,6 @@ function validate(options: MemcachedStorageOptions): void {
         `prefix must be printable ASCII without spaces, at most ${MAX_PREFIX_LENGTH} characters, got ${JSON.stringify(prefix)}`,
       )
     }
-  }
-  if (
-    codec !== undefined &&
-    (codec === null || typeof codec.encodeEntry !== 'function' || typeof codec.decodeEntry !== 'function')
-  ) {
-    throw new ConfigError('codec', 'codec must come from createCodec() (it needs encodeEntry and decodeEntry)')
   }
   if (
     operationTimeoutMs !== undefined &&
@@ -189,13 +183,8 @@ function asText(raw: unknown): string {
  */
 export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage {
   validate(options)
-  const {
-    client,
-    prefix = 'memokit',
-    codec = createCodec(),
-    operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS,
-    versionCacheMs = 0,
-  } = options
+  const codec = resolveCodec(options.codec, 'memcachedStorage')
+  const { client, prefix = 'memokit', operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS, versionCacheMs = 0 } = options
   const escapedPrefix = escapeKeyPart(prefix)
   const remembered = new Map<string, Remembered>()
   // Bumped when a clear of this storage starts and ends; an operation that saw it change remembers nothing.

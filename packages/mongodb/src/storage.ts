@@ -3,8 +3,8 @@ import {
   type Codec,
   CodecError,
   ConfigError,
-  createCodec,
   type Entry,
+  resolveCodec,
   type SetOptions,
   StorageError,
   type StorageOp,
@@ -166,7 +166,6 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     database = DEFAULT_DATABASE,
     collection = DEFAULT_COLLECTION,
     prefix = 'memokit',
-    codec = createCodec(),
     operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS,
     createIndexes = true,
   } = options
@@ -182,14 +181,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
       `operationTimeoutMs must be a positive finite number of ms, got ${describe(operationTimeoutMs)}`,
     )
   }
-  if (
-    typeof codec !== 'object' ||
-    codec === null ||
-    typeof codec.encode !== 'function' ||
-    typeof codec.decode !== 'function'
-  ) {
-    throw new ConfigError('codec', `codec must be a Codec from createCodec(), got ${describe(codec)}`)
-  }
+  const codec = resolveCodec(options.codec, 'mongoStorage')
   if (typeof createIndexes !== 'boolean') {
     throw new ConfigError('createIndexes', `createIndexes must be a boolean, got ${describe(createIndexes)}`)
   }

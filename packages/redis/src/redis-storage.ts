@@ -2,9 +2,9 @@ import {
   type AsyncStorage,
   type Codec,
   ConfigError,
-  createCodec,
   type Entry,
   escapeKeyPart,
+  resolveCodec,
   type SetOptions,
   StorageError,
   type StorageOp,
@@ -102,7 +102,7 @@ function validate(options: RedisStorageOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', 'redisStorage needs an options object: redisStorage({ url }) or ({ client })')
   }
-  const { url, client, prefix, codec, operationTimeoutMs } = options
+  const { url, client, prefix, operationTimeoutMs } = options
   if (url !== undefined && client !== undefined) {
     throw new ConfigError('url', 'pass either url or client to redisStorage, not both')
   }
@@ -130,12 +130,6 @@ function validate(options: RedisStorageOptions): void {
   }
   if (prefix !== undefined && (typeof prefix !== 'string' || LONE_SURROGATE.test(prefix))) {
     throw new ConfigError('prefix', `prefix must be a well-formed string, got ${JSON.stringify(prefix)}`)
-  }
-  if (
-    codec !== undefined &&
-    (codec === null || typeof codec.encodeEntry !== 'function' || typeof codec.decodeEntry !== 'function')
-  ) {
-    throw new ConfigError('codec', 'codec must come from createCodec() (it needs encodeEntry and decodeEntry)')
   }
   if (
     operationTimeoutMs !== undefined &&
@@ -195,13 +189,8 @@ function createOwnedClient(url: string, operationTimeoutMs: number): OwnedClient
  */
 export function redisStorage(options: RedisStorageOptions): RedisStorage {
   validate(options)
-  const {
-    url,
-    client: userClient,
-    prefix = 'memokit',
-    codec = createCodec(),
-    operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS,
-  } = options
+  const codec = resolveCodec(options.codec, 'redisStorage')
+  const { url, client: userClient, prefix = 'memokit', operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS } = options
   const owned = url !== undefined ? createOwnedClient(url, operationTimeoutMs) : undefined
   const client: RedisCompatibleClient = owned ?? (userClient as RedisCompatibleClient)
   const keyPrefix = clientKeyPrefix(client)
