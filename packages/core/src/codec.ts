@@ -37,8 +37,10 @@ export interface CodecTransformer<T = unknown, J = unknown> {
  * NaN, ±Infinity, -0, BigInt, Date (also invalid ones), RegExp (source and flags), Map, Set, URL, the built-in
  * Error classes (class, name, message, stack, cause and own enumerable properties such as `code`), Buffer,
  * ArrayBuffer, DataView and every typed array (bytes in platform order, i.e. little-endian), sparse arrays, objects
- * with keys like `__proto__`, shared and circular references (outside the plain-JSON fast path, where a shared
- * object is stored as copies), and any class or type added with {@link Codec.registerClass} / {@link Codec.register}.
+ * with keys like `__proto__`, shared and circular references, and any class or type added with
+ * {@link Codec.registerClass} / {@link Codec.register}. A shared object is stored as copies in the plain-JSON fast
+ * path, and across the boundary of a custom-encoded value (sparse array, Error, registered type, object with a
+ * `__proto__` key); a cycle through such a value makes `encode` throw a CodecError.
  * Anything else (instances of unregistered classes, Error subclasses included, functions, symbols) makes `encode`
  * throw a CodecError naming it: nothing is silently stored as `{}`. As with JSON, symbol-keyed and non-enumerable
  * properties and extra properties on arrays are not stored, and null-prototype objects come back as plain objects.
@@ -524,14 +526,40 @@ function checkTime(time: unknown, field: string): asserts time is number {
 
 /** Creates a codec with its own registry of custom types (nothing global is changed). */
 export function createCodec(): Codec {
-  const sj = new SuperJSON()
+  const sj = new SuperJSON({ dedupe: true })
   const customNames = new Set<string>()
   const classNames = new Set<string>()
   const errorClasses = new Set<unknown>()
 
-  const addCustom = (t: AnyTransformer): void => {
+  // Custom values being encoded right now: one met again inside its own encoding is a cycle.
+  const encoding = new Set<unknown>()
+  // Each custom value is encoded by a pass of its own, so the outer pass sees plain JSON in its place. superjson
+  // restores shared and circular references by path after it has rebuilt custom values, and paths into a custom
+  // value no longer exist then: a reference through one came back as null (a wrong value) or failed to decode.
+  // Inside a custom value, references are kept; across its boundary, a shared value is stored as copies.
+  // `jsonOnly`: the transformer is the user's, documented to return plain JSON data; ours may return any value.
+  const addCustom = (t: AnyTransformer, jsonOnly = false): void => {
     sj.registerCustom(
-      { isApplicable: t.isApplicable as never, serialize: t.serialize as never, deserialize: t.deserialize as never },
+      {
+        isApplicable: t.isApplicable as never,
+        serialize: ((value: unknown) => {
+          if (encoding.has(value)) {
+            throw new CodecError(`Cannot encode a value that contains itself through a ${t.name} value (a cycle).`)
+          }
+          encoding.add(value)
+          try {
+            const data = (t.serialize as (v: unknown) => unknown)(value)
+            if (jsonOnly) assertJson(data, [])
+            return sj.serialize(data as never)
+          } finally {
+            encoding.delete(value)
+          }
+        }) as never,
+        deserialize: ((data: unknown) => {
+          if (!isObject(data) || Array.isArray(data)) throw new Error(`bad ${t.name} data`)
+          return (t.deserialize as (d: unknown) => unknown)(sj.deserialize(data as never))
+        }) as never,
+      },
       t.name,
     )
     customNames.add(t.name)
@@ -644,7 +672,7 @@ export function createCodec(): Codec {
           throw new ConfigError(key, `codec.register(): \`${key}\` of "${name}" must be a function.`)
         }
       }
-      addCustom({ name, isApplicable, serialize, deserialize })
+      addCustom({ name, isApplicable, serialize, deserialize }, true)
       return codec
     },
     registerClass(cls, options) {

@@ -229,6 +229,44 @@ describe('codec round trips', () => {
     expect(decodedPlain.me).toBe(decodedPlain)
   })
 
+  it('a reference back to the root from inside a shared object is restored (superjson without dedupe: null)', () => {
+    const user: Record<string, unknown> = { name: 'ann' }
+    const post = { author: user }
+    user.posts = [post]
+    user.featured = post
+    const decoded = roundTrip(user) as { posts: { author: unknown }[]; featured: unknown }
+    expect(decoded.posts[0]?.author).toBe(decoded)
+    expect(decoded.featured).toBe(decoded.posts[0])
+  })
+
+  it('shared values inside sparse arrays and errors round-trip (found by the property test)', () => {
+    const big = -57896044618658097711785492504343953926634992332820282019728792003956564819909n
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const bigints = [big, big, ,]
+    expect(roundTrip(bigints)).toStrictEqual(bigints)
+    const shared = { a: 1 }
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const objects = roundTrip([shared, shared, ,]) as { a: number }[]
+    expect(objects[1]).toBe(objects[0])
+    expect(objects).toHaveLength(3)
+    expect(2 in objects).toBe(false)
+    const error = Object.assign(new Error('x'), { data: { k: shared, j: shared } })
+    const decodedError = roundTrip(error) as Error & { data: { k: unknown; j: unknown } }
+    expect(decodedError).toBeInstanceOf(Error)
+    expect(decodedError.data.k).toBe(decodedError.data.j)
+    expect(decodedError.data.k).toEqual({ a: 1 })
+  })
+
+  it('a cycle through a sparse array or an error is a CodecError when encoding, never a wrong value', () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const array: unknown[] = [1, , 3]
+    array[3] = array
+    expectCodecError(() => createCodec().encode(array), /cycle/)
+    const error = new Error('loop')
+    error.cause = error
+    expectCodecError(() => createCodec().encode(error), /cycle/)
+  })
+
   it('deeply nested plain values round-trip', () => {
     let deep: unknown = 'leaf'
     for (let i = 0; i < 300; i++) deep = i % 2 ? { x: deep } : [deep]
