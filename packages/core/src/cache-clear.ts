@@ -5,6 +5,7 @@ import {
   type AnyFunction,
   type ErrorReport,
   isPromiseLike,
+  mirrorFunction,
   rejectUnknownOptions,
   resolveBoolean,
   resolveFunction,
@@ -115,7 +116,6 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
     if (toThrow !== undefined) throw toThrow
     return result
   }
-  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true })
-  Object.defineProperty(wrapper, 'length', { value: fn.length, configurable: true })
+  mirrorFunction(wrapper, fn)
   return wrapper as never
 }

@@ -4,6 +4,7 @@ import {
   type AnyFunction,
   isPromiseLike,
   type KeyOptions,
+  mirrorFunction,
   rejectUnknownOptions,
   resolveFunction,
   resolveHook,
@@ -94,8 +95,7 @@ export function cacheReference<F extends AnyFunction>(
     await dispose(object)
   }
 
-  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true })
-  Object.defineProperty(wrapper, 'length', { value: fn.length, configurable: true })
+  mirrorFunction(wrapper, fn)
   const helpers = {
     async delete(...args: unknown[]): Promise<boolean> {
       const key = encodeKey(args)

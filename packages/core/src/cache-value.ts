@@ -20,6 +20,7 @@ import {
   type CacheValueOptions,
   type ErrorReport,
   isPromiseLike,
+  mirrorFunction,
   rejectUnknownOptions,
   resolveBoolean,
   resolveFunction,
@@ -365,8 +366,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     }
   }
 
-  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true })
-  Object.defineProperty(wrapper, 'length', { value: fn.length, configurable: true })
+  mirrorFunction(wrapper, fn)
   const helpers = {
     delete: (...args: unknown[]) => remove(encodeKey(args)),
     clear: () => clear(),

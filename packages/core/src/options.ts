@@ -181,3 +181,10 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === 'function'
   )
 }
+
+/** Gives `wrapper` the `name` and `length` of the function it wraps, so stack traces and arity checks still fit. */
+export function mirrorFunction<W extends object>(wrapper: W, fn: AnyFunction): W {
+  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true })
+  Object.defineProperty(wrapper, 'length', { value: fn.length, configurable: true })
+  return wrapper
+}
