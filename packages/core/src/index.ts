@@ -15,4 +15,13 @@ export type { TypeEncoder } from './keys'
 export type { MemoryStorageOptions } from './memory'
 export { DEFAULT_MAX_ENTRIES, memoryStorage } from './memory'
 export type { CacheValueOptions, ErrorReport, KeyOptions } from './options'
-export type { AnyStorage, AsyncStorage, Entry, MaybePromise, SetOptions, Storage, StorageContract } from './storage'
+export type {
+  AnyStorage,
+  AsyncStorage,
+  Entry,
+  EntryMeta,
+  MaybePromise,
+  SetOptions,
+  Storage,
+  StorageContract,
+} from './storage'

@@ -18,12 +18,29 @@ export interface Entry<T = unknown> {
   readonly createdAt: number
   /** When the entry expires, in ms since the Unix epoch; `undefined` when it never expires. */
   readonly expiresAt: number | undefined
+  /**
+   * What core wrote with the entry ({@link SetOptions.meta}), returned as it was written; absent when the write had
+   * none, or when the storage predates this field (core then falls back to what it knows of the function).
+   */
+  readonly meta?: EntryMeta | undefined
+}
+
+/**
+ * Metadata core keeps with an entry. A plain object of JSON values (strings, finite numbers, booleans, arrays and
+ * plain objects of those): a storage stores it with the entry, verbatim, and returns an equal object with the
+ * entry. A storage treats it as opaque; only core interprets it, so fields can be added without changing backends.
+ */
+export interface EntryMeta {
+  /** `true` when the function returned a Promise for this result, so a hit returns a Promise too. */
+  readonly promise?: boolean
 }
 
 /** Options of a write. An object, so later features (stale-while-revalidate, tags) can add fields. */
 export interface SetOptions {
   /** Time to live in ms; `undefined` means no expiry. Always a positive finite number when given. */
   readonly ttl?: number | undefined
+  /** Metadata to keep with the entry and return, equal, as {@link Entry.meta}; `undefined`: none. */
+  readonly meta?: EntryMeta | undefined
 }
 
 /** The members shared by {@link Storage} and {@link AsyncStorage}. */
@@ -32,6 +49,13 @@ export interface StorageContract<Async extends boolean> {
   readonly async: Async
   /** A short label for messages and `onError` reports, e.g. `'memory'` or `'redis'`. */
   readonly name: string
+  /**
+   * Where this storage writes, e.g. `'redis://127.0.0.1:6379/0 memokit:shop:'`: two storage objects with the same
+   * scope read each other's entries (two clients of one server and prefix), two with different scopes never do.
+   * Core keys its duplicate-name guard and its namespace registry on it. Optional: without it, the storage object
+   * itself is the scope. It must not contain credentials.
+   */
+  readonly scope?: string
   /**
    * Reads an entry. Returns `undefined` on a miss: absent, expired, or written under another namespace.
    * Throws (rejects) on a storage failure; a corrupt payload throws a {@link CodecError}.
