@@ -8,7 +8,10 @@ const config: Config = {
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // superjson and its helpers ship ESM only; let swc turn them into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/\\.pnpm/(?!(superjson|copy-anything|is-what)@)'],
-  moduleNameMapper: { '^@memokit/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  moduleNameMapper: {
+    '^@memokit/core/backend$': '<rootDir>/packages/core/src/backend.ts',
+    '^@memokit/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+  },
   maxWorkers: 2,
   testTimeout: 30_000,
 }
