@@ -26,9 +26,9 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** A short description of a bad option value for a message: `"text"`, `null`, `Map`, `number NaN`, `a function`. */
+/** A short description of a bad option value for a message: `"text"`, `null`, `undefined`, `Map`, `number NaN`, `a function`. */
 export function describeValue(value: unknown): string {
-  if (value === null) return 'null'
+  if (value === null || value === undefined) return String(value)
   if (typeof value === 'string') return JSON.stringify(value)
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object without prototype'
@@ -70,7 +70,7 @@ function distance(a: string, b: string): number {
 
 /**
  * The known name `unknown` was most likely meant as, or `undefined`: a case or spelling slip (`maxentries`,
- * `prefx`), or a known name that starts or ends with it (`max` → `maxEntries`, `timeout` → `operationTimeoutMs`).
+ * `prefx`), or a known name that contains it (`max` → `maxEntries`, `timeout` → `operationTimeoutMs`).
  */
 export function closestName(unknown: string, known: readonly string[]): string | undefined {
   const lower = unknown.toLowerCase()
@@ -80,9 +80,9 @@ export function closestName(unknown: string, known: readonly string[]): string |
     const candidate = name.toLowerCase()
     let score = distance(lower, candidate)
     if (score > Math.max(1, Math.floor(candidate.length / 3))) {
-      const affix = lower.length >= 3 && (candidate.startsWith(lower) || candidate.endsWith(lower))
-      score = affix ? candidate.length - lower.length : Number.POSITIVE_INFINITY
-      // Affix matches rank after every spelling slip.
+      const part = lower.length >= 3 && candidate.includes(lower)
+      score = part ? candidate.length - lower.length : Number.POSITIVE_INFINITY
+      // Partial matches rank after every spelling slip.
       score += 100
     }
     if (score < bestScore) {
