@@ -1,6 +1,7 @@
 import type { CachedReturn, IsAsyncStorage } from './cache-value'
+import { clearSucceeded, retryClear } from './clear-retry'
 import { ConfigError } from './errors'
-import { forgetPending } from './identity'
+import { invalidateFlights, namespacesInUse } from './identity'
 import {
   type AnyFunction,
   type ErrorReport,
@@ -14,6 +15,7 @@ import {
 } from './options'
 import { createReporter, toStorageError } from './report'
 import type { AnyStorage, Storage } from './storage'
+import { issuedWrites } from './writes'
 
 /** Options of `cacheClear`. */
 export interface CacheClearOptions<S extends AnyStorage = AnyStorage> {
@@ -62,27 +64,47 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
   const failOpen = resolveBoolean(entry, 'failOpen', options.failOpen, true)
   const report = createReporter(storage, resolveHook<(r: ErrorReport) => void>(entry, 'onError', options.onError))
 
-  // Returns the first failure that must be thrown (strict mode), after reporting every failure.
+  const unused = unusedNamespaceCheck(entry, storage, namespaces, options.storage === undefined)
+
+  // Reports a failed clear and retries it in the background; returns the failure to throw in strict mode.
   const failed = (namespace: string, error: unknown): unknown => {
     const failure = toStorageError(storage, 'clear', error)
     report('clear', namespace, undefined, failure)
+    retryClear(
+      storage,
+      namespace,
+      () => storage.clear(namespace),
+      (again) => {
+        report('clear', namespace, undefined, toStorageError(storage, 'clear', again))
+        return undefined
+      },
+    )
     return failOpen ? undefined : failure
   }
   const clearSync = (): unknown => {
-    forgetPending(storage, namespaces)
+    unused()
     let toThrow: unknown
     for (const namespace of namespaces) {
+      invalidateFlights(storage, namespace)
       try {
         ;(storage as Storage).clear(namespace)
+        clearSucceeded(storage, namespace)
       } catch (error) {
         toThrow ??= failed(namespace, error)
       }
     }
     return toThrow
   }
+  const clearOne = async (namespace: string): Promise<void> => {
+    invalidateFlights(storage, namespace)
+    // Writes issued before this clear must land before it, or they would bring back what it removes.
+    await issuedWrites(storage, namespace)
+    await storage.clear(namespace)
+    clearSucceeded(storage, namespace)
+  }
   const clearAsync = async (): Promise<unknown> => {
-    forgetPending(storage, namespaces)
-    const results = await Promise.allSettled(namespaces.map(async (namespace) => storage.clear(namespace)))
+    unused()
+    const results = await Promise.allSettled(namespaces.map(clearOne))
     let toThrow: unknown
     results.forEach((result, i) => {
       if (result.status === 'rejected') toThrow ??= failed(namespaces[i] as string, result.reason)
@@ -118,4 +140,38 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
   }
   mirrorFunction(wrapper, fn)
   return wrapper as never
+}
+
+/**
+ * A clear of a namespace that no wrapper in this process uses on that storage is most likely a mistake (no
+ * `storage` given, or a typo). Checked at each clear until the namespace is seen in use; warned once per namespace.
+ * On a shared storage that this process doesn't cache on at all, another service may read the namespace: no warning.
+ */
+function unusedNamespaceCheck(
+  entry: string,
+  storage: AnyStorage,
+  namespaces: readonly string[],
+  defaulted: boolean,
+): () => void {
+  const unchecked = new Set(namespaces)
+  return () => {
+    if (unchecked.size === 0) return
+    const inUse = namespacesInUse(storage)
+    for (const namespace of unchecked) {
+      if (inUse.has(namespace)) {
+        unchecked.delete(namespace)
+        continue
+      }
+      if (typeof storage.scope === 'string' && inUse.size === 0) continue
+      unchecked.delete(namespace)
+      const used = inUse.size === 0 ? 'none' : [...inUse].map((ns) => `'${ns}'`).join(', ')
+      const fix = defaulted
+        ? 'no `storage` was given, so it clears the default memory storage; pass the storage your cacheValue wrappers use'
+        : 'check the namespace, or pass the storage your cacheValue wrappers use'
+      process.emitWarning(
+        `${entry}: namespace '${namespace}' is not used by any cacheValue on the ${storage.name} storage it clears (namespaces in use there: ${used}); ${fix}, e.g. cacheClear(fn, { namespaces: '${namespace}', storage })`,
+        { type: 'MemokitWarning', code: 'E_CONFIG' },
+      )
+    }
+  }
 }

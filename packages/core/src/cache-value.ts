@@ -1,20 +1,12 @@
-import {
-  countScan,
-  createRecentHits,
-  findRecent,
-  NO_SCAN,
-  type RecentHits,
-  rememberRecent,
-  scanArgs,
-  shouldScan,
-} from './arg-scan'
+import { NO_SCAN } from './arg-scan'
 import { createBreaker } from './breaker'
 import { parseDuration } from './duration'
 import { CodecError, StorageError } from './errors'
-import { claimIdentity, resolveName } from './identity'
+import { claimIdentity, type Flight, type Identity, invalidateFlights, resolveName } from './identity'
 import { escapeKeyPart } from './key-part'
 import { createKeyEncoder } from './keys'
-import { type MemoryInternals, MISS, memoryInternals, type Table } from './memory'
+import { MISS, memoryInternals, WithMeta } from './memory'
+import { createSlotReader, memoryWrapper } from './memory-hits'
 import {
   type AnyFunction,
   type CacheValueOptions,
@@ -28,12 +20,9 @@ import {
   resolveNamespace,
   resolveStorage,
 } from './options'
-import { createReporter, toStorageError } from './report'
-import type { AnyStorage, AsyncStorage, Entry, MaybePromise, SetOptions, Storage } from './storage'
-
-// Written by the generic memory read path; see there.
-// biome-ignore lint/correctness/noUnusedVariables: the write keeps the flattening read from being optimized away
-let flattened = 0
+import { createReporter, type Reporter, toStorageError } from './report'
+import type { AnyStorage, AsyncStorage, EntryMeta, MaybePromise, SetOptions, Storage } from './storage'
+import { issuedWrites, trackWrite } from './writes'
 
 /** `true` when `S` is an {@link AsyncStorage}. */
 export type IsAsyncStorage<S extends AnyStorage> = S extends AsyncStorage ? true : false
@@ -71,6 +60,28 @@ const VALUE_OPTIONS = [
   'circuitBreaker',
 ] as const
 
+const AsyncFunction = (async () => {}).constructor
+/** Written with a result `fn` returned as a Promise, so its hits return a Promise in every process. */
+const PROMISE_META: EntryMeta = Object.freeze({ promise: true })
+
+/** Everything the call paths below share, resolved once when the wrapper is created. */
+interface Plan {
+  readonly fn: AnyFunction
+  readonly storage: AnyStorage
+  readonly namespace: string
+  readonly identity: Identity
+  readonly encodeKey: (args: unknown[]) => string
+  /** `fn` is an `async function`: every call of it returns a Promise, so every hit does too. */
+  readonly isAsyncFn: boolean
+  /** Write options for a result `fn` returned directly, and for one it returned as a Promise. */
+  readonly plainSet: SetOptions | undefined
+  readonly promiseSet: SetOptions
+  readonly shouldCache: ((value: unknown) => boolean) | undefined
+  readonly failOpen: boolean
+  readonly breaker: ReturnType<typeof createBreaker>
+  readonly report: Reporter
+}
+
 /**
  * Wraps `fn` so its results are cached in a storage (default: a process-wide memory storage).
  *
@@ -91,286 +102,289 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
   const { ttl: ttlOption, name: nameOption, typed, key, ignoreArgs, typeEncoders } = options
   const storage = resolveStorage(entry, options.storage)
   const namespace = resolveNamespace(entry, options.namespace)
-  const setOptions: SetOptions | undefined =
-    ttlOption === undefined ? undefined : Object.freeze({ ttl: parseDuration(ttlOption, 'ttl') })
+  const ttl = ttlOption === undefined ? undefined : parseDuration(ttlOption, 'ttl')
   const failOpen = resolveBoolean(entry, 'failOpen', options.failOpen, true)
   const shouldCache = resolveHook<(value: unknown) => boolean>(entry, 'shouldCache', options.shouldCache)
   const onError = resolveHook<(report: ErrorReport) => void>(entry, 'onError', options.onError)
   const name = resolveName(entry, fn, nameOption)
   const encodeKey = createKeyEncoder({ functionName: name, typed, typeEncoders, ignoreArgs, key })
-  const report = createReporter(storage, onError)
-  // Claimed last, so invalid options never leave a registered identity behind.
-  const identity = claimIdentity(storage, namespace, name, fn, nameOption === undefined)
-  const { pending } = identity
-  const keyPrefix = `${escapeKeyPart(name)}:`
-
   // A failing storage is skipped for a while after repeated failures, so a hung server costs a few calls the
   // full operation timeout instead of every call (a memory storage never fails and skips this).
   const breaker = createBreaker(entry, options.circuitBreaker)
-  const failed = (op: 'get' | 'set', key: string): void => {
-    const opened = breaker.failure()
-    if (opened !== undefined) {
-      report(op, namespace, key, new StorageError(`${storage.name} storage: ${opened}`, { storage: storage.name, op }))
-    }
+  // Claimed last, so invalid options never leave a registered identity behind.
+  const identity = claimIdentity(storage, namespace, name, fn, nameOption === undefined)
+  const plan: Plan = {
+    fn,
+    storage,
+    namespace,
+    identity,
+    encodeKey,
+    isAsyncFn: fn instanceof AsyncFunction,
+    plainSet: ttl === undefined ? undefined : Object.freeze({ ttl }),
+    promiseSet: Object.freeze({ ttl, meta: PROMISE_META }),
+    shouldCache,
+    failOpen,
+    breaker,
+    report: createReporter(storage, onError, name),
   }
-  // A storage read failure. Returns true for a corrupt payload (a miss, to be overwritten); any other failure is
-  // a miss when failing open (false: don't write either, the storage is failing), else an error for the caller.
-  const readFailed = (error: unknown, key: string): boolean => {
-    const failure = toStorageError(storage, 'get', error)
-    report('get', namespace, key, failure)
-    if (failure instanceof CodecError) return true
-    failed('get', key)
-    if (failOpen) return false
-    throw failure
-  }
-  const writeFailed = (error: unknown, key: string): void => {
-    const failure = toStorageError(storage, 'set', error)
-    report('set', namespace, key, failure)
-    if (failure instanceof CodecError) return
-    failed('set', key)
-    if (!failOpen) throw failure
-  }
-
-  let wrapper: (this: unknown, ...args: unknown[]) => unknown
-  let remove: (key: string) => MaybePromise<boolean, boolean>
-  let clear: () => MaybePromise<void, boolean>
-
-  if (!storage.async) {
-    const sync: Storage = storage
-    const write = (key: string, value: unknown): void => {
-      if (shouldCache !== undefined && !shouldCache(value)) return
-      try {
-        sync.set(namespace, key, value, setOptions)
-        breaker.success()
-      } catch (error) {
-        writeFailed(error, key)
-      }
-    }
-    // Over a memory storage, reads skip the Entry object; a call with one number argument even skips the key
-    // string, reading that function's number table (keyed by what the encoder would write) directly.
-    const internals = memoryInternals(storage)
-    const plainKeys = typed !== true && key === undefined && (ignoreArgs === undefined || ignoreArgs.length === 0)
-    const numbers = internals !== undefined && plainKeys ? internals.numberTable(namespace, keyPrefix) : undefined
-    // With the plain encoding, only a one-number argument list (other than -0) is kept in a number table, so
-    // every other call can read the namespace's generic table without routing its key.
-    const generic = internals !== undefined && plainKeys ? internals.genericTable(namespace) : undefined
-    let lastSlot = 0
-    const readValue =
-      internals === undefined
-        ? (_args: unknown[], key: string): unknown => {
-            const hit: Entry | undefined = sync.get(namespace, key)
-            return hit === undefined ? MISS : hit.value
-          }
-        : generic === undefined
-          ? (_args: unknown[], key: string): unknown => internals.readKey(namespace, key)
-          : (args: unknown[], key: string): unknown => {
-              if (args.length === 1 && typeof args[0] === 'number') return internals.readKey(namespace, key)
-              // A freshly built key is a V8 cons string: reading a character flattens it once, which makes the
-              // Map lookup that follows about twice as fast (bench S2). Stored, so it can't be optimized away.
-              flattened = key.charCodeAt(0)
-              // The slot is kept for `remember`, which would otherwise look the key up again.
-              lastSlot = internals.slotOf(generic, key)
-              return lastSlot === 0 ? MISS : internals.readSlot(lastSlot)
-            }
-    const guarded = internals === undefined
-    // `h` is the argument scan's hash when the by-value hit path below missed: a hit found here is remembered.
-    const run = (self: unknown, args: unknown[], h: number): unknown => {
-      let key: string
-      let hit: unknown = MISS
-      let writable = true
-      try {
-        key = encodeKey(args)
-        if (guarded && !breaker.allow()) writable = false
-        else {
-          try {
-            hit = readValue(args, key)
-            if (guarded) breaker.success()
-          } catch (error) {
-            writable = readFailed(error, key)
-          }
-        }
-      } catch (error) {
-        // Key and strict-mode storage errors reach a promise-returning function's callers as rejections.
-        if (identity.returnsPromise) return Promise.reject(error)
-        throw error
-      }
-      if (hit !== MISS) {
-        if (h !== NO_SCAN) remember(h)
-        return identity.returnsPromise ? Promise.resolve(hit) : hit
-      }
-      const inflight = pending.get(key)
-      if (inflight !== undefined) return inflight
-      const result = fn.apply(self, args)
-      if (!isPromiseLike(result)) {
-        identity.returnsPromise ??= false
-        if (writable) write(key, result)
-        return result
-      }
-      identity.returnsPromise = true
-      const flight: Promise<unknown> = Promise.resolve(result).then(
-        (value) => {
-          // A delete or clear while this ran means the value may be outdated: return it, don't store it.
-          if (pending.get(key) !== flight) return value
-          pending.delete(key)
-          if (writable) write(key, value)
-          return value
-        },
-        (error: unknown) => {
-          if (pending.get(key) === flight) pending.delete(key)
-          throw error
-        },
-      )
-      pending.set(key, flight)
-      return flight
-    }
-
-    // By-value hits over a memory storage: a scan of the arguments (no key string) finds recently hit entries by
-    // value; see arg-scan.ts. Type encoders could claim plain objects and arrays (`instanceof Object`), so they
-    // turn this off.
-    const byValue = generic !== undefined && (typeEncoders === undefined || typeEncoders.length === 0)
-    const openList = `${keyPrefix}[`
-    let recent: RecentHits | undefined
-    // Called right after a hit that `readValue` found in the generic table, in slot `lastSlot`.
-    const remember = (h: number): void => {
-      // The stored key string itself, not the equal one just built: hits then compare it by reference.
-      const stored = (internals as MemoryInternals).keyAt(generic as Table, lastSlot)
-      if (typeof stored === 'string' && recent !== undefined) rememberRecent(recent, h, lastSlot, stored, openList)
-    }
-
-    const read = internals?.read
-    if (numbers === undefined || read === undefined) {
-      wrapper = function cached(this: unknown, ...args: unknown[]): unknown {
-        return run(this, args, NO_SCAN)
-      }
-    } else {
-      const { keyAt, readSlot } = internals as MemoryInternals
-      const other = function (this: unknown, ...args: unknown[]): unknown {
-        let h = NO_SCAN
-        if (byValue) {
-          recent ??= createRecentHits()
-          if (shouldScan(recent)) {
-            h = scanArgs(args)
-            if (h !== NO_SCAN) {
-              const i = findRecent(recent, h)
-              // The slot must still hold the remembered entry: it may have been deleted, evicted or reused since.
-              if (i !== -1) {
-                const slot = recent.slots[i] as number
-                if (keyAt(generic as Table, slot) === recent.keys[i]) {
-                  const value = readSlot(slot)
-                  if (value !== MISS) {
-                    countScan(recent, true)
-                    return identity.returnsPromise ? Promise.resolve(value) : value
-                  }
-                }
-              }
-            }
-            countScan(recent, false)
-          }
-        }
-        return run(this, args, h)
-      }
-      wrapper = function cached(this: unknown): unknown {
-        // `arguments` read in place, never stored or passed on but by `apply`: then V8 allocates no arguments
-        // object, and the one-number path allocates nothing (bench S1).
-        // biome-ignore lint/complexity/noArguments: as above
-        if (arguments.length === 1) {
-          // biome-ignore lint/complexity/noArguments: as above
-          const a: unknown = arguments[0]
-          if (typeof a === 'number') {
-            if (a !== 0 || 1 / a > 0) {
-              const value = read(numbers, a)
-              if (value !== MISS) return identity.returnsPromise ? Promise.resolve(value) : value
-            }
-            return run(this, [a], NO_SCAN)
-          }
-        }
-        // biome-ignore lint/complexity/noArguments: as above
-        return other.apply(this, arguments as unknown as unknown[])
-      }
-    }
-    remove = (key) => {
-      pending.delete(key)
-      try {
-        return sync.delete(namespace, key)
-      } catch (error) {
-        throw toStorageError(storage, 'delete', error)
-      }
-    }
-    clear = () => {
-      pending.clear()
-      try {
-        sync.clear(namespace, keyPrefix)
-      } catch (error) {
-        throw toStorageError(storage, 'clear', error)
-      }
-    }
-  } else {
-    const remote: AsyncStorage = storage
-    const lookup = async (self: unknown, args: unknown[], key: string, flight: { promise?: Promise<unknown> }) => {
-      try {
-        let writable = breaker.allow()
-        if (writable) {
-          try {
-            const hit = await remote.get(namespace, key)
-            breaker.success()
-            if (hit !== undefined) return hit.value
-          } catch (error) {
-            writable = readFailed(error, key)
-          }
-        }
-        const value = await fn.apply(self, args)
-        // A delete or clear while this ran means the value may be outdated: return it, don't store it.
-        if (writable && pending.get(key) === flight.promise && (shouldCache === undefined || shouldCache(value))) {
-          try {
-            await remote.set(namespace, key, value, setOptions)
-            breaker.success()
-          } catch (error) {
-            writeFailed(error, key)
-          }
-        }
-        return value
-      } finally {
-        if (pending.get(key) === flight.promise) pending.delete(key)
-      }
-    }
-    wrapper = function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
-      let key: string
-      try {
-        key = encodeKey(args)
-      } catch (error) {
-        return Promise.reject(error)
-      }
-      const inflight = pending.get(key)
-      if (inflight !== undefined) return inflight
-      const flight: { promise?: Promise<unknown> } = {}
-      const promise = lookup(this, args, key, flight)
-      flight.promise = promise
-      pending.set(key, promise)
-      return promise
-    }
-    remove = async (key) => {
-      pending.delete(key)
-      try {
-        return await remote.delete(namespace, key)
-      } catch (error) {
-        throw toStorageError(storage, 'delete', error)
-      }
-    }
-    clear = async () => {
-      pending.clear()
-      try {
-        await remote.clear(namespace, keyPrefix)
-      } catch (error) {
-        throw toStorageError(storage, 'clear', error)
-      }
-    }
-  }
-
+  const keyPrefix = `${escapeKeyPart(name)}:`
+  const plainKeys = typed !== true && key === undefined && (ignoreArgs === undefined || ignoreArgs.length === 0)
+  const byValue = plainKeys && (typeEncoders === undefined || typeEncoders.length === 0)
+  const wrapper = storage.async ? asyncWrapper(plan) : syncWrapper(plan, keyPrefix, plainKeys, byValue)
+  const invalidate = storage.async ? asyncInvalidation(plan, keyPrefix) : syncInvalidation(plan, keyPrefix)
   mirrorFunction(wrapper, fn)
   const helpers = {
-    delete: (...args: unknown[]) => remove(encodeKey(args)),
-    clear: () => clear(),
+    delete: (...args: unknown[]) => invalidate.remove(encodeKey(args)),
+    clear: () => invalidate.clear(),
     keyFor: (...args: unknown[]) => encodeKey(args),
   }
   return Object.assign(wrapper, helpers) as never
+}
+
+/** A storage read failure: true for a corrupt payload (a miss, to be overwritten), false for a failing storage
+ * when failing open (a miss, and no write either), else it throws the StorageError for the caller. */
+function readFailed(plan: Plan, error: unknown, key: string): boolean {
+  const failure = toStorageError(plan.storage, 'get', error)
+  if (failure instanceof CodecError) {
+    plan.report('get', plan.namespace, key, failure)
+    return true
+  }
+  storageFailed(plan, failure, key)
+  return false
+}
+
+function writeFailed(plan: Plan, error: unknown, key: string): void {
+  const failure = toStorageError(plan.storage, 'set', error)
+  if (failure instanceof CodecError) plan.report('set', plan.namespace, key, failure)
+  else storageFailed(plan, failure, key)
+}
+
+// In strict mode the caller gets the error, so it is not reported too; the breaker counts it either way.
+function storageFailed(plan: Plan, failure: StorageError, key: string): void {
+  const { storage, namespace, report } = plan
+  const opened = plan.breaker.failure()
+  if (!plan.failOpen) throw failure
+  report(failure.op, namespace, key, failure)
+  if (opened !== undefined) {
+    const op = failure.op
+    report(op, namespace, key, new StorageError(`${storage.name} storage: ${opened}`, { storage: storage.name, op }))
+  }
+}
+
+/** Forgets `flight` once it settled, unless a newer flight for the key took its place. */
+function land(pending: Map<string, Flight>, key: string, flight: Flight): void {
+  if (pending.get(key) === flight) pending.delete(key)
+}
+
+function syncWrapper(
+  plan: Plan,
+  keyPrefix: string,
+  plainKeys: boolean,
+  byValue: boolean,
+): (this: unknown, ...args: unknown[]) => unknown {
+  const { fn, namespace, encodeKey, isAsyncFn, breaker, shouldCache } = plan
+  const storage = plan.storage as Storage
+  const { pending } = plan.identity
+  // The hit has the shape the computation had: recorded with the entry (meta.promise), or known from `fn` itself.
+  const fromSlot = (held: unknown): unknown => {
+    if (held instanceof WithMeta) {
+      return isAsyncFn || held.meta.promise === true ? Promise.resolve(held.value) : held.value
+    }
+    return isAsyncFn ? Promise.resolve(held) : held
+  }
+  const write = (key: string, value: unknown, options: SetOptions | undefined): void => {
+    if (shouldCache !== undefined && !shouldCache(value)) return
+    try {
+      storage.set(namespace, key, value, options)
+      breaker.success()
+    } catch (error) {
+      writeFailed(plan, error, key)
+    }
+  }
+  const internals = memoryInternals(storage)
+  const reader =
+    internals === undefined
+      ? undefined
+      : createSlotReader({ internals, namespace, keyPrefix, plainKeys, byValue, fromSlot })
+  // What the storage holds for `key`, in a memory slot's form, or MISS.
+  const readHeld =
+    reader !== undefined
+      ? reader.read
+      : (key: string): unknown => {
+          const hit = storage.get(namespace, key)
+          if (hit === undefined) return MISS
+          return hit.meta === undefined ? hit.value : new WithMeta(hit.value, hit.meta)
+        }
+  // A memory storage never fails, so it needs no breaker.
+  const guarded = internals === undefined
+  // `h` is the argument scan's hash when the by-value hit path missed: a hit found here is remembered.
+  const run = (self: unknown, args: unknown[], h: number): unknown => {
+    let key: string
+    let held: unknown = MISS
+    let writable = true
+    try {
+      key = encodeKey(args)
+      if (guarded && !breaker.allow()) writable = false
+      else {
+        try {
+          held = readHeld(key)
+          if (guarded) breaker.success()
+        } catch (error) {
+          writable = readFailed(plan, error, key)
+        }
+      }
+    } catch (error) {
+      // Key and strict-mode storage errors reach an async function's callers as rejections.
+      if (isAsyncFn) return Promise.reject(error)
+      throw error
+    }
+    if (held !== MISS) {
+      if (h !== NO_SCAN) reader?.remember(h)
+      return fromSlot(held)
+    }
+    const inflight = pending.get(key)
+    if (inflight !== undefined) return inflight.promise
+    const result = fn.apply(self, args)
+    if (!isPromiseLike(result)) {
+      if (writable) write(key, result, plan.plainSet)
+      return result
+    }
+    const flight: Flight = { promise: undefined, invalidated: false }
+    flight.promise = Promise.resolve(result).then(
+      (value) => {
+        land(pending, key, flight)
+        // A delete or clear while this ran means the value may be outdated: return it, don't store it.
+        if (writable && !flight.invalidated) write(key, value, plan.promiseSet)
+        return value
+      },
+      (error: unknown) => {
+        land(pending, key, flight)
+        throw error
+      },
+    )
+    pending.set(key, flight)
+    return flight.promise
+  }
+  return reader === undefined || internals === undefined
+    ? function cached(this: unknown, ...args: unknown[]): unknown {
+        return run(this, args, NO_SCAN)
+      }
+    : memoryWrapper({ internals, namespace, keyPrefix, plainKeys, byValue, fromSlot }, reader, run)
+}
+
+function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promise<unknown> {
+  const { fn, namespace, encodeKey, breaker, shouldCache } = plan
+  const storage = plan.storage as AsyncStorage
+  const { pending } = plan.identity
+  const lookup = async (self: unknown, args: unknown[], key: string, flight: Flight): Promise<unknown> => {
+    try {
+      let writable = breaker.allow()
+      if (writable) {
+        try {
+          const hit = await storage.get(namespace, key)
+          breaker.success()
+          if (hit !== undefined) return hit.value
+        } catch (error) {
+          writable = readFailed(plan, error, key)
+        }
+      }
+      const result = fn.apply(self, args)
+      const promised = isPromiseLike(result)
+      const value = promised ? await result : result
+      // A delete or clear while this ran means the value may be outdated: return it, don't store it.
+      if (writable && !flight.invalidated && (shouldCache === undefined || shouldCache(value))) {
+        try {
+          const options = promised ? plan.promiseSet : plan.plainSet
+          await trackWrite(storage, namespace, key, storage.set(namespace, key, value, options))
+          breaker.success()
+        } catch (error) {
+          writeFailed(plan, error, key)
+        }
+      }
+      return value
+    } finally {
+      land(pending, key, flight)
+    }
+  }
+  return function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
+    let key: string
+    try {
+      key = encodeKey(args)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const inflight = pending.get(key)
+    if (inflight !== undefined) return inflight.promise as Promise<unknown>
+    // Registered before it starts: a lookup can settle synchronously (a read that throws at once, then an `fn`
+    // that does), and its `finally` must find it to forget it.
+    const flight: Flight = { promise: undefined, invalidated: false }
+    pending.set(key, flight)
+    const promise = lookup(this, args, key, flight)
+    flight.promise = promise
+    return promise
+  }
+}
+
+interface Invalidation {
+  remove(key: string): MaybePromise<boolean, boolean>
+  clear(): MaybePromise<void, boolean>
+}
+
+/** Marks this function's flights invalidated: the keys given, or all of them. */
+function invalidateOwn(plan: Plan, key?: string): void {
+  if (key !== undefined) {
+    invalidateFlights(plan.storage, plan.namespace, [key])
+    return
+  }
+  const { pending } = plan.identity
+  for (const flight of pending.values()) flight.invalidated = true
+  pending.clear()
+}
+
+function syncInvalidation(plan: Plan, keyPrefix: string): Invalidation {
+  const storage = plan.storage as Storage
+  const { namespace } = plan
+  return {
+    remove(key) {
+      invalidateOwn(plan, key)
+      try {
+        return storage.delete(namespace, key)
+      } catch (error) {
+        throw toStorageError(storage, 'delete', error)
+      }
+    },
+    clear() {
+      invalidateOwn(plan)
+      try {
+        storage.clear(namespace, keyPrefix)
+      } catch (error) {
+        throw toStorageError(storage, 'clear', error)
+      }
+    },
+  }
+}
+
+function asyncInvalidation(plan: Plan, keyPrefix: string): Invalidation {
+  const storage = plan.storage as AsyncStorage
+  const { namespace } = plan
+  return {
+    async remove(key) {
+      invalidateOwn(plan, key)
+      await issuedWrites(storage, namespace, { key })
+      try {
+        return await storage.delete(namespace, key)
+      } catch (error) {
+        throw toStorageError(storage, 'delete', error)
+      }
+    },
+    async clear() {
+      invalidateOwn(plan)
+      await issuedWrites(storage, namespace, { keyPrefix })
+      try {
+        await storage.clear(namespace, keyPrefix)
+      } catch (error) {
+        throw toStorageError(storage, 'clear', error)
+      }
+    },
+  }
 }

@@ -1,23 +1,47 @@
 import { ConfigError } from './errors'
 import type { AnyStorage } from './storage'
 
-/** What all wrappers sharing one (storage, namespace, name) have in common. */
+/**
+ * A computation in progress for one key. Concurrent callers of the key share `promise`; a delete or clear while it
+ * runs sets `invalidated`, so its result is returned to those callers but never stored.
+ */
+export interface Flight {
+  promise: Promise<unknown> | undefined
+  invalidated: boolean
+}
+
+/** What all wrappers sharing one (place, namespace, name) have in common. */
 export interface Identity {
-  readonly fn: unknown
+  fn: unknown
   readonly implicit: boolean
   readonly namespace: string
   /** In-flight computations by key, so concurrent callers of one key run the function once. */
-  readonly pending: Map<string, Promise<unknown>>
-  /** Whether the function returns promises: known for `async` functions, else learned on its first result. */
-  returnsPromise: boolean | undefined
+  readonly pending: Map<string, Flight>
 }
 
-const registry = new WeakMap<AnyStorage, Map<string, Identity>>()
-const AsyncFunction = (async () => {}).constructor
+type Registry = Map<string, Identity>
+
+// Keyed on where a storage writes (`storage.scope`), so two storage objects on one server and prefix share one
+// registry; a storage without a scope is its own place.
+const byScope = new Map<string, Registry>()
+const byObject = new WeakMap<AnyStorage, Registry>()
+
+const registryOf = (storage: AnyStorage, create: boolean): Registry | undefined => {
+  const scope = storage.scope
+  let registry = typeof scope === 'string' ? byScope.get(scope) : byObject.get(storage)
+  if (registry === undefined && create) {
+    registry = new Map()
+    if (typeof scope === 'string') byScope.set(scope, registry)
+    else byObject.set(storage, registry)
+  }
+  return registry
+}
+
+const sourceOf = (fn: unknown): string => Function.prototype.toString.call(fn)
 
 /**
- * Registers a wrapped function's identity. Two different functions with the same IMPLICIT name on one storage
- * and namespace would silently share results, so that is a ConfigError; an explicit `name` shares on purpose.
+ * Registers a wrapped function's identity. Two different functions with the same IMPLICIT name in one place and
+ * namespace would silently share results, so that is a ConfigError; an explicit `name` shares on purpose.
  */
 export function claimIdentity(
   storage: AnyStorage,
@@ -26,40 +50,49 @@ export function claimIdentity(
   fn: (...args: never[]) => unknown,
   implicit: boolean,
 ): Identity {
-  let byName = registry.get(storage)
-  if (byName === undefined) {
-    byName = new Map()
-    registry.set(storage, byName)
-  }
+  const registry = registryOf(storage, true) as Registry
   const id = JSON.stringify([namespace, name])
-  const existing = byName.get(id)
-  if (existing !== undefined) {
-    if (existing.fn !== fn && existing.implicit && implicit) {
-      throw new ConfigError(
-        'name',
-        `cacheValue: two different functions are both named '${name}' in namespace '${namespace}' on the same ${storage.name} storage, so they would share cached results; give each a distinct \`name\` option (or a different namespace)`,
-      )
-    }
-    return existing
+  const existing = registry.get(id)
+  if (existing === undefined) {
+    const identity: Identity = { fn, implicit, namespace, pending: new Map() }
+    registry.set(id, identity)
+    return identity
   }
-  const identity: Identity = {
-    fn,
-    implicit,
-    namespace,
-    pending: new Map(),
-    returnsPromise: fn instanceof AsyncFunction ? true : undefined,
+  if (existing.fn !== fn && existing.implicit && implicit) {
+    const where = storage.scope ?? `the same ${storage.name} storage`
+    // Same source is not proof of same results: closures made by one factory (a wrapper per tenant) share it.
+    const cause =
+      sourceOf(existing.fn) === sourceOf(fn)
+        ? 'they have the same source, so this is a module evaluated again (a reloader: Vite SSR, Next dev, a watch mode) or a wrapper created per call or per tenant'
+        : 'they are different functions'
+    throw new ConfigError(
+      'name',
+      `cacheValue: two function objects are both named '${name}' in namespace '${namespace}' on ${where} (${cause}), and an implicit name must not make them share cached results. Fixes: create the wrapper once, at module level, and reuse it (pass a tenant as an argument, or give each tenant its own namespace); or, for a reloader or functions that really compute the same thing, pass the same explicit \`name\` option, which shares entries on purpose.`,
+    )
   }
-  byName.set(id, identity)
-  return identity
+  return existing
 }
 
-/** Forgets in-flight computations of the given namespaces, so their late results are not written after a clear. */
-export function forgetPending(storage: AnyStorage, namespaces: readonly string[]): void {
-  const byName = registry.get(storage)
-  if (byName === undefined) return
-  for (const identity of byName.values()) {
-    if (namespaces.includes(identity.namespace)) identity.pending.clear()
+/** Marks the in-flight computations of `namespace` (only `keys` of it, when given) invalidated and forgets them. */
+export function invalidateFlights(storage: AnyStorage, namespace: string, keys?: readonly string[]): void {
+  const registry = registryOf(storage, false)
+  if (registry === undefined) return
+  for (const identity of registry.values()) {
+    if (identity.namespace !== namespace) continue
+    const { pending } = identity
+    for (const key of keys ?? [...pending.keys()]) {
+      const flight = pending.get(key)
+      if (flight === undefined) continue
+      flight.invalidated = true
+      pending.delete(key)
+    }
   }
+}
+
+/** The namespaces that wrappers in this process use in the place `storage` writes to. */
+export function namespacesInUse(storage: AnyStorage): ReadonlySet<string> {
+  const registry = registryOf(storage, false)
+  return new Set(registry === undefined ? [] : [...registry.values()].map((identity) => identity.namespace))
 }
 
 /** The identity of a wrapped function: the `name` option, else `fn.name`; anonymous functions need `name`. */

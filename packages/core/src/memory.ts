@@ -1,7 +1,8 @@
 import { ConfigError } from './errors'
 // The key encoder's text of a number: a one-number key is routed to a number table exactly when it is that text.
 import { numberText } from './keys'
-import type { Entry, SetOptions, Storage } from './storage'
+import { rejectUnknownOptions } from './options'
+import type { Entry, EntryMeta, SetOptions, Storage } from './storage'
 
 /** Options of {@link memoryStorage}. */
 export interface MemoryStorageOptions {
@@ -19,6 +20,17 @@ export const DEFAULT_MAX_ENTRIES = 10_000
 export const MISS: unique symbol = Symbol('memokit.miss')
 
 /**
+ * How a value written with metadata sits in its slot. The fast reads return slot contents as they are, so core
+ * tests `instanceof WithMeta` on a hit; values written without metadata (every sync result) pay nothing.
+ */
+export class WithMeta {
+  constructor(
+    readonly value: unknown,
+    readonly meta: EntryMeta,
+  ) {}
+}
+
+/**
  * One (namespace, function) table of entries whose key is a single-number argument list, keyed by the number
  * itself; or a namespace's generic table keyed by the full key string (`prefix` undefined).
  */
@@ -30,19 +42,21 @@ export interface Table {
 
 /** What core's cacheValue uses to read this storage without building key strings. Not public. */
 export interface MemoryInternals {
+  // Every read below returns what the slot holds: the value, or a WithMeta around it.
   /** The stable table for single-number keys of one function (`prefix` is `'<escaped name>:'`). */
   numberTable(namespace: string, prefix: string): Table
   /** The value under `raw` in `table`, or MISS. Checks expiry and marks the entry recently used. */
   read(table: Table, raw: unknown): unknown
-  /** Like `get(namespace, key).value`, or MISS, without allocating an Entry. */
-  readKey(namespace: string, key: string): unknown
-  /** The stable table of a namespace's keys that are not one number (read it with `read(table, key)`). */
+  /** The stable table of a namespace's keys that are not one number. */
   genericTable(namespace: string): Table
-  /** The slot holding `raw` in `table`, or 0. Slots are reused: hold one only as a hint, checked by `keyAt`. */
-  slotOf(table: Table, raw: unknown): number
+  /**
+   * The slot holding `key` of `namespace`, routed exactly as `get` and `set` route it, or 0. Slots are reused:
+   * hold one only as a hint, checked by `keyAt`.
+   */
+  slotOfKey(namespace: string, key: string): number
   /** The key of the live entry in slot `slot` if that entry belongs to `table`, else undefined. */
   keyAt(table: Table, slot: number): unknown
-  /** Like `read`, for a slot just confirmed by `keyAt`. */
+  /** What slot `slot` holds, or MISS when it expired. Checks expiry and marks the entry recently used. */
   readSlot(slot: number): unknown
 }
 
@@ -70,6 +84,13 @@ const INITIAL_CAPACITY = 64
  * words beyond its Map slot; keys that are one number are stored by the number itself, not a string.
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError(
+      'options',
+      'memoryStorage: options must be an object, e.g. memoryStorage({ maxEntries: 500 })',
+    )
+  }
+  rejectUnknownOptions('memoryStorage', options, ['maxEntries'])
   const { maxEntries = DEFAULT_MAX_ENTRIES } = options
   if (!(maxEntries === Number.POSITIVE_INFINITY || (Number.isInteger(maxEntries) && maxEntries > 0))) {
     throw new ConfigError(
@@ -214,7 +235,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     } else {
       unlink(s)
     }
-    values[s] = value
+    const meta = opts?.meta
+    values[s] = meta === undefined ? value : new WithMeta(value, meta)
     created[s] = now
     if (ttl !== undefined) {
       expires ??= new Float64Array(capacity + 1)
@@ -226,7 +248,12 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   }
   const entryAt = (s: number): Entry => {
     const at = expires === undefined ? 0 : (expires[s] as number)
-    return { value: values[s], createdAt: created[s] as number, expiresAt: at === 0 ? undefined : at }
+    const held = values[s]
+    const createdAt = created[s] as number
+    const expiresAt = at === 0 ? undefined : at
+    return held instanceof WithMeta
+      ? { value: held.value, createdAt, expiresAt, meta: held.meta }
+      : { value: held, createdAt, expiresAt }
   }
   const touch = (s: number): void => {
     if (next[0] !== s) {
@@ -289,10 +316,9 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   internalsByStorage.set(storage, {
     numberTable,
     genericTable: (ns) => namespaceTables(ns).generic,
-    // `route` sets `routedKey` before it is read as the second argument.
-    readKey: (ns, key) => read(route(ns, key), routedKey),
     read,
-    slotOf: (table, raw) => table.map.get(raw) ?? 0,
+    // `route` sets `routedKey` before it is read.
+    slotOfKey: (ns, key) => route(ns, key).map.get(routedKey) ?? 0,
     // A released slot's key is undefined, and slot 0 (the list sentinel) never holds one.
     keyAt: (table, s) => (tableOf[s] === table.id ? keys[s] : undefined),
     readSlot,

@@ -27,11 +27,15 @@ export type Reporter = (
  * Builds the function that tells the user about a failure. Without a hook, a process warning is emitted at most
  * once per storage every 10 s, so an outage is visible but doesn't flood the logs.
  */
-export function createReporter(storage: AnyStorage, onError: ((report: ErrorReport) => void) | undefined): Reporter {
+export function createReporter(
+  storage: AnyStorage,
+  onError: ((report: ErrorReport) => void) | undefined,
+  functionName?: string,
+): Reporter {
   return (op, namespace, key, error) => {
     if (onError) {
       try {
-        onError({ op, storage: storage.name, namespace, key, error })
+        onError({ op, storage: storage.name, namespace, key, functionName, error })
       } catch {
         // A failing hook must never turn a cache problem into a failed call.
       }
@@ -41,8 +45,14 @@ export function createReporter(storage: AnyStorage, onError: ((report: ErrorRepo
     const last = lastWarning.get(storage)
     if (last !== undefined && now - last < WARNING_INTERVAL_MS) return
     lastWarning.set(storage, now)
+    const where =
+      functionName === undefined ? `namespace '${namespace}'` : `${functionName} in namespace '${namespace}'`
+    const advice =
+      error instanceof CodecError && op === 'set'
+        ? `: the result was returned but not cached; teach the storage's codec this type (codec.registerClass or codec.register), then pass that codec to the storage, e.g. redisStorage({ url, codec })`
+        : ''
     process.emitWarning(
-      `memokit: ${error.message} (further failures of this storage are muted for 10 s; pass onError to see each)`,
+      `memokit (${where}): ${error.message}${advice} (further failures of this storage are muted for 10 s; pass onError to see each)`,
       {
         type: 'MemokitWarning',
         code: error.code,

@@ -452,7 +452,7 @@ describe('cacheValue: configuration errors come first', () => {
         return n + offset
       }
     cacheValue(makeLoader(1), { storage })
-    expect(() => cacheValue(makeLoader(2), { storage })).toThrow(/two different functions are both named 'load'/)
+    expect(() => cacheValue(makeLoader(2), { storage })).toThrow(/two function objects are both named 'load'/)
     // Another namespace, another storage, or an explicit name are fine.
     expect(cacheValue(makeLoader(2), { storage, namespace: 'other' })(1)).toBe(3)
     expect(cacheValue(makeLoader(2), { storage: memoryStorage() })(1)).toBe(3)
