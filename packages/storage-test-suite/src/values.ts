@@ -1,3 +1,5 @@
+import type { EntryMeta } from '@memokit/core'
+
 /** Fixtures the value round-trip checks write: each group is one `it`, each value one key. */
 
 /** Every byte value 0..255, in order. */
@@ -80,4 +82,24 @@ export function richValues(): Record<string, unknown[]> {
       { when: new Date(1_700_000_000_000), tags: new Set(['x', 'y']), big: 10n ** 30n, m: new Map([[1, /re/g]]) },
     ],
   }
+}
+
+/**
+ * Metadata a storage must keep verbatim with an entry (`SetOptions.meta` → `Entry.meta`): core's own field, an
+ * empty object, and JSON shapes that break naive encodings (commas and quotes in a comma-separated header,
+ * nesting, unicode, numbers that are not integers).
+ */
+export function metaValues(): EntryMeta[] {
+  return [
+    { promise: true },
+    { promise: false },
+    {},
+    {
+      promise: true,
+      note: 'a, "quoted", \'single\' and \\ backslash, with a\nnewline',
+      list: [1, -2.5, 1e21, 'x,y', '', true, false, [], {}, [['deep']]],
+      nested: { a: { b: { c: ['d', { e: 'f' }] } } },
+    } as EntryMeta,
+    { 'key, with "odd" chars': 'ü😀', '': 0, $dollar: 'x', 'dotted.key': 1 } as EntryMeta,
+  ]
 }
