@@ -1,7 +1,22 @@
 import { createHash } from 'node:crypto'
 import { types } from 'node:util'
-import { ConfigError, KeyError } from './errors'
+import { KeyError } from './errors'
+import { encodeBinary, isBuiltin } from './key-binary'
+import {
+  addSegment,
+  CUSTOM_PROTOTYPE,
+  describeError,
+  Fail,
+  IDENTIFIER,
+  MAX_DEPTH,
+  propertySegment,
+  toKeyError,
+  validateKeyOptions,
+} from './key-errors'
 import { escapeKeyPart } from './key-part'
+import { firstKey, MAX_READABLE, nextKey, numberText, quote } from './key-text'
+
+export { MAX_READABLE, needsEscape, numberText, quote } from './key-text'
 
 /**
  * `[Class, encoder]`: values that are `instanceof Class` are replaced by `encoder(value)` before encoding.
@@ -18,9 +33,10 @@ export interface KeyEncoderOptions {
   /** The function identity (any string); the first part of every key, and named in errors. */
   readonly functionName: string
   /**
-   * When true, the constructor name of every type-encoded value takes part in the key (and null-prototype objects
-   * are kept apart from plain ones), so `f(new Decimal('1'))` and `f('1')` get different keys even when Decimal's
-   * encoder returns `'1'`. When false they share a key. Every other value's type is always part of its encoding.
+   * When true, every type-encoded value is tagged with the position of the encoder that matched it and its
+   * constructor name (and null-prototype objects are kept apart from plain ones), so `f(new Decimal('1'))` and
+   * `f('1')` get different keys even when Decimal's encoder returns `'1'`, and so do two classes that share a name
+   * but not an encoder. When false they share a key. Every other value's type is always part of its encoding.
    * Default: false.
    */
   readonly typed?: boolean
@@ -39,10 +55,9 @@ export interface KeyEncoderOptions {
   readonly key?: (...args: any[]) => unknown
 }
 
-// Encodings up to this many UTF-16 code units stay readable in the key; longer ones are replaced by a digest.
-export const MAX_READABLE = 200
-// Containers nested deeper than this are a KeyError rather than a stack overflow (also stops encoder loops).
-const MAX_DEPTH = 500
+// An array with more holes than this, and more holes than elements, is encoded by its elements and its length,
+// so a huge `length` costs nothing. Fewer holes keep the slot-by-slot form (and the keys of earlier versions).
+const SPARSE_MIN_HOLES = 64
 
 /**
  * Returns a function that turns an argument list into a storage key: `${escapeKeyPart(functionName)}:${encoding}`.
@@ -56,12 +71,16 @@ const MAX_DEPTH = 500
  *   NaN is stable), `1n`, `true`, `null`, `undefined` all distinct.
  * - plain and null-prototype objects: own enumerable string keys, sorted; `{a: undefined}` differs from `{}`.
  *   Non-enumerable properties are not part of the key; an enumerable symbol key is a KeyError.
- * - arrays (only `Array` itself, not subclasses) by index; holes differ from `undefined`; non-index properties
- *   of arrays are not part of the key.
+ * - arrays (only `Array` itself, not subclasses) by index; holes differ from `undefined` (`_`); non-index
+ *   properties of arrays are not part of the key. An array with more than 64 holes and more holes than elements
+ *   is `Array(length)[index:value,...]`, in time proportional to its elements, whatever its length.
  * - Map and Set sorted by their entries' encodings (so insertion order doesn't matter); Date by time value (an
  *   invalid Date is `Date(NaN)`); ArrayBuffer, SharedArrayBuffer and DataView by bytes; typed arrays by element
- *   values, tagged with their type. A Buffer and a Uint8Array with the same bytes have DIFFERENT keys (a function
- *   may treat them differently; e.g. their `toString` differs).
+ *   values, tagged with their type, except that a NaN in a float array other than the one `NaN` is stored as
+ *   carries its bits (`NaN:fff8000000000000`): a function reading the bytes would see them. A Buffer and a
+ *   Uint8Array with the same bytes have DIFFERENT keys (a function may treat them differently; e.g. their
+ *   `toString` differs).
+ * - with `typed`, a type-encoded value is `@<encoder position>:<constructor name>(<encoding>)`.
  * - functions, symbols, class instances without a type encoder (anything else whose prototype isn't
  *   Object.prototype or null: WeakMap, Promise, RegExp, Error, URL, boxed primitives, subclasses of built-ins),
  *   cycles and nesting deeper than 500 are a `KeyError` naming the path, the type and the function, thrown
@@ -70,7 +89,7 @@ const MAX_DEPTH = 500
  * Throws a `ConfigError` at once for invalid options.
  */
 export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly unknown[]) => string {
-  const { functionName, typed = false, typeEncoders = [], ignoreArgs = [], key } = validate(options)
+  const { functionName, typed = false, typeEncoders = [], ignoreArgs = [], key } = validateKeyOptions(options)
   const prefix = `${escapeKeyPart(functionName)}:`
   const openList = `${prefix}[`
   const context: Context = { typed, encoders: typeEncoders.length > 0 ? typeEncoders : undefined }
@@ -156,95 +175,6 @@ function encodeList(
   return `${s}]`
 }
 
-function validate(options: KeyEncoderOptions): KeyEncoderOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new ConfigError('options', 'key options must be an object')
-  }
-  const { functionName, typed, typeEncoders, ignoreArgs, key } = options
-  if (typeof functionName !== 'string') {
-    throw new ConfigError('name', `the function name must be a string, got ${typeName(functionName)}`)
-  }
-  const who = `${functionName}:`
-  if (typed !== undefined && typeof typed !== 'boolean') {
-    throw new ConfigError('typed', `${who} typed must be true or false, got ${typeName(typed)}`)
-  }
-  if (key !== undefined && typeof key !== 'function') {
-    throw new ConfigError('key', `${who} key must be a function (...args) => value, got ${typeName(key)}`)
-  }
-  if (typeEncoders !== undefined) {
-    if (!Array.isArray(typeEncoders)) {
-      throw new ConfigError(
-        'typeEncoders',
-        `${who} typeEncoders must be an array of [Class, encoder] pairs, e.g. typeEncoders: [[Decimal, (d) => d.toString()]]`,
-      )
-    }
-    typeEncoders.forEach((pair: unknown, index) => {
-      const p = pair as readonly unknown[]
-      const cls = Array.isArray(p) ? p[0] : undefined
-      const ok =
-        Array.isArray(p) &&
-        p.length === 2 &&
-        typeof cls === 'function' &&
-        typeof (cls as { prototype?: unknown }).prototype === 'object' &&
-        (cls as { prototype?: unknown }).prototype !== null &&
-        typeof p[1] === 'function'
-      if (!ok) {
-        throw new ConfigError(
-          'typeEncoders',
-          `${who} typeEncoders[${index}] must be a [Class, encoder] pair (a class or constructor function, then a function of the instance), e.g. [Decimal, (d) => d.toString()]`,
-        )
-      }
-    })
-  }
-  if (ignoreArgs !== undefined) {
-    if (!Array.isArray(ignoreArgs)) {
-      throw new ConfigError('ignoreArgs', `${who} ignoreArgs must be an array of argument positions, e.g. [1]`)
-    }
-    const seen = new Set<number>()
-    ignoreArgs.forEach((position: unknown, index) => {
-      if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) {
-        throw new ConfigError(
-          'ignoreArgs',
-          `${who} ignoreArgs[${index}] must be a 0-based argument position (a non-negative integer), got ${describeValue(position)}`,
-        )
-      }
-      if (seen.has(position)) {
-        throw new ConfigError('ignoreArgs', `${who} ignoreArgs lists position ${position} twice`)
-      }
-      seen.add(position)
-    })
-    if (key !== undefined && ignoreArgs.length > 0) {
-      throw new ConfigError(
-        'ignoreArgs',
-        `${who} key and ignoreArgs cannot be combined: a custom key already decides which arguments matter, so leave them out of the key function instead`,
-      )
-    }
-  }
-  return options
-}
-
-/** Why encoding failed and where; segments are appended innermost first while the recursion unwinds. */
-class Fail {
-  readonly segments: string[] = []
-  /** The argument the value sits in; undefined inside a custom key's result. */
-  argIndex: number | undefined = undefined
-  constructor(
-    readonly valueType: string,
-    readonly reason: 'unsupported' | 'function' | 'symbol' | 'symbol-key' | 'cycle' | 'depth' | 'encoder' | 'self',
-    readonly cause?: unknown,
-  ) {}
-}
-
-function addSegment(error: unknown, segment: string): void {
-  if (error instanceof Fail) error.segments.push(segment)
-}
-
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
-
-function propertySegment(k: string): string {
-  return IDENTIFIER.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`
-}
-
 const ObjectProto = Object.prototype
 const ArrayProto = Array.prototype
 const getProto = Object.getPrototypeOf
@@ -252,32 +182,10 @@ const objectKeys = Object.keys
 const isArray = Array.isArray
 const ownSymbols = Object.getOwnPropertySymbols
 const isEnumerable = (o: object, k: PropertyKey) => ObjectProto.propertyIsEnumerable.call(o, k)
-const TypedArrayProto = getProto(Uint8Array.prototype) as object
-const typedArrayTag = Object.getOwnPropertyDescriptor(TypedArrayProto, Symbol.toStringTag)?.get as (
-  this: unknown,
-) => string | undefined
 const dateTime = Date.prototype.getTime
 const mapEntries = Map.prototype.entries
 const setValues = Set.prototype.values
-const BYTE_ARRAYS = new Set(['Uint8Array', 'Int8Array', 'Uint8ClampedArray'])
-
-/**
- * A built-in object must have the built-in prototype itself (not a subclass, whose methods may mean something
- * else). `protoDepth` is the prototype chain length of a genuine instance, which also recognises instances from
- * another realm (vm contexts, jest) whose prototypes are different objects with the same shape.
- */
-function isBuiltin(proto: object, own: object, name: string, protoDepth: number): boolean {
-  if (proto === own) return true
-  const ctor = (proto as { constructor?: unknown }).constructor
-  if (typeof ctor !== 'function' || ctor.name !== name) return false
-  let p: object | null = proto
-  for (let d = 0; d < protoDepth; d++) p = p === null ? null : (getProto(p) as object | null)
-  return p === null
-}
-
-function bytes(buffer: ArrayBufferLike, offset: number, length: number): string {
-  return Buffer.from(buffer, offset, length).toString('base64')
-}
+const ownNames = Object.getOwnPropertyNames
 
 /** What one encoder needs to know; `encoders` is undefined when there are none, so the check is one comparison. */
 interface Context {
@@ -341,7 +249,8 @@ function encodeWithEncoder(
   stack: object[] | null,
   encoders: readonly TypeEncoder[],
 ): string | undefined {
-  for (const [cls, encoder] of encoders) {
+  for (let position = 0; position < encoders.length; position++) {
+    const [cls, encoder] = encoders[position] as TypeEncoder
     if (!(o instanceof cls)) continue
     enter(o, depth, stack)
     let replacement: unknown
@@ -360,8 +269,10 @@ function encodeWithEncoder(
     }
     stack?.pop()
     if (!c.typed) return s
+    // The position tells apart classes that share a name (two modules' `Money`); the name, subclasses that share
+    // an encoder. Both are the same in every process that runs the same code.
     const name = constructorName(o)
-    return `@${IDENTIFIER.test(name) ? name : JSON.stringify(name)}(${s})`
+    return `@${position}:${IDENTIFIER.test(name) ? name : JSON.stringify(name)}(${s})`
   }
   return undefined
 }
@@ -438,18 +349,75 @@ function encArray(a: readonly unknown[], c: Context, depth: number, stack: objec
   enter(a, depth, stack)
   let s = '['
   let i = 0
+  // Holes seen so far, until the sparse form is ruled out (-1). Before it can apply, at least as many elements
+  // as holes have been read, so the slot-by-slot scan costs at most twice the elements plus 64.
+  let holes = 0
+  let present: number[] | undefined
   try {
     for (; i < n; i++) {
       if (i !== 0) s += ','
       const x = a[i]
-      s += x === undefined && !(i in a) ? '_' : enc(x, c, depth + 1, stack)
+      if (x !== undefined || i in a) {
+        s += enc(x, c, depth + 1, stack)
+        continue
+      }
+      s += '_'
+      if (holes >= 0 && ++holes > SPARSE_MIN_HOLES && holes > i + 1 - holes) {
+        present = presentIndices(a, n)
+        if (isSparse(n, present.length)) break
+        present = undefined
+        holes = -1
+      }
     }
   } catch (error) {
     addSegment(error, `[${i}]`)
     throw error
   }
+  if (present !== undefined) s = encSparse(a, n, present, c, depth, stack)
   stack?.pop()
   return `${s}]`
+}
+
+/** Whether an array of `length` slots holding `elements` of them is encoded in its sparse form. */
+const isSparse = (length: number, elements: number): boolean =>
+  length - elements > SPARSE_MIN_HOLES && length - elements > elements
+
+/** The indices of an array's elements (its own index properties), ascending, in time proportional to them. */
+function presentIndices(a: readonly unknown[], n: number): number[] {
+  const indices: number[] = []
+  let sorted = true
+  for (const k of ownNames(a)) {
+    const i = Number(k)
+    // Array indices come first in ascending order; anything else (`length`, other properties) is skipped.
+    if (!(i < n && String(i) === k)) continue
+    if (indices.length !== 0 && i < (indices[indices.length - 1] as number)) sorted = false
+    indices.push(i)
+  }
+  // Only a Proxy can list its keys in another order.
+  return sorted ? indices : indices.sort((x, y) => x - y)
+}
+
+/** `Array(length)[index:value,...` (without the closing bracket), elements in ascending index order. */
+function encSparse(
+  a: readonly unknown[],
+  n: number,
+  indices: readonly number[],
+  c: Context,
+  depth: number,
+  stack: object[] | null,
+): string {
+  let s = `Array(${n})[`
+  let i = 0
+  try {
+    for (let j = 0; j < indices.length; j++) {
+      i = indices[j] as number
+      s += `${j === 0 ? '' : ','}${i}:${enc(a[i], c, depth + 1, stack)}`
+    }
+  } catch (error) {
+    addSegment(error, `[${i}]`)
+    throw error
+  }
+  return s
 }
 
 function encBuiltin(o: object, proto: object, c: Context, depth: number, stack: object[] | null): string {
@@ -458,22 +426,6 @@ function encBuiltin(o: object, proto: object, c: Context, depth: number, stack: 
     return `Date(${dateTime.call(o)})`
   }
   if (Array.isArray(o) && isBuiltin(proto, ArrayProto, 'Array', 2)) return encArray(o, c, depth, stack)
-  if (Buffer.isBuffer(o)) return `Buffer(${bytes(o.buffer, o.byteOffset, o.byteLength)})`
-  if (types.isTypedArray(o)) {
-    const tag = typedArrayTag.call(o) as string
-    const own = (globalThis as unknown as Record<string, { prototype: object } | undefined>)[tag]?.prototype
-    if (isBuiltin(proto, own ?? proto, tag, 3)) {
-      if (BYTE_ARRAYS.has(tag)) return `${tag}(${bytes(o.buffer, o.byteOffset, o.byteLength)})`
-      // Multi-byte elements by value, not bytes: bytes would depend on the machine's endianness.
-      let s = `${tag}[`
-      const elements = o as unknown as ArrayLike<number | bigint>
-      for (let i = 0; i < elements.length; i++) {
-        const x = elements[i] as number | bigint
-        s += `${i === 0 ? '' : ','}${typeof x === 'bigint' ? `${x}n` : numberText(x)}`
-      }
-      return `${s}]`
-    }
-  }
   if (types.isMap(o) && isBuiltin(proto, Map.prototype, 'Map', 2)) {
     enter(o, depth, stack)
     const parts: string[] = []
@@ -512,69 +464,11 @@ function encBuiltin(o: object, proto: object, c: Context, depth: number, stack: 
     stack?.pop()
     return `Set{${parts.sort().join(',')}}`
   }
-  if (types.isArrayBuffer(o) && isBuiltin(proto, ArrayBuffer.prototype, 'ArrayBuffer', 2)) {
-    return `ArrayBuffer(${bytes(o, 0, o.byteLength)})`
-  }
-  if (types.isSharedArrayBuffer(o) && isBuiltin(proto, SharedArrayBuffer.prototype, 'SharedArrayBuffer', 2)) {
-    return `SharedArrayBuffer(${bytes(o, 0, o.byteLength)})`
-  }
-  if (types.isDataView(o) && isBuiltin(proto, DataView.prototype, 'DataView', 2)) {
-    return `DataView(${bytes(o.buffer, o.byteOffset, o.byteLength)})`
-  }
+  const binary = encodeBinary(o, proto)
+  if (binary !== undefined) return binary
   // A plain object from another realm (vm context, jest's sandbox vs Node's own modules).
   if (isBuiltin(proto, ObjectProto, 'Object', 1)) return encPlain(o as Record<string, unknown>, c, depth, stack, false)
   throw new Fail(constructorName(o), 'unsupported')
-}
-
-// Object keys repeat from call to call, so their encoded forms (`"k":` and `,"k":`) are remembered: fewer string
-// concatenations is what makes encoding fast. Bounded, and only short keys, so memory stays small.
-const firstKeys = new Map<string, string>()
-const nextKeys = new Map<string, string>()
-const MAX_REMEMBERED_KEYS = 2048
-
-function firstKey(k: string): string {
-  let q = firstKeys.get(k)
-  if (q === undefined) {
-    q = `${quote(k)}:`
-    if (k.length <= 64 && firstKeys.size < MAX_REMEMBERED_KEYS) firstKeys.set(k, q)
-  }
-  return q
-}
-
-function nextKey(k: string): string {
-  let q = nextKeys.get(k)
-  if (q === undefined) {
-    q = `,${quote(k)}:`
-    if (k.length <= 64 && nextKeys.size < MAX_REMEMBERED_KEYS) nextKeys.set(k, q)
-  }
-  return q
-}
-
-/** A number's text in keys: `-0` kept apart from `0`, every other number as `String(n)` (NaN is stable). */
-export const numberText = (n: number): string => (n === 0 && 1 / n < 0 ? '-0' : `${n}`)
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON must escape
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
-
-/**
- * Exactly `JSON.stringify(s)`, fast when nothing needs escaping. Lone surrogates are escaped so the key is
- * well-formed Unicode: storages that hold UTF-8 would otherwise turn different lone surrogates into the same U+FFFD.
- */
-export function quote(s: string): string {
-  return needsEscape(s) ? JSON.stringify(s) : `"${s}"`
-}
-
-/** Whether JSON writes `s` other than as `"${s}"`: a quote, backslash, control character or surrogate in it. */
-export function needsEscape(s: string): boolean {
-  const n = s.length
-  if (n < 32) {
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i)
-      if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true
-    }
-    return false
-  }
-  return NEEDS_ESCAPE.test(s)
 }
 
 function constructorName(o: object): string {
@@ -588,75 +482,5 @@ function constructorName(o: object): string {
   } catch {
     // A hostile proxy or getter: the type stays unnamed.
   }
-  return 'object with a custom prototype'
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null'
-  return typeof v === 'object' ? constructorName(v) : typeof v
-}
-
-function describeValue(v: unknown): string {
-  return typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v) : typeName(v)
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-}
-
-function toKeyError(error: unknown, root: string, functionName: string): unknown {
-  if (!(error instanceof Fail)) return error
-  const segments = error.segments.reverse()
-  // A path hundreds of levels deep (a runaway type encoder) is shortened to its ends.
-  const path =
-    root +
-    (segments.length > 16 ? `${segments.slice(0, 6).join('')}…${segments.slice(-6).join('')}` : segments.join(''))
-  const { valueType, reason, argIndex } = error
-  const ignore = argIndex === undefined ? undefined : `ignoreArgs: [${argIndex}]`
-  const leaveOut =
-    ignore === undefined
-      ? 'change the custom key function so it returns only encodable values'
-      : `leave the argument out of the key with ${ignore}, or pick what matters with a custom key: (...args) => ...`
-  const encoderHint = `typeEncoders: [[${IDENTIFIER.test(valueType) ? valueType : 'TheClass'}, (value) => ...]]`
-  let what: string
-  let fix: string
-  switch (reason) {
-    case 'unsupported':
-      what = `is a ${valueType} instance, which memokit cannot encode (built in: primitives, plain objects, arrays, Map, Set, Date, typed arrays, Buffer, ArrayBuffer, DataView)`
-      fix = `encode it with ${encoderHint}, or ${leaveOut}`
-      break
-    case 'function':
-      what = 'is a function, which cannot be part of a cache key'
-      fix = leaveOut
-      break
-    case 'symbol':
-      what = 'is a symbol, which cannot be part of a cache key (symbols are unique per process)'
-      fix = leaveOut
-      break
-    case 'symbol-key':
-      what = 'is a symbol-keyed property, which cannot be part of a cache key (symbols are unique per process)'
-      fix = leaveOut
-      break
-    case 'cycle':
-      what = 'refers back to an object that contains it (a cycle), which cannot be encoded'
-      fix = leaveOut
-      break
-    case 'depth':
-      what = `is nested more than ${MAX_DEPTH} levels deep (a type encoder that returns another value it matches?)`
-      fix = leaveOut
-      break
-    case 'encoder':
-      what = `is a ${valueType} whose type encoder threw (${describeError(error.cause)})`
-      fix = 'fix the type encoder'
-      break
-    case 'self':
-      what = `is a ${valueType} whose type encoder returned the value itself, which would loop forever`
-      fix = 'make the type encoder return a plain representation such as a string or plain object'
-      break
-  }
-  return new KeyError(
-    `${functionName}: cannot build a cache key: ${path} ${what}; ${fix}`,
-    { path, valueType, functionName },
-    error.cause === undefined ? undefined : { cause: error.cause },
-  )
+  return CUSTOM_PROTOTYPE
 }

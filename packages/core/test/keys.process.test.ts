@@ -12,6 +12,10 @@ import { createKeyEncoder } from '../src/keys'
 const FIXTURES = String.raw`(() => {
   class Decimal { constructor(t) { this.t = t } }
   const sparse = [1, , 3]
+  const huge = [1]
+  huge[4000000000] = 'x'
+  huge.length = 2 ** 32 - 1
+  const payloadNaN = new Float64Array(new BigUint64Array([0xfff8000000000000n, 0x7ff8000000000001n]).buffer)
   const shuffled = {}
   for (const k of ['zeta', 'alpha', 'Mid', '10', '2', 'é', '__x']) shuffled[k] = k.length
   const withProto = JSON.parse('{"__proto__": {"x": [1]}, "b": 2}')
@@ -30,6 +34,7 @@ const FIXTURES = String.raw`(() => {
     [12345678901234567890n, -1n, true, false, null],
     ['quote " backslash \\ newline \n tab \t nul \u0000 lone \ud800 emoji 😀 accents éü ß'],
     [sparse, [undefined, undefined]],
+    [huge, new Array(100)],
     [shuffled],
     [withProto],
     [bare],
@@ -38,6 +43,7 @@ const FIXTURES = String.raw`(() => {
     [new Date(1700000000000), new Date(NaN), new Date(-1)],
     [Buffer.from('bytes'), new Uint8Array([1, 2, 3]), new Int8Array([-1]), new Uint8ClampedArray([255])],
     [new Float64Array([1.5, -0, NaN]), new Uint16Array([1, 65535]), new BigInt64Array([-5n]), new Float32Array([0.1])],
+    [payloadNaN, new Float32Array([NaN])],
     [new Uint8Array([7, 8]).buffer, new DataView(new Uint8Array([9]).buffer)],
     ['x'.repeat(1000)],
     [{ deep: { deeper: { deepest: [[[['x']]]] } } }],

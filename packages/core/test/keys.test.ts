@@ -499,6 +499,18 @@ describe('createKeyEncoder: values that cannot be encoded', () => {
     // Inherited properties would be invisible in the key, so an object with a plain-object prototype is refused.
     const inherited = keyError(() => encode([Object.create({ inherited: 1 })]))
     expect(inherited.valueType).toBe('object with a custom prototype')
+    expect(inherited.message).toContain('args[0] is an object with a custom prototype (its inherited properties')
+  })
+
+  it('reads as English: an Error, a URL, a Uint8Array-like class, an object with a custom prototype', () => {
+    const encode = encoder()
+    class Invoice {}
+    const messages = [new Error('x'), new URL('http://a'), new Invoice()].map(
+      (v) => keyError(() => encode([v])).message,
+    )
+    expect(messages[0]).toContain('args[0] is an Error instance, which memokit cannot encode')
+    expect(messages[1]).toContain('args[0] is a URL instance')
+    expect(messages[2]).toContain('args[0] is an Invoice instance')
   })
 
   it('a cycle, through objects, arrays, Maps and type encoders', () => {
