@@ -51,6 +51,10 @@ export interface OwnedClient extends RedisCompatibleClient {
   readonly isReady: boolean
   close(): Promise<unknown>
   destroy(): unknown
+  /** Lets the socket keep the process alive (while an operation is in flight). */
+  ref(): unknown
+  /** Lets the process exit although the socket is open (while the storage is idle). */
+  unref(): unknown
   on(event: 'error', listener: (error: unknown) => void): unknown
   once(event: 'ready' | 'error', listener: (arg: unknown) => void): unknown
   off(event: 'ready' | 'error', listener: (arg: unknown) => void): unknown

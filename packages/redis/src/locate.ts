@@ -1,0 +1,101 @@
+import type { RedisCompatibleClient } from './client'
+
+/** Where a client sends its commands, for messages and for the storage's `scope`. Never holds credentials. */
+export interface Location {
+  /** For messages, e.g. `127.0.0.1:6379`, `cluster 10.0.0.1:7000,10.0.0.2:7000`, `Sentinel master 10.0.0.3:6379`. */
+  where(): string
+  /**
+   * The server part of the scope, e.g. `redis://127.0.0.1:6379/0`: equal for two clients of one server and
+   * database. Where the client doesn't tell (a pool, a Sentinel client), the client object itself:
+   * `redis-client#3`, so storages sharing that object still share a scope.
+   */
+  readonly server: string
+}
+
+interface SocketOptions {
+  readonly host?: unknown
+  readonly port?: unknown
+  readonly tls?: unknown
+  readonly path?: unknown
+}
+
+interface NodeAddress {
+  readonly host?: unknown
+  readonly port?: unknown
+}
+
+const clientNumbers = new WeakMap<object, number>()
+let lastClientNumber = 0
+
+// The same object behind node-redis' proxies (withTypeMapping, withCommandOptions share `_self`).
+function clientNumber(client: object): number {
+  const self = (client as { _self?: unknown })._self
+  const key = typeof self === 'object' && self !== null ? self : client
+  let n = clientNumbers.get(key)
+  if (n === undefined) {
+    n = ++lastClientNumber
+    clientNumbers.set(key, n)
+  }
+  return n
+}
+
+function hostPort(socket: SocketOptions | undefined): string {
+  const host = typeof socket?.host === 'string' ? socket.host : 'localhost'
+  const port = typeof socket?.port === 'number' ? socket.port : 6379
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`
+}
+
+function nodeAddress(node: unknown): string | undefined {
+  const n = node as { url?: unknown; socket?: SocketOptions } | null
+  if (typeof n?.url === 'string') {
+    try {
+      const url = new URL(n.url)
+      return `${url.hostname}:${url.port === '' ? 6379 : url.port}`
+    } catch {
+      return undefined
+    }
+  }
+  return n?.socket === undefined ? undefined : hostPort(n.socket)
+}
+
+/** Locates a standalone client (also one memokit built from a URL), a cluster, or else the client object. */
+export function locate(client: RedisCompatibleClient): Location {
+  const options = (client as { options?: { socket?: SocketOptions; database?: unknown } }).options
+  if (options !== null && typeof options === 'object') {
+    const socket = options.socket
+    const db = typeof options.database === 'number' ? options.database : 0
+    if (typeof socket?.path === 'string') {
+      const path = socket.path
+      return { where: () => path, server: `redis+unix://${path}?db=${db}` }
+    }
+    const address = hostPort(socket)
+    return { where: () => address, server: `${socket?.tls ? 'rediss' : 'redis'}://${address}/${db}` }
+  }
+  const rootNodes = (client as { _options?: { rootNodes?: unknown } })._options?.rootNodes
+  if (Array.isArray(client.masters) && Array.isArray(rootNodes)) {
+    const addresses = [...new Set(rootNodes.map(nodeAddress).filter((a): a is string => a !== undefined))].sort()
+    if (addresses.length > 0) {
+      const shown = addresses.length > 3 ? `${addresses.slice(0, 3).join(',')},…` : addresses.join(',')
+      return { where: () => `cluster ${shown}`, server: `redis-cluster://${addresses.join(',')}` }
+    }
+  }
+  const server = `redis-client#${clientNumber(client)}`
+  const getMasterNode = (client as { getMasterNode?: () => NodeAddress | undefined }).getMasterNode
+  if (typeof getMasterNode === 'function') {
+    // The master moves on failover: name the one of the moment.
+    return {
+      where: () => {
+        let master: NodeAddress | undefined
+        try {
+          master = getMasterNode.call(client)
+        } catch {
+          // Not connected yet: no master known.
+        }
+        return master === undefined ? 'Sentinel (no master known yet)' : `Sentinel master ${hostPort(master)}`
+      },
+      server,
+    }
+  }
+  const kind = 'totalClients' in client ? 'a Redis client pool' : 'a Redis client'
+  return { where: () => kind, server }
+}
