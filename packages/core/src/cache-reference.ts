@@ -1,4 +1,4 @@
-import { MemokitError } from './errors'
+import { UsageError } from './errors'
 import { createKeyEncoder } from './keys'
 import {
   type AnyFunction,
@@ -61,9 +61,9 @@ export function cacheReference<F extends AnyFunction>(
     const held = objects.get(key)
     if (held !== undefined) return held.value
     if (creating.has(key)) {
-      throw new MemokitError(
-        'E_CONFIG',
-        `cacheReference: ${functionName} called itself with the same arguments while creating its object; this would recurse forever`,
+      throw new UsageError(
+        `cacheReference: ${functionName} called itself with the same arguments while creating its object, which would recurse forever; create the object without that call (pass in what it needs), or call it with other arguments`,
+        { functionName },
       )
     }
     creating.add(key)

@@ -1,12 +1,18 @@
+import { describe } from './describe'
 import { ConfigError } from './errors'
 
-/** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'5m'`, `'1h'`, `'1d'`. */
+/**
+ * A duration: milliseconds as a number, or a string of a decimal number and a unit: `'500ms'`, `'30s'`, `'5m'`,
+ * `'1.5h'`, `'1d'` (units: ms, s, m, h, d). The type rejects `'5 minutes'` or `'1w'` when compiling; a string
+ * from configuration can be passed as `value as Duration` and is checked when the wrapper is created.
+ */
 export type Duration = number | `${number}${DurationUnit}`
-/** The units a duration string may use. */
+/** The units a duration string may use: milliseconds, seconds, minutes, hours, days (24 h). */
 export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd'
 
 const UNIT_MS: Record<DurationUnit, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/
+const EXAMPLES = "'500ms', '30s', '5m', '1.5h' or '1d'"
 
 /**
  * Turns a duration into milliseconds. Throws a {@link ConfigError} naming `option` for 0, a negative number,
@@ -21,20 +27,20 @@ export function parseDuration(value: unknown, option = 'ttl'): number {
     if (!match) {
       throw new ConfigError(
         option,
-        `${option} ${JSON.stringify(value)} is not a duration: use milliseconds as a number or a string like '500ms', '30s', '5m', '1h', '1d'`,
+        `${option} ${describe(value)} is not a duration: use milliseconds as a number, or a number and one of the units ms, s, m, h, d, such as ${EXAMPLES}`,
       )
     }
     ms = Number(match[1]) * UNIT_MS[match[2] as DurationUnit]
   } else {
     throw new ConfigError(
       option,
-      `${option} must be milliseconds (a number) or a duration string like '5m', got ${typeof value}`,
+      `${option} must be milliseconds (a number) or a duration string such as ${EXAMPLES}, got ${describe(value)}`,
     )
   }
   if (!Number.isFinite(ms) || ms <= 0) {
     throw new ConfigError(
       option,
-      `${option} must be a positive, finite duration, got ${String(value)}; omit it for no expiry`,
+      `${option} must be a positive, finite duration, got ${describe(value)}; omit it for no expiry`,
     )
   }
   return ms

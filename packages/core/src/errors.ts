@@ -1,5 +1,5 @@
 /** Every memokit error code, one per error class. */
-export type MemokitErrorCode = 'E_CONFIG' | 'E_KEY' | 'E_STORAGE' | 'E_CODEC'
+export type MemokitErrorCode = 'E_CONFIG' | 'E_KEY' | 'E_STORAGE' | 'E_CODEC' | 'E_USAGE'
 
 /** Base class of every error memokit throws. `code` is stable; `message` says what was wrong and how to fix it. */
 export class MemokitError extends Error {
@@ -66,6 +66,20 @@ export class CodecError extends MemokitError {
   static readonly code = 'E_CODEC'
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_CODEC', message, options)
+  }
+}
+
+/**
+ * A wrapper was used in a way that cannot work, found while it runs rather than from its options: a
+ * `cacheReference` factory that calls itself with the same arguments while creating its object.
+ */
+export class UsageError extends MemokitError {
+  static readonly code = 'E_USAGE'
+  /** The wrapped function's identity. */
+  readonly functionName: string
+  constructor(message: string, details: { functionName: string }, options?: { cause?: unknown }) {
+    super('E_USAGE', message, options)
+    this.functionName = details.functionName
   }
 }
 

@@ -1,4 +1,7 @@
+import { closestName, hasLoneSurrogate } from './backend'
 import type { CircuitBreakerOptions } from './breaker'
+import { describe } from './describe'
+import type { Duration } from './duration'
 import { type CodecError, ConfigError, type StorageError, type StorageOp } from './errors'
 import type { TypeEncoder } from './keys'
 import { memoryStorage } from './memory'
@@ -58,11 +61,14 @@ export interface CacheValueOptions<
   /** Where results are kept. Default: one process-wide `memoryStorage()` (10,000 entries, LRU). */
   readonly storage?: S
   /**
-   * How long a result stays cached: milliseconds, or a string like `'500ms'`, `'30s'`, `'5m'`, `'1h'`, `'1d'`.
-   * Default: no expiry. 0, negative, NaN or an unreadable string is a `ConfigError`.
+   * How long a result stays cached: milliseconds, or a {@link Duration} string like `'500ms'`, `'30s'`, `'5m'`,
+   * `'1.5h'`, `'1d'`. Default: no expiry. 0, negative, NaN or an unreadable string is a `ConfigError`.
    */
-  readonly ttl?: number | string
-  /** Groups entries so `cacheClear` can drop them together. Any non-empty string. Default: `'default'`. */
+  readonly ttl?: Duration
+  /**
+   * Groups entries so `cacheClear` can drop them together. Any non-empty, well-formed string (no lone surrogate).
+   * Default: `'default'`.
+   */
   readonly namespace?: string
   /**
    * Told about every storage or codec failure. Default: a process warning, at most one per storage every 10 s.
@@ -97,12 +103,30 @@ export function defaultStorage(): Storage {
   return sharedMemory
 }
 
-/** Throws a ConfigError for any option key not in `allowed`, so a typo is never silently ignored. */
-export function rejectUnknownOptions(entry: string, options: object, allowed: readonly string[]): void {
+// What a string passed where the options belong most likely meant, by the options the entry point takes.
+const STRING_MEANT_AS = ['namespace', 'namespaces', 'name'] as const
+
+/**
+ * Throws a ConfigError unless `options` is an options object whose keys are all in `allowed`, so a typo is never
+ * silently ignored: an unknown key names the closest valid one, and a string (`cacheValue(fn, 'users')`) is
+ * answered with the object it most likely meant (`{ namespace: 'users' }`).
+ */
+export function rejectUnknownOptions(entry: string, options: unknown, allowed: readonly string[]): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    const meant = STRING_MEANT_AS.find((name) => allowed.includes(name))
+    const hint =
+      typeof options === 'string' && meant !== undefined
+        ? `; did you mean ${entry}(fn, { ${meant}: ${JSON.stringify(options)} })?`
+        : `; valid options are ${allowed.join(', ')}`
+    throw new ConfigError('options', `${entry}: options must be an object, got ${describe(options)}${hint}`)
+  }
   for (const name of Object.keys(options)) {
-    if (!allowed.includes(name)) {
-      throw new ConfigError(name, `${entry}: unknown option '${name}'; valid options are ${allowed.join(', ')}`)
-    }
+    if (allowed.includes(name)) continue
+    const guess = closestName(name, allowed)
+    throw new ConfigError(
+      name,
+      `${entry}: unknown option '${name}'${guess === undefined ? '' : ` (did you mean '${guess}'?)`}; valid options are ${allowed.join(', ')}`,
+    )
   }
 }
 
@@ -134,6 +158,12 @@ export function resolveNamespace(entry: string, namespace: unknown): string {
       `${entry}: namespace must be a non-empty string (any characters), got ${describe(namespace)}; omit it for '${DEFAULT_NAMESPACE}'`,
     )
   }
+  if (hasLoneSurrogate(namespace)) {
+    throw new ConfigError(
+      'namespace',
+      `${entry}: namespace ${describe(namespace)} contains a lone surrogate (half of a UTF-16 pair), which is not valid text: storages that hold UTF-8 reject it or turn it into U+FFFD; use well-formed text`,
+    )
+  }
   return namespace
 }
 
@@ -161,13 +191,6 @@ export function resolveHook<T extends (...args: never[]) => unknown>(
     throw new ConfigError(option, `${entry}: ${option} must be a function, got ${describe(value)}`)
   }
   return value as T
-}
-
-export function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object'
-  return typeof value === 'function' ? 'a function' : `${typeof value} ${String(value)}`
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the wrapped function's own signature is what callers see.

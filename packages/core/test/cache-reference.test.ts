@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals'
-import { ConfigError, cacheReference, KeyError } from '@memokit/core'
+import { ConfigError, cacheReference, KeyError, MemokitError, UsageError } from '@memokit/core'
 
 class Client {
   closed = 0
@@ -113,9 +113,36 @@ describe('cacheReference', () => {
     expect(pool('prod', 1).parent).toBe(config('prod'))
   })
 
-  it('a factory calling itself with the same arguments gets a clear error instead of a stack overflow', () => {
-    const loop: (n: number) => unknown = cacheReference((n: number): unknown => loop(n))
-    expect(() => loop(1)).toThrow(/called itself with the same arguments/)
+  it('a factory calling itself with the same arguments gets a UsageError instead of a stack overflow', () => {
+    const loop: (n: number) => unknown = cacheReference(function connect(n: number): unknown {
+      return loop(n)
+    })
+    let error: unknown
+    try {
+      loop(1)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(UsageError)
+    expect(error).toBeInstanceOf(MemokitError)
+    expect(error).not.toBeInstanceOf(ConfigError)
+    expect(error).toMatchObject({ code: 'E_USAGE', name: 'UsageError', functionName: 'connect' })
+    expect((error as Error).message).toMatch(/connect called itself with the same arguments.*recurse forever; /)
+    // The failed creation is not kept, so the next call tries again (and fails the same way).
+    expect(() => loop(1)).toThrow(UsageError)
+  })
+
+  it('options that are not an object are a ConfigError that suggests the object meant', () => {
+    const make = (url: string) => new Client(url)
+    expect(() => cacheReference(make, 'db' as never)).toThrow(ConfigError)
+    expect(() => cacheReference(make, 'db' as never)).toThrow(
+      'cacheReference: options must be an object, got "db"; did you mean cacheReference(fn, { name: "db" })?',
+    )
+    expect(() => cacheReference(make, null as never)).toThrow(/options must be an object, got null/)
+    expect(() => cacheReference(make, { dispos: () => {} } as never)).toThrow(
+      /unknown option 'dispos' \(did you mean 'dispose'\?\)/,
+    )
+    expect(() => cacheReference(make, { name: 'db\udc00' })).toThrow(/lone surrogate/)
   })
 
   it('uses the same key options as cacheValue', () => {

@@ -433,7 +433,7 @@ describe('cacheValue: configuration errors come first', () => {
 
   it('accepts every documented duration form', () => {
     const storage = memoryStorage()
-    for (const ttl of ['500ms', '30s', '5m', '1h', '1d', '1.5s', 42]) {
+    for (const ttl of ['500ms', '30s', '5m', '1h', '1d', '1.5s', 42] as const) {
       expect(() => cacheValue(fn, { storage, ttl, name: `d${String(ttl)}` })).not.toThrow()
     }
   })

@@ -22,4 +22,18 @@ describe('parseDuration', () => {
       expect(() => parseDuration(input, 'ttl')).toThrow(/ttl/)
     },
   )
+
+  it.each([
+    [
+      '5 minutes',
+      `ttl "5 minutes" is not a duration: use milliseconds as a number, or a number and one of the units ms, s, m, h, d, such as '500ms', '30s', '5m', '1.5h' or '1d'`,
+    ],
+    [undefined, /^ttl must be milliseconds \(a number\) or a duration string such as .*, got undefined$/],
+    [null, /, got null$/],
+    [{}, /, got an object$/],
+    [0, 'ttl must be a positive, finite duration, got 0; omit it for no expiry'],
+    ['0s', 'ttl must be a positive, finite duration, got "0s"; omit it for no expiry'],
+  ])('%p: the message says what was wrong in words', (input, message) => {
+    expect(() => parseDuration(input, 'ttl')).toThrow(message)
+  })
 })

@@ -2,9 +2,11 @@
 import {
   type AsyncStorage,
   type CachedFunction,
+  type CacheValueOptions,
   cacheClear,
   cacheReference,
   cacheValue,
+  type Duration,
   memoryStorage,
   type Storage,
 } from '@memokit/core'
@@ -96,6 +98,24 @@ expectTypeOf(cacheClear((id: number) => id, { namespaces: ['a'], storage: asyncS
   Promise<number>
 >()
 expectTypeOf(cacheClear(fetchUser, { namespaces: 'users' })('1')).toEqualTypeOf<Promise<{ id: string; name: string }>>()
+
+// ttl is a Duration: milliseconds, or a number and a unit; anything else is a compile error.
+cacheValue(add, { ttl: 1500 })
+cacheValue(add, { ttl: '500ms' })
+cacheValue(add, { ttl: '1.5h' })
+cacheValue(add, { ttl: '1d' })
+// @ts-expect-error: not a unit memokit reads
+cacheValue(add, { ttl: '5 minutes' })
+// @ts-expect-error: weeks are not a unit
+cacheValue(add, { ttl: '1w' })
+// @ts-expect-error: a bare number in a string has no unit
+cacheValue(add, { ttl: '5' })
+declare const fromEnv: string
+// @ts-expect-error: any string is not a Duration
+cacheValue(add, { ttl: fromEnv })
+// A string from configuration is asserted, and checked at run time when the wrapper is created.
+cacheValue(add, { ttl: fromEnv as Duration })
+expectTypeOf<CacheValueOptions['ttl']>().toEqualTypeOf<Duration | undefined>()
 
 // The circuit breaker takes an options object or false.
 cacheValue(add, { circuitBreaker: false })
