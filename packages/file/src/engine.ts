@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import type { Codec, Entry, SetOptions } from '@memokit/core'
+import { call, type Task } from './io'
 import {
   belongsTo,
   type EntryPaths,
@@ -16,75 +17,6 @@ import {
   tempPath,
   trashPath,
 } from './layout'
-
-/** The I/O primitives the algorithms use. Expected races (missing file, existing file) are results, not errors. */
-export interface FsOps {
-  /** The file's text, or `undefined` if it does not exist. */
-  read(path: string): string | undefined
-  /** Creates the file exclusively; `'exists'` if it is there, `'nodir'` if its directory is missing. */
-  create(path: string, data: string): 'ok' | 'exists' | 'nodir'
-  mkdirp(path: string): void
-  /** Renames (replacing the target); `false` if the source or the target's directory is missing. */
-  rename(from: string, to: string): boolean
-  /** Hard-links `from` as `to`; `'exists'` if `to` exists, `'nodir'` if `from` or the directory is missing. */
-  link(from: string, to: string): 'ok' | 'exists' | 'nodir'
-  /** `false` if the file did not exist. */
-  unlink(path: string): boolean
-  /** Removes a file, ignoring every error: used for cleanup that must not hide the original outcome. */
-  unlinkQuietly(path: string): void
-  /** Removes a directory tree; nothing if missing. */
-  removeTree(path: string): void
-  /** Names in a directory; `[]` if it does not exist. */
-  list(path: string): string[]
-  /** Modification time in ms since the epoch, or `undefined` if missing. */
-  mtime(path: string): number | undefined
-  sleep(ms: number): void
-}
-
-type Request = { [K in keyof FsOps]: { readonly op: K; readonly args: Parameters<FsOps[K]> } }[keyof FsOps]
-/** An algorithm: yields requests, receives their results, returns `T`. */
-export type Task<T> = Generator<Request, T, unknown>
-
-function* call<K extends keyof FsOps>(op: K, ...args: Parameters<FsOps[K]>): Generator<Request, ReturnType<FsOps[K]>> {
-  return (yield { op, args } as Request) as ReturnType<FsOps[K]>
-}
-
-/** Runs a task with sync I/O. */
-export function runSync<T>(task: Task<T>, ops: FsOps): T {
-  let step = task.next()
-  while (!step.done) {
-    const { op, args } = step.value
-    let result: unknown
-    try {
-      result = (ops[op] as (...a: unknown[]) => unknown)(...args)
-    } catch (error) {
-      step = task.throw(error)
-      continue
-    }
-    step = task.next(result)
-  }
-  return step.value
-}
-
-/** The same primitives answered with promises. */
-export type AsyncFsOps = { [K in keyof FsOps]: (...args: Parameters<FsOps[K]>) => Promise<ReturnType<FsOps[K]>> }
-
-/** Runs a task with async I/O. */
-export async function runAsync<T>(task: Task<T>, ops: AsyncFsOps): Promise<T> {
-  let step = task.next()
-  while (!step.done) {
-    const { op, args } = step.value
-    let result: unknown
-    try {
-      result = await (ops[op] as (...a: unknown[]) => Promise<unknown>)(...args)
-    } catch (error) {
-      step = task.throw(error)
-      continue
-    }
-    step = task.next(result)
-  }
-  return step.value
-}
 
 /** What the algorithms need to know about the storage. */
 export interface Ctx {
@@ -178,7 +110,14 @@ const encode = (ctx: Ctx, ns: string, key: string, value: unknown, options: SetO
   const createdAt = Date.now()
   const ttl = options?.ttl
   const expiresAt = ttl === undefined ? undefined : createdAt + ttl
-  return formatFile(ctx.prefix, ns, key, expiresAt, ctx.codec.encodeEntry({ value, createdAt, expiresAt }))
+  // meta rides in the codec's entry payload (decodeEntry returns it); the header stays what walks need.
+  return formatFile(
+    ctx.prefix,
+    ns,
+    key,
+    expiresAt,
+    ctx.codec.encodeEntry({ value, createdAt, expiresAt, meta: options?.meta }),
+  )
 }
 
 export function* getTask(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<Entry | undefined> {

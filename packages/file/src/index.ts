@@ -1,6 +1,5 @@
-import * as fs from 'node:fs'
-import * as fsp from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import {
   type AsyncStorage,
   type Codec,
@@ -9,23 +8,19 @@ import {
   resolveCodec,
   type SetOptions,
   type Storage,
-  StorageError,
   type StorageOp,
 } from '@memokit/core'
 import {
-  type AsyncFsOps,
-  addTask,
-  type Ctx,
-  clearTask,
-  deleteTask,
-  type FsOps,
-  getTask,
-  pruneTask,
-  runAsync,
-  runSync,
-  setTask,
-  type Task,
-} from './engine'
+  createWriteTracker,
+  defaultPrefix,
+  describeValue,
+  rejectUnknownOptions,
+  resolveEntryTtl,
+  storageFailure,
+} from '@memokit/core/backend'
+import { addTask, type Ctx, clearTask, deleteTask, getTask, pruneTask, setTask } from './engine'
+import { asyncOps, syncOps } from './fs-ops'
+import { runAsync, runSync, type Task } from './io'
 import { encodeDirName, entryPaths } from './layout'
 
 /** Options of {@link fileStorage} and {@link fileStorageSync}. */
@@ -37,7 +32,9 @@ export interface FileStorageOptions {
    */
   readonly dir: string
   /**
-   * Separates caches sharing `dir`: entries live under `${dir}/<encoded prefix>/`. Default: `'memokit'`.
+   * Separates caches sharing `dir`: entries live under `${dir}/<encoded prefix>/`. Default: `'memokit/<name>'`,
+   * `<name>` being your application's package.json `name` (see README, "Default prefix"), so two applications
+   * given one `dir` never share entries; replicas of one application do.
    * @example 'billing-v2'
    */
   readonly prefix?: string
@@ -64,237 +61,80 @@ interface FileStorageExtras<Count> {
 
 /** The async file storage returned by {@link fileStorage}. */
 export interface FileStorage extends AsyncStorage, FileStorageExtras<Promise<number>> {
+  /** `file://<dir>?prefix=<prefix>`: storages with the same scope (same `dir` and `prefix`) share entries. */
+  readonly scope: string
   /** Atomic across processes sharing `dir` (a hard link that fails if the entry exists). Always present. */
   add(namespace: string, key: string, value: unknown, options?: SetOptions): Promise<boolean>
 }
 /** The sync file storage returned by {@link fileStorageSync}. */
 export interface FileStorageSync extends Storage, FileStorageExtras<number> {
+  /** `file://<dir>?prefix=<prefix>`: storages with the same scope (same `dir` and `prefix`) share entries. */
+  readonly scope: string
   /** Atomic across processes sharing `dir` (a hard link that fails if the entry exists). Always present. */
   add(namespace: string, key: string, value: unknown, options?: SetOptions): boolean
 }
 
-const code = (error: unknown): unknown => (error as { code?: unknown } | null)?.code
-
-const syncOps: FsOps = {
-  read(path) {
-    try {
-      return fs.readFileSync(path, 'utf8')
-    } catch (error) {
-      if (code(error) === 'ENOENT') return undefined
-      throw error
-    }
-  },
-  create(path, data) {
-    try {
-      fs.writeFileSync(path, data, { flag: 'wx' })
-      return 'ok'
-    } catch (error) {
-      if (code(error) === 'EEXIST') return 'exists'
-      if (code(error) === 'ENOENT') return 'nodir'
-      throw error
-    }
-  },
-  mkdirp(path) {
-    fs.mkdirSync(path, { recursive: true })
-  },
-  rename(from, to) {
-    try {
-      fs.renameSync(from, to)
-      return true
-    } catch (error) {
-      if (code(error) === 'ENOENT') return false
-      throw error
-    }
-  },
-  link(from, to) {
-    try {
-      fs.linkSync(from, to)
-      return 'ok'
-    } catch (error) {
-      if (code(error) === 'EEXIST') return 'exists'
-      if (code(error) === 'ENOENT') return 'nodir'
-      throw error
-    }
-  },
-  unlink(path) {
-    try {
-      fs.unlinkSync(path)
-      return true
-    } catch (error) {
-      if (code(error) === 'ENOENT') return false
-      throw error
-    }
-  },
-  unlinkQuietly(path) {
-    try {
-      fs.unlinkSync(path)
-    } catch {
-      // Cleanup only: the operation's own outcome is what gets reported.
-    }
-  },
-  removeTree(path) {
-    fs.rmSync(path, { recursive: true, force: true })
-  },
-  list(path) {
-    try {
-      return fs.readdirSync(path)
-    } catch (error) {
-      if (code(error) === 'ENOENT') return []
-      throw error
-    }
-  },
-  mtime(path) {
-    try {
-      return fs.statSync(path).mtimeMs
-    } catch (error) {
-      if (code(error) === 'ENOENT') return undefined
-      throw error
-    }
-  },
-  sleep(ms) {
-    // Blocks only this thread, without spinning: the sync storage's callers expect it to block.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-  },
-}
-
-const asyncOps: AsyncFsOps = {
-  async read(path) {
-    try {
-      return await fsp.readFile(path, 'utf8')
-    } catch (error) {
-      if (code(error) === 'ENOENT') return undefined
-      throw error
-    }
-  },
-  async create(path, data) {
-    try {
-      await fsp.writeFile(path, data, { flag: 'wx' })
-      return 'ok'
-    } catch (error) {
-      if (code(error) === 'EEXIST') return 'exists'
-      if (code(error) === 'ENOENT') return 'nodir'
-      throw error
-    }
-  },
-  async mkdirp(path) {
-    await fsp.mkdir(path, { recursive: true })
-  },
-  async rename(from, to) {
-    try {
-      await fsp.rename(from, to)
-      return true
-    } catch (error) {
-      if (code(error) === 'ENOENT') return false
-      throw error
-    }
-  },
-  async link(from, to) {
-    try {
-      await fsp.link(from, to)
-      return 'ok'
-    } catch (error) {
-      if (code(error) === 'EEXIST') return 'exists'
-      if (code(error) === 'ENOENT') return 'nodir'
-      throw error
-    }
-  },
-  async unlink(path) {
-    try {
-      await fsp.unlink(path)
-      return true
-    } catch (error) {
-      if (code(error) === 'ENOENT') return false
-      throw error
-    }
-  },
-  async unlinkQuietly(path) {
-    await fsp.unlink(path).catch(() => undefined)
-  },
-  async removeTree(path) {
-    await fsp.rm(path, { recursive: true, force: true })
-  },
-  async list(path) {
-    try {
-      return await fsp.readdir(path)
-    } catch (error) {
-      if (code(error) === 'ENOENT') return []
-      throw error
-    }
-  },
-  async mtime(path) {
-    try {
-      return (await fsp.stat(path)).mtimeMs
-    } catch (error) {
-      if (code(error) === 'ENOENT') return undefined
-      throw error
-    }
-  },
-  sleep: (ms) =>
-    new Promise<void>((done) => {
-      setTimeout(done, ms)
-    }),
-}
+const OPTIONS = ['dir', 'prefix', 'codec', 'tempFileMaxAgeMs'] as const
 
 interface Prepared {
   readonly dir: string
   readonly prefixDir: string
+  readonly scope: string
   readonly ctx: Ctx
 }
 
+/** Validates the options (before anything touches the disk) and resolves the paths. */
 function prepare(options: FileStorageOptions, entry: string): Prepared {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigError('options', `${entry}() needs an options object with at least { dir }`)
-  }
-  const { dir, prefix = 'memokit', tempFileMaxAgeMs = 60_000 } = options
+  rejectUnknownOptions(entry, options, OPTIONS, `${entry}({ dir: '.cache/memokit' })`)
+  const { dir, prefix: givenPrefix, tempFileMaxAgeMs = 60_000 } = options
   if (typeof dir !== 'string' || dir === '') {
-    throw new ConfigError('dir', `${entry}(): dir must be a non-empty path string, got ${String(dir)}`)
+    throw new ConfigError('dir', `${entry}(): dir must be a non-empty path string, got ${describeValue(dir)}`)
   }
-  if (typeof prefix !== 'string') {
-    throw new ConfigError('prefix', `${entry}(): prefix must be a string, got ${typeof prefix}`)
+  if (givenPrefix !== undefined && typeof givenPrefix !== 'string') {
+    throw new ConfigError('prefix', `${entry}(): prefix must be a string, got ${describeValue(givenPrefix)}`)
   }
   const codec = resolveCodec(options.codec, `${entry}()`)
-  if (!(Number.isFinite(tempFileMaxAgeMs) && tempFileMaxAgeMs > 0)) {
+  if (!(typeof tempFileMaxAgeMs === 'number' && Number.isFinite(tempFileMaxAgeMs) && tempFileMaxAgeMs > 0)) {
     throw new ConfigError(
       'tempFileMaxAgeMs',
-      `${entry}(): tempFileMaxAgeMs must be a positive number of ms, got ${String(tempFileMaxAgeMs)}`,
+      `${entry}(): tempFileMaxAgeMs must be a positive number of ms, got ${describeValue(tempFileMaxAgeMs)}`,
     )
   }
+  // Any string is a valid prefix here (directory names encode UTF-16 code units, lone surrogates included).
+  const prefix = givenPrefix ?? defaultPrefix(entry)
   const absolute = resolve(dir)
   return {
     dir: absolute,
     prefixDir: resolve(absolute, encodeDirName(prefix)),
+    scope: `${pathToFileURL(absolute).href}?prefix=${encodeURIComponent(prefix)}`,
     ctx: { prefix, codec, tempFileMaxAgeMs },
   }
 }
 
 const NAME = 'file'
 
-/** Lets codec errors through (core treats them as misses) and wraps everything else as a StorageError. */
+/** Lets memokit's own errors through (a CodecError is a miss to core) and wraps the rest as a StorageError. */
 function storageError(error: unknown, op: StorageOp, where: string): Error {
   if (error instanceof MemokitError) return error
-  const message = error instanceof Error ? error.message : String(error)
-  return new StorageError(`file storage: ${op} failed in ${where}: ${message}`, { storage: NAME, op }, { cause: error })
-}
-
-function checkTtl(ttl: number | undefined): void {
-  if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
-    throw new ConfigError('ttl', `file storage: ttl must be a positive number of ms or undefined, got ${String(ttl)}`)
-  }
+  return storageFailure(NAME, op, where, error)
 }
 
 /**
  * A storage that keeps entries as files under `dir`, answering with promises (`node:fs/promises`).
  * Entries survive restarts and are shared by every process using the same `dir` and `prefix`.
  * Writes are atomic (temp file + rename), `add` is atomic across processes (hard link), expired files are
- * removed when read and by `prune()`.
+ * removed when read and by `prune()`. `delete` and `clear` wait for the writes this storage object has already
+ * started on what they remove, so a value written just before an invalidation never lands after it.
  *
  * @example
  * const storage = fileStorage({ dir: '.cache/memokit' })
  */
 export function fileStorage(options: FileStorageOptions): FileStorage {
-  const { dir, prefixDir, ctx } = prepare(options, 'fileStorage')
-  const run = async <T>(op: StorageOp, where: string, task: Task<T>): Promise<T> => {
+  const { dir, prefixDir, scope, ctx } = prepare(options, 'fileStorage')
+  const writes = createWriteTracker()
+  const run = async <T>(op: StorageOp, where: string, task: Task<T>, after?: Promise<void>): Promise<T> => {
     try {
+      if (after !== undefined) await after
       return await runAsync(task, asyncOps)
     } catch (error) {
       throw storageError(error, op, where)
@@ -303,28 +143,29 @@ export function fileStorage(options: FileStorageOptions): FileStorage {
   return {
     async: true,
     name: NAME,
+    scope,
     dir,
     get(ns, key) {
       const p = entryPaths(prefixDir, ns, key)
       return run('get', p.nsDir, getTask(p, ctx, ns, key))
     },
     async set(ns, key, value, opts) {
-      checkTtl(opts?.ttl)
+      resolveEntryTtl(NAME, opts?.ttl)
       const p = entryPaths(prefixDir, ns, key)
-      return run('set', p.nsDir, setTask(p, ctx, ns, key, value, opts))
+      return writes.track(ns, key, run('set', p.nsDir, setTask(p, ctx, ns, key, value, opts)))
     },
     async add(ns, key, value, opts) {
-      checkTtl(opts?.ttl)
+      resolveEntryTtl(NAME, opts?.ttl)
       const p = entryPaths(prefixDir, ns, key)
-      return run('add', p.nsDir, addTask(p, ctx, ns, key, value, opts))
+      return writes.track(ns, key, run('add', p.nsDir, addTask(p, ctx, ns, key, value, opts)))
     },
     delete(ns, key) {
       const p = entryPaths(prefixDir, ns, key)
-      return run('delete', p.nsDir, deleteTask(p, ctx, ns, key))
+      return run('delete', p.nsDir, deleteTask(p, ctx, ns, key), writes.settledKey(ns, key))
     },
     clear(ns, keyPrefix) {
       const p = entryPaths(prefixDir, ns, '')
-      return run('clear', p.nsDir, clearTask(p, ns, keyPrefix))
+      return run('clear', p.nsDir, clearTask(p, ns, keyPrefix), writes.settledNamespace(ns, keyPrefix))
     },
     prune() {
       return run('clear', prefixDir, pruneTask(prefixDir, ctx))
@@ -340,7 +181,7 @@ export function fileStorage(options: FileStorageOptions): FileStorage {
  * const storage = fileStorageSync({ dir: '.cache/memokit' })
  */
 export function fileStorageSync(options: FileStorageOptions): FileStorageSync {
-  const { dir, prefixDir, ctx } = prepare(options, 'fileStorageSync')
+  const { dir, prefixDir, scope, ctx } = prepare(options, 'fileStorageSync')
   const run = <T>(op: StorageOp, where: string, task: Task<T>): T => {
     try {
       return runSync(task, syncOps)
@@ -351,18 +192,19 @@ export function fileStorageSync(options: FileStorageOptions): FileStorageSync {
   return {
     async: false,
     name: NAME,
+    scope,
     dir,
     get(ns, key) {
       const p = entryPaths(prefixDir, ns, key)
       return run('get', p.nsDir, getTask(p, ctx, ns, key))
     },
     set(ns, key, value, opts) {
-      checkTtl(opts?.ttl)
+      resolveEntryTtl(NAME, opts?.ttl)
       const p = entryPaths(prefixDir, ns, key)
       run('set', p.nsDir, setTask(p, ctx, ns, key, value, opts))
     },
     add(ns, key, value, opts) {
-      checkTtl(opts?.ttl)
+      resolveEntryTtl(NAME, opts?.ttl)
       const p = entryPaths(prefixDir, ns, key)
       return run('add', p.nsDir, addTask(p, ctx, ns, key, value, opts))
     },

@@ -10,13 +10,31 @@ const root = mkdtempSync(join(tmpdir(), 'memokit-file-contract-'))
 afterAll(() => {
   rmSync(root, { recursive: true, force: true })
 })
+const shared = join(root, 'shared')
+// The same directory spelled another way: the storages must still find each other (and say so by their scope).
+const sharedAgain = join(root, 'other', '..', 'shared', '.')
 
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'file (async)', create: ({ prefix }) => fileStorage({ dir: join(root, 'shared'), prefix }) },
+  {
+    name: 'file (async)',
+    create: ({ prefix }) => fileStorage({ dir: shared, prefix }),
+    scope: {
+      // The sync storage on the same files is the same place.
+      createSame: ({ prefix }) => fileStorageSync({ dir: sharedAgain, prefix }),
+      createElsewhere: ({ prefix }) => fileStorage({ dir: join(root, 'elsewhere'), prefix }),
+    },
+  },
 )
 
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'file (sync)', create: ({ prefix }) => fileStorageSync({ dir: join(root, 'shared'), prefix }) },
+  {
+    name: 'file (sync)',
+    create: ({ prefix }) => fileStorageSync({ dir: shared, prefix }),
+    scope: {
+      createSame: ({ prefix }) => fileStorage({ dir: sharedAgain, prefix }),
+      createElsewhere: ({ prefix }) => fileStorageSync({ dir: join(root, 'elsewhere'), prefix }),
+    },
+  },
 )
