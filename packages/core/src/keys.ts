@@ -378,8 +378,12 @@ function encArray(a: readonly unknown[], c: Context, depth: number, stack: objec
   return `${s}]`
 }
 
-/** Whether an array of `length` slots holding `elements` of them is encoded in its sparse form. */
-const isSparse = (length: number, elements: number): boolean =>
+/**
+ * Whether an array of `length` slots holding `elements` of them is encoded in its sparse form,
+ * `Array(length)[index:value,...]`, rather than slot by slot. The argument scan uses it to leave such arrays to
+ * the encoder.
+ */
+export const isSparse = (length: number, elements: number): boolean =>
   length - elements > SPARSE_MIN_HOLES && length - elements > elements
 
 /** The indices of an array's elements (its own index properties), ascending, in time proportional to them. */
