@@ -5,7 +5,7 @@ import type { Duration } from './duration'
 import { type CodecError, ConfigError, type StorageError, type StorageOp } from './errors'
 import type { TypeEncoder } from './keys'
 import { memoryStorage } from './memory'
-import type { AnyStorage, AsyncStorage, Storage } from './storage'
+import type { AnyStorage, Storage } from './storage'
 
 /** What `onError` is told about a storage or codec failure. */
 export interface ErrorReport {
@@ -130,21 +130,18 @@ export function rejectUnknownOptions(entry: string, options: unknown, allowed: r
   }
 }
 
+const STORAGE_MEMBERS = ['async', 'get', 'set', 'delete', 'clear'] as const
+
+/** The `storage` option, checked: the default memory storage when absent. */
 export function resolveStorage(entry: string, storage: unknown): AnyStorage {
   if (storage === undefined) return defaultStorage()
-  const s = storage as Partial<AsyncStorage>
-  if (
-    typeof storage !== 'object' ||
-    storage === null ||
-    typeof s.async !== 'boolean' ||
-    typeof s.get !== 'function' ||
-    typeof s.set !== 'function' ||
-    typeof s.delete !== 'function' ||
-    typeof s.clear !== 'function'
-  ) {
+  const s = (typeof storage === 'object' && storage !== null ? storage : {}) as Record<string, unknown>
+  const missing = STORAGE_MEMBERS.filter((m) => typeof s[m] !== (m === 'async' ? 'boolean' : 'function'))
+  if (missing.length > 0) {
+    // Passing a driver's client (a node-redis client, a MongoClient) instead of a storage is the usual slip.
     throw new ConfigError(
       'storage',
-      `${entry}: storage must implement the memokit Storage contract (async flag, get, set, delete, clear); use memoryStorage() or a backend such as redisStorage()`,
+      `${entry}: storage must be a memokit storage (a Storage or AsyncStorage: an async flag, get, set, delete and clear), got ${describe(storage)}${missing.length < STORAGE_MEMBERS.length ? ` without ${missing.join(', ')}` : ''}; use memoryStorage() or a backend's factory such as redisStorage({ client })`,
     )
   }
   return storage as AnyStorage

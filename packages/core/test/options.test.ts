@@ -54,6 +54,15 @@ describe('what a new user trips over: option errors read as plain English', () =
     expect(configError(() => cacheValue(getUser, { namespace: 7 } as never)).message).toMatch(/got 7;/)
   })
 
+  it('a storage that is not a memokit storage says what it got and what it lacks', () => {
+    expect(configError(() => cacheValue(getUser, { storage: new Map() as never })).message).toBe(
+      "cacheValue: storage must be a memokit storage (a Storage or AsyncStorage: an async flag, get, set, delete and clear), got a Map without async; use memoryStorage() or a backend's factory such as redisStorage({ client })",
+    )
+    expect(configError(() => cacheValue(getUser, { storage: 'redis' as never })).message).toMatch(
+      /got "redis"; use memoryStorage\(\)/,
+    )
+  })
+
   it('a namespace or name with a lone surrogate is refused when the wrapper is created', () => {
     const storage = memoryStorage()
     const run = jest.fn(getUser)
