@@ -187,6 +187,22 @@ export function storageFailure(
   )
 }
 
+const objectNumbers = new WeakMap<object, number>()
+let lastObjectNumber = 0
+
+/**
+ * A label for a client that doesn't tell where it connects, for a storage's `scope`: `<kind>#<n>`, the same for
+ * the same object within this process and different for every other object, e.g. `redis-client#3`.
+ */
+export function objectLabel(kind: string, object: object): string {
+  let n = objectNumbers.get(object)
+  if (n === undefined) {
+    n = ++lastObjectNumber
+    objectNumbers.set(object, n)
+  }
+  return `${kind}#${n}`
+}
+
 interface AppName {
   readonly name: string | undefined
   /** Where the search started, for the error message. */

@@ -1,5 +1,5 @@
 import { CodecError } from '@memokit/core'
-import type { MemcachedClient } from './memcached-storage'
+import type { MemcachedClient } from './client'
 
 /**
  * The part of a memjs `Client` (memjs 1.x, binary protocol) that {@link fromMemjs} calls. A real
@@ -11,6 +11,20 @@ export interface MemjsClientLike {
   add(key: string, value: string, options: { expires?: number }): Promise<boolean>
   append(key: string, value: string): Promise<boolean>
   delete(key: string): Promise<boolean>
+  /** memjs' servers; their `host:port` becomes the adapter's `server` (credentials are left out). */
+  readonly servers?: ReadonlyArray<{ readonly host?: unknown; readonly port?: unknown }>
+}
+
+// `host:port` of each server, without the credentials a server string may carry (`user:pass@host:port`).
+function joinServers(addresses: readonly unknown[]): string | undefined {
+  const shown = addresses
+    .filter((a): a is string => typeof a === 'string' && a !== '')
+    .map((a) => a.slice(a.lastIndexOf('@') + 1))
+  return shown.length === 0 ? undefined : shown.join(',')
+}
+
+function withServer(client: MemcachedClient, server: string | undefined): MemcachedClient {
+  return server === undefined ? client : { ...client, server }
 }
 
 /**
@@ -20,6 +34,14 @@ export interface MemjsClientLike {
  * memjs's own `timeout` (0.5 s) and `retries` (2) apply inside memokit's `operationTimeoutMs`.
  */
 export function fromMemjs(client: MemjsClientLike): MemcachedClient {
+  const servers = Array.isArray(client.servers) ? client.servers : []
+  const server = joinServers(
+    servers.map((s) => (s.host === undefined ? undefined : `${String(s.host)}:${String(s.port)}`)),
+  )
+  return withServer(fromMemjsCommands(client), server)
+}
+
+function fromMemjsCommands(client: MemjsClientLike): MemcachedClient {
   return {
     async get(key) {
       return (await client.get(key)).value
@@ -61,6 +83,16 @@ export interface MemcacheClientLike {
   add(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
   append(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
   delete(key: string): Promise<unknown>
+  /** The client's options; `server` (a string, `{ server }` or `{ servers: [{ server }] }`) names the adapter's server. */
+  readonly options?: { readonly server?: unknown }
+}
+
+function memcacheClientServer(option: unknown): string | undefined {
+  if (typeof option === 'string') return joinServers([option])
+  const o = option as { server?: unknown; servers?: unknown } | null | undefined
+  if (typeof o?.server === 'string') return joinServers([o.server])
+  if (Array.isArray(o?.servers)) return joinServers(o.servers.map((s: { server?: unknown } | null) => s?.server))
+  return undefined
 }
 
 // memcache-client rejects with an Error whose message is the server's reply word.
@@ -93,6 +125,10 @@ function itemValue(item: unknown, key: string): string | Buffer | undefined {
  * should be at least memokit's `operationTimeoutMs`; memokit's own deadline bounds every call anyway.
  */
 export function fromMemcacheClient(client: MemcacheClientLike): MemcachedClient {
+  return withServer(fromMemcacheClientCommands(client), memcacheClientServer(client.options?.server))
+}
+
+function fromMemcacheClientCommands(client: MemcacheClientLike): MemcachedClient {
   const store = { lifetime: 0, ignoreNotStored: false } as const
   return {
     async get(key) {

@@ -1,4 +1,6 @@
+export { DEFAULT_OPERATION_TIMEOUT_MS } from '@memokit/core/backend'
 export type { MemcacheClientLike, MemcacheClientStoreOptions, MemjsClientLike } from './adapters'
 export { fromMemcacheClient, fromMemjs } from './adapters'
-export type { MemcachedClient, MemcachedStorageOptions } from './memcached-storage'
-export { DEFAULT_OPERATION_TIMEOUT_MS, memcachedStorage } from './memcached-storage'
+export type { MemcachedClient } from './client'
+export { memcachedStorage } from './memcached-storage'
+export type { MemcachedStorageOptions } from './options'

@@ -1,90 +1,12 @@
-import {
-  type AsyncStorage,
-  type Codec,
-  CodecError,
-  ConfigError,
-  type Entry,
-  escapeKeyPart,
-  resolveCodec,
-  type SetOptions,
-  StorageError,
-  type StorageOp,
-} from '@memokit/core'
+import { type AsyncStorage, CodecError, type Entry, escapeKeyPart, resolveCodec, type SetOptions } from '@memokit/core'
+import { createWriteTracker, objectLabel, resolveEntryTtl } from '@memokit/core/backend'
 import { toMemcachedKey } from './keys'
 import { markLine, type NamespaceState, newToken, parseState, versionPart } from './namespace-state'
+import { type MemcachedStorageOptions, resolveOptions } from './options'
+import { type Call, createRunner } from './run'
 import { toExptime } from './ttl'
 
-/**
- * The five memcached commands memokit needs, as promises. Every memcached client has them: use `fromMemjs` /
- * `fromMemcacheClient`, or write a 10-line adapter for any other client (see the README).
- *
- * Keys passed in are always valid memcached keys: at most 250 bytes of UTF-8, no spaces or control characters.
- * `exptime` is passed through to memcached as is: `0` = no expiry, up to 2,592,000 = seconds from now, above =
- * an absolute Unix time in seconds (memokit converts). A failure (connection, server error) must reject; a
- * command that simply didn't apply (key present for `add`, absent for `append`/`delete`) resolves `false`.
- */
-export interface MemcachedClient {
-  /** `get`: the stored bytes (a UTF-8 string or a Buffer), or `null`/`undefined` when the key is absent. */
-  get(key: string): Promise<string | Buffer | null | undefined>
-  /** `set`: stores unconditionally. Resolves when stored; rejects otherwise (e.g. a value over the item size). */
-  set(key: string, value: string, exptime: number): Promise<void>
-  /**
-   * `add`: stores only if the key is absent; `true` if stored, `false` if the key was present. Backs
-   * `storage.add`, and lets concurrent first writers of a namespace agree on one namespace version.
-   */
-  add(key: string, value: string, exptime: number): Promise<boolean>
-  /**
-   * `append`: appends to an existing value; `true` if appended, `false` if the key was absent. Backs
-   * `clear(namespace, keyPrefix)`: concurrent clears of different prefixes can't overwrite each other's marks.
-   */
-  append(key: string, value: string): Promise<boolean>
-  /** `delete`: `true` if the key was there and is now gone, `false` if it was absent. */
-  delete(key: string): Promise<boolean>
-  /**
-   * Optional multi-key `get`: the values in the order of `keys` (`null`/`undefined` for absent ones). When
-   * present, a read fetches the namespace version and the entry in one command; otherwise in two pipelined `get`s.
-   */
-  getMulti?(keys: readonly string[]): Promise<ReadonlyArray<string | Buffer | null | undefined>>
-}
-
-/** Options of {@link memcachedStorage}. */
-export interface MemcachedStorageOptions {
-  /**
-   * Your memcached client behind the {@link MemcachedClient} interface: `fromMemjs(memjsClient)`,
-   * `fromMemcacheClient(memcacheClient)` or your own adapter. memokit never closes it.
-   */
-  readonly client: MemcachedClient
-  /**
-   * First part of every key, so several apps can share a server. Printable ASCII without spaces, at most 64
-   * characters once `%` and `:` are escaped. Default: `'memokit'`.
-   * @example 'billing-api'
-   */
-  readonly prefix?: string
-  /** Encodes entries into strings. Default: `createCodec()` from `@memokit/core`. */
-  readonly codec?: Codec
-  /**
-   * Longest time one storage operation (all its round trips) may take before it fails with a StorageError, in
-   * ms. Default: 1000: far above a healthy server's sub-millisecond latency, short enough that a dead or hung
-   * server delays a call by at most a second before core runs the function itself.
-   */
-  readonly operationTimeoutMs?: number
-  /**
-   * How long `get` trusts a namespace version read from memcached without reading it again, in ms. Default: 0:
-   * every operation reads it (in the same round trip as the entry, see the README), so a `clear` by any replica
-   * takes effect on the next call everywhere. With N > 0, a hit reads one key instead of two, but another
-   * replica's `clear` may go unseen by this replica's reads for up to N ms (its own clears count at once).
-   * `set`, `add` and `delete` always read the version, so they never act on a replaced one.
-   * @example 1000
-   */
-  readonly versionCacheMs?: number
-}
-
-/** Default of `operationTimeoutMs`: 1000 ms. */
-export const DEFAULT_OPERATION_TIMEOUT_MS = 1000
-
 const NAME = 'memcached'
-const PREFIX_CHARS = /^[\x21-\x7e]*$/
-const MAX_PREFIX_LENGTH = 64
 // Namespaces whose version this process remembers (as a hint, or trusted for versionCacheMs); oldest dropped first.
 const MAX_REMEMBERED_NAMESPACES = 10_000
 // The version key is read on every operation: past this size, clear(namespace, keyPrefix) clears the whole
@@ -99,72 +21,6 @@ interface Remembered {
 /** What a check of the namespace version against a speculative attempt yields. */
 type Attempt<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown }
 
-type Call = <R>(start: () => Promise<R>) => Promise<R>
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
-function validate(options: MemcachedStorageOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigError('options', 'memcachedStorage needs an options object: memcachedStorage({ client })')
-  }
-  const { client, prefix, operationTimeoutMs, versionCacheMs } = options
-  const c = client as unknown as Record<string, unknown> | null | undefined
-  if (c === null || typeof c !== 'object') {
-    throw new ConfigError(
-      'client',
-      'memcachedStorage needs a client: fromMemjs(memjs.Client.create(...)), fromMemcacheClient(new MemcacheClient(...)) or your own MemcachedClient',
-    )
-  }
-  const missing = ['get', 'set', 'add', 'append', 'delete'].filter((m) => typeof c[m] !== 'function')
-  if (missing.length > 0) {
-    throw new ConfigError(
-      'client',
-      `client lacks ${missing.join(', ')}: wrap your memcached client with fromMemjs() or fromMemcacheClient(), or write an adapter (see MemcachedClient)`,
-    )
-  }
-  if (c.getMulti !== undefined && typeof c.getMulti !== 'function') {
-    throw new ConfigError('client', `client.getMulti must be a function or absent, got ${typeof c.getMulti}`)
-  }
-  if (prefix !== undefined) {
-    const escaped = typeof prefix === 'string' ? escapeKeyPart(prefix) : ''
-    if (typeof prefix !== 'string' || !PREFIX_CHARS.test(escaped) || escaped.length > MAX_PREFIX_LENGTH) {
-      throw new ConfigError(
-        'prefix',
-        `prefix must be printable ASCII without spaces, at most ${MAX_PREFIX_LENGTH} characters, got ${JSON.stringify(prefix)}`,
-      )
-    }
-  }
-  if (
-    operationTimeoutMs !== undefined &&
-    !(typeof operationTimeoutMs === 'number' && Number.isFinite(operationTimeoutMs) && operationTimeoutMs > 0)
-  ) {
-    throw new ConfigError(
-      'operationTimeoutMs',
-      `operationTimeoutMs must be a positive, finite number of milliseconds, got ${String(operationTimeoutMs)}`,
-    )
-  }
-  if (
-    versionCacheMs !== undefined &&
-    !(typeof versionCacheMs === 'number' && Number.isFinite(versionCacheMs) && versionCacheMs >= 0)
-  ) {
-    throw new ConfigError(
-      'versionCacheMs',
-      `versionCacheMs must be a finite number of milliseconds >= 0 (0 = read the namespace version on every call), got ${String(versionCacheMs)}`,
-    )
-  }
-}
-
-function checkTtl(options: SetOptions | undefined): number | undefined {
-  const ttl = options?.ttl
-  if (ttl === undefined) return undefined
-  if (!(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw new ConfigError('ttl', `ttl must be a positive, finite number of milliseconds, got ${String(ttl)}`)
-  }
-  return ttl
-}
-
 function asText(raw: unknown): string {
   if (typeof raw === 'string') return raw
   if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')
@@ -175,20 +31,25 @@ function asText(raw: unknown): string {
  * A memcached storage over your own client. Entries live at `<prefix>:<namespace>:<version>:<key>` (hashed with
  * SHA-256 when longer than 250 bytes or unsafe for memcached); `clear` changes the namespace version instead of
  * flushing the server. TTLs go to memcached in whole seconds, rounded up; reads also check the entry's ms expiry.
- * Every operation is bounded by `operationTimeoutMs` and fails with a StorageError.
+ * Every operation is bounded by `operationTimeoutMs` and fails with a StorageError naming the server (the
+ * client's `server`). Unknown or invalid options throw a ConfigError before anything is sent.
  *
  * @example
  * import memjs from 'memjs'
  * const storage = memcachedStorage({ client: fromMemjs(memjs.Client.create('127.0.0.1:11211')) })
  */
 export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage {
-  validate(options)
+  const { client, escapedPrefix, operationTimeoutMs, versionCacheMs } = resolveOptions(options)
   const codec = resolveCodec(options.codec, 'memcachedStorage')
-  const { client, prefix = 'memokit', operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS, versionCacheMs = 0 } = options
-  const escapedPrefix = escapeKeyPart(prefix)
+  const where = client.server ?? 'memcached'
+  const scope = `${client.server === undefined ? objectLabel('memcached-client', client) : `memcached://${client.server}`} ${escapedPrefix}:`
   const remembered = new Map<string, Remembered>()
   // Bumped when a clear of this storage starts and ends; an operation that saw it change remembers nothing.
   let clearEpoch = 0
+  const run = createRunner(where, operationTimeoutMs)
+  // A write reads the namespace version before it stores: one issued before a delete or clear could otherwise land
+  // after it (under the version the clear just started, or on the key just deleted). Invalidations wait for them.
+  const writes = createWriteTracker()
 
   const versionKey = (ns: string): string =>
     toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:~version`, escapedPrefix)
@@ -201,59 +62,6 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     if (remembered.size > MAX_REMEMBERED_NAMESPACES) {
       const oldest = remembered.keys().next()
       if (!oldest.done) remembered.delete(oldest.value)
-    }
-  }
-
-  const fail = (op: StorageOp, error: unknown, valueBytes: number | undefined): Error => {
-    if (error instanceof StorageError || error instanceof CodecError) return error
-    const message = describeError(error)
-    if (valueBytes !== undefined && /too large|too big|E2BIG/i.test(message)) {
-      return new StorageError(
-        `memcached ${op} failed: the server refused a ${valueBytes}-byte entry as larger than its item size limit (1 MB unless memcached runs with -I); cache a smaller value or raise the limit (${message})`,
-        { storage: NAME, op },
-        { cause: error },
-      )
-    }
-    return new StorageError(`memcached ${op} failed: ${message}`, { storage: NAME, op }, { cause: error })
-  }
-
-  // One deadline per storage operation, shared by all its round trips. After it passes, the operation rejects and
-  // no further command is sent; late replies are dropped (their rejections are handled, nothing leaks).
-  const run = async <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let timedOut = false
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = true
-        reject(
-          new StorageError(
-            `memcached ${op} timed out after ${operationTimeoutMs} ms (operationTimeoutMs): the server is slow, hung or unreachable`,
-            { storage: NAME, op },
-          ),
-        )
-      }, operationTimeoutMs)
-    })
-    const call: Call = <R>(start: () => Promise<R>): Promise<R> => {
-      if (timedOut) return deadline
-      let pending: Promise<R>
-      try {
-        pending = Promise.resolve(start())
-      } catch (error) {
-        return Promise.reject(fail(op, error, valueBytes))
-      }
-      return Promise.race([
-        pending.then(undefined, (error: unknown) => {
-          throw fail(op, error, valueBytes)
-        }),
-        deadline,
-      ])
-    }
-    const work = body(call)
-    try {
-      return await Promise.race([work, deadline])
-    } finally {
-      clearTimeout(timer)
-      work.catch(() => undefined)
     }
   }
 
@@ -361,10 +169,14 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
   }
 
   const encode = (value: unknown, options: SetOptions | undefined): { payload: string; exptime: number } => {
-    const ttl = checkTtl(options)
-    const now = Date.now()
-    const payload = codec.encodeEntry({ value, createdAt: now, expiresAt: ttl === undefined ? undefined : now + ttl })
-    return { payload, exptime: toExptime(ttl, now) }
+    const ttl = resolveEntryTtl(NAME, options?.ttl)
+    const createdAt = Date.now()
+    const expiresAt = ttl === undefined ? undefined : createdAt + ttl
+    const meta = options?.meta
+    const payload = codec.encodeEntry(
+      meta === undefined ? { value, createdAt, expiresAt } : { value, createdAt, expiresAt, meta },
+    )
+    return { payload, exptime: toExptime(ttl, createdAt) }
   }
 
   const rotate = async (call: Call, vKey: string): Promise<NamespaceState> => {
@@ -376,6 +188,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
   return {
     async: true,
     name: NAME,
+    scope,
 
     async get(ns, key) {
       return run('get', async (call) => {
@@ -385,15 +198,17 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
 
     async set(ns, key, value, options) {
       const { payload, exptime } = encode(value, options)
-      await run(
+      const write = run(
         'set',
         (call) =>
           withState(call, ns, 'write', (state) => call(() => client.set(entryKey(ns, state, key), payload, exptime))),
         Buffer.byteLength(payload),
       )
+      await writes.track(ns, key, write)
     },
 
     async delete(ns, key) {
+      await writes.settledKey(ns, key)
       return run('delete', async (call) => {
         const found = await readEntry(call, ns, key, 'read')
         if (found === undefined || found.raw === null || found.raw === undefined) return false
@@ -410,6 +225,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     },
 
     async clear(ns, keyPrefix) {
+      await writes.settledNamespace(ns, keyPrefix)
       // Operations overlapping this clear must not remember the version they read: it may be the old one.
       clearEpoch++
       remembered.delete(ns)
@@ -442,7 +258,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
 
     async add(ns, key, value, options) {
       const { payload, exptime } = encode(value, options)
-      return run(
+      const write = run(
         'add',
         async (call) =>
           (await withState(call, ns, 'write', (state) =>
@@ -450,6 +266,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
           )) === true,
         Buffer.byteLength(payload),
       )
+      return writes.track(ns, key, write)
     },
   }
 }

@@ -11,23 +11,31 @@ import { isSafeKey } from '../src/keys'
 import { type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_TEST_PORT', 11311)
+// A second server: the contract's "another place" for scope checks.
+const OTHER_PORT = portFromEnv('MEMCACHED_OTHER_PORT', 11316)
 const DAY_MS = 86_400_000
 const quiet = { log: () => undefined }
 
 let server: MemcachedServer
+let otherServer: MemcachedServer
 let memjsClient: memjs.Client
 let memcacheClient: MemcacheClient
+let otherClient: memjs.Client
 
 beforeAll(async () => {
   server = await startMemcached(PORT)
+  otherServer = await startMemcached(OTHER_PORT)
   memjsClient = memjs.Client.create(server.address, { logger: quiet, timeout: 0.5, retries: 1 })
   memcacheClient = new MemcacheClient({ server: server.address, cmdTimeout: 1000 })
+  otherClient = memjs.Client.create(otherServer.address, { logger: quiet, timeout: 0.5, retries: 1 })
 }, 15_000)
 
 afterAll(async () => {
   memjsClient?.close()
   memcacheClient?.shutdown()
+  otherClient?.close()
   await server?.stop()
+  await otherServer?.stop()
 }, 15_000)
 
 interface Adapter {
@@ -40,13 +48,19 @@ const adapters: readonly Adapter[] = [
   { name: 'memcache-client', client: () => fromMemcacheClient(memcacheClient) },
 ]
 
-for (const adapter of adapters) {
+for (const [i, adapter] of adapters.entries()) {
+  // The same server through the other adapter is the same place; the second server is another one.
+  const sameServer = adapters[1 - i] as Adapter
   runStorageContract(
     { describe, it, beforeAll, afterAll },
     {
       name: `memcached via ${adapter.name}`,
       create: ({ prefix }) => memcachedStorage({ client: adapter.client(), prefix }),
       ttlGranularityMs: 1000,
+      scope: {
+        createSame: ({ prefix }) => memcachedStorage({ client: sameServer.client(), prefix }),
+        createElsewhere: ({ prefix }) => memcachedStorage({ client: fromMemjs(otherClient), prefix }),
+      },
     },
   )
 }
