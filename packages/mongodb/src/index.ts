@@ -1,11 +1,10 @@
+export type { MongoClientLike, MongoCollectionLike, MongoDocument, MongoIndexSpec } from './documents'
 export type {
-  MongoClientLike,
-  MongoCollectionLike,
-  MongoDocument,
-  MongoStorage,
   MongoStorageClientOptions,
   MongoStorageOptions,
   MongoStorageSharedOptions,
   MongoStorageUrlOptions,
-} from './storage'
-export { DEFAULT_COLLECTION, DEFAULT_DATABASE, DEFAULT_OPERATION_TIMEOUT_MS, mongoStorage } from './storage'
+} from './options'
+export { DEFAULT_COLLECTION, DEFAULT_DATABASE, DEFAULT_OPERATION_TIMEOUT_MS } from './options'
+export type { MongoStorage } from './storage'
+export { mongoStorage } from './storage'

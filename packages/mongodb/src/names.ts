@@ -1,4 +1,5 @@
 import { ConfigError } from '@memokit/core'
+import { describeValue as describe } from '@memokit/core/backend'
 
 // MongoDB's naming rules (https://www.mongodb.com/docs/manual/reference/limits/#naming-restrictions), checked
 // here so a bad name fails when the storage is created instead of on the first cache read in production.
@@ -49,11 +50,4 @@ export function validateCollectionName(collection: unknown, database: string): a
       `"${database}.${collection}" is ${namespaceBytes} bytes; MongoDB limits database + "." + collection to 255 bytes`,
     )
   }
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null) return 'null'
-  if (typeof value === 'object') return value.constructor?.name ?? 'object'
-  return `${typeof value} ${String(value)}`
 }

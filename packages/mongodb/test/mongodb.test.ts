@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { CodecError, ConfigError, StorageError } from '@memokit/core'
+import { defaultPrefix } from '@memokit/core/backend'
 import { mongoStorage } from '@memokit/mongodb'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { type Collection, type Document, MongoClient } from 'mongodb'
@@ -76,6 +77,13 @@ runStorageContract(
   {
     name: `mongodb (url${REAL_MONGODB_URL ? '' : ', stand-in'})`,
     create: ({ prefix }) => mongoStorage({ url, database, collection, prefix }),
+    scope: {
+      // The same server through another client and another spelling of the URL (a default database in the path):
+      // still the same place.
+      createSame: ({ prefix }) =>
+        mongoStorage({ url: url.replace(/\/(\?|$)/, '/otherdb$1'), database, collection, prefix }),
+      createElsewhere: ({ prefix }) => mongoStorage({ url, database, collection: `${collection}_elsewhere`, prefix }),
+    },
   },
 )
 
@@ -93,6 +101,8 @@ describe('own client', () => {
     {
       name: `mongodb (own client${REAL_MONGODB_URL ? '' : ', stand-in'})`,
       create: ({ prefix }) => mongoStorage({ client, database, collection, prefix }),
+      // A storage from the URL reaches the same server as this client: same scope.
+      scope: { createSame: ({ prefix }) => mongoStorage({ url, database, collection, prefix }) },
     },
   )
 
@@ -183,16 +193,18 @@ describe('indexes', () => {
     }
   })
 
-  it('are a unique index on { p, ns, k } and a TTL index on e expiring at the stored date', async () => {
+  it('are a unique index on { p, ns, k } and a TTL index on e expiring at the stored date, both partial', async () => {
     const storage = open()
     await storage.set(rand(), rand(), 1)
     await storage.close()
     const indexes = await rawCollection.listIndexes().toArray()
-    const key = indexes.find((i) => i.name === 'memokit_key')
-    const ttl = indexes.find((i) => i.name === 'memokit_ttl')
-    expect(key).toMatchObject({ key: { p: 1, ns: 1, k: 1 }, unique: true })
+    const key = indexes.find((i) => i.name === 'memokit_key_v2')
+    const ttl = indexes.find((i) => i.name === 'memokit_ttl_v2')
+    // Only memokit's documents: other documents in the collection are neither duplicates nor expired by memokit.
+    const partialFilterExpression = { p: { $exists: true }, ns: { $exists: true } }
+    expect(key).toMatchObject({ key: { p: 1, ns: 1, k: 1 }, unique: true, partialFilterExpression })
     expect(Object.keys(key?.key ?? {})).toEqual(['p', 'ns', 'k'])
-    expect(ttl).toMatchObject({ key: { e: 1 }, expireAfterSeconds: 0 })
+    expect(ttl).toMatchObject({ key: { e: 1 }, expireAfterSeconds: 0, partialFilterExpression })
   })
 
   it('connects once for concurrent first calls of a url storage, and not at all before them', async () => {
@@ -471,11 +483,11 @@ describe('options', () => {
     ['collection', { collection: 'a$b' }, /"\$"/],
     ['collection', { collection: 'system.cache' }, /system\./],
     ['collection', { collection: 'c'.repeat(250) }, /255 bytes/],
-    ['operationTimeoutMs', { operationTimeoutMs: 0 }, /positive finite/],
-    ['operationTimeoutMs', { operationTimeoutMs: Number.NaN }, /positive finite/],
-    ['operationTimeoutMs', { operationTimeoutMs: Number.POSITIVE_INFINITY }, /positive finite/],
-    ['prefix', { prefix: 1 }, /prefix must be a well-formed string/],
-    ['prefix', { prefix: 'a\uD800' }, /lone surrogate/],
+    ['operationTimeoutMs', { operationTimeoutMs: 0 }, /positive, finite/],
+    ['operationTimeoutMs', { operationTimeoutMs: Number.NaN }, /positive, finite/],
+    ['operationTimeoutMs', { operationTimeoutMs: Number.POSITIVE_INFINITY }, /positive, finite/],
+    ['prefix', { prefix: 1 }, /prefix must be a string without lone UTF-16 surrogates/],
+    ['prefix', { prefix: 'a\uD800' }, /lone UTF-16 surrogate/],
     ['codec', { codec: {} }, /codec must be/],
     ['codec', { codec: { encode: () => '' } }, /codec must be/],
     ['createIndexes', { createIndexes: 'yes' }, /boolean/],
@@ -502,14 +514,16 @@ describe('options', () => {
     }
   })
 
-  it('accepts names at the limits and defaults to database memokit, collection cache, prefix memokit', async () => {
+  it("accepts names at the limits and defaults to database memokit, collection cache, prefix memokit/<app's name>", async () => {
     expect(() => mongoStorage({ ...base, database: 'a'.repeat(63), collection: 'a-b.c d' })).not.toThrow()
     const storage = mongoStorage({ url })
     const ns = rand()
     const k = rand()
     await storage.set(ns, k, 1)
     const docs = raw.db('memokit').collection('cache')
-    expect(await docs.findOne({ p: 'memokit', ns, k })).toMatchObject({ p: 'memokit', ns, k })
+    const prefix = defaultPrefix('mongoStorage')
+    expect(prefix).toMatch(/^memokit\/./)
+    expect(await docs.findOne({ p: prefix, ns, k })).toMatchObject({ p: prefix, ns, k })
     await storage.clear(ns)
     await storage.close()
   })
@@ -553,7 +567,7 @@ if (REAL_MONGODB_URL !== undefined) {
     it('index creation fails with a StorageError that says how to fix a conflicting index, and are retried by the next call', async () => {
       const name = uniqueName('conflict')
       const other = raw.db(database).collection(name)
-      await other.createIndex({ e: 1 }, { name: 'memokit_ttl', expireAfterSeconds: 3600 })
+      await other.createIndex({ e: 1 }, { name: 'memokit_ttl_v2', expireAfterSeconds: 3600 })
       const storage = mongoStorage({ url, database, collection: name })
       try {
         const error = await storage.set(rand(), 'k', 1).catch((e: unknown) => e)
@@ -562,10 +576,10 @@ if (REAL_MONGODB_URL !== undefined) {
           op: 'set',
           message: expect.stringMatching(/creating the indexes .* createIndexes: false/),
         })
-        await other.dropIndex('memokit_ttl')
+        await other.dropIndex('memokit_ttl_v2')
         await storage.set(rand(), 'k', 1)
         const indexes = await other.listIndexes().toArray()
-        expect(indexes.find((i) => i.name === 'memokit_ttl')).toMatchObject({ expireAfterSeconds: 0 })
+        expect(indexes.find((i) => i.name === 'memokit_ttl_v2')).toMatchObject({ expireAfterSeconds: 0 })
       } finally {
         await storage.close()
         await other.drop()
