@@ -22,12 +22,14 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 let cluster: RedisClusterProcesses
 let client: RedisClusterType
+// A second client of the same cluster, its root nodes listed the other way round: the same place.
+let sameCluster: RedisClusterType
 
 // Options for a client that rides out a failover: no offline queue (fail fast while a node is down), quick
 // reconnects, and a slot-map refresh while reconnecting (node-redis 6) so a promoted replica is found quickly.
-function clusterClient(): RedisClusterType {
+function clusterClient(rootNodes = [...cluster.rootNodes]): RedisClusterType {
   const c = createCluster({
-    rootNodes: [...cluster.rootNodes],
+    rootNodes,
     defaults: {
       disableOfflineQueue: true,
       socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
@@ -41,6 +43,7 @@ function clusterClient(): RedisClusterType {
 beforeAll(async () => {
   cluster = await startRedisCluster(envPort('REDIS_CLUSTER_PORT', 7000))
   client = cleanup.track(clusterClient())
+  sameCluster = cleanup.track(clusterClient([...cluster.rootNodes].reverse()))
 }, 60_000)
 
 afterAll(async () => {
@@ -65,7 +68,11 @@ async function keysOn(node: RedisProcess, pattern: string): Promise<string[]> {
 
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'redis cluster (own client)', create: ({ prefix }) => redisStorage({ client, prefix }) },
+  {
+    name: 'redis cluster (own client)',
+    create: ({ prefix }) => redisStorage({ client, prefix }),
+    scope: { createSame: ({ prefix }) => redisStorage({ client: sameCluster, prefix }) },
+  },
 )
 
 describe('redis cluster', () => {

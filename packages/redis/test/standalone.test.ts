@@ -23,14 +23,35 @@ afterAll(async () => {
   await shared?.stop()
 }, 60_000)
 
+// Database 1 of the same server: another place for the same prefix.
+const otherDatabase = (): string => {
+  const url = new URL(shared.url)
+  url.pathname = '/1'
+  return url.href
+}
+
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'redis standalone (url)', create: ({ prefix }) => redisStorage({ url: shared.url, prefix }) },
+  {
+    name: 'redis standalone (url)',
+    create: ({ prefix }) => redisStorage({ url: shared.url, prefix }),
+    scope: {
+      createSame: ({ prefix }) => redisStorage({ client: userClient, prefix }),
+      createElsewhere: ({ prefix }) => redisStorage({ url: otherDatabase(), prefix }),
+    },
+  },
 )
 
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'redis standalone (own client)', create: ({ prefix }) => redisStorage({ client: userClient, prefix }) },
+  {
+    name: 'redis standalone (own client)',
+    create: ({ prefix }) => redisStorage({ client: userClient, prefix }),
+    scope: {
+      createSame: ({ prefix }) => redisStorage({ url: shared.url, prefix }),
+      createElsewhere: ({ prefix }) => redisStorage({ url: otherDatabase(), prefix }),
+    },
+  },
 )
 
 runStorageContract(
