@@ -10,6 +10,7 @@ import {
   closestName,
   DEFAULT_OPERATION_TIMEOUT_MS,
   hasLoneSurrogate,
+  objectLabel,
   redactUrl,
   rejectUnknownOptions,
   resolveEntryTtl,
@@ -139,6 +140,16 @@ describe('redactUrl and storageFailure', () => {
     expect(error).toMatchObject({ storage: 'redis', op: 'get', cause })
     expect(error.message).toBe('redis get on 127.0.0.1:6379 failed: The client is offline (reconnecting)')
     expect(storageFailure('redis', 'set', 'elsewhere', error)).toBe(error)
+  })
+})
+
+describe('objectLabel', () => {
+  it('is stable for one object and different for every other', () => {
+    const a = {}
+    const b = {}
+    expect(objectLabel('redis-client', a)).toMatch(/^redis-client#\d+$/)
+    expect(objectLabel('redis-client', a)).toBe(objectLabel('redis-client', a))
+    expect(objectLabel('redis-client', b)).not.toBe(objectLabel('redis-client', a))
   })
 })
 
