@@ -1,3 +1,4 @@
+import { objectLabel } from '@memokit/core/backend'
 import type { RedisCompatibleClient } from './client'
 
 /** Where a client sends its commands, for messages and for the storage's `scope`. Never holds credentials. */
@@ -24,19 +25,10 @@ interface NodeAddress {
   readonly port?: unknown
 }
 
-const clientNumbers = new WeakMap<object, number>()
-let lastClientNumber = 0
-
 // The same object behind node-redis' proxies (withTypeMapping, withCommandOptions share `_self`).
-function clientNumber(client: object): number {
+function clientLabel(client: object): string {
   const self = (client as { _self?: unknown })._self
-  const key = typeof self === 'object' && self !== null ? self : client
-  let n = clientNumbers.get(key)
-  if (n === undefined) {
-    n = ++lastClientNumber
-    clientNumbers.set(key, n)
-  }
-  return n
+  return objectLabel('redis-client', typeof self === 'object' && self !== null ? self : client)
 }
 
 function hostPort(socket: SocketOptions | undefined): string {
@@ -79,7 +71,7 @@ export function locate(client: RedisCompatibleClient): Location {
       return { where: () => `cluster ${shown}`, server: `redis-cluster://${addresses.join(',')}` }
     }
   }
-  const server = `redis-client#${clientNumber(client)}`
+  const server = clientLabel(client)
   const getMasterNode = (client as { getMasterNode?: () => NodeAddress | undefined }).getMasterNode
   if (typeof getMasterNode === 'function') {
     // The master moves on failover: name the one of the moment.
