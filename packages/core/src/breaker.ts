@@ -8,7 +8,7 @@ export interface CircuitBreakerOptions {
   readonly cooldownMs?: number
 }
 
-/** A wrapper's view of its storage's health: while open, reads and writes are skipped and `fn` just runs. */
+/** A storage's health as the wrappers on it see it: while open, reads and writes are skipped and `fn` just runs. */
 export interface Breaker {
   /** True when the storage should be used for this call (closed, or the one probe after the cooldown). */
   allow(): boolean
@@ -19,19 +19,25 @@ export interface Breaker {
 
 const ALWAYS: Breaker = { allow: () => true, success: () => {}, failure: () => undefined }
 
-export function createBreaker(entry: string, options: unknown): Breaker {
-  if (options === false) return ALWAYS
+/** The circuitBreaker option, checked: `false` for off. */
+export interface BreakerConfig {
+  readonly failures: number
+  readonly cooldownMs: number
+}
+
+export function resolveBreaker(entry: string, options: unknown): BreakerConfig | false {
+  if (options === false) return false
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new ConfigError(
       'circuitBreaker',
       `${entry}: circuitBreaker must be false or an object like { failures: 5, cooldownMs: 5000 }`,
     )
   }
-  const { failures: limit = 5, cooldownMs = 5_000 } = (options ?? {}) as CircuitBreakerOptions
-  if (!Number.isInteger(limit) || limit < 1) {
+  const { failures = 5, cooldownMs = 5_000 } = (options ?? {}) as CircuitBreakerOptions
+  if (!Number.isInteger(failures) || failures < 1) {
     throw new ConfigError(
       'circuitBreaker',
-      `${entry}: circuitBreaker.failures must be a positive integer, got ${limit}`,
+      `${entry}: circuitBreaker.failures must be a positive integer, got ${String(failures)}`,
     )
   }
   if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs <= 0) {
@@ -40,6 +46,34 @@ export function createBreaker(entry: string, options: unknown): Breaker {
       `${entry}: circuitBreaker.cooldownMs must be a positive number of milliseconds, got ${String(cooldownMs)}`,
     )
   }
+  return { failures, cooldownMs }
+}
+
+// One breaker per storage object and configuration: every wrapper on a hung server learns from the others'
+// failures, so 100 wrappers cost `failures` timeouts in all, not 100 times that.
+const shared = new WeakMap<object, Map<string, Breaker>>()
+
+/**
+ * The breaker of `storage` for `config`, shared by every wrapper that uses the same storage object and settings.
+ * The cooldown varies by ±20% (`random` in [0, 1)), so replicas that opened together don't probe together.
+ */
+export function storageBreaker(storage: object, config: BreakerConfig | false, random: () => number): Breaker {
+  if (config === false) return ALWAYS
+  let byConfig = shared.get(storage)
+  if (byConfig === undefined) {
+    byConfig = new Map()
+    shared.set(storage, byConfig)
+  }
+  const id = `${config.failures}/${config.cooldownMs}`
+  let breaker = byConfig.get(id)
+  if (breaker === undefined) {
+    breaker = createBreaker(config, random)
+    byConfig.set(id, breaker)
+  }
+  return breaker
+}
+
+function createBreaker({ failures: limit, cooldownMs }: BreakerConfig, random: () => number): Breaker {
   let consecutive = 0
   let openUntil = 0
   let probing = false
@@ -59,8 +93,9 @@ export function createBreaker(entry: string, options: unknown): Breaker {
       consecutive++
       probing = false
       if (consecutive < limit) return undefined
-      openUntil = Date.now() + cooldownMs
-      return `${consecutive} storage failures in a row: skipping the storage for ${cooldownMs} ms (circuitBreaker), then one call probes it`
+      const cooldown = Math.round(cooldownMs * (0.8 + 0.4 * random()))
+      openUntil = Date.now() + cooldown
+      return `${consecutive} storage failures in a row: skipping the storage for ${cooldown} ms (circuitBreaker), then one call probes it`
     },
   }
 }

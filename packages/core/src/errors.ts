@@ -1,5 +1,5 @@
 /** Every memokit error code, one per error class. */
-export type MemokitErrorCode = 'E_CONFIG' | 'E_KEY' | 'E_STORAGE' | 'E_CODEC' | 'E_USAGE'
+export type MemokitErrorCode = 'E_CONFIG' | 'E_KEY' | 'E_STORAGE' | 'E_CODEC' | 'E_USAGE' | 'E_TIMEOUT' | 'E_COMPUTE'
 
 /** Base class of every error memokit throws. `code` is stable; `message` says what was wrong and how to fix it. */
 export class MemokitError extends Error {
@@ -80,6 +80,44 @@ export class UsageError extends MemokitError {
   constructor(message: string, details: { functionName: string }, options?: { cause?: unknown }) {
     super('E_USAGE', message, options)
     this.functionName = details.functionName
+  }
+}
+
+/**
+ * A computation outlived `timeout.hard`: its callers get this error (or a stale value, when `staleIfError` covers
+ * it), and the computation's AbortSignal aborts with it as the reason.
+ */
+export class TimeoutError extends MemokitError {
+  static readonly code = 'E_TIMEOUT'
+  /** The cached function's identity. */
+  readonly functionName: string
+  readonly namespace: string
+  /** The hard timeout that passed, in ms. */
+  readonly timeoutMs: number
+  constructor(details: { functionName: string; namespace: string; timeoutMs: number }) {
+    super(
+      'E_TIMEOUT',
+      `${details.functionName} in namespace '${details.namespace}' did not finish within ${details.timeoutMs} ms (timeout.hard); its callers were released and its signal aborted`,
+    )
+    this.functionName = details.functionName
+    this.namespace = details.namespace
+    this.timeoutMs = details.timeoutMs
+  }
+}
+
+/**
+ * Reported to `onError` (never thrown) when `fn` failed and a stale value was served in its place: by
+ * `staleIfError`, or behind a stale hit (`swr`, `refreshAhead`). `cause` is what `fn` threw; callers that are not
+ * served stale get that error itself, unwrapped.
+ */
+export class ComputeError extends MemokitError {
+  static readonly code = 'E_COMPUTE'
+  /** The cached function's identity. */
+  readonly functionName: string
+  constructor(functionName: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    super('E_COMPUTE', `${functionName} failed (${reason}); a stale value was served instead`, { cause })
+    this.functionName = functionName
   }
 }
 

@@ -1,14 +1,6 @@
 import { ConfigError } from './errors'
+import type { Flight } from './flight'
 import type { AnyStorage } from './storage'
-
-/**
- * A computation in progress for one key. Concurrent callers of the key share `promise`; a delete or clear while it
- * runs sets `invalidated`, so its result is returned to those callers but never stored.
- */
-export interface Flight {
-  promise: Promise<unknown> | undefined
-  invalidated: boolean
-}
 
 /** What all wrappers sharing one (place, namespace, name) have in common. */
 export interface Identity {
@@ -17,6 +9,12 @@ export interface Identity {
   readonly namespace: string
   /** In-flight computations by key, so concurrent callers of one key run the function once. */
   readonly pending: Map<string, Flight>
+  /** Background refreshes by key: at most one per key. */
+  readonly refreshing: Map<string, Flight>
+  /** Computations whose callers a hard timeout freed, still running: at most one per key, joined by later misses. */
+  readonly abandoned: Map<string, Flight>
+  /** Keys whose computation failed while a stale value was served: no new attempt before this time (ms). */
+  readonly backoff: Map<string, number>
 }
 
 type Registry = Map<string, Identity>
@@ -54,7 +52,15 @@ export function claimIdentity(
   const id = JSON.stringify([namespace, name])
   const existing = registry.get(id)
   if (existing === undefined) {
-    const identity: Identity = { fn, implicit, namespace, pending: new Map() }
+    const identity: Identity = {
+      fn,
+      implicit,
+      namespace,
+      pending: new Map(),
+      refreshing: new Map(),
+      abandoned: new Map(),
+      backoff: new Map(),
+    }
     registry.set(id, identity)
     return identity
   }
@@ -73,20 +79,31 @@ export function claimIdentity(
   return existing
 }
 
-/** Marks the in-flight computations of `namespace` (only `keys` of it, when given) invalidated and forgets them. */
+/**
+ * Marks every computation of `namespace` (only those of `keys`, when given) invalidated, aborts its signal and
+ * forgets it: its result still reaches its callers, but is never stored.
+ */
 export function invalidateFlights(storage: AnyStorage, namespace: string, keys?: readonly string[]): void {
   const registry = registryOf(storage, false)
   if (registry === undefined) return
   for (const identity of registry.values()) {
-    if (identity.namespace !== namespace) continue
-    const { pending } = identity
-    for (const key of keys ?? [...pending.keys()]) {
-      const flight = pending.get(key)
+    if (identity.namespace === namespace) invalidateIdentity(identity, keys)
+  }
+}
+
+/** Like {@link invalidateFlights}, for one function's computations. */
+export function invalidateIdentity(identity: Identity, keys?: readonly string[]): void {
+  for (const flights of [identity.pending, identity.refreshing, identity.abandoned]) {
+    for (const key of keys ?? [...flights.keys()]) {
+      const flight = flights.get(key)
       if (flight === undefined) continue
       flight.invalidated = true
-      pending.delete(key)
+      flight.abort()
+      flights.delete(key)
     }
   }
+  if (keys === undefined) identity.backoff.clear()
+  else for (const key of keys) identity.backoff.delete(key)
 }
 
 /** The namespaces that wrappers in this process use in the place `storage` writes to. */

@@ -7,9 +7,21 @@ export type { CachedFunction, CachedReturn, IsAsyncStorage } from './cache-value
 export { cacheValue } from './cache-value'
 export type { Codec, CodecTransformer } from './codec'
 export { createCodec, resolveCodec } from './codec'
+export type { ComputeContext } from './context'
+export { computeContext } from './context'
 export type { Duration, DurationUnit } from './duration'
 export type { MemokitErrorCode, StorageOp } from './errors'
-export { CodecError, ConfigError, KeyError, MemokitError, StorageError, UsageError } from './errors'
+export {
+  CodecError,
+  ComputeError,
+  ConfigError,
+  KeyError,
+  MemokitError,
+  StorageError,
+  TimeoutError,
+  UsageError,
+} from './errors'
+export type { FreshnessOptions, PerResultDuration } from './freshness-options'
 export { escapeKeyPart } from './key-part'
 export type { TypeEncoder } from './keys'
 export type { MemoryStorageOptions } from './memory'

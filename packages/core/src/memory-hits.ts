@@ -25,7 +25,7 @@ export interface MemoryHitPlan {
   readonly plainKeys: boolean
   /** Type encoders can claim plain objects and arrays (`instanceof Object`), so they turn the by-value path off. */
   readonly byValue: boolean
-  /** What a hit returns for what a slot holds (a Promise or not, see cache-value.ts). */
+  /** What a hit returns for what a slot holds (a Promise or not), or NOT_FRESH: the slow path decides. */
   readonly fromSlot: (held: unknown) => unknown
 }
 
@@ -36,6 +36,9 @@ export interface SlotReader {
   /** Remembers the argument list just scanned (hash `h`) for the slot `read` last found. */
   remember(h: number): void
 }
+
+/** Returned by `fromSlot` for an entry past its freshness: the key-string path serves it stale or recomputes. */
+export const NOT_FRESH: unique symbol = Symbol('memokit.not-fresh')
 
 // Written by the key-string read; see there.
 // biome-ignore lint/correctness/noUnusedVariables: the write keeps the flattening read from being optimized away
@@ -100,8 +103,11 @@ export function memoryWrapper(
             if (keyAt(generic, slot) === recent.keys[i]) {
               const held = readSlot(slot)
               if (held !== MISS) {
-                countScan(recent, true)
-                return fromSlot(held)
+                const hit = fromSlot(held)
+                if (hit !== NOT_FRESH) {
+                  countScan(recent, true)
+                  return hit
+                }
               }
             }
           }
@@ -121,7 +127,10 @@ export function memoryWrapper(
       if (typeof a === 'number') {
         if (a !== 0 || 1 / a > 0) {
           const held = read(numbers, a)
-          if (held !== MISS) return fromSlot(held)
+          if (held !== MISS) {
+            const hit = fromSlot(held)
+            if (hit !== NOT_FRESH) return hit
+          }
         }
         return run(this, [a], NO_SCAN)
       }

@@ -27,6 +27,8 @@ export class WithMeta {
   constructor(
     readonly value: unknown,
     readonly meta: EntryMeta,
+    /** When the entry was written, ms since the epoch. */
+    readonly createdAt: number,
   ) {}
 }
 
@@ -236,7 +238,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       unlink(s)
     }
     const meta = opts?.meta
-    values[s] = meta === undefined ? value : new WithMeta(value, meta)
+    values[s] = meta === undefined ? value : new WithMeta(value, meta, now)
     created[s] = now
     if (ttl !== undefined) {
       expires ??= new Float64Array(capacity + 1)

@@ -1,24 +1,40 @@
 import { closestName, hasLoneSurrogate } from './backend'
 import type { CircuitBreakerOptions } from './breaker'
 import { describe } from './describe'
-import type { Duration } from './duration'
-import { type CodecError, ConfigError, type StorageError, type StorageOp } from './errors'
+import {
+  type CodecError,
+  type ComputeError,
+  ConfigError,
+  type StorageError,
+  type StorageOp,
+  type TimeoutError,
+} from './errors'
+import type { FreshnessOptions } from './freshness-options'
 import type { TypeEncoder } from './keys'
 import { memoryStorage } from './memory'
 import type { AnyStorage, Storage } from './storage'
 
-/** What `onError` is told about a storage or codec failure. */
+/** What `onError` is told about a storage or codec failure, or a failed computation served stale. */
 export interface ErrorReport {
-  /** The storage operation that failed. */
-  readonly op: StorageOp
+  /**
+   * The storage operation that failed, or `'compute'`: `fn` failed or timed out (or a background refresh did) and
+   * a stale value was served instead (`staleIfError`, `swr`, `refreshAhead`).
+   */
+  readonly op: StorageOp | 'compute'
   /** The storage's `name`, e.g. `'redis'`. */
   readonly storage: string
   /** The namespace involved. */
   readonly namespace: string
   /** The storage key involved; `undefined` for namespace-wide operations. */
   readonly key: string | undefined
-  /** A `StorageError` (with the driver's error as `cause`) or a `CodecError` (corrupt payload, read as a miss). */
-  readonly error: StorageError | CodecError
+  /** The cached function's name (its `name` option, else `fn.name`); `undefined` for `cacheClear`. */
+  readonly functionName?: string | undefined
+  /**
+   * A `StorageError` (with the driver's error as `cause`) or a `CodecError` (a corrupt payload, read as a miss, or
+   * a result the codec can't store); for `'compute'`, a `ComputeError` (what `fn` threw is its `cause`) or a
+   * `TimeoutError`.
+   */
+  readonly error: StorageError | CodecError | ComputeError | TimeoutError
 }
 
 /** The options that decide how arguments become a cache key; shared by `cacheValue` and `cacheReference`. */
@@ -57,14 +73,10 @@ export interface CacheValueOptions<
   Args extends readonly unknown[] = unknown[],
   Result = unknown,
   S extends AnyStorage = AnyStorage,
-> extends KeyOptions<Args> {
+> extends KeyOptions<Args>,
+    FreshnessOptions<Result> {
   /** Where results are kept. Default: one process-wide `memoryStorage()` (10,000 entries, LRU). */
   readonly storage?: S
-  /**
-   * How long a result stays cached: milliseconds, or a {@link Duration} string like `'500ms'`, `'30s'`, `'5m'`,
-   * `'1.5h'`, `'1d'`. Default: no expiry. 0, negative, NaN or an unreadable string is a `ConfigError`.
-   */
-  readonly ttl?: Duration
   /**
    * Groups entries so `cacheClear` can drop them together. Any non-empty, well-formed string (no lone surrogate).
    * Default: `'default'`.

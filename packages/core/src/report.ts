@@ -1,4 +1,4 @@
-import { CodecError, StorageError, type StorageOp } from './errors'
+import { CodecError, ComputeError, type MemokitError, StorageError, type StorageOp, TimeoutError } from './errors'
 import type { ErrorReport } from './options'
 import type { AnyStorage } from './storage'
 
@@ -16,12 +16,8 @@ export function toStorageError(storage: AnyStorage, op: StorageOp, error: unknow
   )
 }
 
-export type Reporter = (
-  op: StorageOp,
-  namespace: string,
-  key: string | undefined,
-  error: StorageError | CodecError,
-) => void
+/** Reports a failure; for `'compute'`, `error` is what `fn` threw (wrapped in a ComputeError) or a TimeoutError. */
+export type Reporter = (op: StorageOp | 'compute', namespace: string, key: string | undefined, error: unknown) => void
 
 /**
  * Builds the function that tells the user about a failure. Without a hook, a process warning is emitted at most
@@ -32,7 +28,10 @@ export function createReporter(
   onError: ((report: ErrorReport) => void) | undefined,
   functionName?: string,
 ): Reporter {
-  return (op, namespace, key, error) => {
+  return (op, namespace, key, thrown) => {
+    const error = (
+      op !== 'compute' || thrown instanceof TimeoutError ? thrown : new ComputeError(functionName ?? '?', thrown)
+    ) as ErrorReport['error']
     if (onError) {
       try {
         onError({ op, storage: storage.name, namespace, key, functionName, error })
@@ -50,12 +49,14 @@ export function createReporter(
     const advice =
       error instanceof CodecError && op === 'set'
         ? `: the result was returned but not cached; teach the storage's codec this type (codec.registerClass or codec.register), then pass that codec to the storage, e.g. redisStorage({ url, codec })`
-        : ''
+        : op === 'compute'
+          ? ': a stale value was served instead (staleIfError, swr or refreshAhead)'
+          : ''
     process.emitWarning(
       `memokit (${where}): ${error.message}${advice} (further failures of this storage are muted for 10 s; pass onError to see each)`,
       {
         type: 'MemokitWarning',
-        code: error.code,
+        code: (error as MemokitError).code,
       },
     )
   }

@@ -33,6 +33,14 @@ export interface Entry<T = unknown> {
 export interface EntryMeta {
   /** `true` when the function returned a Promise for this result, so a hit returns a Promise too. */
   readonly promise?: boolean
+  /** End of freshness, ms since the epoch: from then on the entry is stale (served only as the windows allow). */
+  readonly staleAt?: number
+  /** A fresh hit from then on starts a background refresh (`refreshAhead`), ms since the epoch. */
+  readonly refreshAt?: number
+  /** End of the stale-while-revalidate window, ms since the epoch. */
+  readonly swrUntil?: number
+  /** End of the stale-if-error window, ms since the epoch. */
+  readonly errorUntil?: number
 }
 
 /** Options of a write. An object, so later features (stale-while-revalidate, tags) can add fields. */

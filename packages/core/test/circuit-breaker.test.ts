@@ -16,7 +16,8 @@ describe('cacheValue circuit breaker', () => {
     const { storage, failing, calls } = faultyStorage(true)
     const reports: ErrorReport[] = []
     const fn = jest.fn(async (n: number) => n + 1)
-    const cached = cacheValue(fn, { storage, name: 'guarded', onError: (r) => reports.push(r) })
+    // random 0.5: the middle of the ±20% cooldown jitter, so the cooldown is exactly cooldownMs.
+    const cached = cacheValue(fn, { storage, name: 'guarded', onError: (r) => reports.push(r), random: () => 0.5 })
     failing.add('get')
     for (let i = 0; i < 5; i++) await expect(cached(i)).resolves.toBe(i + 1)
     expect(calls.get).toBe(5)
@@ -48,6 +49,8 @@ describe('cacheValue circuit breaker', () => {
       name: 'probed',
       onError: () => {},
       circuitBreaker: { failures: 2, cooldownMs: 1_000 },
+      // The cooldown varies by ±20% so replicas don't probe together; 0.5 is the middle: exactly cooldownMs.
+      random: () => 0.5,
     })
     failing.add('get')
     await cached(1)

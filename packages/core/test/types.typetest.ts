@@ -3,12 +3,17 @@ import {
   type AsyncStorage,
   type CachedFunction,
   type CacheValueOptions,
+  type ComputeContext,
   cacheClear,
   cacheReference,
   cacheValue,
+  computeContext,
   type Duration,
+  type MemokitErrorCode,
   memoryStorage,
+  type PerResultDuration,
   type Storage,
+  TimeoutError,
 } from '@memokit/core'
 import { expectTypeOf } from 'expect-type'
 
@@ -62,7 +67,9 @@ cacheValue(fetchUser, {
     return true
   },
   onError: (report) => {
-    expectTypeOf(report.op).toEqualTypeOf<'get' | 'set' | 'add' | 'delete' | 'clear' | 'close' | 'connect'>()
+    expectTypeOf(report.op).toEqualTypeOf<
+      'get' | 'set' | 'add' | 'delete' | 'clear' | 'close' | 'connect' | 'compute'
+    >()
   },
 })
 
@@ -115,7 +122,7 @@ declare const fromEnv: string
 cacheValue(add, { ttl: fromEnv })
 // A string from configuration is asserted, and checked at run time when the wrapper is created.
 cacheValue(add, { ttl: fromEnv as Duration })
-expectTypeOf<CacheValueOptions['ttl']>().toEqualTypeOf<Duration | undefined>()
+expectTypeOf<CacheValueOptions['ttl']>().toEqualTypeOf<PerResultDuration<unknown> | undefined>()
 
 // The circuit breaker takes an options object or false.
 cacheValue(add, { circuitBreaker: false })
@@ -124,3 +131,32 @@ cacheValue(add, { circuitBreaker: { failures: 3, cooldownMs: 10_000 } })
 cacheValue(add, { circuitBreaker: true })
 // @ts-expect-error: cooldownMs is a number of ms
 cacheValue(add, { circuitBreaker: { cooldownMs: '5s' } })
+
+// The freshness options: durations or functions of the awaited result; `false` from ttl means "don't store".
+const findUser = async (id: number): Promise<{ id: number } | null> => (id > 0 ? { id } : null)
+const users = cacheValue(findUser, {
+  ttl: (user) => {
+    expectTypeOf(user).toEqualTypeOf<{ id: number } | null>()
+    return user === null ? '30s' : '10m'
+  },
+  swr: '1m',
+  staleIfError: (user) => (user === null ? false : '1h'),
+  errorBackoff: 5_000,
+  timeout: { soft: '200ms', hard: '5s' },
+  jitter: '10%',
+  refreshAhead: 0.8,
+  random: () => 0.5,
+})
+expectTypeOf(users.refresh(1)).toEqualTypeOf<Promise<{ id: number } | null>>()
+cacheValue(add, { ttl: '1m', jitter: '5s', refreshAhead: '10s' })
+// @ts-expect-error: a window is a Duration, not any string
+cacheValue(add, { ttl: '1m', swr: '1 minute' })
+// @ts-expect-error: timeouts are durations
+cacheValue(add, { timeout: { hard: true } })
+// @ts-expect-error: a ttl function returns a Duration or false, not true
+cacheValue(add, { ttl: () => true })
+expectTypeOf(computeContext()).toEqualTypeOf<ComputeContext | undefined>()
+expectTypeOf<ComputeContext['signal']>().toEqualTypeOf<AbortSignal>()
+expectTypeOf(
+  new TimeoutError({ functionName: 'f', namespace: 'n', timeoutMs: 1 }).code,
+).toEqualTypeOf<MemokitErrorCode>()

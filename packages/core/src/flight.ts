@@ -1,0 +1,72 @@
+/**
+ * One computation of one key, shared by everyone waiting for it. Callers hold `promise`, which settles with the
+ * computation's value, or earlier with a stale value (soft timeout, stale-if-error) or a TimeoutError (hard
+ * timeout), whichever comes first. The computation itself may run on after that; `invalidated` (a delete or clear
+ * while it ran) keeps its result out of the storage.
+ */
+export class Flight {
+  /** What callers await. */
+  readonly promise: Promise<unknown>
+  /** Set by a delete or clear of the key while the computation ran: its result must not be stored. */
+  invalidated = false
+  /** The callers got their answer (the computation may still run). */
+  settled = false
+  /** The running computation, once `fn` returned a Promise (joined by later callers after a hard timeout). */
+  computation: Promise<unknown> | undefined
+  private controller: AbortController | undefined
+  private timers: ReturnType<typeof setTimeout>[] | undefined
+  private resolveCallers!: (value: unknown) => void
+  private rejectCallers!: (error: unknown) => void
+
+  constructor(
+    readonly key: string,
+    /** A refresh behind a stale hit: nobody waits for it. */
+    readonly background: boolean,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolveCallers = resolve
+      this.rejectCallers = reject
+    })
+    // A background flight's rejection is reported, not awaited: it must not surface as an unhandled rejection.
+    if (background) this.promise.catch(() => {})
+  }
+
+  /** The signal `fn` sees through computeContext(); created on first use. */
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController()
+    return this.controller.signal
+  }
+
+  resolve(value: unknown): void {
+    if (this.settled) return
+    this.settled = true
+    this.resolveCallers(value)
+  }
+
+  reject(error: unknown): void {
+    if (this.settled) return
+    this.settled = true
+    this.rejectCallers(error)
+  }
+
+  /** The computation settled: its timers have nothing left to do. */
+  finish(): void {
+    if (this.timers === undefined) return
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers = undefined
+  }
+
+  abort(reason?: unknown): void {
+    this.controller ??= new AbortController()
+    if (!this.controller.signal.aborted) this.controller.abort(reason)
+  }
+
+  /** Runs `then` after `ms`, unless the computation settles first. */
+  after(ms: number, then: () => void): void {
+    const timer = setTimeout(then, ms)
+    // A timeout must not keep a process alive by itself; the computation it watches does, if it still runs.
+    timer.unref?.()
+    this.timers ??= []
+    this.timers.push(timer)
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Every `cacheValue` option checked and defaulted in one place, once, into a frozen Plan: the call paths read
+ * only the Plan, and an option that is off leaves nothing on the hit path.
+ */
+import { type Breaker, resolveBreaker, storageBreaker } from './breaker'
+import { type Duration, parseDuration } from './duration'
+import { ConfigError } from './errors'
+import type { FreshnessPolicy, PerResult } from './freshness'
+import { claimIdentity, type Identity, resolveName } from './identity'
+import { escapeKeyPart } from './key-part'
+import { createKeyEncoder } from './keys'
+import {
+  type AnyFunction,
+  type ErrorReport,
+  rejectUnknownOptions,
+  resolveBoolean,
+  resolveFunction,
+  resolveHook,
+  resolveNamespace,
+  resolveStorage,
+} from './options'
+import { createReporter, type Reporter } from './report'
+import type { AnyStorage, EntryMeta, SetOptions } from './storage'
+
+/** The options of `cacheValue` (see `CacheValueOptions` for their documentation). */
+export const VALUE_OPTIONS = [
+  'storage',
+  'ttl',
+  'namespace',
+  'name',
+  'typed',
+  'key',
+  'ignoreArgs',
+  'typeEncoders',
+  'onError',
+  'failOpen',
+  'shouldCache',
+  'circuitBreaker',
+  'swr',
+  'staleIfError',
+  'errorBackoff',
+  'timeout',
+  'jitter',
+  'random',
+  'refreshAhead',
+] as const
+
+const DEFAULT_ERROR_BACKOFF_MS = 10_000
+const AsyncFunction = (async () => {}).constructor
+/** Written with a result `fn` returned as a Promise, so its hits return a Promise in every process. */
+export const PROMISE_META: EntryMeta = Object.freeze({ promise: true })
+
+export interface Plan {
+  readonly fn: AnyFunction
+  readonly name: string
+  readonly namespace: string
+  readonly storage: AnyStorage
+  readonly identity: Identity
+  readonly encodeKey: (args: unknown[]) => string
+  /** `'<escaped name>:'`, the start of every key of this function. */
+  readonly keyPrefix: string
+  /** The plain key encoding (no `typed`, `key`, `ignoreArgs`): the memory fast paths may skip the key string. */
+  readonly plainKeys: boolean
+  /** By-value memory hits (arg-scan.ts); type encoders can claim plain objects, so they turn it off. */
+  readonly byValue: boolean
+  /** `fn` is an `async function`: every call returns a Promise, so every hit does too. */
+  readonly isAsyncFn: boolean
+  readonly shouldCache: ((value: unknown) => boolean) | undefined
+  readonly failOpen: boolean
+  readonly breaker: Breaker
+  readonly report: Reporter
+  readonly freshness: FreshnessPolicy
+  /** Constant write options when nothing varies per write (fixed ttl, no jitter, no timeline); else undefined. */
+  readonly fixedSet: { readonly plain: SetOptions | undefined; readonly promise: SetOptions } | undefined
+  readonly errorBackoffMs: number
+  /** With a usable stale value in hand, return it after this many ms and let `fn` finish behind. */
+  readonly softTimeoutMs: number | undefined
+  /** Abort the computation's signal and free its callers after this many ms. */
+  readonly hardTimeoutMs: number | undefined
+}
+
+/** Checks every option and claims the function's identity (last, so a bad option leaves nothing behind). */
+export function resolvePlan(fn: unknown, options: unknown): Plan {
+  const entry = 'cacheValue'
+  resolveFunction(entry, fn)
+  rejectUnknownOptions(entry, options, VALUE_OPTIONS)
+  const o = options as Record<string, unknown>
+  const storage = resolveStorage(entry, o.storage)
+  const namespace = resolveNamespace(entry, o.namespace)
+  const name = resolveName(entry, fn as AnyFunction, o.name)
+  const { typed, key, ignoreArgs, typeEncoders } = o as Record<string, never>
+  const encodeKey = createKeyEncoder({ functionName: name, typed, typeEncoders, ignoreArgs, key })
+  const random = resolveHook<() => number>(entry, 'random', o.random) ?? Math.random
+  const freshness = resolveFreshness(o, random)
+  const timeout = resolveTimeout(o.timeout)
+  const plainKeys =
+    typed !== true && key === undefined && (ignoreArgs === undefined || (ignoreArgs as unknown[]).length === 0)
+  const plan: Plan = {
+    fn: fn as AnyFunction,
+    name,
+    namespace,
+    storage,
+    identity: undefined as unknown as Identity,
+    encodeKey,
+    keyPrefix: `${escapeKeyPart(name)}:`,
+    plainKeys,
+    byValue: plainKeys && (typeEncoders === undefined || (typeEncoders as unknown[]).length === 0),
+    isAsyncFn: fn instanceof AsyncFunction,
+    shouldCache: resolveHook<(value: unknown) => boolean>(entry, 'shouldCache', o.shouldCache),
+    failOpen: resolveBoolean(entry, 'failOpen', o.failOpen, true),
+    breaker: storageBreaker(storage, resolveBreaker(entry, o.circuitBreaker), random),
+    report: createReporter(storage, resolveHook<(r: ErrorReport) => void>(entry, 'onError', o.onError), name),
+    freshness,
+    fixedSet: fixedSetOptions(o.ttl, freshness),
+    errorBackoffMs:
+      o.errorBackoff === undefined ? DEFAULT_ERROR_BACKOFF_MS : parseDuration(o.errorBackoff, 'errorBackoff'),
+    softTimeoutMs: timeout.soft,
+    hardTimeoutMs: timeout.hard,
+  }
+  const identity = claimIdentity(storage, namespace, name, fn as AnyFunction, o.name === undefined)
+  return Object.freeze({ ...plan, identity })
+}
+
+/** A duration option that may also be a function of the result (`false` from it: don't store / no window). */
+function perResult(value: unknown, option: string): PerResult | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') {
+    const ms = parseDuration(value, option)
+    return () => ms
+  }
+  const pick = value as (result: unknown) => Duration | false
+  return (result) => {
+    const chosen = pick(result)
+    return chosen === false ? false : parseDuration(chosen, `${option} (returned by the ${option} function)`)
+  }
+}
+
+function resolveFreshness(o: Record<string, unknown>, random: () => number): FreshnessPolicy {
+  const ttl = perResult(o.ttl, 'ttl')
+  const swr = perResult(o.swr, 'swr')
+  const staleIfError = perResult(o.staleIfError, 'staleIfError')
+  const refreshAhead = resolveRefreshAhead(o.refreshAhead)
+  const jitter = resolveJitter(o.jitter)
+  for (const [option, set] of [
+    ['swr', swr],
+    ['staleIfError', staleIfError],
+    ['refreshAhead', refreshAhead],
+    ['jitter', jitter],
+  ] as const) {
+    if (set !== undefined && ttl === undefined) {
+      throw new ConfigError(option, `cacheValue: ${option} needs a ttl: without one nothing ever goes stale`)
+    }
+  }
+  const timeline = swr !== undefined || staleIfError !== undefined || refreshAhead !== undefined
+  return Object.freeze({ ttl, swr, staleIfError, refreshAhead, jitter, random, timeline })
+}
+
+function resolveRefreshAhead(value: unknown): FreshnessPolicy['refreshAhead'] {
+  if (value === undefined) return undefined
+  if (typeof value === 'number' && value > 0 && value < 1) return { fraction: value }
+  if (typeof value === 'string') return { beforeMs: parseDuration(value, 'refreshAhead') }
+  throw new ConfigError(
+    'refreshAhead',
+    `cacheValue: refreshAhead must be a fraction of ttl between 0 and 1 (0.8: refresh once 80% of ttl has passed) or a duration string before staleAt ('30s'), got ${String(value)}`,
+  )
+}
+
+function resolveJitter(value: unknown): FreshnessPolicy['jitter'] {
+  if (value === undefined) return undefined
+  const percent = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value) : null
+  if (percent !== null) {
+    const fraction = Number(percent[1]) / 100
+    if (fraction > 0 && fraction <= 1) return { fraction }
+    throw new ConfigError('jitter', `cacheValue: a jitter percentage must be above 0% and at most 100%, got ${value}`)
+  }
+  return { ms: parseDuration(value, 'jitter') }
+}
+
+function resolveTimeout(value: unknown): { soft: number | undefined; hard: number | undefined } {
+  if (value === undefined) return { soft: undefined, hard: undefined }
+  if (value === null || typeof value !== 'object') {
+    throw new ConfigError('timeout', `cacheValue: timeout must be an object like { soft: '200ms', hard: '5s' }`)
+  }
+  rejectUnknownOptions('cacheValue timeout', value, ['soft', 'hard'])
+  const { soft, hard } = value as { soft?: unknown; hard?: unknown }
+  const softMs = soft === undefined ? undefined : parseDuration(soft, 'timeout.soft')
+  const hardMs = hard === undefined ? undefined : parseDuration(hard, 'timeout.hard')
+  if (softMs !== undefined && hardMs !== undefined && softMs >= hardMs) {
+    throw new ConfigError(
+      'timeout',
+      `cacheValue: timeout.soft (${softMs} ms) must be shorter than timeout.hard (${hardMs} ms)`,
+    )
+  }
+  return { soft: softMs, hard: hardMs }
+}
+
+function fixedSetOptions(ttlOption: unknown, freshness: FreshnessPolicy): Plan['fixedSet'] {
+  if (typeof ttlOption === 'function' || freshness.jitter !== undefined || freshness.timeline) return undefined
+  const ttl = freshness.ttl?.(undefined)
+  const plain = ttl === undefined || ttl === false ? undefined : Object.freeze({ ttl })
+  return { plain, promise: Object.freeze({ ...plain, meta: PROMISE_META }) }
+}
