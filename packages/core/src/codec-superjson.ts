@@ -27,10 +27,13 @@ export interface ValueCodec {
   decodeValue(payload: string, start: number): unknown
   /** Adds a custom type. `jsonOnly`: the user's, documented to return plain JSON data; ours may return any value. */
   addCustom(transformer: AnyTransformer, jsonOnly: boolean): void
+  /** Adds a class whose own enumerable properties are stored, under `name`. */
   addClass(cls: new (...args: never[]) => unknown, name: string): void
+  /** True when `cls` was added with `addClass`. */
   hasClass(cls: unknown): boolean
 }
 
+/** A new superjson instance with an empty registry, wrapped in the codec's checks. */
 export function createValueCodec(): ValueCodec {
   // No de-duplication: every place a value occurs gets its own copy (codec-refs.ts).
   const sj = new SuperJSON({ dedupe: false })
