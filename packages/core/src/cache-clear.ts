@@ -11,6 +11,7 @@ import {
   resolveBoolean,
   resolveFunction,
   resolveHook,
+  resolveNamespace,
   resolveStorage,
 } from './options'
 import { createReporter, toStorageError } from './report'
@@ -60,6 +61,8 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
       `${entry}: namespaces must be a non-empty string or a non-empty array of non-empty strings, e.g. { namespaces: ['users'] }`,
     )
   }
+  // The same rules as a wrapper's namespace (no lone surrogate): one that no wrapper could use is a typo.
+  for (const namespace of namespaces) resolveNamespace(entry, namespace)
   const storage = resolveStorage(entry, options.storage)
   const failOpen = resolveBoolean(entry, 'failOpen', options.failOpen, true)
   const report = createReporter(storage, resolveHook<(r: ErrorReport) => void>(entry, 'onError', options.onError))

@@ -26,8 +26,8 @@ export interface Entry<T = unknown> {
 }
 
 /**
- * Metadata core keeps with an entry. A plain object of JSON values (strings, finite numbers, booleans, arrays and
- * plain objects of those): a storage stores it with the entry, verbatim, and returns an equal object with the
+ * Metadata core keeps with an entry. A plain object of JSON values (strings, finite numbers, booleans, null, arrays
+ * and plain objects of those): a storage stores it with the entry, verbatim, and returns an equal object with the
  * entry. A storage treats it as opaque; only core interprets it, so fields can be added without changing backends.
  */
 export interface EntryMeta {

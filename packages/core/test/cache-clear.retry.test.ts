@@ -123,3 +123,9 @@ describe('a clear that reaches no cached function', () => {
     expect(emit).not.toHaveBeenCalled()
   })
 })
+
+describe('cacheClear options', () => {
+  it('rejects a namespace no wrapper could use (a lone surrogate) when the wrapper is created', () => {
+    expect(() => cacheClear(() => 1, { namespaces: ['users', 'bad\ud800'] })).toThrow(/namespace/)
+  })
+})
