@@ -30,10 +30,25 @@ export interface Contender {
   readonly target?: number
   /** Target relative to another row: at least `factor` x that row's ratio. */
   readonly targetVs?: { readonly factor: number; readonly best: readonly string[] }
+  /** Compared with another row of the same table (see `Versus`). */
+  readonly versus?: Versus
   /** Batches are multiples of this many operations (a loop that keeps 64 calls in flight says 64). Default 1. */
   readonly unit?: number
   /** Checked once before timing: throws if the contender returns wrong results. */
   readonly check?: () => unknown
+}
+
+/**
+ * A comparison with another row of the same run, e.g. memokit against its own build from before a change: the
+ * ratio of medians this/that, with the IQR of the per-round ratios, judged against `min` (full runs only).
+ */
+export interface Versus {
+  /** The other row's contender name. */
+  readonly name: string
+  /** How the ratio is labelled in the note, e.g. `current/before`. */
+  readonly label: string
+  /** The ratio this row must reach, e.g. 0.95 for "within 5%". */
+  readonly min: number
 }
 
 export interface Row {
@@ -198,8 +213,26 @@ export async function measure(
       const met = ratio >= want
       note = `${note ? `${note}; ` : ''}target >=${c.targetVs.factor}x best peer (${fmtRatio(want)}): ${met ? 'MET' : `MISSED (${fmtRatio(ratio / best)}x best peer)`}`
     }
+    if (c.versus !== undefined) note = `${note ? `${note}; ` : ''}${versusNote(cfg, c.versus, s, all, samples)}`
     return { name: c.name, medianOps: median(s), ratio, p25: quantile(paired, 0.25), p75: quantile(paired, 0.75), note }
   })
+}
+
+function versusNote(
+  cfg: BenchConfig,
+  v: Versus,
+  own: readonly number[],
+  all: readonly Contender[],
+  samples: ReadonlyMap<Contender, number[]>,
+): string {
+  const other = all.find((c) => c.name === v.name)
+  const theirs = other ? (samples.get(other) ?? []) : []
+  if (theirs.length === 0) return `${v.label}: n/a (no ${v.name} row)`
+  const ratio = median(own) / median(theirs)
+  const paired = own.map((x, i) => x / (theirs[i] as number)).sort((a, b) => a - b)
+  const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a')
+  const text = `${v.label} ${f(ratio)} (IQR ${f(quantile(paired, 0.25))}-${f(quantile(paired, 0.75))})`
+  return cfg.quick ? text : `${text}, target >=${v.min}: ${ratio >= v.min ? 'MET' : 'MISSED'}`
 }
 
 export function fmtOps(v: number): string {

@@ -1,5 +1,8 @@
 // memokit is loaded by feature detection, so the bench keeps running (and says what it skipped) while
 // `cacheValue` or `@memokit/redis` are still being written.
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { Versus } from './harness'
 
 type AnyFn = (...args: never[]) => unknown
 // biome-ignore lint/suspicious/noExplicitAny: the bench calls whatever signature the wrapped function has.
@@ -19,36 +22,133 @@ export interface MemokitRedis {
 let core: Promise<Memokit> | undefined
 let redis: Promise<MemokitRedis> | undefined
 
-export function loadMemokit(): Promise<Memokit> {
-  core ??= import('@memokit/core').then(
-    (m: Record<string, unknown>) => {
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+function coreFrom(what: string, load: Promise<Record<string, unknown>>): Promise<Memokit> {
+  return load.then(
+    (m) => {
       const cacheValue = typeof m.cacheValue === 'function' ? (m.cacheValue as Memokit['cacheValue']) : undefined
       return {
         cacheValue,
         memoryStorage: m.memoryStorage as Memokit['memoryStorage'],
-        reason: cacheValue ? undefined : '@memokit/core does not export cacheValue yet',
+        reason: cacheValue ? undefined : `${what} does not export cacheValue yet`,
       }
     },
     (error: unknown) => ({
       cacheValue: undefined,
       memoryStorage: () => undefined,
-      reason: `@memokit/core failed to load: ${error instanceof Error ? error.message : String(error)}`,
+      reason: `${what} failed to load: ${message(error)}`,
     }),
   )
+}
+
+function redisFrom(what: string, load: Promise<Record<string, unknown>>): Promise<MemokitRedis> {
+  return load.then(
+    (m) => {
+      const redisStorage =
+        typeof m.redisStorage === 'function' ? (m.redisStorage as MemokitRedis['redisStorage']) : undefined
+      return { redisStorage, reason: redisStorage ? undefined : `${what} does not export redisStorage yet` }
+    },
+    (error: unknown) => ({ redisStorage: undefined, reason: `${what} failed to load: ${message(error)}` }),
+  )
+}
+
+/** The current sources (through tsx and the bench's tsconfig paths). */
+export function loadMemokit(): Promise<Memokit> {
+  core ??= coreFrom('@memokit/core', import('@memokit/core'))
   return core
 }
 
 export function loadMemokitRedis(): Promise<MemokitRedis> {
-  redis ??= import('@memokit/redis').then(
-    (m: Record<string, unknown>) => {
-      const redisStorage =
-        typeof m.redisStorage === 'function' ? (m.redisStorage as MemokitRedis['redisStorage']) : undefined
-      return { redisStorage, reason: redisStorage ? undefined : '@memokit/redis does not export redisStorage yet' }
-    },
-    (error: unknown) => ({
-      redisStorage: undefined,
-      reason: `@memokit/redis failed to load: ${error instanceof Error ? error.message : String(error)}`,
-    }),
-  )
+  redis ??= redisFrom('@memokit/redis', import('@memokit/redis'))
   return redis
+}
+
+/** core and redis as of the commit before issue 9's restructure, built by scripts/build-before.mjs. */
+export interface MemokitBefore {
+  /** Contender name, with the commit: `memokit before (0a78d37)`. */
+  readonly name: string
+  readonly core: Memokit
+  readonly redis: MemokitRedis
+}
+
+/** Issue 9: with every new option off, memokit stays within 5% of its build from before the restructure. */
+export const BEFORE_MIN_RATIO = 0.95
+/** The same for S6's heap bytes per entry, where less is better: at most 5% more. */
+export const BEFORE_MAX_BYTES_RATIO = 1.05
+
+/** A memokit to put in a scenario: the current sources, or the before build. */
+export interface Variant {
+  readonly name: string
+  readonly mk: Memokit
+  /** True for the current sources (the row that carries the targets and the comparison). */
+  readonly current: boolean
+}
+
+/**
+ * The memokit rows of S1-S3 and S6: `memokit` (current) and `memokit before (<commit>)`, each only when it loads
+ * (`skipped` says why not). `versus` is the comparison the current row carries, when both loaded.
+ */
+export async function memokitVariants(): Promise<{
+  readonly variants: readonly Variant[]
+  readonly skipped: readonly string[]
+  readonly versus: Versus | undefined
+}> {
+  const [mk, old] = await Promise.all([loadMemokit(), loadMemokitBefore()])
+  const variants: Variant[] = []
+  const skipped: string[] = []
+  if (mk.cacheValue) variants.push({ name: 'memokit', mk, current: true })
+  else skipped.push(`memokit skipped: ${mk.reason}`)
+  if (old.core.cacheValue) variants.push({ name: old.name, mk: old.core, current: false })
+  else skipped.push(`${old.name} skipped: ${old.core.reason}`)
+  const versus =
+    mk.cacheValue && old.core.cacheValue
+      ? { name: old.name, label: 'current/before', min: BEFORE_MIN_RATIO }
+      : undefined
+  return { variants, skipped, versus }
+}
+
+interface BuildInfo {
+  readonly commit: string
+  readonly core: string
+  readonly redis: string
+  readonly built: boolean
+  readonly seconds: number
+}
+
+const BUILD_SCRIPT = fileURLToPath(new URL('../scripts/build-before.mjs', import.meta.url))
+let before: Promise<MemokitBefore> | undefined
+
+/**
+ * Builds the "before" memokit when it is missing or stale (a child process: about 3 s; 0.3 s to find it current),
+ * then loads it. Never throws: a failed build or load becomes the `reason` of both halves.
+ */
+export function loadMemokitBefore(): Promise<MemokitBefore> {
+  before ??= (async () => {
+    let info: BuildInfo
+    try {
+      const out = execFileSync(process.execPath, [BUILD_SCRIPT, '--json'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      info = JSON.parse(out) as BuildInfo
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr?.trim()
+      const reason = `the before build failed: ${stderr || message(error)}`
+      return {
+        name: 'memokit before',
+        core: { cacheValue: undefined, memoryStorage: () => undefined, reason },
+        redis: { redisStorage: undefined, reason },
+      }
+    }
+    const name = `memokit before (${info.commit})`
+    if (info.built)
+      process.stderr.write(`built ${name} in ${info.seconds.toFixed(1)} s (bench/scripts/build-before.mjs)\n`)
+    return {
+      name,
+      core: await coreFrom(name, import(pathToFileURL(info.core).href)),
+      redis: await redisFrom(name, import(pathToFileURL(info.redis).href)),
+    }
+  })()
+  return before
 }

@@ -7,8 +7,17 @@ import { redisDriver } from 'bentocache/drivers/redis'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Redis } from 'ioredis'
 import { createClient } from 'redis'
-import { type BenchConfig, type Contender, compileLoop, measure, type Row, rowsTable, table } from '../harness'
-import { loadMemokit, loadMemokitRedis } from '../memokit'
+import {
+  type BenchConfig,
+  type Contender,
+  compileLoop,
+  measure,
+  type Row,
+  rowsTable,
+  table,
+  type Versus,
+} from '../harness'
+import { BEFORE_MIN_RATIO, loadMemokit, loadMemokitBefore, loadMemokitRedis } from '../memokit'
 import { startRespCounter } from '../resp-counter'
 import { assertSame, type Scenario } from './types'
 
@@ -45,6 +54,8 @@ interface RedisContender {
   readonly note: string
   /** Target ratio for the 64-in-flight hit mode. */
   readonly target?: number
+  /** Compared with another row in every mode (memokit against its before build). */
+  readonly versus?: Versus
   /** Sets up one instance over its own connection; `load` is the function being cached (default: `fetchValue`). */
   readonly make: (url: string, load?: (k: number) => Promise<Value>) => Promise<Instance>
 }
@@ -234,6 +245,39 @@ export async function memokitContender(prefix: string): Promise<RedisContender |
   }
 }
 
+/**
+ * memokit next to its build from before issue 9's restructure (scripts/build-before.mjs), configured alike; the
+ * current row carries the comparison. Each is left out, with a line saying why, when it doesn't load.
+ */
+async function memokitPair(prefix: string): Promise<{ list: RedisContender[]; skipped: string[] }> {
+  const list: RedisContender[] = []
+  const skipped: string[] = []
+  const [current, old] = await Promise.all([memokitContender(prefix), loadMemokitBefore()])
+  const { cacheValue } = old.core
+  const { redisStorage } = old.redis
+  if (!cacheValue || !redisStorage) skipped.push(`${old.name} skipped: ${old.core.reason ?? old.redis.reason}`)
+  if (typeof current === 'string') skipped.push(current)
+  else
+    list.push(
+      cacheValue && redisStorage
+        ? { ...current, versus: { name: old.name, label: 'current/before', min: BEFORE_MIN_RATIO } }
+        : current,
+    )
+  if (cacheValue && redisStorage) {
+    list.push({
+      name: old.name,
+      note: 'cacheValue + redisStorage',
+      make: async (url, load = fetchValue) => {
+        // A prefix as long as the current row's, so both send keys of the same length.
+        const storage = redisStorage({ url, prefix: `${prefix}-mb` }) as { close?: () => Promise<void> }
+        const call = cacheValue(load, { storage, name: 'bench.r1', ttl: TTL_MS }) as Instance['call']
+        return { call, close: async () => storage.close?.() }
+      },
+    })
+  }
+  return { list, skipped }
+}
+
 export async function reachable(url: string): Promise<string | undefined> {
   const client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } })
   client.on('error', () => {})
@@ -283,9 +327,9 @@ export const r1: Scenario = {
     const prefix = `mkbench-${process.pid}-${randomBytes(4).toString('hex')}`
     lines.push(`server ${url}, key prefix ${prefix} (removed at the end), TTL ${TTL_MS / 1000} s`)
     const all = contenders(prefix)
-    const mk = await memokitContender(prefix)
-    if (typeof mk === 'string') lines.push(mk)
-    else all.push(mk)
+    const pair = await memokitPair(prefix)
+    lines.push(...pair.skipped)
+    all.push(...pair.list)
 
     const live: { c: RedisContender; inst: Instance }[] = []
     try {
@@ -316,6 +360,7 @@ export const r1: Scenario = {
           name: c.name,
           note: c.note,
           ...(mode === 'hit64' && c.target !== undefined ? { target: c.target } : {}),
+          ...(c.versus !== undefined ? { versus: c.versus } : {}),
           unit: mode === 'hit64' ? IN_FLIGHT : 1,
           loop: compileLoop({ call: inst.call, st: { next: 0, miss: MISS_BASE } }, LOOPS[mode], 'async'),
         })

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import memoize from 'memoize'
 import { type Contender, compileLoop, measure } from '../harness'
-import { loadMemokit } from '../memokit'
+import { memokitVariants } from '../memokit'
 import { acdMemory, bentoMemory, cacheManagerMemory, cachifiedMemory } from './peers'
 import { assertSame, hotKeys, type Scenario } from './types'
 
@@ -86,18 +86,19 @@ export const s3: Scenario = {
       },
     ]
 
-    const mk = await loadMemokit()
-    const lines: string[] = []
-    if (mk.cacheValue) {
-      const cached = mk.cacheValue(fn, { storage: mk.memoryStorage(), name: 'bench.s3' })
+    const { variants, skipped, versus } = await memokitVariants()
+    const lines = [...skipped]
+    for (const { name, mk, current } of variants) {
+      const cached = mk.cacheValue?.(fn, { storage: mk.memoryStorage(), name: 'bench.s3' }) as typeof fn
       contenders.push({
-        name: 'memokit',
+        name,
         note: 'cacheValue(async fn), memoryStorage()',
-        target: 0.7,
-        loop: loop('cached(k)', { keys, cached }),
-        check: probe('memokit', cached),
+        ...(current ? { target: 0.7, versus } : {}),
+        // Each variant's loop has its own source text, so the two never share a call site's feedback.
+        loop: current ? loop('cached(k)', { keys, cached }) : loop('cachedBefore(k)', { keys, cachedBefore: cached }),
+        check: probe(name, cached),
       })
-    } else lines.push(`memokit skipped: ${mk.reason}`)
+    }
 
     try {
       const rows = await measure(cfg, baseline, contenders, log)

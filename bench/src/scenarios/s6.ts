@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import memoize from 'memoize'
 import { fmtRatio, gc, table } from '../harness'
-import { loadMemokit } from '../memokit'
+import { BEFORE_MAX_BYTES_RATIO, memokitVariants } from '../memokit'
 import { acdMemory, bentoMemory, cacheManagerMemory, cachifiedMemory } from './peers'
 import type { Scenario } from './types'
 
@@ -110,23 +110,22 @@ export const s6: Scenario = {
         },
       ],
     ]
-    const lines: string[] = []
-    const mk = await loadMemokit()
-    if (mk.cacheValue) {
+    const { variants, skipped, versus } = await memokitVariants()
+    const lines = [...skipped]
+    for (const { name, mk, current } of variants) {
       const cacheValue = mk.cacheValue
-      makers.push([
-        'memokit',
-        `cacheValue(fn), memoryStorage({ maxEntries: ${N} })`,
-        async () => {
-          const f = cacheValue(makeValue, { storage: mk.memoryStorage({ maxEntries: N }), name: 'bench.s6' })
-          for (let i = 0; i < N; i++) f(i)
-          return { hold: f, read: f }
-        },
-        1.4,
-      ])
-    } else lines.push(`memokit skipped: ${mk.reason}`)
+      if (!cacheValue) continue
+      const fill = async (): Promise<Filled> => {
+        const f = cacheValue(makeValue, { storage: mk.memoryStorage({ maxEntries: N }), name: 'bench.s6' })
+        for (let i = 0; i < N; i++) f(i)
+        return { hold: f, read: f }
+      }
+      const note = `cacheValue(fn), memoryStorage({ maxEntries: ${N} })`
+      makers.push(current ? [name, note, fill, 1.4] : [name, note, fill])
+    }
 
     const rows: string[][] = []
+    const bytes = new Map<string, number>()
     let base = Number.NaN
     for (const [name, note, fill, target] of makers) {
       const t0 = Date.now()
@@ -136,8 +135,17 @@ export const s6: Scenario = {
       let verdict = ''
       if (target !== undefined && !cfg.quick)
         verdict = `; target <=${target}: ${ratio <= target ? 'MET' : `MISSED by ${fmtRatio(ratio - target)}`}`
+      bytes.set(name, perEntry)
       rows.push([name, perEntry.toFixed(0), fmtRatio(ratio), `${note}${verdict}`])
       log(`  ${name}: ${perEntry.toFixed(0)} B/entry (${Date.now() - t0} ms)`)
+    }
+    // Fewer bytes is better here: the current build must not use more than 5% over the before build.
+    const current = rows.find((r) => r[0] === 'memokit')
+    const old = versus ? bytes.get(versus.name) : undefined
+    if (current && old !== undefined) {
+      const r = (bytes.get('memokit') as number) / old
+      const max = BEFORE_MAX_BYTES_RATIO
+      current[3] += `; current/before ${r.toFixed(3)}${cfg.quick ? '' : `, target <=${max.toFixed(2)}: ${r <= max ? 'MET' : 'MISSED'}`}`
     }
     lines.unshift(
       table(['contender', 'bytes/entry', 'ratio to Map', 'note'], rows),
