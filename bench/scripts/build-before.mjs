@@ -50,10 +50,11 @@ const PATHS = [
   'packages/redis/tsconfig.json',
   'tsconfig.base.json',
 ]
-// Runtime dependencies the old packages keep external, and the workspace package that has each one installed.
+// Runtime dependencies the old packages keep external, and where the workspace has each installed: beside the
+// package that uses it today, else pnpm's hidden hoisting folder (should the current package stop using it).
 const DEPENDENCIES = [
-  ['superjson', 'packages/core'],
-  ['redis', 'packages/redis'],
+  ['superjson', ['packages/core', 'node_modules/.pnpm']],
+  ['redis', ['packages/redis', 'bench', 'node_modules/.pnpm']],
 ]
 
 const git = (root, ...args) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim()
@@ -89,6 +90,15 @@ function packageDir(name, from) {
     if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate)
     if (dirname(dir) === dir) throw new Error(`cannot find ${name} installed above ${from} (run pnpm install)`)
   }
+}
+
+function installed(name, root, owners) {
+  for (const owner of owners) {
+    try {
+      return packageDir(name, join(root, owner))
+    } catch {}
+  }
+  throw new Error(`cannot find ${name} installed in the workspace (run pnpm install)`)
 }
 
 function tsup(root, cwd, outDir) {
@@ -134,8 +144,8 @@ export function ensureBeforeBuild({ force = false, log = () => {} } = {}) {
     mkdirSync(join(modules, '@memokit'), { recursive: true })
     symlinkSync('../../packages/core', join(modules, '@memokit/core'), 'dir')
     const versions = {}
-    for (const [name, owner] of DEPENDENCIES) {
-      const dir = packageDir(name, join(root, owner))
+    for (const [name, owners] of DEPENDENCIES) {
+      const dir = installed(name, root, owners)
       symlinkSync(dir, join(modules, name), 'dir')
       versions[name] = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
     }
