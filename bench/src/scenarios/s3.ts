@@ -3,6 +3,7 @@ import memoize from 'memoize'
 import { type Contender, compileLoop, measure } from '../harness'
 import { memokitVariants } from '../memokit'
 import { acdMemory, bentoMemory, cacheManagerMemory, cachifiedMemory } from './peers'
+import { gated, STALE, STALE_NOTE, SWR_FRESH, SWR_FRESH_NOTE, swrUnsupported } from './stale'
 import { assertSame, hotKeys, type Scenario } from './types'
 
 const HOT = 128
@@ -99,6 +100,33 @@ export const s3: Scenario = {
         check: probe(name, cached),
       })
     }
+
+    const stale = gated(fn)
+    const current = variants.find((v) => v.current)?.mk
+    const unsupported = current ? swrUnsupported(current) : 'no current memokit'
+    if (current?.cacheValue && unsupported === undefined) {
+      const storage = () => current.memoryStorage()
+      const swrFresh = current.cacheValue(fn, { storage: storage(), name: 'bench.s3', ...SWR_FRESH }) as typeof fn
+      const staleHit = current.cacheValue(stale.load, { storage: storage(), name: 'bench.s3', ...STALE }) as typeof fn
+      contenders.push(
+        {
+          name: 'memokit, swr on, fresh hit',
+          note: SWR_FRESH_NOTE,
+          loop: loop('swrFresh(k)', { keys, swrFresh }),
+          check: probe('memokit, swr on, fresh hit', swrFresh),
+        },
+        {
+          name: 'memokit, stale hit',
+          note: STALE_NOTE,
+          loop: loop('staleHit(k)', { keys, staleHit }),
+          check: async () => {
+            for (let i = 0; i < HOT; i++) await staleHit(i)
+            await stale.hold()
+            await probe('memokit, stale hit', staleHit)()
+          },
+        },
+      )
+    } else lines.push(`swr rows skipped: ${unsupported}`)
 
     try {
       const rows = await measure(cfg, baseline, contenders, log)

@@ -6,7 +6,9 @@ import moize from 'moize'
 import { table } from '../harness'
 import { loadMemokit } from '../memokit'
 import { acdMemory, bentoMemory, cacheManagerMemory, cachifiedMemory } from './peers'
-import { cleanup, contenders, memokitContender, reachable, type Value, valueFor } from './r1'
+import { memokitContender } from './r1-memokit'
+import { contenders } from './r1-peers'
+import { cleanup, reachable, type Value, valueFor } from './redis-common'
 import type { Scenario } from './types'
 
 const CALLS = 1000

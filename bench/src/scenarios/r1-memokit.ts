@@ -1,0 +1,88 @@
+// memokit's rows in R1 (and S5's Redis part): the current sources, the before build, and the freshness rows.
+import { BEFORE_MIN_RATIO, loadMemokit, loadMemokitBefore, loadMemokitRedis } from '../memokit'
+import { fetchValue, HOT, type Instance, type RedisContender, TTL_MS } from './redis-common'
+import { gated, STALE, STALE_NOTE, SWR_FRESH_NOTE, swrUnsupported } from './stale'
+
+export async function memokitContender(prefix: string): Promise<RedisContender | string> {
+  const [mk, mr] = await Promise.all([loadMemokit(), loadMemokitRedis()])
+  const { cacheValue } = mk
+  const { redisStorage } = mr
+  if (!cacheValue) return `memokit skipped: ${mk.reason}`
+  if (!redisStorage) return `memokit skipped: ${mr.reason}`
+  return {
+    name: 'memokit',
+    note: 'cacheValue + redisStorage',
+    target: 0.95,
+    make: async (url, load = fetchValue) => {
+      const storage = redisStorage({ url, prefix: `${prefix}-mk` }) as { close?: () => Promise<void> }
+      const call = cacheValue(load, { storage, name: 'bench.r1', ttl: TTL_MS }) as Instance['call']
+      return { call, close: async () => storage.close?.() }
+    },
+  }
+}
+
+/**
+ * memokit next to its build from before issue 9's restructure (scripts/build-before.mjs), configured alike; the
+ * current row carries the comparison. Each is left out, with a line saying why, when it doesn't load.
+ */
+export async function memokitPair(prefix: string): Promise<{ list: RedisContender[]; skipped: string[] }> {
+  const list: RedisContender[] = []
+  const skipped: string[] = []
+  const [current, old] = await Promise.all([memokitContender(prefix), loadMemokitBefore()])
+  const { cacheValue } = old.core
+  const { redisStorage } = old.redis
+  if (!cacheValue || !redisStorage) skipped.push(`${old.name} skipped: ${old.core.reason ?? old.redis.reason}`)
+  if (typeof current === 'string') skipped.push(current)
+  else
+    list.push(
+      cacheValue && redisStorage
+        ? { ...current, versus: { name: old.name, label: 'current/before', min: BEFORE_MIN_RATIO } }
+        : current,
+    )
+  if (typeof current !== 'string') list.push(...(await freshnessRows(prefix, skipped)))
+  if (cacheValue && redisStorage) {
+    list.push({
+      name: old.name,
+      note: 'cacheValue + redisStorage',
+      make: async (url, load = fetchValue) => {
+        // A prefix as long as the current row's, so both send keys of the same length.
+        const storage = redisStorage({ url, prefix: `${prefix}-mb` }) as { close?: () => Promise<void> }
+        const call = cacheValue(load, { storage, name: 'bench.r1', ttl: TTL_MS }) as Instance['call']
+        return { call, close: async () => storage.close?.() }
+      },
+    })
+  }
+  return { list, skipped }
+}
+
+/** The hit rows of issue 9, section 4: memokit with `swr` on and a fresh entry, and a stale hit (see stale.ts). */
+async function freshnessRows(prefix: string, skipped: string[]): Promise<RedisContender[]> {
+  const [mk, mr] = await Promise.all([loadMemokit(), loadMemokitRedis()])
+  const { cacheValue } = mk
+  const { redisStorage } = mr
+  const unsupported = swrUnsupported(mk)
+  if (!cacheValue || !redisStorage || unsupported !== undefined) {
+    skipped.push(`swr rows skipped: ${unsupported ?? mr.reason}`)
+    return []
+  }
+  const row = (name: string, note: string, tag: string, options: object, hold: boolean): RedisContender => ({
+    name,
+    note,
+    modes: ['hit64', 'hit1'],
+    make: async (url, load = fetchValue) => {
+      const storage = redisStorage({ url, prefix: `${prefix}-${tag}` }) as { close?: () => Promise<void> }
+      // Only the hot keys: the round-trip count's misses must complete.
+      const g = gated(load, (k) => k < HOT)
+      const call = cacheValue(g.load, { storage, name: 'bench.r1', ...options }) as Instance['call']
+      return {
+        call,
+        ...(hold ? { ready: g.hold } : {}),
+        close: async () => storage.close?.(),
+      }
+    },
+  })
+  return [
+    row('memokit, swr on, fresh hit', SWR_FRESH_NOTE, 'mf', { ttl: TTL_MS, swr: TTL_MS }, false),
+    row('memokit, stale hit', STALE_NOTE, 'ms', { ...STALE, swr: TTL_MS }, true),
+  ]
+}
