@@ -5,7 +5,20 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/examples'],
   testMatch: ['**/test/**/*.test.ts'],
-  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  transform: {
+    // TC39 standard decorators (@cached), as TypeScript 5 compiles them without experimentalDecorators.
+    '^.+\\.tsx?$': [
+      '@swc/jest',
+      {
+        jsc: {
+          target: 'es2022',
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { decoratorVersion: '2023-11' },
+        },
+      },
+    ],
+    '^.+\\.jsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+  },
   // superjson and its helpers ship ESM only; let swc turn them into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/\\.pnpm/(?!(superjson|copy-anything|is-what)@)'],
   moduleNameMapper: {

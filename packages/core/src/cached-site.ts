@@ -1,0 +1,77 @@
+/** Where a memokit decorator is applied, and how its errors read: shared by `@cached` and `@cachedClear`. */
+import { describe } from './describe'
+import { ConfigError, UsageError } from './errors'
+import type { AnyFunction } from './options'
+
+export type Wrapper = (this: unknown, ...args: unknown[]) => unknown
+export type Context = ClassMethodDecoratorContext | ClassGetterDecoratorContext
+
+/** The class that declares the member (public instance members), else the receiving class. */
+export function className(self: object, context: Context, replacement: Wrapper): string {
+  if (context.static) return (self as AnyFunction).name
+  if (!context.private) {
+    for (let p = Object.getPrototypeOf(self); p !== null; p = Object.getPrototypeOf(p)) {
+      const d = Object.getOwnPropertyDescriptor(p, context.name)
+      if (d !== undefined && (d.value === replacement || d.get === replacement)) return p.constructor.name
+    }
+  }
+  return (self.constructor as AnyFunction).name
+}
+
+export function memberName(context: Context): string {
+  return typeof context.name === 'symbol' ? `[${context.name.description ?? ''}]` : context.name
+}
+
+export function receiver(self: unknown, entry: string, context: Context): object {
+  if ((typeof self === 'object' && self !== null) || typeof self === 'function') return self
+  const member = memberName(context)
+  throw new UsageError(
+    `${entry} method '${member}' was called without an instance (this is ${describe(self)}): call it on the object (obj.${member}()), or bind it (obj.${member}.bind(obj))`,
+    { functionName: member },
+  )
+}
+
+export function checkObject(entry: string, options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError(
+      'options',
+      `${entry}: options must be an object, e.g. ${entry}({ ttl: '5m' }), got ${describe(options)}`,
+    )
+  }
+}
+
+const SITE_HINT: Record<string, string> = {
+  setter: 'a setter returns nothing to cache',
+  field: 'for a function-valued field, wrap the function with cacheValue',
+  accessor: 'an accessor holds a value, it computes nothing',
+  class: 'decorate its methods',
+}
+
+export function checkSite(entry: string, context: unknown, kinds: readonly string[]): void {
+  const kind = (context as { kind?: unknown } | null)?.kind
+  if (typeof context !== 'object' || typeof kind !== 'string') {
+    throw new ConfigError(
+      'decorator',
+      `${entry} is a standard (TC39) decorator, but it was applied as a legacy one: remove "experimentalDecorators" from tsconfig.json (TypeScript 5 then compiles standard decorators), or wrap the method with cacheValue`,
+    )
+  }
+  if (kinds.includes(kind)) return
+  const name = (context as { name?: unknown }).name
+  throw new ConfigError(
+    'decorator',
+    `${entry} decorates ${kinds.map((k) => `${k}s`).join(' and ')}, not ${kind === 'accessor' ? 'an' : 'a'} ${kind}${typeof name === 'string' ? ` ('${name}')` : ''}: ${SITE_HINT[kind] ?? 'decorate a method'}`,
+  )
+}
+
+/** Runs `make`, restating a ConfigError from cacheValue/cacheClear as the decorator's (same option and cause). */
+export function asEntry<T>(entry: string, make: () => T): T {
+  try {
+    return make()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    const message = /^cache(Value|Clear)\b/.test(error.message)
+      ? error.message.replace(/^cache(Value|Clear)/, entry)
+      : `${entry}: ${error.message}`
+    throw new ConfigError(error.option, message, { cause: error })
+  }
+}
