@@ -12,12 +12,13 @@ export interface CircuitBreakerOptions {
 export interface Breaker {
   /** True when the storage should be used for this call (closed, or the one probe after the cooldown). */
   allow(): boolean
-  success(): void
+  /** Counts a success; returns true when it closed an open circuit (the probe succeeded). */
+  success(): boolean
   /** Counts a failure; returns a message when this failure opened the circuit. */
   failure(): string | undefined
 }
 
-const ALWAYS: Breaker = { allow: () => true, success: () => {}, failure: () => undefined }
+const ALWAYS: Breaker = { allow: () => true, success: () => false, failure: () => undefined }
 
 /** The circuitBreaker option, checked: `false` for off. */
 export interface BreakerConfig {
@@ -86,8 +87,10 @@ function createBreaker({ failures: limit, cooldownMs }: BreakerConfig, random: (
       return true
     },
     success() {
+      const closed = consecutive >= limit
       consecutive = 0
       probing = false
+      return closed
     },
     failure() {
       consecutive++

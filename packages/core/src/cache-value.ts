@@ -1,10 +1,13 @@
 import { NO_SCAN } from './arg-scan'
+import { UsageError } from './errors'
 import { Flight } from './flight'
 import { afterRead, refreshNow } from './flow'
 import { classify, FRESH } from './freshness'
 import { invalidateIdentity } from './identity'
 import { MISS, memoryInternals, WithMeta } from './memory'
 import { createSlotReader, memoryWrapper, NOT_FRESH } from './memory-hits'
+import { callChannel, mark } from './observe'
+import { type CacheStats, observedCall } from './observed-call'
 import { type AnyFunction, type CacheValueOptions, mirrorFunction } from './options'
 import { type Plan, resolvePlan } from './plan'
 import { toStorageError } from './report'
@@ -36,6 +39,8 @@ export interface CachedFunction<Args extends readonly unknown[], Return, Async e
   refresh(...args: Args): Return
   /** The key these arguments are stored under, inside the namespace (the backend adds its prefix and namespace). */
   keyFor(...args: Args): string
+  /** This wrapper's outcome counts since it was created; needs the `stats: true` option (else a `UsageError`). */
+  stats(): CacheStats
 }
 
 /**
@@ -56,6 +61,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
   const plan = resolvePlan(fn, options)
   const { encodeKey } = plan
   const wrapper = plan.storage.async ? asyncWrapper(plan) : syncWrapper(plan)
+  const { counters } = plan
   const invalidate = plan.storage.async ? asyncInvalidation(plan) : syncInvalidation(plan)
   mirrorFunction(wrapper, fn)
   const helpers = {
@@ -70,6 +76,15 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
       }
     },
     keyFor: (...args: unknown[]) => encodeKey(args),
+    stats(): CacheStats {
+      if (counters === undefined) {
+        throw new UsageError(
+          `${plan.name}.stats(): outcomes are counted only when asked for; create the wrapper with { stats: true }`,
+          { functionName: plan.name },
+        )
+      }
+      return { ...counters }
+    },
   }
   return Object.assign(wrapper, helpers) as never
 }
@@ -105,22 +120,32 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
       const hit = fromSlot(held)
       if (hit !== NOT_FRESH) {
         if (h !== NO_SCAN) reader?.remember(h)
+        mark(undefined, 'hit')
         return hit
       }
     }
     return afterRead(plan, self, args, key, held, undefined)
   }
+  const observed = observedCall(plan, (self, args) => run(self, args, NO_SCAN))
+  if (plan.counters !== undefined) return observedOnly(observed)
   return reader === undefined || internals === undefined
     ? function cached(this: unknown, ...args: unknown[]): unknown {
+        if (callChannel.hasSubscribers) return observed(this, args)
         return run(this, args, NO_SCAN)
       }
-    : memoryWrapper({ internals, namespace, keyPrefix, plainKeys, byValue, fromSlot }, reader, run)
+    : memoryWrapper({ internals, namespace, keyPrefix, plainKeys, byValue, fromSlot }, reader, run, observed)
+}
+
+function observedOnly(observed: (self: unknown, args: unknown[]) => unknown) {
+  return function cached(this: unknown, ...args: unknown[]): unknown {
+    return observed(this, args)
+  }
 }
 
 function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promise<unknown> {
   const { encodeKey } = plan
   const { pending } = plan.identity
-  return function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
+  const call = (self: unknown, args: unknown[]): Promise<unknown> => {
     let key: string
     try {
       key = encodeKey(args)
@@ -128,17 +153,26 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
       return Promise.reject(error)
     }
     const inflight = pending.get(key)
-    if (inflight !== undefined) return inflight.promise
+    if (inflight !== undefined) {
+      mark(undefined, 'joined')
+      return inflight.promise
+    }
     // Registered before the read, so concurrent callers share the read too.
     const flight = new Flight(key, false)
     pending.set(key, flight)
     readAsync(plan, key)
-      .then((held) => afterRead(plan, this, args, key, held, flight))
+      .then((held) => afterRead(plan, self, args, key, held, flight))
       .catch((error: unknown) => {
         if (pending.get(key) === flight) pending.delete(key)
         flight.reject(error)
       })
     return flight.promise
+  }
+  const observed = observedCall(plan, call)
+  if (plan.counters !== undefined) return observedOnly(observed) as (...args: unknown[]) => Promise<unknown>
+  return function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
+    if (callChannel.hasSubscribers) return observed(this, args) as Promise<unknown>
+    return call(this, args)
   }
 }
 

@@ -1,3 +1,6 @@
+import type { Identity } from './identity'
+import { type CallMessage, type ComputeReason, currentCall } from './observe'
+
 /**
  * One computation of one key, shared by everyone waiting for it. Callers hold `promise`, which settles with the
  * computation's value, or earlier with a stale value (soft timeout, stale-if-error) or a TimeoutError (hard
@@ -13,6 +16,10 @@ export class Flight {
   settled = false
   /** The running computation, once `fn` returned a Promise (joined by later callers after a hard timeout). */
   computation: Promise<unknown> | undefined
+  /** The observed call that started this flight (telemetry); none for background refreshes or when unobserved. */
+  readonly observer: CallMessage | undefined
+  /** Why `fn` runs in this flight, for `memokit:compute`. */
+  reason: ComputeReason = 'miss'
   private controller: AbortController | undefined
   private timers: ReturnType<typeof setTimeout>[] | undefined
   private resolveCallers!: (value: unknown) => void
@@ -29,6 +36,7 @@ export class Flight {
     })
     // A background flight's rejection is reported, not awaited: it must not surface as an unhandled rejection.
     if (background) this.promise.catch(() => {})
+    this.observer = background ? undefined : currentCall()
   }
 
   /** The signal `fn` sees through computeContext(); created on first use. */
@@ -69,4 +77,22 @@ export class Flight {
     this.timers ??= []
     this.timers.push(timer)
   }
+}
+
+/** Whether `key` had a failure served stale less than `errorBackoff` ago (no new attempt before then). */
+export function inBackoff(identity: Identity, key: string): boolean {
+  if (identity.backoff.size === 0) return false
+  const until = identity.backoff.get(key)
+  if (until === undefined) return false
+  if (Date.now() < until) return true
+  identity.backoff.delete(key)
+  return false
+}
+
+/** Removes `flight` from wherever it is registered (if a newer one didn't take its place). */
+export function forget(identity: Identity, flight: Flight): void {
+  const { key } = flight
+  if (identity.pending.get(key) === flight) identity.pending.delete(key)
+  if (identity.refreshing.get(key) === flight) identity.refreshing.delete(key)
+  if (identity.abandoned.get(key) === flight) identity.abandoned.delete(key)
 }

@@ -30,6 +30,17 @@ export { escapeKeyPart } from './key-part'
 export type { TypeEncoder } from './keys'
 export type { MemoryStorageOptions } from './memory'
 export { DEFAULT_MAX_ENTRIES, memoryStorage } from './memory'
+export type {
+  CallMessage,
+  CallOutcome,
+  ComputeMessage,
+  ComputeReason,
+  EventMessage,
+  StorageMessage,
+  Tier,
+} from './observe'
+export { CHANNELS } from './observe'
+export type { CacheStats } from './observed-call'
 export type { CacheValueOptions, ErrorReport, KeyOptions } from './options'
 export type {
   AnyStorage,

@@ -9,6 +9,7 @@ import {
   shouldScan,
 } from './arg-scan'
 import { type MemoryInternals, MISS, type Table } from './memory'
+import { callChannel } from './observe'
 
 /**
  * The hit paths over a memory storage that skip the key string: a one-number argument list reads the function's
@@ -79,10 +80,12 @@ export function memoryWrapper(
   plan: MemoryHitPlan,
   reader: ReturnType<typeof createSlotReader>,
   run: (self: unknown, args: unknown[], h: number) => unknown,
+  observed: (self: unknown, args: unknown[]) => unknown,
 ): (this: unknown, ...args: unknown[]) => unknown {
   const { internals, namespace, keyPrefix, fromSlot, byValue } = plan
   if (!plan.plainKeys) {
     return function cached(this: unknown, ...args: unknown[]): unknown {
+      if (callChannel.hasSubscribers) return observed(this, args)
       return run(this, args, NO_SCAN)
     }
   }
@@ -117,7 +120,13 @@ export function memoryWrapper(
     }
     return run(this, args, h)
   }
+  const observedApply = function (this: unknown, ...args: unknown[]): unknown {
+    return observed(this, args)
+  }
   return function cached(this: unknown): unknown {
+    // One flag read while nobody observes `memokit:call`; the observed path skips the fast paths below.
+    // biome-ignore lint/complexity/noArguments: read in place and passed on only by `apply`, as below
+    if (callChannel.hasSubscribers) return observedApply.apply(this, arguments as unknown as unknown[])
     // `arguments` read in place, never stored or passed on but by `apply`: then V8 allocates no arguments object,
     // and the one-number path allocates nothing (bench S1).
     // biome-ignore lint/complexity/noArguments: as above

@@ -104,6 +104,13 @@ export interface CacheValueOptions<
    * @example shouldCache: (value) => value != null
    */
   readonly shouldCache?: (value: Awaited<Result>) => boolean
+  /**
+   * How keys appear in telemetry (`memokit:*` diagnostics channels): `'none'` (default: keys can hold personal
+   * data), `'digest'` (the first 16 characters of their SHA-256, base64url) or `'raw'`.
+   */
+  readonly observeKeys?: 'none' | 'digest' | 'raw'
+  /** Count this wrapper's outcomes for `.stats()`. Costs a little on every call, so off by default. */
+  readonly stats?: boolean
 }
 
 const DEFAULT_NAMESPACE = 'default'

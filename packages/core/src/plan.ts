@@ -2,6 +2,7 @@
  * Every `cacheValue` option checked and defaulted in one place, once, into a frozen Plan: the call paths read
  * only the Plan, and an option that is off leaves nothing on the hit path.
  */
+import { closestName } from './backend'
 import { type Breaker, resolveBreaker, storageBreaker } from './breaker'
 import { type Duration, parseDuration } from './duration'
 import { ConfigError } from './errors'
@@ -9,6 +10,9 @@ import type { FreshnessPolicy, PerResult } from './freshness'
 import { claimIdentity, type Identity, resolveName } from './identity'
 import { escapeKeyPart } from './key-part'
 import { createKeyEncoder } from './keys'
+import { memoryInternals } from './memory'
+import { type EventMessage, type ObserveKeys, observedKey, type Tier } from './observe'
+import { type Counters, createCounters } from './observed-call'
 import {
   type AnyFunction,
   type ErrorReport,
@@ -43,6 +47,8 @@ export const VALUE_OPTIONS = [
   'jitter',
   'random',
   'refreshAhead',
+  'observeKeys',
+  'stats',
 ] as const
 
 const DEFAULT_ERROR_BACKOFF_MS = 10_000
@@ -77,6 +83,14 @@ export interface Plan {
   readonly softTimeoutMs: number | undefined
   /** Abort the computation's signal and free its callers after this many ms. */
   readonly hardTimeoutMs: number | undefined
+  /** How keys appear in telemetry messages. */
+  readonly observeKeys: ObserveKeys
+  /** Outcome counts for `.stats()` (`stats` option); with them the wrapper always takes its observed path. */
+  readonly counters: Counters | undefined
+  /** A process-local storage (memory) or a remote one, for telemetry. */
+  readonly tier: Tier
+  /** A `memokit:event` message about `key` of this function. */
+  event(type: EventMessage['type'], key: string, error?: unknown): EventMessage
 }
 
 /** Checks every option and claims the function's identity (last, so a bad option leaves nothing behind). */
@@ -116,6 +130,19 @@ export function resolvePlan(fn: unknown, options: unknown): Plan {
       o.errorBackoff === undefined ? DEFAULT_ERROR_BACKOFF_MS : parseDuration(o.errorBackoff, 'errorBackoff'),
     softTimeoutMs: timeout.soft,
     hardTimeoutMs: timeout.hard,
+    observeKeys: resolveObserveKeys(o.observeKeys),
+    counters: resolveBoolean(entry, 'stats', o.stats, false) ? createCounters() : undefined,
+    tier: memoryInternals(storage) === undefined ? 'remote' : 'local',
+    event(type, key, error) {
+      const message = {
+        type,
+        storage: storage.name,
+        namespace,
+        functionName: name,
+        key: observedKey(this.observeKeys, key),
+      }
+      return error === undefined ? message : { ...message, error }
+    },
   }
   const identity = claimIdentity(storage, namespace, name, fn as AnyFunction, o.name === undefined)
   return Object.freeze({ ...plan, identity })
@@ -181,7 +208,14 @@ function resolveTimeout(value: unknown): { soft: number | undefined; hard: numbe
   if (value === null || typeof value !== 'object') {
     throw new ConfigError('timeout', `cacheValue: timeout must be an object like { soft: '200ms', hard: '5s' }`)
   }
-  rejectUnknownOptions('cacheValue timeout', value, ['soft', 'hard'])
+  for (const name of Object.keys(value)) {
+    if (name === 'soft' || name === 'hard') continue
+    const guess = closestName(name, ['soft', 'hard'])
+    throw new ConfigError(
+      'timeout',
+      `cacheValue: unknown timeout option '${name}'${guess === undefined ? '' : ` (did you mean '${guess}'?)`}; timeout takes soft and hard, e.g. { soft: '200ms', hard: '5s' }`,
+    )
+  }
   const { soft, hard } = value as { soft?: unknown; hard?: unknown }
   const softMs = soft === undefined ? undefined : parseDuration(soft, 'timeout.soft')
   const hardMs = hard === undefined ? undefined : parseDuration(hard, 'timeout.hard')
@@ -192,6 +226,15 @@ function resolveTimeout(value: unknown): { soft: number | undefined; hard: numbe
     )
   }
   return { soft: softMs, hard: hardMs }
+}
+
+function resolveObserveKeys(value: unknown): ObserveKeys {
+  if (value === undefined) return 'none'
+  if (value === 'none' || value === 'digest' || value === 'raw') return value
+  throw new ConfigError(
+    'observeKeys',
+    `cacheValue: observeKeys must be 'none' (default: keys can hold personal data), 'digest' (a 16-character SHA-256 digest) or 'raw', got ${String(value)}`,
+  )
 }
 
 function fixedSetOptions(ttlOption: unknown, freshness: FreshnessPolicy): Plan['fixedSet'] {

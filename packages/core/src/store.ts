@@ -3,8 +3,10 @@
  * failing the call, one breaker per storage (breaker.ts), and reads in one form for every storage: what a memory
  * slot holds (the value, or a WithMeta around it) or MISS.
  */
-import { CodecError, StorageError } from './errors'
+import { CodecError, StorageError, type StorageOp } from './errors'
 import { MISS, WithMeta } from './memory'
+import { observedKey, publishEvent, type StorageMessage, storageChannel, trace } from './observe'
+import { isPromiseLike } from './options'
 import type { Plan } from './plan'
 import { toStorageError } from './report'
 import type { AsyncStorage, Entry, SetOptions, Storage } from './storage'
@@ -22,8 +24,9 @@ const held = (entry: Entry | undefined): unknown => {
 export function readSync(plan: Plan, key: string): unknown {
   if (!plan.breaker.allow()) return SKIPPED
   try {
-    const found = held((plan.storage as Storage).get(plan.namespace, key))
-    plan.breaker.success()
+    const get = () => (plan.storage as Storage).get(plan.namespace, key)
+    const found = held(storageChannel.hasSubscribers ? (traced(plan, 'get', key, get) as Entry | undefined) : get())
+    succeeded(plan)
     return found
   } catch (error) {
     return readFailed(plan, error, key)
@@ -33,12 +36,47 @@ export function readSync(plan: Plan, key: string): unknown {
 export async function readAsync(plan: Plan, key: string): Promise<unknown> {
   if (!plan.breaker.allow()) return SKIPPED
   try {
-    const found = held(await (plan.storage as AsyncStorage).get(plan.namespace, key))
-    plan.breaker.success()
+    const get = () => (plan.storage as AsyncStorage).get(plan.namespace, key)
+    const found = held(
+      (await (storageChannel.hasSubscribers ? traced(plan, 'get', key, get) : get())) as Entry | undefined,
+    )
+    succeeded(plan)
     return found
   } catch (error) {
     return readFailed(plan, error, key)
   }
+}
+
+/** Runs a storage operation as a `memokit:storage` trace (only called when someone listens). */
+export function traced(plan: Plan, op: StorageOp, key: string | undefined, run: () => unknown): unknown {
+  const message: StorageMessage = {
+    storage: plan.storage.name,
+    op,
+    namespace: plan.namespace,
+    key: key === undefined ? undefined : observedKey(plan.observeKeys, key),
+    result: undefined,
+  }
+  return trace(storageChannel, message, () => {
+    const settle = (value: unknown): unknown => {
+      message.result = op === 'get' ? (value === undefined ? 'miss' : 'hit') : 'ok'
+      return value
+    }
+    const fail = (error: unknown): never => {
+      message.result = 'error'
+      throw error
+    }
+    let result: unknown
+    try {
+      result = run()
+    } catch (error) {
+      return fail(error)
+    }
+    return isPromiseLike(result) ? Promise.resolve(result).then(settle, fail) : settle(result)
+  })
+}
+
+function succeeded(plan: Plan): void {
+  if (plan.breaker.success()) publishEvent(plan.event('breaker-close', ''))
 }
 
 /** Writes; a failure is reported (thrown only in strict mode). Settles when the write did, over an async storage. */
@@ -46,12 +84,16 @@ export function write(plan: Plan, key: string, value: unknown, options: SetOptio
   const { storage, namespace } = plan
   try {
     if (!storage.async) {
-      storage.set(namespace, key, value, options)
-      plan.breaker.success()
+      const set = () => storage.set(namespace, key, value, options)
+      if (storageChannel.hasSubscribers) traced(plan, 'set', key, set)
+      else set()
+      succeeded(plan)
       return
     }
-    return trackWrite(storage, namespace, key, storage.set(namespace, key, value, options)).then(
-      () => plan.breaker.success(),
+    const set = () => storage.set(namespace, key, value, options)
+    const issued = (storageChannel.hasSubscribers ? traced(plan, 'set', key, set) : set()) as Promise<void>
+    return trackWrite(storage, namespace, key, issued).then(
+      () => succeeded(plan),
       (error: unknown) => writeFailed(plan, error, key),
     )
   } catch (error) {
@@ -72,8 +114,10 @@ function readFailed(plan: Plan, error: unknown, key: string): unknown {
 
 function writeFailed(plan: Plan, error: unknown, key: string): void {
   const failure = toStorageError(plan.storage, 'set', error)
-  if (failure instanceof CodecError) plan.report('set', plan.namespace, key, failure)
-  else storageFailed(plan, failure, key)
+  if (failure instanceof CodecError) {
+    plan.report('set', plan.namespace, key, failure)
+    publishEvent(plan.event('not-cached', key, failure))
+  } else storageFailed(plan, failure, key)
 }
 
 // In strict mode the caller gets the error, so it is not reported too; the breaker counts it either way.
@@ -83,6 +127,7 @@ function storageFailed(plan: Plan, failure: StorageError, key: string): void {
   if (!plan.failOpen) throw failure
   report(failure.op, namespace, key, failure)
   if (opened !== undefined) {
+    publishEvent(plan.event('breaker-open', key, failure))
     const op = failure.op
     report(op, namespace, key, new StorageError(`${storage.name} storage: ${opened}`, { storage: storage.name, op }))
   }

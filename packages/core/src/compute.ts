@@ -1,0 +1,207 @@
+/**
+ * Running `fn` for a flight and landing its result: the computation context and its trace, the soft and hard
+ * timeouts, the write (with the entry's timeline), and what a failure serves instead.
+ */
+import { type ComputeContext, runInContext } from './context'
+import { TimeoutError } from './errors'
+import { type Flight, forget } from './flight'
+import { writeTimes } from './freshness'
+import { WithMeta } from './memory'
+import { type ComputeMessage, computeChannel, mark, markUnset, observedKey, publishEvent, trace } from './observe'
+import { isPromiseLike } from './options'
+import { type Plan, PROMISE_META } from './plan'
+import type { SetOptions } from './storage'
+import { write } from './store'
+
+/** What a hit returns for what a slot holds: a Promise exactly when the computation returned one. */
+export function shapeOf(plan: Plan, held: unknown): unknown {
+  if (held instanceof WithMeta) {
+    return plan.isAsyncFn || held.meta.promise === true ? Promise.resolve(held.value) : held.value
+  }
+  return plan.isAsyncFn ? Promise.resolve(held) : held
+}
+
+function contextOf(flight: Flight, stale: WithMeta | undefined): ComputeContext {
+  return {
+    get signal() {
+      return flight.signal
+    },
+    background: flight.background,
+    stale:
+      stale === undefined
+        ? undefined
+        : { value: stale.value, createdAt: stale.createdAt, staleAt: stale.meta.staleAt as number },
+  }
+}
+
+/**
+ * Runs `fn` (or joins the computation a hard timeout abandoned for this key) and lands its result. Returns the
+ * value for a sync `fn` over a sync storage, else the flight's promise.
+ */
+export function compute(
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  key: string,
+  writable: boolean,
+  fallback: WithMeta | undefined,
+  flight: Flight,
+): unknown {
+  // At most one computation per key outlives its hard timeout: later misses wait for it instead of starting
+  // another (it stores its own result, so they don't write it again).
+  const orphan = flight.reason === 'miss' ? plan.identity.abandoned.get(key)?.computation : undefined
+  markUnset(flight.observer, orphan !== undefined ? 'joined' : writable ? 'miss' : 'bypass')
+  let result: unknown
+  try {
+    result = orphan ?? run(plan, self, args, flight, fallback)
+  } catch (error) {
+    return failed(plan, flight, fallback, error, true)
+  }
+  if (!isPromiseLike(result)) return land(plan, flight, result, false, writable, !plan.storage.async)
+  if (orphan !== undefined) writable = false
+  const computation = Promise.resolve(result)
+  flight.computation = computation
+  if (!flight.background && plan.identity.pending.get(key) !== flight) plan.identity.pending.set(key, flight)
+  armTimeouts(plan, flight, fallback)
+  // Callers hold flight.promise; these handlers settle it and must not hand a rejection to anyone else.
+  computation.then(
+    (value) => {
+      land(plan, flight, value, true, writable, false)
+    },
+    (error: unknown) => {
+      failed(plan, flight, fallback, error, false)
+    },
+  )
+  return flight.promise
+}
+
+/** Calls `fn` in its compute context, traced on `memokit:compute` when anyone listens. */
+function run(plan: Plan, self: unknown, args: unknown[], flight: Flight, fallback: WithMeta | undefined): unknown {
+  if (plan.counters !== undefined) plan.counters.computations++
+  const context = contextOf(flight, fallback)
+  if (!computeChannel.hasSubscribers) return runInContext(context, plan.fn, self, args)
+  const message: ComputeMessage = {
+    namespace: plan.namespace,
+    functionName: plan.name,
+    storage: plan.storage.name,
+    reason: flight.reason,
+    background: flight.background,
+    key: observedKey(plan.observeKeys, flight.key),
+  }
+  return trace(computeChannel, message, () => runInContext(context, plan.fn, self, args))
+}
+
+/**
+ * Stores a computed value (unless invalidated) and answers the callers, after the write over an async storage.
+ * `direct`: a sync caller is on the stack and gets the value (or, in strict mode, the write's error) itself.
+ */
+function land(
+  plan: Plan,
+  flight: Flight,
+  value: unknown,
+  promised: boolean,
+  writable: boolean,
+  direct: boolean,
+): unknown {
+  if (flight.settled && !flight.background) publishEvent(plan.event('late-result', flight.key))
+  flight.finish()
+  const done = (): unknown => {
+    forget(plan.identity, flight)
+    plan.identity.backoff.delete(flight.key)
+    flight.resolve(value)
+    return value
+  }
+  // Only in strict mode (failOpen: false) does a failed write reach the callers.
+  const writeFailed = (error: unknown): unknown => {
+    forget(plan.identity, flight)
+    flight.reject(error)
+    if (direct) throw error
+    return undefined
+  }
+  let written: void | Promise<void>
+  try {
+    written = writable && !flight.invalidated ? store(plan, flight.key, value, promised) : undefined
+  } catch (error) {
+    return writeFailed(error)
+  }
+  return written === undefined ? done() : written.then(done, writeFailed)
+}
+
+function store(plan: Plan, key: string, value: unknown, promised: boolean): void | Promise<void> {
+  if (plan.shouldCache !== undefined && !plan.shouldCache(value)) return
+  let options: SetOptions | undefined
+  if (plan.fixedSet !== undefined) options = promised ? plan.fixedSet.promise : plan.fixedSet.plain
+  else {
+    let times: ReturnType<typeof writeTimes>
+    try {
+      times = writeTimes(plan.freshness, value, Date.now())
+    } catch (error) {
+      // A per-result ttl/swr/staleIfError function returned something that is not a duration.
+      plan.report('set', plan.namespace, key, error)
+      return
+    }
+    if (times === false) return
+    const meta = promised ? { ...times.meta, ...PROMISE_META } : times.meta
+    options = { ttl: times.ttl, meta }
+  }
+  return write(plan, key, value, options)
+}
+
+/**
+ * `fn` failed: serve the stale value its window still allows (reported, and no new attempt for `errorBackoff`),
+ * else its own error. `sync`: it threw before returning anything, so a sync caller is still on the stack.
+ */
+function failed(plan: Plan, flight: Flight, fallback: WithMeta | undefined, error: unknown, sync: boolean): unknown {
+  flight.finish()
+  forget(plan.identity, flight)
+  const now = Date.now()
+  // A background refresh keeps serving the entry it refreshes; a foreground call only within staleIfError.
+  const usable = fallback !== undefined && (flight.background || (fallback.meta.errorUntil ?? 0) > now)
+  const direct = sync && !plan.storage.async
+  if (usable) {
+    plan.identity.backoff.set(flight.key, now + plan.errorBackoffMs)
+    plan.report('compute', plan.namespace, flight.key, error)
+    publishEvent(plan.event('stale-if-error', flight.key, error))
+    if (!flight.settled) mark(flight.observer, 'stale-if-error')
+    flight.resolve(fallback.value)
+    return direct ? shapeOf(plan, fallback) : flight.promise
+  }
+  if (!flight.settled) mark(flight.observer, 'error')
+  if (direct) throw error
+  flight.reject(error)
+  return flight.promise
+}
+
+/** The soft timeout (only with a stale value in hand) and the hard timeout of a running computation. */
+function armTimeouts(plan: Plan, flight: Flight, fallback: WithMeta | undefined): void {
+  const { softTimeoutMs, hardTimeoutMs } = plan
+  if (softTimeoutMs !== undefined && fallback !== undefined && !flight.background) {
+    flight.after(softTimeoutMs, () => {
+      if (flight.settled) return
+      mark(flight.observer, 'stale-if-timeout')
+      flight.resolve(fallback.value)
+    })
+  }
+  if (hardTimeoutMs === undefined) return
+  flight.after(hardTimeoutMs, () => {
+    const error = new TimeoutError({ functionName: plan.name, namespace: plan.namespace, timeoutMs: hardTimeoutMs })
+    flight.abort(error)
+    const { identity } = plan
+    // Free the key for new callers; the computation runs on, and later misses join it rather than start another.
+    if (identity.pending.get(flight.key) === flight) identity.pending.delete(flight.key)
+    if (identity.refreshing.get(flight.key) === flight) identity.refreshing.delete(flight.key)
+    if (!identity.abandoned.has(flight.key)) identity.abandoned.set(flight.key, flight)
+    if (flight.settled) return
+    const errorUntil = fallback?.meta.errorUntil
+    if (fallback !== undefined && errorUntil !== undefined && Date.now() < errorUntil) {
+      identity.backoff.set(flight.key, Date.now() + plan.errorBackoffMs)
+      plan.report('compute', plan.namespace, flight.key, error)
+      publishEvent(plan.event('stale-if-error', flight.key, error))
+      mark(flight.observer, 'stale-if-timeout')
+      flight.resolve(fallback.value)
+    } else {
+      mark(flight.observer, 'error')
+      flight.reject(error)
+    }
+  })
+}

@@ -1,0 +1,225 @@
+/**
+ * memokit's telemetry, on `node:diagnostics_channel`. Nothing is built or published unless someone subscribes:
+ * every publish sits behind `hasSubscribers`, and a wrapper takes its observed path only while `memokit:call` has
+ * subscribers (or its `stats` option is on), so an unobserved hit allocates nothing.
+ *
+ * - `memokit:call` (TracingChannel): around each cached call; its context ({@link CallMessage}) carries exactly one
+ *   `outcome` by the time `end` (sync result) or `asyncEnd` (Promise result) is published.
+ * - `memokit:compute` (TracingChannel): around each run of `fn` ({@link ComputeMessage}).
+ * - `memokit:storage` (TracingChannel): around each operation on a storage that can fail (not the memory storage)
+ *   ({@link StorageMessage}).
+ * - `memokit:event` (Channel): point events ({@link EventMessage}).
+ */
+import { createHash } from 'node:crypto'
+import diagnostics from 'node:diagnostics_channel'
+import type { StorageOp } from './errors'
+
+/** What a call ended as. Exactly one per call. */
+export type CallOutcome =
+  /** A fresh entry (or a fresh one past the refresh-ahead point: the refresh is a `memokit:compute` of its own). */
+  | 'hit'
+  /** An entry in its stale-while-revalidate window, served at once; a background refresh runs behind. */
+  | 'stale'
+  /** `fn` failed, or failed recently (`errorBackoff`), and a value in the stale-if-error window was served. */
+  | 'stale-if-error'
+  /** A soft or hard timeout passed and a stale value was served. */
+  | 'stale-if-timeout'
+  /** No usable entry: this call ran `fn`. */
+  | 'miss'
+  /** The call shared a computation another call of this process started. */
+  | 'joined'
+  /** The call waited for another process's computation (distributed single-flight; not built yet). */
+  | 'waited'
+  /** `.refresh()`: `fn` ran whatever the storage held. */
+  | 'refreshed'
+  /** The storage was skipped (circuit breaker open) or failed: `fn` ran, nothing was read or written. */
+  | 'bypass'
+  /** The call threw or rejected. */
+  | 'error'
+
+/** Which tier answered: a process-local storage, a remote one (the two-tier storage adds `l1` and `l2` later). */
+export type Tier = 'local' | 'remote'
+
+/** The context of a `memokit:call` trace. */
+export interface CallMessage {
+  readonly namespace: string
+  readonly functionName: string
+  /** The storage's `name`. */
+  readonly storage: string
+  readonly tier: Tier
+  /** Set by the time `end` / `asyncEnd` is published. */
+  outcome: CallOutcome | undefined
+  /** Only with the `observeKeys` option: the raw key, or a 16-character digest of it. */
+  readonly key: string | undefined
+  /** The call's result (on `end` for a sync call, `asyncEnd` for a Promise). */
+  result?: unknown
+  /** What the call threw or rejected with (on `error`). */
+  error?: unknown
+}
+
+/** Why `fn` ran. */
+export type ComputeReason = 'miss' | 'swr' | 'refresh-ahead' | 'refresh'
+
+/** The context of a `memokit:compute` trace. */
+export interface ComputeMessage {
+  readonly namespace: string
+  readonly functionName: string
+  readonly storage: string
+  readonly reason: ComputeReason
+  /** A refresh behind a stale or refresh-ahead hit: no caller waits for it. */
+  readonly background: boolean
+  readonly key: string | undefined
+  result?: unknown
+  error?: unknown
+}
+
+/** The context of a `memokit:storage` trace. */
+export interface StorageMessage {
+  readonly storage: string
+  readonly op: StorageOp
+  readonly namespace: string
+  readonly key: string | undefined
+  /** `'hit'`/`'miss'` for a read, `'ok'` for other operations, `'error'` when it failed. */
+  result: 'hit' | 'miss' | 'ok' | 'error' | undefined
+  error?: unknown
+}
+
+/** A point event on `memokit:event`. */
+export interface EventMessage {
+  readonly type: 'breaker-open' | 'breaker-close' | 'stale-if-error' | 'late-result' | 'not-cached'
+  readonly storage: string
+  readonly namespace: string | undefined
+  readonly functionName: string | undefined
+  readonly key: string | undefined
+  /** The error behind the event, if any. */
+  readonly error?: unknown
+}
+
+/** The channel names, for subscribers. */
+export const CHANNELS = Object.freeze({
+  call: 'memokit:call',
+  compute: 'memokit:compute',
+  storage: 'memokit:storage',
+  event: 'memokit:event',
+} as const)
+
+/** One of the five channels of a TracingChannel (the part of `node:diagnostics_channel`'s Channel used here). */
+export interface TraceEventChannel {
+  readonly hasSubscribers: boolean
+  publish(message: unknown): void
+  runStores<T>(message: unknown, fn: () => T): T
+}
+
+/** `node:diagnostics_channel`'s TracingChannel as memokit uses it (typed here: @types/node 20.9 lacks it). */
+export interface TracingChannelOf<_Context> {
+  readonly hasSubscribers: boolean
+  readonly start: TraceEventChannel
+  readonly end: TraceEventChannel
+  readonly asyncStart: TraceEventChannel
+  readonly asyncEnd: TraceEventChannel
+  readonly error: TraceEventChannel
+}
+
+const tracingChannel = <C>(name: string): TracingChannelOf<C> =>
+  (diagnostics as unknown as { tracingChannel(name: string): TracingChannelOf<C> }).tracingChannel(name)
+
+export const callChannel = tracingChannel<CallMessage>(CHANNELS.call)
+export const computeChannel = tracingChannel<ComputeMessage>(CHANNELS.compute)
+export const storageChannel = tracingChannel<StorageMessage>(CHANNELS.storage)
+export const eventChannel = diagnostics.channel(CHANNELS.event)
+
+/** How keys appear in messages: not at all (default: keys can hold personal data), as a digest, or raw. */
+export type ObserveKeys = 'none' | 'digest' | 'raw'
+
+/** The key as `mode` publishes it. */
+export function observedKey(mode: ObserveKeys, key: string): string | undefined {
+  if (mode === 'none') return undefined
+  if (mode === 'raw') return key
+  return createHash('sha256').update(key).digest('base64url').slice(0, 16)
+}
+
+/** Publishes an event if anyone listens. */
+export function publishEvent(event: EventMessage): void {
+  if (eventChannel.hasSubscribers) eventChannel.publish(event)
+}
+
+/**
+ * Runs `run` as a trace on `channel` with `context`, sync or async as `run` turns out to be: `start` (with
+ * `runStores`, so bound stores see the context), then `end`, then for a Promise `asyncStart`/`asyncEnd` when it
+ * settles; `error` on a throw or rejection. The same events in the same order as `traceSync`/`tracePromise`.
+ */
+export function trace<C extends { result?: unknown; error?: unknown }>(
+  channel: TracingChannelOf<C>,
+  context: C,
+  run: () => unknown,
+): unknown {
+  const { start, end, asyncStart, asyncEnd, error } = channel
+  return start.runStores(context, () => {
+    let result: unknown
+    try {
+      result = run()
+    } catch (thrown) {
+      context.error = thrown
+      error.publish(context)
+      end.publish(context)
+      throw thrown
+    }
+    if (
+      result === null ||
+      (typeof result !== 'object' && typeof result !== 'function') ||
+      typeof (result as { then?: unknown }).then !== 'function'
+    ) {
+      context.result = result
+      end.publish(context)
+      return result
+    }
+    end.publish(context)
+    return Promise.resolve(result).then(
+      (value) => {
+        context.result = value
+        asyncStart.publish(context)
+        asyncEnd.publish(context)
+        return value
+      },
+      (thrown: unknown) => {
+        context.error = thrown
+        error.publish(context)
+        asyncStart.publish(context)
+        asyncEnd.publish(context)
+        throw thrown
+      },
+    )
+  })
+}
+
+// The observed call whose synchronous part is running now. Flights capture it, so outcomes decided later (after an
+// async read, a timeout, a failure) still reach the call that started them.
+let observing: CallMessage | undefined
+
+/** The observed call running now (only while a wrapper's observed path runs). */
+export function currentCall(): CallMessage | undefined {
+  return observing
+}
+
+/** Runs `run` with `call` as the observed call. */
+export function withCall<T>(call: CallMessage, run: () => T): T {
+  const previous = observing
+  observing = call
+  try {
+    return run()
+  } finally {
+    observing = previous
+  }
+}
+
+/** Records the outcome of `call` (the current one when undefined); later decisions override earlier ones. */
+export function mark(call: CallMessage | undefined, outcome: CallOutcome): void {
+  const target = call ?? observing
+  if (target !== undefined) target.outcome = outcome
+}
+
+/** Records `outcome` unless one was recorded already (a miss after `.refresh()` stays `refreshed`). */
+export function markUnset(call: CallMessage | undefined, outcome: CallOutcome): void {
+  const target = call ?? observing
+  if (target !== undefined && target.outcome === undefined) target.outcome = outcome
+}
