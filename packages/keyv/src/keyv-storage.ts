@@ -1,0 +1,164 @@
+import { type AsyncStorage, CodecError, type Entry, type SetOptions, StorageError, type StorageOp } from '@memokit/core'
+import { createWriteTracker, hasLoneSurrogate, resolveEntryTtl } from '@memokit/core/backend'
+import { createGenerations, type Located } from './generations'
+import { keyLayout } from './keys'
+import { checkKeyv, type KeyvLike } from './keyv-like'
+import { type KeyvStorageOptions, resolveOptions } from './options'
+import { placeOf } from './place'
+import { type Call, createRunner, NAME } from './run'
+
+// Keys deleted per Keyv call while a clear walks the iterator.
+const DELETE_BATCH = 100
+
+/**
+ * A memokit storage over a Keyv 5 instance: any Keyv store (the cache-manager ecosystem: `@keyv/redis`, Keyv's
+ * in-memory Map, SQL, Mongo, memcached, ...) as an `AsyncStorage`. Entries are memokit codec strings, so Keyv's own
+ * serializer only ever sees a string; TTLs go to Keyv in ms (rounded up), and reads also check the entry's exact
+ * expiry. `clear` lists the Keyv namespace with its iterator, or changes a per-namespace version on stores that
+ * can't list (see `clearBy`). There is no `add`: Keyv has no atomic set-if-absent. Every operation is bounded by
+ * `operationTimeoutMs` and fails with a StorageError naming the store; bad options throw a ConfigError first.
+ *
+ * @example
+ * import KeyvRedis from '@keyv/redis'
+ * import Keyv from 'keyv'
+ * const storage = keyvStorage(new Keyv({ store: new KeyvRedis('redis://127.0.0.1:6379'), throwOnErrors: true }))
+ */
+export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): AsyncStorage {
+  const store = checkKeyv(keyv)
+  const { escapedPrefix, codec, operationTimeoutMs, clearBy } = resolveOptions(store, options)
+  const place = placeOf(store)
+  const layout = keyLayout(escapedPrefix)
+  const { run, runSteps } = createRunner(store, place.where, operationTimeoutMs)
+  const generations = clearBy === 'generation' ? createGenerations(store, layout) : undefined
+  // A write reads the namespace version (generation mode) before it stores, and Keyv hands calls to a store that
+  // may reorder them (a pool): an invalidation waits for the writes this storage already issued.
+  const writes = createWriteTracker()
+
+  const checkKey = (namespace: string, key: string, op: StorageOp): void => {
+    // Most Keyv stores hold UTF-8 (Redis, SQL, Mongo), where every lone surrogate becomes U+FFFD.
+    if (hasLoneSurrogate(namespace) || hasLoneSurrogate(key)) {
+      throw new StorageError(
+        'keyv cannot store a namespace or key with a lone UTF-16 surrogate: in a UTF-8 store it would collide with other keys',
+        { storage: NAME, op },
+      )
+    }
+  }
+
+  const decodeLive = (raw: unknown): Entry | undefined => {
+    if (raw === undefined || raw === null) return undefined
+    if (typeof raw !== 'string') {
+      throw new CodecError(
+        `the Keyv store returned ${typeof raw} where memokit wrote a string: the key holds a value memokit didn't write`,
+      )
+    }
+    const entry = codec.decodeEntry(raw)
+    // Keyv's own expiry check (and the store's) may run a moment later than ours: never return an expired entry.
+    if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) return undefined
+    return entry
+  }
+
+  const encode = (value: unknown, options: SetOptions | undefined): { payload: string; ttl: number | undefined } => {
+    const ttl = resolveEntryTtl(NAME, options?.ttl)
+    const createdAt = Date.now()
+    const expiresAt = ttl === undefined ? undefined : createdAt + ttl
+    const meta = options?.meta
+    const payload = codec.encodeEntry(
+      meta === undefined ? { value, createdAt, expiresAt } : { value, createdAt, expiresAt, meta },
+    )
+    // Redis' PX and most stores take whole ms; rounding up keeps the store's copy at least as long as ours.
+    return { payload, ttl: ttl === undefined ? undefined : Math.ceil(ttl) }
+  }
+
+  const readAt = async (call: Call, physical: string): Promise<Entry | undefined> =>
+    decodeLive(await call(() => store.get(physical)))
+  const locate = async (call: Call, physical: string): Promise<Located> => ({
+    physical,
+    raw: await call(() => store.get(physical)),
+  })
+
+  // Iterator mode: lists the Keyv namespace and deletes the keys in range, a batch per call.
+  const clearByIterator = (namespace: string, keyPrefix: string): Promise<void> =>
+    runSteps('clear', async (call) => {
+      const start = layout.range(namespace, keyPrefix)
+      const listing = (store.iterator as NonNullable<KeyvLike['iterator']>)(store.namespace)[Symbol.asyncIterator]()
+      let batch: string[] = []
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return
+        const keys = batch
+        batch = []
+        // false only says some key was gone already (expired, or deleted meanwhile); failures throw or emit.
+        await call(() => store.deleteMany(keys))
+      }
+      try {
+        for (;;) {
+          const step = await call(() => listing.next())
+          if (step.done === true) break
+          const key = step.value[0]
+          if (typeof key === 'string' && key.startsWith(start)) batch.push(key)
+          if (batch.length >= DELETE_BATCH) await flush()
+        }
+        await flush()
+      } finally {
+        listing.return?.().catch(() => undefined)
+      }
+    })
+
+  return {
+    async: true,
+    name: NAME,
+    scope: `keyv ${place.where} ${place.keyPrefix}${escapedPrefix}: (clearBy ${clearBy})`,
+
+    async get(namespace, key) {
+      checkKey(namespace, key, 'get')
+      return run('get', async (call) => {
+        if (generations === undefined) return readAt(call, layout.entry(namespace, key))
+        return decodeLive((await generations.locate(call, namespace, key))?.raw)
+      })
+    },
+
+    async set(namespace, key, value, options) {
+      checkKey(namespace, key, 'set')
+      const { payload, ttl } = encode(value, options)
+      const write = run('set', async (call) => {
+        const physical =
+          generations === undefined ? layout.entry(namespace, key) : await generations.writeKey(call, namespace, key)
+        if (!(await call(() => store.set(physical, payload, ttl)))) {
+          throw new Error("Keyv's set returned false (the store failed)")
+        }
+      })
+      await writes.track(namespace, key, write)
+    },
+
+    async delete(namespace, key) {
+      checkKey(namespace, key, 'delete')
+      await writes.settledKey(namespace, key)
+      return run('delete', async (call) => {
+        const located =
+          generations === undefined
+            ? await locate(call, layout.entry(namespace, key))
+            : await generations.locate(call, namespace, key)
+        // No namespace state: nothing was written to the namespace since it was created, cleared or lost.
+        if (located === undefined) return false
+        const { physical, raw } = located
+        let live = false
+        try {
+          live = decodeLive(raw) !== undefined
+        } catch (error) {
+          // A corrupt payload is no live entry: remove it all the same.
+          if (!(error instanceof CodecError)) throw error
+        }
+        const removed = await call(() => store.delete(physical))
+        return live && removed
+      })
+    },
+
+    async clear(namespace, keyPrefix = '') {
+      checkKey(namespace, keyPrefix, 'clear')
+      await writes.settledNamespace(namespace, keyPrefix)
+      if (generations === undefined) return clearByIterator(namespace, keyPrefix)
+      return run('clear', (call) =>
+        keyPrefix === '' ? generations.rotate(call, namespace) : generations.clearPrefix(call, namespace, keyPrefix),
+      )
+    },
+  }
+}
