@@ -62,18 +62,23 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
   const { encodeKey } = plan
   const wrapper = plan.storage.async ? asyncWrapper(plan) : syncWrapper(plan)
   const { counters } = plan
+  const refresh = (self: unknown, args: unknown[]): unknown => {
+    if (!plan.storage.async) return refreshNow(plan, self, args, encodeKey(args))
+    try {
+      return Promise.resolve(refreshNow(plan, self, args, encodeKey(args)))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  const observedRefresh = observedCall(plan, refresh)
   const invalidate = plan.storage.async ? asyncInvalidation(plan) : syncInvalidation(plan)
   mirrorFunction(wrapper, fn)
   const helpers = {
     delete: (...args: unknown[]) => invalidate.remove(encodeKey(args)),
     clear: () => invalidate.clear(),
     refresh(this: unknown, ...args: unknown[]) {
-      if (!plan.storage.async) return refreshNow(plan, this, args, encodeKey(args))
-      try {
-        return Promise.resolve(refreshNow(plan, this, args, encodeKey(args)))
-      } catch (error) {
-        return Promise.reject(error)
-      }
+      if (counters !== undefined || callChannel.hasSubscribers) return observedRefresh(this, args)
+      return refresh(this, args)
     },
     keyFor: (...args: unknown[]) => encodeKey(args),
     stats(): CacheStats {

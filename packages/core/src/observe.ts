@@ -51,6 +51,8 @@ export interface CallMessage {
   outcome: CallOutcome | undefined
   /** Only with the `observeKeys` option: the raw key, or a 16-character digest of it. */
   readonly key: string | undefined
+  /** `true` when the call returned a Promise: then `outcome` and `result` are final at `asyncEnd`, not `end`. */
+  async?: boolean
   /** The call's result (on `end` for a sync call, `asyncEnd` for a Promise). */
   result?: unknown
   /** What the call threw or rejected with (on `error`). */
@@ -69,6 +71,8 @@ export interface ComputeMessage {
   /** A refresh behind a stale or refresh-ahead hit: no caller waits for it. */
   readonly background: boolean
   readonly key: string | undefined
+  /** `true` when `fn` returned a Promise: its trace ends at `asyncEnd`. */
+  async?: boolean
   result?: unknown
   error?: unknown
 }
@@ -80,7 +84,10 @@ export interface StorageMessage {
   readonly namespace: string
   readonly key: string | undefined
   /** `'hit'`/`'miss'` for a read, `'ok'` for other operations, `'error'` when it failed. */
-  result: 'hit' | 'miss' | 'ok' | 'error' | undefined
+  status: 'hit' | 'miss' | 'ok' | 'error' | undefined
+  /** `true` for an async storage: the operation's trace ends at `asyncEnd`. */
+  async?: boolean
+  result?: unknown
   error?: unknown
 }
 
@@ -145,10 +152,11 @@ export function publishEvent(event: EventMessage): void {
 
 /**
  * Runs `run` as a trace on `channel` with `context`, sync or async as `run` turns out to be: `start` (with
- * `runStores`, so bound stores see the context), then `end`, then for a Promise `asyncStart`/`asyncEnd` when it
- * settles; `error` on a throw or rejection. The same events in the same order as `traceSync`/`tracePromise`.
+ * `runStores`, so bound stores see the context), then `end`, then for a Promise (`context.async` set before `end`)
+ * `asyncStart`/`asyncEnd` when it settles; `error` on a throw or rejection. The same events in the same order as
+ * `traceSync`/`tracePromise`.
  */
-export function trace<C extends { result?: unknown; error?: unknown }>(
+export function trace<C extends { async?: boolean; result?: unknown; error?: unknown }>(
   channel: TracingChannelOf<C>,
   context: C,
   run: () => unknown,
@@ -173,6 +181,7 @@ export function trace<C extends { result?: unknown; error?: unknown }>(
       end.publish(context)
       return result
     }
+    context.async = true
     end.publish(context)
     return Promise.resolve(result).then(
       (value) => {

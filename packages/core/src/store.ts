@@ -54,15 +54,15 @@ export function traced(plan: Plan, op: StorageOp, key: string | undefined, run: 
     op,
     namespace: plan.namespace,
     key: key === undefined ? undefined : observedKey(plan.observeKeys, key),
-    result: undefined,
+    status: undefined,
   }
   return trace(storageChannel, message, () => {
     const settle = (value: unknown): unknown => {
-      message.result = op === 'get' ? (value === undefined ? 'miss' : 'hit') : 'ok'
+      message.status = op === 'get' ? (value === undefined ? 'miss' : 'hit') : 'ok'
       return value
     }
     const fail = (error: unknown): never => {
-      message.result = 'error'
+      message.status = 'error'
       throw error
     }
     let result: unknown
