@@ -352,6 +352,35 @@ describe('@cached over a shared storage', () => {
     expect(two('s2')).toBe(2)
   })
 
+  it('refuses two classes of the same name over one storage when the second is constructed (the duplicate-name guard)', () => {
+    const storage = memoryStorage()
+    const instanceKey = (self: { shop: string }) => self.shop
+    // Two declarations, not one class factory called twice: swc (this suite's compiler) shares one class's member
+    // initializers between two evaluations of the same class expression; tsc and esbuild don't.
+    const First = (() => {
+      class Orders {
+        readonly shop = 's'
+        @cached({ storage, instanceKey })
+        count(): number {
+          return 1
+        }
+      }
+      return Orders
+    })()
+    const Second = (() => {
+      class Orders {
+        readonly shop = 's'
+        @cached({ storage, instanceKey })
+        count(): number {
+          return 2
+        }
+      }
+      return Orders
+    })()
+    expect(new First().count()).toBe(1)
+    expect(() => new Second()).toThrow(/two function objects are both named 'Orders\.count'/)
+  })
+
   it('passes key and ignoreArgs the method arguments only', () => {
     const { storage, keys } = recordingStorage()
     class Q {
