@@ -1,0 +1,92 @@
+/**
+ * The parts of node-postgres memokit calls, typed structurally so that a pool or client from any copy of `pg`
+ * (8.x) is accepted, and how one query runs on either within a deadline. No SQL here.
+ */
+
+/** What a query answers: the rows (objects keyed by column name) and how many rows the command touched. */
+export interface PgQueryResultLike {
+  readonly rows: readonly Record<string, unknown>[]
+  readonly rowCount: number | null
+}
+
+/** A parameterized query as memokit sends it. */
+export interface PgQuery {
+  readonly text: string
+  readonly values?: readonly unknown[]
+}
+
+/** A connection: `pg.Client`, or a client checked out of a `pg.Pool`. */
+export interface PgClientLike {
+  query(config: PgQuery): Promise<PgQueryResultLike>
+}
+
+/** A client checked out of a pool (`pg.PoolClient`): `release(true)` destroys it instead of returning it. */
+export interface PgPoolClientLike extends PgClientLike {
+  release(destroy?: boolean | Error): void
+  /** Listens for a lost connection while the client is checked out (pg emits `'error'` on it). */
+  on?(event: 'error', listener: (error: Error) => void): unknown
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown
+}
+
+/** A pool (`pg.Pool`): memokit checks a client out per operation and returns it right after. */
+export interface PgPoolLike {
+  connect(): Promise<PgPoolClientLike>
+}
+
+/** Runs one query; `signal` aborts when the caller's deadline passed. */
+export type Execute = (query: PgQuery, signal: AbortSignal) => Promise<PgQueryResultLike>
+
+/** The error an abandoned query rejects with (nobody sees it: the caller already got its timeout). */
+const abandoned = (): Error => new Error('operation abandoned after its timeout')
+
+/**
+ * Queries through a pool. A query still running when its deadline passes destroys its connection: a hung
+ * server would otherwise hold the pool's connections one by one until no call gets any. A connection checked out
+ * after the deadline goes back unused, so a command that missed its deadline is never sent.
+ */
+export function poolExecute(pool: PgPoolLike): Execute {
+  return async (query, signal) => {
+    const client = await pool.connect()
+    let released = false
+    let broken = false
+    // node-postgres emits 'error' on a checked-out client whose connection dies, and an 'error' nobody listens
+    // to crashes the process: listen until the pool (which listens to idle clients) has it back.
+    const onError = (): void => {
+      broken = true
+    }
+    client.on?.('error', onError)
+    const release = (destroy: boolean): void => {
+      if (released) return
+      released = true
+      client.removeListener?.('error', onError)
+      client.release(destroy || broken)
+    }
+    if (signal.aborted) {
+      release(false)
+      throw abandoned()
+    }
+    const onAbort = (): void => release(true)
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await client.query(query)
+    } catch (error) {
+      // A server's answer (a DatabaseError has a severity) leaves the connection usable; anything else may not.
+      release(typeof (error as { severity?: unknown })?.severity !== 'string')
+      throw error
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      release(false)
+    }
+  }
+}
+
+/**
+ * Queries through one client. It runs its queries one after another, so a query stuck on a hung server blocks
+ * the ones behind it; each caller still gets its timeout. The client is the user's: never ended here.
+ */
+export function clientExecute(client: PgClientLike): Execute {
+  return (query, signal) => {
+    if (signal.aborted) return Promise.reject(abandoned())
+    return client.query(query)
+  }
+}
