@@ -27,7 +27,7 @@ it('fileStorageSync: every call returns what a plain Map keyed by the key encode
       const namespaces = [`r${run}`, `r${run}:other`] as const
       return withFakeTime(() => runScenario(s, storage, namespaces, Number.POSITIVE_INFINITY, stats))
     }),
-    { numRuns: 120 },
+    { numRuns: 100 },
   )
   expect(stats.hits).toBeGreaterThan(stats.calls / 4)
 })
