@@ -59,3 +59,35 @@ export interface OwnedClient extends RedisCompatibleClient {
   once(event: 'ready' | 'error', listener: (arg: unknown) => void): unknown
   off(event: 'ready' | 'error', listener: (arg: unknown) => void): unknown
 }
+
+/**
+ * An ioredis 5 client you may pass as `client`: `new Redis(...)` (standalone or Sentinel) or `new Cluster(...)`.
+ * Typed by the few members memokit tells it apart by, so memokit needs no ioredis types; it sends `GET`, `SET`,
+ * `UNLINK` and `SCAN` (on every master of a cluster) through the client's own methods.
+ */
+export interface IoredisCompatibleClient {
+  /** ioredis' connection state: `wait` (lazyConnect), `connecting`, `ready`, `reconnecting`, `end`, ... */
+  readonly status: string
+  /** `false` for `new Redis()`, `true` for `new Cluster()`. */
+  readonly isCluster: boolean
+  /** Connects a `lazyConnect` client, or one whose retryStrategy gave up; memokit calls it at most then. */
+  connect(): Promise<void>
+  /** `GET key`. */
+  get(key: string): Promise<unknown>
+}
+
+/** One node's keyspace that `clear` walks, and how to remove the keys found there. */
+export interface ClearTarget {
+  /** `SCAN cursor MATCH pattern COUNT count` on this node. */
+  scan(cursor: string, pattern: string, count: number): Promise<{ cursor: unknown; keys: unknown[] }>
+  /** Removes found keys (without the client's keyPrefix, which the client adds again). */
+  unlink(keys: string[]): Promise<unknown>
+}
+
+/** What redisStorage needs to know about a client kind beyond its commands; built once per storage. */
+export interface ClientAdapter {
+  /** The keyPrefix the client adds to every key, which SCAN neither adds to its pattern nor strips. */
+  readonly keyPrefix: string
+  /** Every node a clear must scan (each master of a cluster); called once the client is connected. */
+  clearTargets(): Promise<readonly ClearTarget[]>
+}

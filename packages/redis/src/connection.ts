@@ -102,6 +102,15 @@ export function createConnection(
     if (message === 'The client is closed' && owned === undefined) {
       return 'your client is closed: its owner closed it, or its reconnectStrategy gave up'
     }
+    // ioredis' wording: the same message for a connection that dropped (it reconnects) and a client that ended.
+    if (message === 'Connection is closed.' && owned === undefined) {
+      return client.isOpen
+        ? 'not connected; ioredis reconnects in the background'
+        : 'your client is closed: its owner disconnected it, or its retryStrategy gave up'
+    }
+    if (message.endsWith('enableOfflineQueue options is false')) {
+      return 'disconnected (your client has enableOfflineQueue: false); ioredis reconnects in the background'
+    }
     return undefined
   }
   const fail = (op: StorageOp, error: unknown): StorageError =>

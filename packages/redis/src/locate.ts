@@ -31,7 +31,8 @@ function clientLabel(client: object): string {
   return objectLabel('redis-client', typeof self === 'object' && self !== null ? self : client)
 }
 
-function hostPort(socket: SocketOptions | undefined): string {
+/** `host:port` (IPv6 hosts bracketed), defaulting like node-redis and ioredis to localhost:6379. */
+export function hostPort(socket: SocketOptions | undefined): string {
   const host = typeof socket?.host === 'string' ? socket.host : 'localhost'
   const port = typeof socket?.port === 'number' ? socket.port : 6379
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`
@@ -50,6 +51,14 @@ function nodeAddress(node: unknown): string | undefined {
   return n?.socket === undefined ? undefined : hostPort(n.socket)
 }
 
+/** A cluster named by its sorted root nodes (at most 3 shown in messages); undefined when none is known. */
+export function clusterLocation(nodes: readonly string[]): Location | undefined {
+  const addresses = [...new Set(nodes)].sort()
+  if (addresses.length === 0) return undefined
+  const shown = addresses.length > 3 ? `${addresses.slice(0, 3).join(',')},…` : addresses.join(',')
+  return { where: () => `cluster ${shown}`, server: `redis-cluster://${addresses.join(',')}` }
+}
+
 /** Locates a standalone client (also one memokit built from a URL), a cluster, or else the client object. */
 export function locate(client: RedisCompatibleClient): Location {
   const options = (client as { options?: { socket?: SocketOptions; database?: unknown } }).options
@@ -65,11 +74,8 @@ export function locate(client: RedisCompatibleClient): Location {
   }
   const rootNodes = (client as { _options?: { rootNodes?: unknown } })._options?.rootNodes
   if (Array.isArray(client.masters) && Array.isArray(rootNodes)) {
-    const addresses = [...new Set(rootNodes.map(nodeAddress).filter((a): a is string => a !== undefined))].sort()
-    if (addresses.length > 0) {
-      const shown = addresses.length > 3 ? `${addresses.slice(0, 3).join(',')},…` : addresses.join(',')
-      return { where: () => `cluster ${shown}`, server: `redis-cluster://${addresses.join(',')}` }
-    }
+    const cluster = clusterLocation(rootNodes.map(nodeAddress).filter((a): a is string => a !== undefined))
+    if (cluster !== undefined) return cluster
   }
   const server = clientLabel(client)
   const getMasterNode = (client as { getMasterNode?: () => NodeAddress | undefined }).getMasterNode

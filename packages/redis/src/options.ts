@@ -1,6 +1,6 @@
 import { type Codec, ConfigError } from '@memokit/core'
 import { redactUrl, rejectUnknownOptions, resolveOperationTimeout, resolvePrefix } from '@memokit/core/backend'
-import type { RedisCompatibleClient } from './client'
+import type { IoredisCompatibleClient, RedisCompatibleClient } from './client'
 
 /** Options of {@link redisStorage}: exactly one of `url` or `client`, plus the shared options. */
 export type RedisStorageOptions = RedisStorageUrlOptions | RedisStorageClientOptions
@@ -46,18 +46,20 @@ interface RedisStorageUrlOptions extends RedisStorageSharedOptions {
 /** {@link RedisStorageOptions} with your own client, which memokit never closes. */
 interface RedisStorageClientOptions extends RedisStorageSharedOptions {
   /**
-   * Your own node-redis 6 client: `createClient(...)`, `createClientPool(...)`, `createCluster(...)` or
-   * `createSentinel(...)`. memokit connects it on the first operation if it isn't open yet, and never closes it.
+   * Your own client: node-redis 6 (`createClient(...)`, `createClientPool(...)`, `createCluster(...)`,
+   * `createSentinel(...)`) or ioredis 5 (`new Redis(...)`, `new Cluster(...)`). memokit connects it on the first
+   * operation if it isn't open yet (node-redis, ioredis with `lazyConnect`), and never closes it.
    * @example createCluster({ rootNodes: [{ url: 'redis://10.0.0.1:7000' }] })
+   * @example new Redis('redis://127.0.0.1:6379')
    */
-  readonly client: RedisCompatibleClient
+  readonly client: RedisCompatibleClient | IoredisCompatibleClient
   readonly url?: undefined
 }
 
 /** The options after validation, defaults applied. */
 export interface ResolvedOptions {
   readonly url: string | undefined
-  readonly client: RedisCompatibleClient | undefined
+  readonly client: RedisCompatibleClient | IoredisCompatibleClient | undefined
   readonly prefix: string
   readonly operationTimeoutMs: number
 }
@@ -75,7 +77,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (url === undefined && client === undefined) {
     throw new ConfigError(
       'url',
-      "redisStorage needs a url (e.g. 'redis://127.0.0.1:6379') or a node-redis client (createClient/createCluster/createSentinel)",
+      "redisStorage needs a url (e.g. 'redis://127.0.0.1:6379') or a client (node-redis createClient/createCluster/createSentinel, or ioredis new Redis/new Cluster)",
     )
   }
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
@@ -88,19 +90,40 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const prefix = resolvePrefix(OWNER, options.prefix)
   return {
     url: url as string | undefined,
-    client: client as RedisCompatibleClient | undefined,
+    client: client as RedisCompatibleClient | IoredisCompatibleClient | undefined,
     prefix,
     operationTimeoutMs,
   }
 }
 
+/** True for an ioredis `Redis` or `Cluster`; node-redis clients have no `status` string nor `isCluster` flag. */
+export function isIoredis(client: unknown): client is IoredisCompatibleClient {
+  const c = client as { status?: unknown; isCluster?: unknown } | null
+  return typeof c?.status === 'string' && typeof c.isCluster === 'boolean'
+}
+
+/** The members `isIoredis` clients must have for memokit, for the ConfigError naming the missing ones. */
+function missingIoredisMembers(client: IoredisCompatibleClient): string[] {
+  const c = client as unknown as Record<string, unknown>
+  const needed = ['get', 'set', 'unlink', 'scan', 'connect', 'once', 'off', ...(client.isCluster ? ['nodes'] : [])]
+  return needed.filter((m) => typeof c[m] !== 'function')
+}
+
 function checkClient(client: unknown): void {
+  if (isIoredis(client)) {
+    const missing = missingIoredisMembers(client)
+    if (missing.length > 0) {
+      const kind = client.isCluster ? 'Cluster' : 'Redis'
+      throw new ConfigError('client', `client looks like an ioredis ${kind} but lacks ${missing.join(', ')}`)
+    }
+    return
+  }
   const c = client as Record<string, unknown> | null
   const missing = ['get', 'set', 'unlink', 'connect'].filter((m) => typeof c?.[m] !== 'function')
   if (missing.length > 0) {
     throw new ConfigError(
       'client',
-      `client must be a node-redis client (createClient, createCluster or createSentinel); it lacks ${missing.join(', ')}`,
+      `client must be a node-redis client (createClient, createCluster or createSentinel) or an ioredis Redis or Cluster; it lacks ${missing.join(', ')}`,
     )
   }
   const cc = c as Record<string, unknown>
@@ -112,7 +135,11 @@ function checkClient(client: unknown): void {
 // node-redis 6 can prefix every key it sends (`keyPrefix`) but neither prefixes SCAN's MATCH nor strips the prefix
 // from SCAN's replies: clear must add it to the pattern and strip it from found keys.
 export function clientKeyPrefix(client: RedisCompatibleClient): string {
-  const keyPrefix = (client as { _keyPrefix?: unknown })._keyPrefix
+  return keyPrefixOf((client as { _keyPrefix?: unknown })._keyPrefix)
+}
+
+/** A client's keyPrefix option (node-redis, ioredis) as a string; none is ''. */
+export function keyPrefixOf(keyPrefix: unknown): string {
   if (keyPrefix === undefined || keyPrefix === null) return ''
   if (typeof keyPrefix === 'string') return keyPrefix
   throw new ConfigError(

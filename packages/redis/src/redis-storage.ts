@@ -8,10 +8,12 @@ import {
   type StorageOp,
 } from '@memokit/core'
 import { hasLoneSurrogate, resolveEntryTtl } from '@memokit/core/backend'
-import type { RedisCommandClient, RedisLease, RedisScanClient } from './client'
+import type { ClearTarget, RedisCompatibleClient } from './client'
 import { createConnection } from './connection'
+import { adaptIoredis } from './ioredis'
 import { locate } from './locate'
-import { clientKeyPrefix, type RedisStorageOptions, resolveOptions } from './options'
+import { adaptNodeRedis } from './node-redis'
+import { isIoredis, type RedisStorageOptions, resolveOptions } from './options'
 
 export type { RedisStorageOptions } from './options'
 
@@ -47,41 +49,32 @@ function escapeGlob(text: string): string {
 }
 
 /**
- * A Redis storage (node-redis 6): standalone, Cluster or Sentinel. One round trip per read (`GET`) and per
- * write (`SET ... PX`); `add` is `SET NX`; `clear` walks the namespace with `SCAN` + `UNLINK` (never `KEYS` or
- * `FLUSHDB`), on every master of a cluster. Every operation is bounded by `operationTimeoutMs` and fails with a
- * StorageError naming the server, so a slow or dead server never hangs a caller (core then runs the function).
- * Unknown or invalid options throw a ConfigError before anything connects.
+ * A Redis storage over node-redis 6 (standalone, Cluster, Sentinel) or your ioredis 5 client (`Redis`, `Cluster`).
+ * One round trip per read (`GET`) and per write (`SET ... PX`); `add` is `SET NX`; `clear` walks the namespace
+ * with `SCAN` + `UNLINK` (never `KEYS` or `FLUSHDB`), on every master of a cluster. Every operation is bounded by
+ * `operationTimeoutMs` and fails with a StorageError naming the server, so a slow or dead server never hangs a
+ * caller (core then runs the function). Unknown or invalid options throw a ConfigError before anything connects.
  *
  * @example
  * const storage = redisStorage({ url: 'redis://127.0.0.1:6379' })
  * const storage = redisStorage({ client: createCluster({ rootNodes: [{ url: 'redis://10.0.0.1:7000' }] }) })
+ * const storage = redisStorage({ client: new Redis('redis://127.0.0.1:6379') }) // ioredis
  */
 export function redisStorage(options: RedisStorageOptions): RedisStorage {
   const { url, client: userClient, prefix, operationTimeoutMs } = resolveOptions(options)
   const codec = resolveCodec(options.codec, 'redisStorage')
-  const { connection, client, location } = createConnection(url, userClient, operationTimeoutMs, locate)
+  // An ioredis client goes behind node-redis' command shape once, here: from then on both take one code path, and
+  // a node-redis client is called directly, as before.
+  const io = userClient !== undefined && isIoredis(userClient) ? adaptIoredis(userClient) : undefined
+  const { connection, client, location } = createConnection(
+    url,
+    io?.commands ?? (userClient as RedisCompatibleClient | undefined),
+    operationTimeoutMs,
+    io === undefined ? locate : () => io.location,
+  )
   const { track, run, bounded } = connection
-  const keyPrefix = clientKeyPrefix(client)
-  const isCluster = Array.isArray(client.masters) && typeof client.nodeClient === 'function'
+  const { keyPrefix, clearTargets } = io?.adapter ?? adaptNodeRedis(client)
   const prefixPart = `${escapeKeyPart(prefix)}:`
-  // A Sentinel client may send SCAN to a replica (replicaPoolSize > 0), which can lag behind the master: keys it
-  // hasn't received yet would survive the clear. Each SCAN step leases a master connection instead, released
-  // right after the step (even if the step already timed out for us), so cache traffic isn't blocked meanwhile.
-  const acquire = client.acquire
-  const scanner: RedisScanClient =
-    typeof acquire === 'function'
-      ? {
-          scan: (cursor, scanOptions) =>
-            (acquire.call(client) as Promise<RedisLease>).then(async (lease) => {
-              try {
-                return await lease.scan(cursor, scanOptions)
-              } finally {
-                lease.release()
-              }
-            }),
-        }
-      : (client as RedisScanClient)
 
   const physicalKey = (namespace: string, key: string, op: StorageOp): string => {
     if (hasLoneSurrogate(namespace) || hasLoneSurrogate(key)) {
@@ -116,19 +109,15 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     return run(op, (c) => c.set(physical, payload, setOptions))
   }
 
-  const scanAndUnlink = async (
-    scanner: RedisScanClient,
-    pattern: string,
-    unlink: (keys: string[]) => Promise<unknown>,
-  ): Promise<void> => {
+  const scanAndUnlink = async (target: ClearTarget, pattern: string): Promise<void> => {
     let cursor = '0'
     do {
-      const reply = await bounded('clear', scanner.scan(cursor, { MATCH: pattern, COUNT: SCAN_COUNT }))
+      const reply = await bounded('clear', target.scan(cursor, pattern, SCAN_COUNT))
       cursor = asString(reply.cursor)
       if (reply.keys.length > 0) {
         // Keys come back with the client's keyPrefix, which the client adds again on UNLINK.
         const keys = reply.keys.map((k) => asString(k).slice(keyPrefix.length))
-        await bounded('clear', unlink(keys))
+        await bounded('clear', target.unlink(keys))
       }
     } while (cursor !== '0')
   }
@@ -137,22 +126,9 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     const physical = physicalKey(namespace, functionKeyPrefix ?? '', 'clear')
     const pattern = `${escapeGlob(keyPrefix + physical)}*`
     await run('clear', async () => undefined)
-    if (!isCluster) {
-      await scanAndUnlink(scanner, pattern, (keys) => client.unlink(keys))
-      return
-    }
-    // A namespace spreads over all slots: scan every master. One UNLINK per key, routed by the cluster
-    // client, so no command ever spans two slots (CROSSSLOT) and keys moved by resharding are followed.
-    const masters = [...(client.masters ?? [])]
-    await Promise.all(
-      masters.map(async (master) => {
-        const nodeClient = client.nodeClient as (node: unknown) => Promise<unknown>
-        const node = (await bounded('clear', nodeClient.call(client, master))) as RedisScanClient
-        await scanAndUnlink(node, pattern, (keys) =>
-          Promise.all(keys.map((k) => (client as RedisCommandClient).unlink(k))),
-        )
-      }),
-    )
+    // One target per node to scan: the client itself, or every master of a cluster.
+    const targets = await bounded('clear', clearTargets())
+    await Promise.all(targets.map((target) => scanAndUnlink(target, pattern)))
   }
 
   return {

@@ -9,8 +9,9 @@ import {
   disposer,
   envPort,
   fill,
+  keysOn,
+  liveMasters,
   type RedisClusterProcesses,
-  type RedisProcess,
   redisCli,
   startRedisCluster,
 } from './servers'
@@ -51,21 +52,6 @@ afterAll(async () => {
   await cluster?.stop()
 }, 60_000)
 
-async function liveMasters(): Promise<RedisProcess[]> {
-  const masters: RedisProcess[] = []
-  for (const node of cluster.nodes) {
-    if (!node.alive) continue
-    if ((await redisCli(node.port, 'role')).startsWith('master')) masters.push(node)
-  }
-  return masters
-}
-
-// Keys matching a glob on one node, read with redis-cli (not through the code under test).
-async function keysOn(node: RedisProcess, pattern: string): Promise<string[]> {
-  const out = await redisCli(node.port, '--scan', '--pattern', pattern)
-  return out.split('\n').filter((line) => line !== '')
-}
-
 runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
@@ -80,7 +66,7 @@ describe('redis cluster', () => {
     const prefix = uid('spread')
     const storage = open({ client, prefix })
     await fill(storage, 'ns', 300)
-    const masters = await liveMasters()
+    const masters = await liveMasters(cluster)
     expect(masters).toHaveLength(3)
     const perMaster = await Promise.all(masters.map((m) => keysOn(m, `${prefix}:ns:*`)))
     expect(perMaster.map((keys) => keys.length > 30)).toEqual([true, true, true])
@@ -105,7 +91,7 @@ describe('redis cluster', () => {
     await fill(storage, 'n', 100)
     await fill(neighbour, 'ns', 100)
     await storage.clear('ns')
-    const masters = await liveMasters()
+    const masters = await liveMasters(cluster)
     const count = async (pattern: string): Promise<number[]> =>
       Promise.all(masters.map(async (m) => (await keysOn(m, pattern)).length))
     expect(await count(`${prefix}:ns:*`)).toEqual([0, 0, 0])
@@ -167,7 +153,7 @@ describe('redis cluster', () => {
     // clear reaches the promoted master too.
     await cluster.waitHealthy()
     await fn.clear()
-    const masters = await liveMasters()
+    const masters = await liveMasters(cluster)
     expect(masters).toHaveLength(3)
     for (const master of masters) expect(await keysOn(master, `*${namespace}*square*`)).toEqual([])
     await storage.close()

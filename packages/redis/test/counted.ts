@@ -35,3 +35,14 @@ export function counted(
   )
   return { fn, state }
 }
+
+/** Runs `work` and measures it: how long it took (ms) and what it returned or threw. */
+export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T | undefined; error: unknown }> {
+  const start = performance.now()
+  try {
+    const result = await work()
+    return { ms: performance.now() - start, result, error: undefined }
+  } catch (error) {
+    return { ms: performance.now() - start, result: undefined, error }
+  }
+}

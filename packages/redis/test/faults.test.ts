@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient } from 'redis'
-import { counted as countedFn, uid } from './counted'
+import { counted as countedFn, timed, uid } from './counted'
 import { disposer, envPort, type RedisProcess, redisCli, startRedisServer } from './servers'
 
 const cleanup = disposer()
@@ -16,16 +16,6 @@ const TIMEOUT = 300
 // Scheduling slack on a busy 2-core machine.
 const MARGIN = 400
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T | undefined; error: unknown }> {
-  const start = performance.now()
-  try {
-    const result = await work()
-    return { ms: performance.now() - start, result, error: undefined }
-  } catch (error) {
-    return { ms: performance.now() - start, result: undefined, error }
-  }
-}
 
 // A short cooldown, so these tests also show the breaker probing the server again and caching resuming.
 const counted = (storage: RedisStorage) =>

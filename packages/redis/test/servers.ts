@@ -266,6 +266,22 @@ export async function startRedisCluster(basePort: number): Promise<RedisClusterP
   }
 }
 
+/** The nodes of `cluster` that are alive and masters now (after a failover: the promoted replica). */
+export async function liveMasters(cluster: RedisClusterProcesses): Promise<RedisProcess[]> {
+  const masters: RedisProcess[] = []
+  for (const node of cluster.nodes) {
+    if (!node.alive) continue
+    if ((await redisCli(node.port, 'role')).startsWith('master')) masters.push(node)
+  }
+  return masters
+}
+
+/** Keys matching a glob on one node, read with redis-cli (not through the code under test). */
+export async function keysOn(node: RedisProcess, pattern: string): Promise<string[]> {
+  const out = await redisCli(node.port, '--scan', '--pattern', pattern)
+  return out.split('\n').filter((line) => line !== '')
+}
+
 /** A master, a replica and 3 sentinels started by a test. */
 export interface RedisSentinelProcesses {
   readonly master: RedisProcess

@@ -1,7 +1,13 @@
 // Type tests of the public API, checked by `tsc` (not run by jest).
 import type { AsyncStorage } from '@memokit/core'
-import { type RedisCompatibleClient, type RedisStorage, redisStorage } from '@memokit/redis'
+import {
+  type IoredisCompatibleClient,
+  type RedisCompatibleClient,
+  type RedisStorage,
+  redisStorage,
+} from '@memokit/redis'
 import { expectTypeOf } from 'expect-type'
+import { Cluster, Redis } from 'ioredis'
 import { createClient, createCluster, createSentinel, RESP_TYPES } from 'redis'
 
 // Every node-redis client kind fits the structural client type, without casts.
@@ -12,6 +18,10 @@ expectTypeOf(
   createClient().withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }),
 ).toMatchTypeOf<RedisCompatibleClient>()
 
+// ioredis clients fit the structural ioredis type, without casts.
+expectTypeOf(new Redis()).toMatchTypeOf<IoredisCompatibleClient>()
+expectTypeOf(new Cluster([])).toMatchTypeOf<IoredisCompatibleClient>()
+
 // The storage is an AsyncStorage whose add and close are always present.
 expectTypeOf(redisStorage({ url: 'redis://127.0.0.1:6379' })).toEqualTypeOf<RedisStorage>()
 expectTypeOf<RedisStorage>().toMatchTypeOf<AsyncStorage>()
@@ -20,6 +30,10 @@ expectTypeOf<RedisStorage['close']>().returns.toEqualTypeOf<Promise<void>>()
 
 export function compileOnly(): void {
   redisStorage({ client: createClient(), prefix: 'app', operationTimeoutMs: 250 })
+  redisStorage({ client: new Redis('redis://127.0.0.1:6379'), prefix: 'app' })
+  redisStorage({ client: new Cluster([{ host: '10.0.0.1', port: 7000 }]) })
+  // @ts-expect-error url and client are exclusive, for ioredis clients too
+  redisStorage({ url: 'redis://127.0.0.1:6379', client: new Redis() })
   // @ts-expect-error url and client are exclusive
   redisStorage({ url: 'redis://127.0.0.1:6379', client: createClient() })
   // @ts-expect-error one of url or client is required

@@ -1,0 +1,48 @@
+import type { ClearTarget, ClientAdapter, RedisCompatibleClient, RedisLease, RedisScanClient } from './client'
+import { clientKeyPrefix } from './options'
+
+function scanTarget(node: RedisScanClient, unlink: ClearTarget['unlink']): ClearTarget {
+  return { scan: (cursor, pattern, count) => node.scan(cursor, { MATCH: pattern, COUNT: count }), unlink }
+}
+
+/** How `clear` reaches the keyspace of a node-redis client: standalone, pool, Sentinel or cluster. */
+export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
+  const keyPrefix = clientKeyPrefix(client)
+  const { nodeClient } = client
+  if (Array.isArray(client.masters) && typeof nodeClient === 'function') {
+    // A namespace spreads over all slots: scan every master. One UNLINK per key, routed by the cluster client,
+    // so no command ever spans two slots (CROSSSLOT) and keys moved by resharding are followed.
+    const unlinkEach = (keys: string[]): Promise<unknown> => Promise.all(keys.map((k) => client.unlink(k)))
+    const nodeOf = nodeClient as (this: RedisCompatibleClient, node: unknown) => Promise<unknown>
+    return {
+      keyPrefix,
+      clearTargets: () =>
+        Promise.all(
+          [...(client.masters ?? [])].map(async (master) =>
+            scanTarget((await nodeOf.call(client, master)) as RedisScanClient, unlinkEach),
+          ),
+        ),
+    }
+  }
+  const unlinkAll = (keys: string[]): Promise<unknown> => client.unlink(keys)
+  const { acquire } = client
+  if (typeof acquire === 'function') {
+    // A Sentinel client may send SCAN to a replica (replicaPoolSize > 0), which can lag behind the master: keys it
+    // hasn't received yet would survive the clear. Each SCAN step leases a master connection instead, released
+    // right after the step (even if the step already timed out for us), so cache traffic isn't blocked meanwhile.
+    const leased: RedisScanClient = {
+      scan: (cursor, scanOptions) =>
+        (acquire.call(client) as Promise<RedisLease>).then(async (lease) => {
+          try {
+            return await lease.scan(cursor, scanOptions)
+          } finally {
+            lease.release()
+          }
+        }),
+    }
+    const targets = [scanTarget(leased, unlinkAll)]
+    return { keyPrefix, clearTargets: async () => targets }
+  }
+  const targets = [scanTarget(client as RedisScanClient, unlinkAll)]
+  return { keyPrefix, clearTargets: async () => targets }
+}
