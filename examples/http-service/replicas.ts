@@ -89,8 +89,12 @@ export async function startReplicas(count: number, env: Record<string, string>):
           stdio: ['ignore', 'pipe', 'pipe'],
         })
         let output = ''
-        child.stdout?.on('data', (chunk) => (output += chunk))
-        child.stderr?.on('data', (chunk) => (output += chunk))
+        const collect = (chunk: Buffer) => {
+          output += chunk
+          if (process.env.LOAD_VERBOSE) process.stderr.write(`[${port}] ${chunk}`)
+        }
+        child.stdout?.on('data', collect)
+        child.stderr?.on('data', collect)
         children.push(child)
         urls.push(url)
         await waitReady(child, url, () => output)

@@ -13,14 +13,14 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const cachePrefix = process.env.CACHE_PREFIX
 
 // How long values stay fresh, and what happens after. A real service picks one; the load script starts one pair
-// of replicas per policy (CACHE_MODE) to compare them. The ttls are short so that a 15 s load run sees expiries.
+// of replicas per policy (CACHE_MODE) to compare them. The dataset's ttl is short so that a 15 s run sees expiries.
 const policies = {
   // Single tier, fixed expiry: once an entry expires, the next caller (one per key and replica) waits for PostgreSQL.
-  ttl: { users: { ttl: '5s' }, dataset: { ttl: '2s' } },
+  ttl: { users: { ttl: '30s' }, dataset: { ttl: '2s' } },
   // Past ttl, serve the stale value at once and refresh it behind (swr); PostgreSQL failing or slower than the
   // soft timeout: serve the last good value (for up to an hour); a query still running after 2 s frees its callers.
   stale: {
-    users: { ttl: '5s', swr: '1m', staleIfError: '1h', timeout: { soft: '100ms', hard: '2s' } },
+    users: { ttl: '30s', swr: '1m', staleIfError: '1h', timeout: { soft: '100ms', hard: '2s' } },
     dataset: { ttl: '2s', swr: '1m', staleIfError: '1h', timeout: { soft: '100ms', hard: '2s' } },
   },
 } satisfies Record<string, Record<'users' | 'dataset', FreshnessOptions>>
