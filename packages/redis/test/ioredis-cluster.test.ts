@@ -20,14 +20,9 @@ let client: Cluster
 // A node-redis client of the same cluster: the same place, so the same scope and the same entries.
 let nodeRedis: RedisClusterType
 
-// The README's options: fail fast while a node is down, and find a promoted replica quickly.
-const OPTIONS: ClusterOptions = {
-  enableOfflineQueue: false,
-  clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
-  retryDelayOnClusterDown: 100,
-  retryDelayOnTryAgain: 100,
-  slotsRefreshInterval: 1000,
-}
+// The README's options: fail fast while a node is down (memokit still waits for the first connect), and refresh
+// the slot map every second besides on MOVED, so a promoted replica is found quickly.
+const OPTIONS: ClusterOptions = { enableOfflineQueue: false, slotsRefreshInterval: 1000 }
 const ioCluster = (): Cluster =>
   clients.cluster(
     cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),

@@ -19,10 +19,9 @@ const TIMEOUT = 300
 // Scheduling slack on a busy 2-core machine.
 const MARGIN = 400
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-// The README's options: memokit makes the first connect (and waits for it), commands fail at once while
-// disconnected instead of queueing, and reconnects back off 50 ms doubling up to 1 s.
+// The README's options: commands fail at once while disconnected instead of queueing (memokit still waits for
+// the first connect), and reconnects back off 50 ms doubling up to 1 s.
 const RECOMMENDED: RedisOptions = {
-  lazyConnect: true,
   enableOfflineQueue: false,
   retryStrategy: (times) => Math.min(50 * 2 ** times, 1000),
 }
@@ -106,7 +105,8 @@ describe('ioredis: a server killed mid-run (SIGKILL) and restarted on the same p
 describe("ioredis: a user's client whose first connect fails for good", () => {
   it('is connected again in the background, so caching starts once the server is up', async () => {
     const port = BASE + 25
-    const client = userClient(port, { ...RECOMMENDED, retryStrategy: () => null })
+    // lazyConnect: memokit makes the first connect, as for a node-redis client that isn't open yet.
+    const client = userClient(port, { ...RECOMMENDED, lazyConnect: true, retryStrategy: () => null })
     const storage = open({ client, prefix: uid('io-retry'), operationTimeoutMs: TIMEOUT })
     const first = await timed(() => storage.get('ns', 'k'))
     expect(first.error).toBeInstanceOf(StorageError)
@@ -183,12 +183,13 @@ describe('ioredis: a server that hangs while we connect', () => {
   it('bounds the first call, then works once the server answers', async () => {
     const server = await startRedisServer(BASE + 27)
     servers.push(server)
+    server.signal('SIGSTOP')
+    // Created now, the client connects to the hung server: the TCP handshake succeeds, its ready check hangs.
     const storage = open({
       client: userClient(server.port),
       prefix: uid('io-hungconnect'),
       operationTimeoutMs: TIMEOUT,
     })
-    server.signal('SIGSTOP')
     try {
       const first = await timed(() => storage.set('ns', 'k', 1))
       expect(first.error).toBeInstanceOf(StorageError)

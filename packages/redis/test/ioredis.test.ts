@@ -137,6 +137,16 @@ describe('an ioredis client', () => {
     expect(client.status).toBe('ready')
   })
 
+  it('waits for the first connect of a client with enableOfflineQueue: false, one listener for all storages', async () => {
+    const client = ioredis(own.url, { enableOfflineQueue: false })
+    const listeners = client.listenerCount('ready')
+    const storages = Array.from({ length: 12 }, (_, i) => open({ client, prefix: uid(`first${i}`) }))
+    const writes = storages.map((storage) => storage.set('ns', 'k', 1))
+    expect(client.listenerCount('ready')).toBeLessThanOrEqual(listeners + 1)
+    await expect(Promise.all(writes)).resolves.toHaveLength(12)
+    expect((await storages[11]?.get('ns', 'k'))?.value).toBe(1)
+  })
+
   it('fails with a StorageError naming the server, never the password', async () => {
     // retryStrategy: () => null: the client ends after its failed connect instead of retrying past the test.
     const client = ioredis(`redis://:s3cret@127.0.0.1:${DOWN_PORT}`, { lazyConnect: true, retryStrategy: () => null })
