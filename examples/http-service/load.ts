@@ -114,7 +114,9 @@ function table(samples: Sample[][]): string {
     '|---|---:|---:|---:|---:|---:|',
     ...runs.map(({ label }, i) => {
       const mine = samples[i] as Sample[]
-      const perSecond = Math.round(sum(mine, 'requests') / sum(mine, 'seconds'))
+      // Each round's own rate alongside, so a reader can see how much the machine's other work moved them.
+      const each = mine.length > 1 ? ` (${mine.map((s) => Math.round(s.requests / s.seconds)).join(', ')})` : ''
+      const perSecond = `${Math.round(sum(mine, 'requests') / sum(mine, 'seconds'))}${each}`
       const latency = `${median(mine.map((s) => s.p50))} | ${median(mine.map((s) => s.p99))}`
       return `| ${label} | ${perSecond} | ${latency} | ${queriesPerRequest(mine).toFixed(3)} | ${sum(mine, 'failed')} |`
     }),
@@ -126,7 +128,7 @@ function table(samples: Sample[][]): string {
     `${100 * DATASET_SHARE}% GET /dataset (${REGIONS.length} regions, a 20 ms query), ${100 * WRITE_SHARE}% PUT /users/:id`
   const how =
     `${REPLICAS} replicas per run, ${CONNECTIONS} connections, ${rounds} round(s) of ${seconds} s per run, ` +
-    'interleaved; requests/s over all rounds, p50 and p99 the median of the rounds'
+    'interleaved; requests/s over all rounds (each round in brackets), p50 and p99 the median of the rounds'
   const machine =
     `Node ${process.version}, ${os.cpus().length} cores shared by autocannon, the replicas, PostgreSQL and Redis ` +
     `(load average ${os.loadavg()[0]?.toFixed(1)} at the end)`
