@@ -109,3 +109,5 @@ export function startsWithPattern(text: string): string {
 export const CREATE_RACE_CODES: ReadonlySet<string> = new Set(['23505', '42P07', '42710'])
 /** SQLSTATE of a missing table. */
 export const UNDEFINED_TABLE = '42P01'
+/** SQLSTATE of a statement the user may not run (e.g. CREATE TABLE without the privilege). */
+export const INSUFFICIENT_PRIVILEGE = '42501'

@@ -9,7 +9,7 @@ import {
 import type { PgQuery, PgQueryResultLike } from './client'
 import { type PostgresStorageOptions, resolveOptions } from './options'
 import { createPruner } from './prune'
-import { CREATE_RACE_CODES, startsWithPattern, statements, UNDEFINED_TABLE } from './sql'
+import { CREATE_RACE_CODES, INSUFFICIENT_PRIVILEGE, startsWithPattern, statements, UNDEFINED_TABLE } from './sql'
 
 /** The storage {@link postgresStorage} returns: an `AsyncStorage` whose `add`, `close` and `scope` are always present. */
 export interface PostgresStorage extends AsyncStorage {
@@ -127,12 +127,16 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         return work
       })
     } catch (error) {
-      const hint =
-        codeOf(error) === UNDEFINED_TABLE
-          ? `create table ${table.name} (see the README, "Table") or leave createTable on`
-          : undefined
-      throw storageFailure(NAME, op, where, error, hint)
+      throw storageFailure(NAME, op, where, error, hintFor(codeOf(error)))
     }
+  }
+
+  const hintFor = (code: unknown): string | undefined => {
+    if (code === UNDEFINED_TABLE) return `create table ${table.name} (see the README, "Table") or leave createTable on`
+    if (code === INSUFFICIENT_PRIVILEGE && resolved.createTable) {
+      return `if the database user may not create tables, create ${table.name} as the README's "Table" shows and pass createTable: false`
+    }
+    return undefined
   }
 
   const pruner = createPruner(resolved.pruneIntervalMs, resolved.pruneBatchSize, async () => {

@@ -160,6 +160,29 @@ describe('a killed server (SIGKILL by PID)', () => {
   }, 60_000)
 })
 
+describe('a user that may not create tables', () => {
+  it('gets an error saying to create the table and pass createTable: false, which then works', async () => {
+    const admin = new pg.Client({ connectionString: server.url })
+    await admin.connect()
+    const role = `memokit_limited_${rand()}`
+    const limitedTable = `memokit_limited_${rand()}`
+    // PostgreSQL 15 no longer lets every user create tables in schema public: this role can only use them.
+    await admin.query(`CREATE ROLE ${role} LOGIN`)
+    const url = server.url.replace('postgres://postgres@', `postgres://${role}@`)
+    const storage = postgresStorage({ url, table: limitedTable, prefix: 'p', operationTimeoutMs: 2000 })
+    const error = await storage.set('ns', 'k', 1).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toMatch(/permission denied.*pass createTable: false/)
+    await admin.query(`CREATE TABLE ${limitedTable} (LIKE ${table} INCLUDING ALL)`)
+    await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${limitedTable} TO ${role}`)
+    const granted = postgresStorage({ url, table: limitedTable, prefix: 'p', createTable: false })
+    await granted.set('ns', 'k', 1)
+    expect((await granted.get('ns', 'k'))?.value).toBe(1)
+    await Promise.all([storage.close(), granted.close()])
+    await admin.end()
+  }, 30_000)
+})
+
 describe('nothing listening', () => {
   it('fails every operation within the timeout, naming the server and the refusal', async () => {
     const port = PORT + 1

@@ -8,6 +8,7 @@ import { defaultPrefix } from '@memokit/core/backend'
 import { type PgPoolLike, postgresStorage } from '@memokit/postgres'
 import pg from 'pg'
 import { createPruner, MAX_BATCHES_PER_ROUND } from '../src/prune'
+import { poolConfig } from '../src/server'
 import { startsWithPattern, statements, tableName } from '../src/sql'
 import { testServer, uniqueTable } from './server'
 
@@ -88,6 +89,20 @@ describe('options', () => {
     refuses(create({ url, table: 7 }), 'table', /must be a string/)
     expect(tableName('a'.repeat(52))).toMatchObject({ index: `${'a'.repeat(52)}_expiry_idx` })
     expect(tableName('cache.memo')).toEqual({ name: 'cache.memo', sql: '"cache"."memo"', index: 'memo_expiry_idx' })
+  })
+})
+
+describe('the pool built from url', () => {
+  it('times out statements with the operation, commits without waiting for the WAL flush, lets the URL win', async () => {
+    const pool = new pg.Pool({ ...poolConfig(url, 750), max: 1 })
+    const show = async (name: string) => Object.values((await pool.query(`SHOW ${name}`)).rows[0])[0]
+    expect(await show('statement_timeout')).toBe('750ms')
+    expect(await show('synchronous_commit')).toBe('off')
+    await pool.end()
+    const sep = url.includes('?') ? '&' : '?'
+    const own = new pg.Pool({ ...poolConfig(`${url}${sep}options=-c%20synchronous_commit%3Don`, 750), max: 1 })
+    expect(Object.values((await own.query('SHOW synchronous_commit')).rows[0])[0]).toBe('on')
+    await own.end()
   })
 })
 
