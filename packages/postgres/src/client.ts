@@ -3,6 +3,8 @@
  * (8.x) is accepted, and how one query runs on either within a deadline. No SQL here.
  */
 
+import type { Deadline } from './deadline'
+
 /** What a query answers: the rows (objects keyed by column name) and how many rows the command touched. */
 export interface PgQueryResultLike {
   readonly rows: readonly Record<string, unknown>[]
@@ -33,8 +35,8 @@ export interface PgPoolLike {
   connect(): Promise<PgPoolClientLike>
 }
 
-/** Runs one query; `signal` aborts when the caller's deadline passed. */
-export type Execute = (query: PgQuery, signal: AbortSignal) => Promise<PgQueryResultLike>
+/** Runs one query within the caller's deadline. */
+export type Execute = (query: PgQuery, deadline: Deadline) => Promise<PgQueryResultLike>
 
 /** The error an abandoned query rejects with (nobody sees it: the caller already got its timeout). */
 const abandoned = (): Error => new Error('operation abandoned after its timeout')
@@ -45,7 +47,7 @@ const abandoned = (): Error => new Error('operation abandoned after its timeout'
  * after the deadline goes back unused, so a command that missed its deadline is never sent.
  */
 export function poolExecute(pool: PgPoolLike): Execute {
-  return async (query, signal) => {
+  return async (query, deadline) => {
     const client = await pool.connect()
     let released = false
     let broken = false
@@ -61,12 +63,11 @@ export function poolExecute(pool: PgPoolLike): Execute {
       client.removeListener?.('error', onError)
       client.release(destroy || broken)
     }
-    if (signal.aborted) {
+    if (deadline.expired) {
       release(false)
       throw abandoned()
     }
-    const onAbort = (): void => release(true)
-    signal.addEventListener('abort', onAbort, { once: true })
+    deadline.onExpire = () => release(true)
     try {
       return await client.query(query)
     } catch (error) {
@@ -74,7 +75,7 @@ export function poolExecute(pool: PgPoolLike): Execute {
       release(typeof (error as { severity?: unknown })?.severity !== 'string')
       throw error
     } finally {
-      signal.removeEventListener('abort', onAbort)
+      deadline.onExpire = undefined
       release(false)
     }
   }
@@ -85,8 +86,8 @@ export function poolExecute(pool: PgPoolLike): Execute {
  * the ones behind it; each caller still gets its timeout. The client is the user's: never ended here.
  */
 export function clientExecute(client: PgClientLike): Execute {
-  return (query, signal) => {
-    if (signal.aborted) return Promise.reject(abandoned())
+  return (query, deadline) => {
+    if (deadline.expired) return Promise.reject(abandoned())
     return client.query(query)
   }
 }

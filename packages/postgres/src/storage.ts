@@ -7,6 +7,7 @@ import {
   storageFailure,
 } from '@memokit/core/backend'
 import type { PgQuery, PgQueryResultLike } from './client'
+import { type Deadline, withDeadline } from './deadline'
 import { type PostgresStorageOptions, resolveOptions } from './options'
 import { createPruner } from './prune'
 import { CREATE_RACE_CODES, INSUFFICIENT_PRIVILEGE, startsWithPattern, statements, UNDEFINED_TABLE } from './sql'
@@ -63,22 +64,13 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   let closed = false
   let ready: Promise<unknown> | undefined
 
-  const withDeadline = async <T>(op: StorageOp, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    const controller = new AbortController()
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort()
-        const cause = new Error(`no answer from PostgreSQL within ${operationTimeoutMs} ms`)
-        const message = `postgres ${op} on ${where} timed out after ${operationTimeoutMs} ms (operationTimeoutMs)`
-        reject(new StorageError(message, { storage: NAME, op }, { cause }))
-      }, operationTimeoutMs)
-    })
-    try {
-      return await Promise.race([work(controller.signal), timeout])
-    } finally {
-      clearTimeout(timer)
-    }
+  // Every operation, table creation included, settles within operationTimeoutMs.
+  const bounded = <T>(op: StorageOp, work: (deadline: Deadline) => Promise<T>): Promise<T> =>
+    withDeadline(operationTimeoutMs, () => timeoutError(op), work)
+  const timeoutError = (op: StorageOp): StorageError => {
+    const cause = new Error(`no answer from PostgreSQL within ${operationTimeoutMs} ms`)
+    const message = `postgres ${op} on ${where} timed out after ${operationTimeoutMs} ms (operationTimeoutMs)`
+    return new StorageError(message, { storage: NAME, op }, { cause })
   }
 
   // Once per storage and process, under its own deadline (concurrent first calls share it); a failure is retried
@@ -86,13 +78,13 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   const tableReady = (): Promise<unknown> | undefined => {
     if (!resolved.createTable || ensuredTables.has(where)) return undefined
     if (ready === undefined) {
-      const create = (signal: AbortSignal) =>
-        execute({ text: sql.create }, signal).catch((error: unknown) => {
+      const create = (deadline: Deadline) =>
+        execute({ text: sql.create }, deadline).catch((error: unknown) => {
           // Another session created it between our check and our insert into the catalog: it exists now.
-          if (CREATE_RACE_CODES.has(codeOf(error) as string)) return execute({ text: sql.create }, signal)
+          if (CREATE_RACE_CODES.has(codeOf(error) as string)) return execute({ text: sql.create }, deadline)
           throw error
         })
-      const attempt = withDeadline('connect', create)
+      const attempt = bounded('connect', create)
       ready = attempt
       attempt.then(
         () => ensuredTables.add(where),
@@ -105,30 +97,34 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
     return ready
   }
 
-  const send = async (query: PgQuery, signal: AbortSignal, after: Promise<void> | undefined) => {
-    await tableReady()
-    if (after !== undefined) await after
-    return execute(query, signal)
+  // The common case (table known, nothing to wait for) sends at once, without an extra turn of the event loop.
+  const send = (query: PgQuery, deadline: Deadline, after: Promise<void> | undefined) => {
+    const before = tableReady()
+    if (before === undefined && after === undefined) return execute(query, deadline)
+    return Promise.all([before, after]).then(() => execute(query, deadline))
   }
 
-  const run = async (op: StorageOp, query: PgQuery, order?: Order): Promise<PgQueryResultLike> => {
-    if (closed) throw new StorageError(`postgres storage is closed; ${op} is not possible`, { storage: NAME, op })
-    pruner.start()
-    try {
-      return await withDeadline(op, (signal) => {
-        let work = send(query, signal, order?.after).catch((error: unknown) => {
-          // Dropped since this process created it (or found it): create it again, once.
-          if (codeOf(error) !== UNDEFINED_TABLE || !resolved.createTable || signal.aborted) throw error
-          ensuredTables.delete(where)
-          ready = undefined
-          return send(query, signal, undefined)
-        })
-        if (order?.write !== undefined) work = writes.track(order.write[0], order.write[1], work)
-        return work
-      })
-    } catch (error) {
-      throw storageFailure(NAME, op, where, error, hintFor(codeOf(error)))
+  const run = (op: StorageOp, query: PgQuery, order?: Order): Promise<PgQueryResultLike> => {
+    if (closed) {
+      return Promise.reject(
+        new StorageError(`postgres storage is closed; ${op} is not possible`, { storage: NAME, op }),
+      )
     }
+    pruner.start()
+    const work = bounded(op, (deadline) => {
+      let sent = send(query, deadline, order?.after).catch((error: unknown) => {
+        // Dropped since this process created it (or found it): create it again, once.
+        if (codeOf(error) !== UNDEFINED_TABLE || !resolved.createTable || deadline.expired) throw error
+        ensuredTables.delete(where)
+        ready = undefined
+        return send(query, deadline, undefined)
+      })
+      if (order?.write !== undefined) sent = writes.track(order.write[0], order.write[1], sent)
+      return sent
+    })
+    return work.catch((error: unknown) => {
+      throw storageFailure(NAME, op, where, error, hintFor(codeOf(error)))
+    })
   }
 
   const hintFor = (code: unknown): string | undefined => {
@@ -214,7 +210,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       if (closed) return
       closed = true
       try {
-        await withDeadline('close', async () => {
+        await bounded('close', async () => {
           await pruner.stop()
           await ownPool?.end()
         })
