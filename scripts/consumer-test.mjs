@@ -38,7 +38,19 @@ const packages = readdirSync(join(root, 'packages'))
   .map((dir) => ({ dir: join(root, 'packages', dir), manifest: readJson(join(root, 'packages', dir, 'package.json')) }))
   .filter(({ manifest }) => !manifest.private)
 // Peers the backends (and the README samples) need, at the versions the workspace tests with.
-const peerPackages = ['redis', 'ioredis', 'mongodb', 'memjs', '@types/memjs', 'memcache-client', 'pg', '@types/pg']
+const peerPackages = [
+  'redis',
+  'ioredis',
+  'mongodb',
+  'memjs',
+  '@types/memjs',
+  'memcache-client',
+  'pg',
+  '@types/pg',
+  'keyv',
+  '@keyv/redis',
+  'cache-manager',
+]
 const tools = ['typescript', 'jest', '@types/node', '@jest/globals']
 
 const project = mkdtempSync(join(tmpdir(), 'memokit-consumer-'))
