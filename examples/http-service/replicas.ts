@@ -2,8 +2,26 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 
-const serviceFile = fileURLToPath(new URL('./service.ts', import.meta.url))
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+// The replicas run service.ts compiled to one file, as a deployed service would run its build: six start-ups under
+// tsx cost about 10 s of CPU, most of the short form's time on 2 cores; the bundle starts in a fraction of that.
+// Its own dependencies stay external (resolved from this example's node_modules); memokit's sources are bundled.
+const bundleFile = here('./.tmp/service.mjs')
+let bundled: Promise<unknown> | undefined
+const bundleService = () =>
+  (bundled ??= build({
+    entryPoints: [here('./service.ts')],
+    outfile: bundleFile,
+    tsconfig: here('./tsconfig.json'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['fastify', 'pg', 'redis'],
+    logLevel: 'warning',
+  }))
 const READY_WITHIN_MS = 60_000
 const STOP_WITHIN_MS = 5_000
 
@@ -80,11 +98,12 @@ export async function startReplicas(count: number, env: Record<string, string>):
   }
   try {
     // Started together: each pays tsx's start-up, so in parallel they are ready in about the time of one.
+    await bundleService()
     const ports = await freePorts(count)
     await Promise.all(
       ports.map(async (port) => {
         const url = `http://127.0.0.1:${port}`
-        const child = spawn(process.execPath, ['--import', 'tsx', serviceFile], {
+        const child = spawn(process.execPath, [bundleFile], {
           env: { ...process.env, ...env, PORT: String(port) },
           stdio: ['ignore', 'pipe', 'pipe'],
         })
