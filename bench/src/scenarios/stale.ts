@@ -4,7 +4,10 @@ import type { Memokit } from '../memokit'
 
 /** `swr` on, entries fresh for the whole run: what the timeline costs a fresh hit. */
 export const SWR_FRESH = { ttl: 3_600_000, swr: 3_600_000 } as const
-/** Entries stale 1 ms after their write, inside a 1 h `swr` window: every timed call is a stale hit. */
+/**
+ * Entries stale 1 ms after their write, inside a 1 h `swr` window: every timed call is a stale hit. The window must
+ * outlast the run: a held key whose entry expired would be a miss waiting for ever on its held computation.
+ */
 export const STALE = { ttl: 1, swr: 3_600_000 } as const
 
 export const SWR_FRESH_NOTE = 'ttl 1 h, swr 1 h: fresh hit with the timeline on'
