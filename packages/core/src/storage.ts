@@ -66,7 +66,7 @@ export interface StorageContract<Async extends boolean> {
   readonly scope?: string
   /**
    * Reads an entry. Returns `undefined` on a miss: absent, expired, or written under another namespace.
-   * Throws (rejects) on a storage failure; a corrupt payload throws a {@link CodecError}.
+   * Throws (rejects) on a storage failure; a corrupt payload throws a `CodecError`.
    */
   get(namespace: string, key: string): MaybePromise<Entry | undefined, Async>
   /** Writes (or overwrites) an entry; an overwrite replaces the value and restarts the expiry. */
