@@ -185,7 +185,7 @@ describe('a user that may not create tables', () => {
 
 describe('nothing listening', () => {
   it('fails every operation within the timeout, naming the server and the refusal', async () => {
-    const port = PORT + 1
+    const port = portFromEnv('MEMOKIT_PG_DEAD_PORT', 55435)
     expect(await portInUse(port)).toBe(false)
     const storage = postgresStorage({
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,

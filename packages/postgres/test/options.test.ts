@@ -10,7 +10,7 @@ import pg from 'pg'
 import { createPruner, MAX_BATCHES_PER_ROUND } from '../src/prune'
 import { poolConfig } from '../src/server'
 import { startsWithPattern, statements, tableName } from '../src/sql'
-import { testServer, uniqueTable } from './server'
+import { portFromEnv, testServer, uniqueTable } from './server'
 
 const ROOT = resolve(__dirname, '../../..')
 const FIXTURE = resolve(__dirname, 'fixtures/no-close.ts')
@@ -21,7 +21,7 @@ let admin: pg.Pool
 const tables = new Set<string>()
 
 beforeAll(async () => {
-  const server = await testServer()
+  const server = await testServer(portFromEnv('MEMOKIT_PG_OPTIONS_PORT', 55434))
   url = server.url
   stopServer = server.stop
   admin = new pg.Pool({ connectionString: url, max: 2 })

@@ -5,7 +5,7 @@ import { CodecError, cacheValue, type ErrorReport, StorageError } from '@memokit
 import { type PostgresStorage, postgresStorage } from '@memokit/postgres'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import pg from 'pg'
-import { rand, testServer, uniqueTable } from './server'
+import { portFromEnv, rand, testServer, uniqueTable } from './server'
 
 let url = ''
 let stopServer: () => Promise<void> = async () => undefined
@@ -17,7 +17,7 @@ const otherTable = `${table}_b`
 const tables = new Set([table, otherTable])
 
 beforeAll(async () => {
-  const server = await testServer()
+  const server = await testServer(portFromEnv('MEMOKIT_PG_PORT', 55433))
   url = server.url
   stopServer = server.stop
   admin = new pg.Pool({ connectionString: url, max: 2 })
