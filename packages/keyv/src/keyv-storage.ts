@@ -3,6 +3,7 @@ import { createWriteTracker, hasLoneSurrogate, resolveEntryTtl } from '@memokit/
 import { createGenerations, type Located } from './generations'
 import { keyLayout } from './keys'
 import { checkKeyv, type KeyvLike } from './keyv-like'
+import { listKeys } from './listing'
 import { type KeyvStorageOptions, resolveOptions } from './options'
 import { placeOf } from './place'
 import { type Call, createRunner, NAME } from './run'
@@ -80,7 +81,7 @@ export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): Async
   const clearByIterator = (namespace: string, keyPrefix: string): Promise<void> =>
     runSteps('clear', async (call) => {
       const start = layout.range(namespace, keyPrefix)
-      const listing = (store.iterator as NonNullable<KeyvLike['iterator']>)(store.namespace)[Symbol.asyncIterator]()
+      const listing = listKeys(store)
       let batch: string[] = []
       const flush = async (): Promise<void> => {
         if (batch.length === 0) return
@@ -93,7 +94,7 @@ export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): Async
         for (;;) {
           const step = await call(() => listing.next())
           if (step.done === true) break
-          const key = step.value[0]
+          const key = step.value
           if (typeof key === 'string' && key.startsWith(start)) batch.push(key)
           if (batch.length >= DELETE_BATCH) await flush()
         }
