@@ -50,6 +50,10 @@ const peerPackages = [
   'keyv',
   '@keyv/redis',
   'cache-manager',
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/sdk-trace-node',
+  '@opentelemetry/exporter-prometheus',
 ]
 const tools = ['typescript', 'jest', '@types/node', '@jest/globals']
 
