@@ -85,7 +85,8 @@ export function write(plan: Plan, key: string, value: unknown, options: SetOptio
   try {
     if (!storage.async) {
       const set = () => storage.set(namespace, key, value, options)
-      if (storageChannel.hasSubscribers) traced(plan, 'set', key, set)
+      // A memory storage can't fail and isn't read through here either: only remote operations are traced.
+      if (storageChannel.hasSubscribers && plan.tier === 'remote') traced(plan, 'set', key, set)
       else set()
       succeeded(plan)
       return
