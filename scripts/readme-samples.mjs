@@ -1,8 +1,8 @@
 // Extracts the TypeScript samples of every README so scripts/consumer-test.mjs can type-check them (strict) against
 // the installed tarballs, and maps tsc's messages back to README file and line.
 //
-// Which blocks: every fenced block whose info string is `ts` or `typescript` in README.md, packages/*/README.md,
-// examples/*/README.md and bench/README.md. Each block is checked as a module of its own, so blocks never see each
+// Which blocks: every fenced block whose info string is `ts` or `typescript` in README.md, docs/*.md,
+// packages/*/README.md, examples/*/README.md and bench/README.md. Each block is checked as a module of its own, so blocks never see each
 // other's declarations, with `strict`, `module: preserve` and `moduleResolution: bundler` (top-level await and
 // extensionless relative imports work) against the installed tarballs and the backends' client libraries. A sample
 // that must not compile says so with `// @ts-expect-error` on the line before.
@@ -30,6 +30,9 @@ const TS_LANGS = new Set(['ts', 'typescript'])
 /** The README files whose samples are checked, relative to `root`. */
 export function readmeFiles(root) {
   const files = ['README.md', 'bench/README.md']
+  if (existsSync(join(root, 'docs'))) {
+    for (const page of readdirSync(join(root, 'docs')).sort()) if (page.endsWith('.md')) files.push(`docs/${page}`)
+  }
   for (const group of ['packages', 'examples']) {
     for (const dir of readdirSync(join(root, group)).sort()) files.push(`${group}/${dir}/README.md`)
   }
