@@ -6,7 +6,7 @@ import { classify, FRESH } from './freshness'
 import { invalidateIdentity } from './identity'
 import { MISS, memoryInternals, WithMeta } from './memory'
 import { createSlotReader, memoryWrapper, NOT_FRESH } from './memory-hits'
-import { callChannel, mark } from './observe'
+import { callStart, mark } from './observe'
 import { type CacheStats, observedCall } from './observed-call'
 import { type AnyFunction, type CacheValueOptions, mirrorFunction } from './options'
 import { type Plan, resolvePlan } from './plan'
@@ -77,7 +77,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     delete: (...args: unknown[]) => invalidate.remove(encodeKey(args)),
     clear: () => invalidate.clear(),
     refresh(this: unknown, ...args: unknown[]) {
-      if (counters !== undefined || callChannel.hasSubscribers) return observedRefresh(this, args)
+      if (counters !== undefined || callStart.hasSubscribers) return observedRefresh(this, args)
       return refresh(this, args)
     },
     keyFor: (...args: unknown[]) => encodeKey(args),
@@ -108,7 +108,7 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
   const reader =
     internals === undefined
       ? undefined
-      : createSlotReader({ internals, namespace, keyPrefix, plainKeys, byValue, fromSlot })
+      : createSlotReader({ internals, namespace, keyPrefix, plainKeys, byValue, isAsyncFn, fromSlot })
   // `h` is the argument scan's hash when the by-value hit path missed: a fresh hit found here is remembered.
   const run = (self: unknown, args: unknown[], h: number): unknown => {
     let key: string
@@ -135,10 +135,10 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
   if (plan.counters !== undefined) return observedOnly(observed)
   return reader === undefined || internals === undefined
     ? function cached(this: unknown, ...args: unknown[]): unknown {
-        if (callChannel.hasSubscribers) return observed(this, args)
+        if (callStart.hasSubscribers) return observed(this, args)
         return run(this, args, NO_SCAN)
       }
-    : memoryWrapper({ internals, namespace, keyPrefix, plainKeys, byValue, fromSlot }, reader, run, observed)
+    : memoryWrapper({ internals, namespace, keyPrefix, plainKeys, byValue, isAsyncFn, fromSlot }, reader, run, observed)
 }
 
 function observedOnly(observed: (self: unknown, args: unknown[]) => unknown) {
@@ -176,7 +176,7 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
   const observed = observedCall(plan, call)
   if (plan.counters !== undefined) return observedOnly(observed) as (...args: unknown[]) => Promise<unknown>
   return function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
-    if (callChannel.hasSubscribers) return observed(this, args) as Promise<unknown>
+    if (callStart.hasSubscribers) return observed(this, args) as Promise<unknown>
     return call(this, args)
   }
 }

@@ -8,8 +8,8 @@ import {
   scanArgs,
   shouldScan,
 } from './arg-scan'
-import { type MemoryInternals, MISS, type Table } from './memory'
-import { callChannel } from './observe'
+import { type MemoryInternals, MISS, type Table, WithMeta } from './memory'
+import { callStart } from './observe'
 
 /**
  * The hit paths over a memory storage that skip the key string: a one-number argument list reads the function's
@@ -26,6 +26,8 @@ export interface MemoryHitPlan {
   readonly plainKeys: boolean
   /** Type encoders can claim plain objects and arrays (`instanceof Object`), so they turn the by-value path off. */
   readonly byValue: boolean
+  /** `fn` is an `async function`: every hit returns a Promise. */
+  readonly isAsyncFn: boolean
   /** What a hit returns for what a slot holds (a Promise or not), or NOT_FRESH: the slow path decides. */
   readonly fromSlot: (held: unknown) => unknown
 }
@@ -82,10 +84,10 @@ export function memoryWrapper(
   run: (self: unknown, args: unknown[], h: number) => unknown,
   observed: (self: unknown, args: unknown[]) => unknown,
 ): (this: unknown, ...args: unknown[]) => unknown {
-  const { internals, namespace, keyPrefix, fromSlot, byValue } = plan
+  const { internals, namespace, keyPrefix, fromSlot, byValue, isAsyncFn } = plan
   if (!plan.plainKeys) {
     return function cached(this: unknown, ...args: unknown[]): unknown {
-      if (callChannel.hasSubscribers) return observed(this, args)
+      if (callStart.hasSubscribers) return observed(this, args)
       return run(this, args, NO_SCAN)
     }
   }
@@ -126,7 +128,7 @@ export function memoryWrapper(
   return function cached(this: unknown): unknown {
     // One flag read while nobody observes `memokit:call`; the observed path skips the fast paths below.
     // biome-ignore lint/complexity/noArguments: read in place and passed on only by `apply`, as below
-    if (callChannel.hasSubscribers) return observedApply.apply(this, arguments as unknown as unknown[])
+    if (callStart.hasSubscribers) return observedApply.apply(this, arguments as unknown as unknown[])
     // `arguments` read in place, never stored or passed on but by `apply`: then V8 allocates no arguments object,
     // and the one-number path allocates nothing (bench S1).
     // biome-ignore lint/complexity/noArguments: as above
@@ -137,6 +139,8 @@ export function memoryWrapper(
         if (a !== 0 || 1 / a > 0) {
           const held = read(numbers, a)
           if (held !== MISS) {
+            // The common case inline: a value stored without metadata (a sync result, no timeline).
+            if (!(held instanceof WithMeta)) return isAsyncFn ? Promise.resolve(held) : held
             const hit = fromSlot(held)
             if (hit !== NOT_FRESH) return hit
           }

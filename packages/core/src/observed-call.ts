@@ -4,7 +4,7 @@
  * flow can record its outcome, and counts outcomes for `.stats()`.
  */
 
-import { type CallMessage, type CallOutcome, callChannel, observedKey, trace, withCall } from './observe'
+import { type CallMessage, type CallOutcome, callChannel, callStart, observedKey, trace, withCall } from './observe'
 import { isPromiseLike } from './options'
 import type { Plan } from './plan'
 
@@ -101,7 +101,7 @@ export function observedCall(
       outcome: undefined,
       key,
     }
-    if (!callChannel.hasSubscribers) return observe(message, self, args)
+    if (!callStart.hasSubscribers) return observe(message, self, args)
     return trace(callChannel, message, () => observe(message, self, args))
   }
 }
