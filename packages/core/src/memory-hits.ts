@@ -8,7 +8,7 @@ import {
   scanArgs,
   shouldScan,
 } from './arg-scan'
-import { type MemoryInternals, MISS, type Table, WithMeta } from './memory'
+import { type MemoryInternals, MISS, type Table } from './memory'
 import { callStart } from './observe'
 
 /**
@@ -139,8 +139,8 @@ export function memoryWrapper(
         if (a !== 0 || 1 / a > 0) {
           const held = read(numbers, a)
           if (held !== MISS) {
-            // The common case inline: a value stored without metadata (a sync result, no timeline).
-            if (!(held instanceof WithMeta)) return isAsyncFn ? Promise.resolve(held) : held
+            // The common case inline: a table that never held a value with metadata (sync results, no timeline).
+            if (!numbers.hasMeta) return isAsyncFn ? Promise.resolve(held) : held
             const hit = fromSlot(held)
             if (hit !== NOT_FRESH) return hit
           }

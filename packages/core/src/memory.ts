@@ -40,6 +40,11 @@ export interface Table {
   readonly id: number
   readonly prefix: string | undefined
   readonly map: Map<unknown, number>
+  /**
+   * Set once a value with metadata (a WithMeta) was written to this table, and never reset: while false, a slot of
+   * this table holds a plain value, and a hit skips the `instanceof` test (a tenth of an S1 hit).
+   */
+  hasMeta: boolean
 }
 
 /** What core's cacheValue uses to read this storage without building key strings. Not public. */
@@ -161,7 +166,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     return at !== 0 && at <= Date.now()
   }
   const makeTable = (prefix: string | undefined): Table => {
-    const table: Table = { id: tables.length, prefix, map: new Map() }
+    const table: Table = { id: tables.length, prefix, map: new Map(), hasMeta: false }
     tables.push(table)
     return table
   }
@@ -238,7 +243,11 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       unlink(s)
     }
     const meta = opts?.meta
-    values[s] = meta === undefined ? value : new WithMeta(value, meta, now)
+    if (meta === undefined) values[s] = value
+    else {
+      values[s] = new WithMeta(value, meta, now)
+      table.hasMeta = true
+    }
     created[s] = now
     if (ttl !== undefined) {
       expires ??= new Float64Array(capacity + 1)
