@@ -108,6 +108,11 @@ export function memoryWrapper(
             if (keyAt(generic, slot) === recent.keys[i]) {
               const held = readSlot(slot)
               if (held !== MISS) {
+                // As on the number path: a table that never held metadata holds plain values.
+                if (!generic.hasMeta) {
+                  countScan(recent, true)
+                  return isAsyncFn ? Promise.resolve(held) : held
+                }
                 const hit = fromSlot(held)
                 if (hit !== NOT_FRESH) {
                   countScan(recent, true)
