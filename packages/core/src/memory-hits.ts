@@ -8,7 +8,7 @@ import {
   scanArgs,
   shouldScan,
 } from './arg-scan'
-import { type MemoryInternals, MISS, type Table } from './memory'
+import { type MemoryInternals, MISS, type Table, WithMeta } from './memory'
 import { callStart } from './observe'
 
 /**
@@ -109,9 +109,10 @@ export function memoryWrapper(
               const held = readSlot(slot)
               if (held !== MISS) {
                 // As on the number path: a table that never held metadata holds plain values.
-                if (!generic.hasMeta) {
+                if (!generic.hasMeta || (isAsyncFn && !generic.hasTimeline)) {
                   countScan(recent, true)
-                  return isAsyncFn ? Promise.resolve(held) : held
+                  if (!isAsyncFn) return held
+                  return Promise.resolve(held instanceof WithMeta ? held.value : held)
                 }
                 const hit = fromSlot(held)
                 if (hit !== NOT_FRESH) {
@@ -146,6 +147,10 @@ export function memoryWrapper(
           if (held !== MISS) {
             // The common case inline: a table that never held a value with metadata (sync results, no timeline).
             if (!numbers.hasMeta) return isAsyncFn ? Promise.resolve(held) : held
+            // An async function's hits are Promises whatever the box says; only a timeline needs the slow check.
+            if (isAsyncFn && !numbers.hasTimeline) {
+              return Promise.resolve(held instanceof WithMeta ? held.value : held)
+            }
             const hit = fromSlot(held)
             if (hit !== NOT_FRESH) return hit
           }

@@ -45,6 +45,8 @@ export interface Table {
    * this table holds a plain value, and a hit skips the `instanceof` test (a tenth of an S1 hit).
    */
   hasMeta: boolean
+  /** Set once a value whose metadata has a timeline (`staleAt`) was written to this table; never reset. */
+  hasTimeline: boolean
 }
 
 /** What core's cacheValue uses to read this storage without building key strings. Not public. */
@@ -166,7 +168,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     return at !== 0 && at <= Date.now()
   }
   const makeTable = (prefix: string | undefined): Table => {
-    const table: Table = { id: tables.length, prefix, map: new Map(), hasMeta: false }
+    const table: Table = { id: tables.length, prefix, map: new Map(), hasMeta: false, hasTimeline: false }
     tables.push(table)
     return table
   }
@@ -247,6 +249,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     else {
       values[s] = new WithMeta(value, meta, now)
       table.hasMeta = true
+      if (meta.staleAt !== undefined) table.hasTimeline = true
     }
     created[s] = now
     if (ttl !== undefined) {
