@@ -1,4 +1,5 @@
 import { NO_SCAN } from './arg-scan'
+import { shapeOf } from './compute'
 import { UsageError } from './errors'
 import { Flight } from './flight'
 import { afterRead, refreshNow } from './flow'
@@ -97,13 +98,11 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
 function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown {
   const { namespace, keyPrefix, plainKeys, byValue, encodeKey, isAsyncFn } = plan
   // What a fast hit returns for what a slot holds, or NOT_FRESH when its timeline says the slow path decides.
-  const fromSlot = (held: unknown): unknown => {
-    if (held instanceof WithMeta) {
-      if (held.meta.staleAt !== undefined && classify(held.meta, Date.now()) !== FRESH) return NOT_FRESH
-      return isAsyncFn || held.meta.promise === true ? Promise.resolve(held.value) : held.value
-    }
-    return isAsyncFn ? Promise.resolve(held) : held
-  }
+  const fromSlot = (held: unknown): unknown =>
+    held instanceof WithMeta && held.meta.staleAt !== undefined && classify(held.meta, Date.now()) !== FRESH
+      ? NOT_FRESH
+      : shapeOf(plan, held)
+
   const internals = memoryInternals(plan.storage)
   const reader =
     internals === undefined
