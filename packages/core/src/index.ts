@@ -1,4 +1,5 @@
 export type { CircuitBreakerOptions } from './breaker'
+export type { Bus, BusHandlers, BusState } from './bus'
 export type { CacheClearOptions } from './cache-clear'
 export { cacheClear } from './cache-clear'
 export type { CacheReferenceOptions, ReferenceFunction } from './cache-reference'
