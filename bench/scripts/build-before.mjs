@@ -57,7 +57,7 @@ const DEPENDENCIES = [
   ['redis', ['packages/redis', 'bench', 'node_modules/.pnpm']],
 ]
 
-const git = (root, ...args) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim()
+export const git = (root, ...args) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim()
 
 function stampFor(root) {
   let commit
@@ -92,7 +92,7 @@ function packageDir(name, from) {
   }
 }
 
-function installed(name, root, owners) {
+export function installed(name, root, owners) {
   for (const owner of owners) {
     try {
       return packageDir(name, join(root, owner))
@@ -101,7 +101,7 @@ function installed(name, root, owners) {
   throw new Error(`cannot find ${name} installed in the workspace (run pnpm install)`)
 }
 
-function tsup(root, cwd, outDir) {
+export function tsup(root, cwd, outDir) {
   const cli = join(dirname(createRequire(join(root, 'package.json')).resolve('tsup')), 'cli-default.js')
   // The packages' shared config minus what a benchmark does not load: ESM only, no .d.ts, no source maps, and
   // esbuild's own bundling instead of the Rollup tree-shaking pass (closer to what tsx does to the current sources).

@@ -31,7 +31,7 @@ export interface Contender {
   /** Target relative to another row: at least `factor` x that row's ratio. */
   readonly targetVs?: { readonly factor: number; readonly best: readonly string[] }
   /** Compared with another row of the same table (see `Versus`). */
-  readonly versus?: Versus
+  readonly versus?: Versus | readonly Versus[]
   /** Batches are multiples of this many operations (a loop that keeps 64 calls in flight says 64). Default 1. */
   readonly unit?: number
   /** Checked once before timing: throws if the contender returns wrong results. */
@@ -213,7 +213,9 @@ export async function measure(
       const met = ratio >= want
       note = `${note ? `${note}; ` : ''}target >=${c.targetVs.factor}x best peer (${fmtRatio(want)}): ${met ? 'MET' : `MISSED (${fmtRatio(ratio / best)}x best peer)`}`
     }
-    if (c.versus !== undefined) note = `${note ? `${note}; ` : ''}${versusNote(cfg, c.versus, s, all, samples)}`
+    for (const v of c.versus === undefined ? [] : Array.isArray(c.versus) ? c.versus : [c.versus]) {
+      note = `${note ? `${note}; ` : ''}${versusNote(cfg, v as Versus, s, all, samples)}`
+    }
     return { name: c.name, medianOps: median(s), ratio, p25: quantile(paired, 0.25), p75: quantile(paired, 0.75), note }
   })
 }

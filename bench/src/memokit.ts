@@ -89,12 +89,18 @@ export interface Variant {
  * The memokit rows of S1-S3 and S6: `memokit` (current) and `memokit before (<commit>)`, each only when it loads
  * (`skipped` says why not). `versus` is the comparison the current row carries, when both loaded.
  */
-export async function memokitVariants(): Promise<{
+export async function memokitVariants(options: { readonly noChannels?: boolean } = {}): Promise<{
   readonly variants: readonly Variant[]
   readonly skipped: readonly string[]
   readonly versus: Versus | undefined
+  /** `versus`, and with `noChannels` the comparison with the build without channels too. */
+  readonly versusAll: readonly Versus[]
 }> {
-  const [mk, old] = await Promise.all([loadMemokit(), loadMemokitBefore()])
+  const [mk, old, bare] = await Promise.all([
+    loadMemokit(),
+    loadMemokitBefore(),
+    options.noChannels ? loadMemokitNoChannels() : undefined,
+  ])
   const variants: Variant[] = []
   const skipped: string[] = []
   if (mk.cacheValue) variants.push({ name: 'memokit', mk, current: true })
@@ -105,7 +111,41 @@ export async function memokitVariants(): Promise<{
     mk.cacheValue && old.core.cacheValue
       ? { name: old.name, label: 'current/before', min: BEFORE_MIN_RATIO }
       : undefined
-  return { variants, skipped, versus }
+  const versusAll = versus ? [versus] : []
+  if (bare?.cacheValue) {
+    variants.push({ name: NO_CHANNELS, mk: bare, current: false })
+    if (mk.cacheValue) versusAll.push({ name: NO_CHANNELS, label: 'current/no-channels', min: NO_CHANNELS_MIN_RATIO })
+  } else if (bare) skipped.push(`${NO_CHANNELS} skipped: ${bare.reason}`)
+  return { variants, skipped, versus, versusAll }
+}
+
+/** Issue 12: with nobody subscribed, S1-S3 stay within 3% of the same core built without its channel checks. */
+export const NO_CHANNELS_MIN_RATIO = 0.97
+const NO_CHANNELS = 'memokit without channels'
+const NO_CHANNELS_SCRIPT = fileURLToPath(new URL('../scripts/build-no-channels.mjs', import.meta.url))
+let noChannels: Promise<Memokit> | undefined
+
+/**
+ * The current core sources with every `hasSubscribers` check replaced by `false` (scripts/build-no-channels.mjs),
+ * built when the sources changed (about 1.5 s). Never throws: a failed build becomes the `reason`.
+ */
+export function loadMemokitNoChannels(): Promise<Memokit> {
+  noChannels ??= (async () => {
+    try {
+      const out = execFileSync(process.execPath, [NO_CHANNELS_SCRIPT, '--json'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      const info = JSON.parse(out) as { core: string; built: boolean; seconds: number }
+      if (info.built) process.stderr.write(`built ${NO_CHANNELS} in ${info.seconds.toFixed(1)} s\n`)
+      return coreFrom(NO_CHANNELS, import(pathToFileURL(info.core).href))
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr?.trim()
+      const reason = `the build without channels failed: ${stderr || message(error)}`
+      return { cacheValue: undefined, memoryStorage: () => undefined, reason }
+    }
+  })()
+  return noChannels
 }
 
 interface BuildInfo {

@@ -95,7 +95,7 @@ export const s2: Scenario = {
       },
     ]
 
-    const { variants, skipped, versus } = await memokitVariants()
+    const { variants, skipped, versusAll: versus } = await memokitVariants({ noChannels: true })
     const lines = [...skipped]
     for (const { name, mk, current } of variants) {
       const cached = mk.cacheValue?.(fn, { storage: mk.memoryStorage(), name: 'bench.s2' }) as typeof fn

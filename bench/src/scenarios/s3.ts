@@ -87,7 +87,7 @@ export const s3: Scenario = {
       },
     ]
 
-    const { variants, skipped, versus } = await memokitVariants()
+    const { variants, skipped, versusAll: versus } = await memokitVariants({ noChannels: true })
     const lines = [...skipped]
     for (const { name, mk, current } of variants) {
       const cached = mk.cacheValue?.(fn, { storage: mk.memoryStorage(), name: 'bench.s3' }) as typeof fn
