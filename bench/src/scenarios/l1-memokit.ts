@@ -1,0 +1,85 @@
+// L1's memokit rows: single tier over redisStorage, the same with `swr`, and two tiers when core has tieredStorage.
+import { loadMemokit, loadMemokitRedis } from '../memokit'
+import { L1_KEYS, L1_TTL_MS, type L1Row } from './l1-peers'
+import type { Instance } from './redis-common'
+
+type Factory = (options: Record<string, unknown>) => unknown
+type Closable = { close?: () => Promise<void> | void }
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/**
+ * The memokit rows that can run, and a line for each that can't. The swr row serves nothing older than the other
+ * rows do: `ttl` + `swr` equals their TTL, so it wins on latency only by refreshing early, not by serving older data.
+ */
+export async function l1Memokit(prefix: string): Promise<{ rows: L1Row[]; skipped: string[] }> {
+  const [mk, mr] = await Promise.all([loadMemokit(), loadMemokitRedis()])
+  const { cacheValue } = mk
+  const { redisStorage } = mr
+  if (!cacheValue) return { rows: [], skipped: [`memokit rows skipped: ${mk.reason}`] }
+  if (!redisStorage) return { rows: [], skipped: [`memokit rows skipped: ${mr.reason}`] }
+  const rows: L1Row[] = []
+  const skipped: string[] = []
+  const row = (name: string, note: string, tag: string, options: object): L1Row => ({
+    name,
+    note,
+    memokit: true,
+    make: async (url, load) => {
+      const storage = redisStorage({ url, prefix: `${prefix}-${tag}` }) as Closable
+      const call = cacheValue(load, { storage, name: 'bench.l1', ...options }) as Instance['call']
+      return { call, close: async () => storage.close?.() }
+    },
+  })
+  rows.push(row('memokit', `cacheValue + redisStorage, ttl ${L1_TTL_MS} ms`, 'mk', { ttl: L1_TTL_MS }))
+  const half = L1_TTL_MS / 2
+  try {
+    cacheValue(() => 1, { storage: mk.memoryStorage(), name: 'bench.l1-probe', ttl: half, swr: half })
+    rows.push(
+      row('memokit, swr', `ttl ${half} ms + swr ${half} ms (no value older than the others' TTL)`, 'ms', {
+        ttl: half,
+        swr: half,
+      }),
+    )
+  } catch (error) {
+    skipped.push(`memokit, swr skipped: cacheValue rejects swr (${message(error)})`)
+  }
+  const tiered = await tieredRow(prefix, redisStorage)
+  if (typeof tiered === 'string') skipped.push(tiered)
+  else rows.push(tiered)
+  return { rows, skipped }
+}
+
+/** memokit over tieredStorage (memory L1 in front of redisStorage), with redisBus when @memokit/redis has it. */
+async function tieredRow(prefix: string, redisStorage: Factory): Promise<L1Row | string> {
+  const core = (await import('@memokit/core')) as Record<string, unknown>
+  const redis = (await import('@memokit/redis')) as Record<string, unknown>
+  const tieredStorage = core.tieredStorage as Factory | undefined
+  const memoryStorage = core.memoryStorage as Factory
+  const cacheValue = core.cacheValue as (fn: unknown, options: Record<string, unknown>) => Instance['call']
+  if (typeof tieredStorage !== 'function')
+    return 'memokit, two tiers skipped: @memokit/core does not export tieredStorage yet'
+  const redisBus = typeof redis.redisBus === 'function' ? (redis.redisBus as Factory) : undefined
+  return {
+    name: redisBus ? 'memokit, two tiers + bus' : 'memokit, two tiers',
+    note: `tieredStorage: memoryStorage L1 (maxEntries ${L1_KEYS}) + redisStorage L2${redisBus ? ' + redisBus' : ', no bus (@memokit/redis has no redisBus yet)'}, ttl ${L1_TTL_MS} ms`,
+    memokit: true,
+    make: async (url, load) => {
+      const l2 = redisStorage({ url, prefix: `${prefix}-mt` }) as Closable
+      const bus = redisBus?.({ url }) as Closable | undefined
+      const storage = tieredStorage({
+        l1: memoryStorage({ maxEntries: L1_KEYS }),
+        l2,
+        ...(bus ? { bus } : {}),
+      }) as Closable
+      const call = cacheValue(load, { storage, name: 'bench.l1', ttl: L1_TTL_MS })
+      return {
+        call,
+        close: async () => {
+          await storage.close?.()
+          await bus?.close?.()
+          await l2.close?.()
+        },
+      }
+    },
+  }
+}
