@@ -1,0 +1,227 @@
+// The client-specific half of redisBus: how each client kind subscribes on its own connection, publishes, and
+// tells that its subscriber connection went away or came back. bus.ts holds the state machine over these.
+
+import type { ResolvedBusOptions } from './bus-options'
+import type { IoredisCompatibleClient, OwnedClient, RedisCompatibleClient } from './client'
+import { createOwnedClient } from './connection'
+import { adaptIoredis } from './ioredis'
+import { locate } from './locate'
+
+/** A message listener on one channel; `message` is the raw string as published. */
+export type RawListener = (message: string) => void
+
+/** What the subscriber connection reports; both may fire repeatedly. */
+export interface LinkEvents {
+  /** The subscriber connection errored, closed or is reconnecting: messages may be lost from now on. */
+  down(): void
+  /** The subscriber connection is ready again (its resubscription is not confirmed yet). */
+  ready(): void
+}
+
+/** One client kind behind one shape. */
+export interface BusLink {
+  /** Where the bus connects, for messages; never credentials. */
+  readonly where: string
+  /** Starts connecting the subscriber (and a publisher the bus owns); resolves once the subscriber is connected. */
+  open(): Promise<void>
+  /** Subscribes `listener` to `channel` on the subscriber connection; resolves once Redis confirmed it. */
+  listen(channel: string, listener: RawListener): Promise<void>
+  /** Removes `listener`; unsubscribes the channel when it was the last one. */
+  unlisten(channel: string, listener: RawListener): Promise<void>
+  /** `PUBLISH`, or `SPUBLISH` on a cluster. */
+  publish(channel: string, message: string): Promise<unknown>
+  /** Connects the subscriber again if its reconnect strategy gave up (the bus owns it, so it may). */
+  revive(): void
+  /** Closes the connections the bus opened; the user's client stays open. */
+  close(): Promise<void>
+}
+
+// Subscriber events that mean messages may be lost, over node-redis (client, Sentinel, cluster) and ioredis. An
+// event a client never emits costs nothing; an extra 'down' costs core one L1 flush, a missed one costs staleness.
+const DOWN_EVENTS = [
+  'error',
+  'end',
+  'reconnecting',
+  'close',
+  'disconnect',
+  'node-error',
+  'node-reconnecting',
+  'node-disconnect',
+  'client-error',
+]
+const READY_EVENTS = ['ready', 'node-ready']
+
+interface Emitter {
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+}
+
+function watch(emitter: Emitter, events: LinkEvents): void {
+  const down = (): void => events.down()
+  const ready = (): void => events.ready()
+  for (const name of DOWN_EVENTS) emitter.on(name, down)
+  for (const name of READY_EVENTS) emitter.on(name, ready)
+}
+
+const asText = (message: unknown): string => (typeof message === 'string' ? message : String(message))
+
+// The node-redis members the bus calls: a client, a Sentinel client, or a cluster (sharded pub/sub).
+interface NodeRedisPubSub extends Emitter {
+  readonly isOpen: boolean
+  connect(): Promise<unknown>
+  duplicate(overrides?: object): NodeRedisPubSub
+  publish(channel: string, message: string): Promise<unknown>
+  sPublish(channel: string, message: string): Promise<unknown>
+  subscribe(channel: string, listener: (message: unknown) => void): Promise<unknown>
+  sSubscribe(channel: string, listener: (message: unknown) => void): Promise<unknown>
+  unsubscribe(channel: string, listener: (message: unknown) => void): Promise<unknown>
+  sUnsubscribe(channel: string, listener: (message: unknown) => void): Promise<unknown>
+  close?(): Promise<unknown>
+  destroy?(): unknown
+  unref?(): unknown
+}
+
+// Reconnect backoff of the connections the bus owns: 50, 100, 200, ... ms, capped at 1 s, until closed.
+const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50)
+
+/** Opens `client` once unless open; a failed attempt may be retried by the next call. */
+function connector(client: { readonly isOpen: boolean; connect(): Promise<unknown> }): () => Promise<void> {
+  let connecting: Promise<void> | undefined
+  return () => {
+    if (client.isOpen && connecting === undefined) return Promise.resolve()
+    connecting ??= client.connect().then(
+      () => undefined,
+      (error: unknown) => {
+        connecting = undefined
+        throw error
+      },
+    )
+    return connecting
+  }
+}
+
+async function closeQuietly(client: { close?(): Promise<unknown>; destroy?(): unknown; isOpen?: boolean }) {
+  try {
+    if (client.isOpen !== false) await client.close?.()
+  } catch {
+    // A graceful QUIT can't finish on a dead server; dropping the socket releases the same resources.
+    await client.destroy?.()
+  }
+}
+
+function nodeRedisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink {
+  const sharded = options.kind === 'node-redis-cluster'
+  let publisher: NodeRedisPubSub
+  let ownsPublisher = false
+  if (options.url !== undefined) {
+    // Closed for good only by close(): the bus must come back with the server.
+    const owned: OwnedClient = createOwnedClient(options.url, options.operationTimeoutMs, reconnectDelay)
+    owned.on('error', () => {})
+    owned.unref()
+    publisher = owned as unknown as NodeRedisPubSub
+    ownsPublisher = true
+  } else {
+    publisher = options.client as NodeRedisPubSub
+  }
+  // A cluster duplicate that connects only the nodes it subscribes on, not every master.
+  const subscriber = sharded ? publisher.duplicate({ minimizeConnections: true }) : publisher.duplicate()
+  watch(subscriber, events)
+  subscriber.unref?.()
+  const openSubscriber = connector(subscriber)
+  const openPublisher = connector(publisher)
+  const where = locate(publisher as unknown as RedisCompatibleClient).where()
+  const listeners = new Map<RawListener, (message: unknown) => void>()
+  return {
+    where,
+    open: () => {
+      openPublisher().catch(() => {})
+      return openSubscriber()
+    },
+    listen: (channel, listener) => {
+      const wrapped = (message: unknown): void => listener(asText(message))
+      listeners.set(listener, wrapped)
+      return (sharded ? subscriber.sSubscribe(channel, wrapped) : subscriber.subscribe(channel, wrapped)).then(() => {})
+    },
+    unlisten: async (channel, listener) => {
+      const wrapped = listeners.get(listener)
+      if (wrapped === undefined) return
+      listeners.delete(listener)
+      if (!subscriber.isOpen) return
+      await (sharded ? subscriber.sUnsubscribe(channel, wrapped) : subscriber.unsubscribe(channel, wrapped))
+    },
+    publish: async (channel, message) => {
+      await openPublisher()
+      return sharded ? publisher.sPublish(channel, message) : publisher.publish(channel, message)
+    },
+    revive: () => {
+      if (!subscriber.isOpen) openSubscriber().catch(() => {})
+    },
+    close: async () => {
+      await Promise.all([closeQuietly(subscriber), ownsPublisher ? closeQuietly(publisher) : undefined])
+    },
+  }
+}
+
+// The ioredis members the bus calls; messages arrive as 'message' events carrying their channel.
+interface IoredisPubSub extends Emitter {
+  readonly status: string
+  connect(): Promise<void>
+  duplicate(overrides?: object): IoredisPubSub
+  publish(channel: string, message: string): Promise<unknown>
+  subscribe(channel: string): Promise<unknown>
+  unsubscribe(channel: string): Promise<unknown>
+  quit(): Promise<unknown>
+  disconnect(): void
+}
+
+function ioredisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink {
+  const publisher = options.client as IoredisPubSub
+  // Its own settings where the user's would break a subscriber: resubscribe after reconnect, queue the
+  // (re)subscription while connecting.
+  const subscriber = publisher.duplicate({ autoResubscribe: true, enableOfflineQueue: true, lazyConnect: true })
+  watch(subscriber, events)
+  const byChannel = new Map<string, Set<RawListener>>()
+  subscriber.on('message', (channel, message) => {
+    for (const listener of byChannel.get(asText(channel)) ?? []) listener(asText(message))
+  })
+  const where = adaptIoredis(publisher as unknown as IoredisCompatibleClient).location.where()
+  const wake = (client: IoredisPubSub): void => {
+    // `wait`: lazyConnect not connected yet; `end`: its retryStrategy gave up or it was disconnected.
+    if (client.status === 'wait' || client.status === 'end') client.connect().catch(() => {})
+  }
+  return {
+    where,
+    open: async () => {
+      wake(publisher)
+      wake(subscriber)
+    },
+    listen: async (channel, listener) => {
+      let set = byChannel.get(channel)
+      if (set === undefined) {
+        set = new Set()
+        byChannel.set(channel, set)
+      }
+      set.add(listener)
+      await subscriber.subscribe(channel)
+    },
+    unlisten: async (channel, listener) => {
+      const set = byChannel.get(channel)
+      if (set === undefined || !set.delete(listener) || set.size > 0) return
+      byChannel.delete(channel)
+      if (subscriber.status === 'ready') await subscriber.unsubscribe(channel)
+    },
+    publish: (channel, message) => publisher.publish(channel, message),
+    revive: () => wake(subscriber),
+    close: async () => {
+      try {
+        if (subscriber.status !== 'end') await subscriber.quit()
+      } catch {
+        subscriber.disconnect()
+      }
+    },
+  }
+}
+
+/** The link for the client kind `options` names. */
+export function createLink(options: ResolvedBusOptions, events: LinkEvents): BusLink {
+  return options.kind === 'ioredis' ? ioredisLink(options, events) : nodeRedisLink(options, events)
+}
