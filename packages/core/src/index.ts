@@ -1,5 +1,7 @@
 export type { CircuitBreakerOptions } from './breaker'
 export type { Bus, BusHandlers, BusState } from './bus'
+export type { BusInvalidation, BusMessage, UnreadableMessage } from './bus-protocol'
+export { BUS_PROTOCOL_VERSION, busChannelFor, decodeBusMessage, encodeBusMessage } from './bus-protocol'
 export type { CacheClearOptions } from './cache-clear'
 export { cacheClear } from './cache-clear'
 export type { CacheReferenceOptions, ReferenceFunction } from './cache-reference'
@@ -31,6 +33,8 @@ export { escapeKeyPart } from './key-part'
 export type { TypeEncoder } from './keys'
 export type { MemoryStorageOptions } from './memory'
 export { DEFAULT_MAX_ENTRIES, memoryStorage } from './memory'
+export type { MemoryBus } from './memory-bus'
+export { memoryBus } from './memory-bus'
 export type {
   CallMessage,
   CallOutcome,
@@ -53,3 +57,6 @@ export type {
   Storage,
   StorageContract,
 } from './storage'
+export { invalidateTags } from './tags'
+export type { TieredEvent, TieredFlushReason, TieredStorage, TieredStorageOptions } from './tiered'
+export { tieredStorage } from './tiered'

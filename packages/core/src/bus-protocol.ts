@@ -1,0 +1,100 @@
+/**
+ * Core's invalidation protocol, carried as opaque strings by any {@link Bus} transport. Every transport shares it,
+ * so a lost message (a gap in a sender's sequence numbers) or a silent subscriber (its own heartbeats stop coming
+ * back) is detected the same way on all of them.
+ *
+ * A message is a JSON array, short on the wire and cheap to parse: `[version, sender, seq, kind, ...fields]`.
+ * Messages never carry values, only what to drop, so a receiver always re-reads the shared tier.
+ */
+
+/** The protocol version this build speaks; a receiver ignores (and reports) any other. */
+export const BUS_PROTOCOL_VERSION = 1
+
+/** What a message asks receivers to drop from their in-process tier. */
+export type BusInvalidation =
+  /** These keys of the namespace were written (`op: 'set'`) or deleted (`op: 'delete'`). */
+  | {
+      readonly kind: 'keys'
+      readonly op: 'set' | 'delete'
+      readonly namespace: string
+      readonly keys: readonly string[]
+    }
+  /** Every key of the namespace that starts with `prefix` (one function's entries). */
+  | { readonly kind: 'prefix'; readonly namespace: string; readonly prefix: string }
+  /** The whole namespace. */
+  | { readonly kind: 'namespace'; readonly namespace: string }
+  /** Entries carrying any of these tags (reserved for the tags feature; receivers today drop their whole tier). */
+  | { readonly kind: 'tags'; readonly namespace: string; readonly tags: readonly string[] }
+  /** Nothing to drop: proof of life, and a sequence number that reveals lost messages. */
+  | { readonly kind: 'heartbeat' }
+
+/** A decoded message: who sent it, its place in the sender's sequence, and what it invalidates. */
+export type BusMessage = BusInvalidation & {
+  /** The sender's id, random per tiered storage instance. */
+  readonly sender: string
+  /** The sender's sequence number: 1 for its first message, then +1 per message, heartbeats included. */
+  readonly seq: number
+}
+
+/** Why a payload was not understood: another protocol version, or not a message at all. */
+export interface UnreadableMessage {
+  readonly unreadable: 'version' | 'malformed'
+  /** The version the payload claims, when it claims one. */
+  readonly version?: unknown
+}
+
+const KINDS = { keys: 'k', prefix: 'p', namespace: 'n', tags: 't', heartbeat: 'h' } as const
+
+/** Encodes a message for {@link Bus.publish}. */
+export function encodeBusMessage(message: BusMessage): string {
+  const head = [BUS_PROTOCOL_VERSION, message.sender, message.seq, KINDS[message.kind]]
+  switch (message.kind) {
+    case 'keys':
+      return JSON.stringify([...head, message.namespace, message.op === 'set' ? 's' : 'd', message.keys])
+    case 'prefix':
+      return JSON.stringify([...head, message.namespace, message.prefix])
+    case 'namespace':
+      return JSON.stringify([...head, message.namespace])
+    case 'tags':
+      return JSON.stringify([...head, message.namespace, message.tags])
+    case 'heartbeat':
+      return JSON.stringify(head)
+  }
+}
+
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string')
+
+/** Decodes a payload; never throws: anything it can't read comes back as an {@link UnreadableMessage}. */
+export function decodeBusMessage(payload: string): BusMessage | UnreadableMessage {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(payload)
+  } catch {
+    return { unreadable: 'malformed' }
+  }
+  if (!Array.isArray(parsed)) return { unreadable: 'malformed' }
+  const [version, sender, seq, kind, namespace, a, b] = parsed as unknown[]
+  if (version !== BUS_PROTOCOL_VERSION) return { unreadable: 'version', version }
+  if (typeof sender !== 'string' || !Number.isSafeInteger(seq) || (seq as number) < 1)
+    return { unreadable: 'malformed' }
+  const from = { sender, seq: seq as number }
+  if (kind === 'h') return { ...from, kind: 'heartbeat' }
+  if (typeof namespace !== 'string') return { unreadable: 'malformed' }
+  if (kind === 'n') return { ...from, kind: 'namespace', namespace }
+  if (kind === 'p' && typeof a === 'string') return { ...from, kind: 'prefix', namespace, prefix: a }
+  if (kind === 't' && isStrings(a)) return { ...from, kind: 'tags', namespace, tags: a }
+  if (kind === 'k' && (a === 's' || a === 'd') && isStrings(b)) {
+    return { ...from, kind: 'keys', op: a === 's' ? 'set' : 'delete', namespace, keys: b }
+  }
+  return { unreadable: 'malformed' }
+}
+
+/**
+ * The default channel of a shared tier, derived from the L2's `scope`: tiers over different places never hear each
+ * other. The version stays out of the name on purpose: replicas of two versions share the channel, so each reports
+ * the other's messages instead of missing them silently.
+ */
+export function busChannelFor(scope: string): string {
+  return `memokit:bus:${scope}`
+}

@@ -1,0 +1,118 @@
+/**
+ * A tier's L1: L2 entries kept in a memory storage as they came (value, createdAt, expiry, meta), each stored with
+ * a memory TTL that ends at `min(expiresAt, staleAt, written-to-L1 + maxL1Age)`, so the memory storage's own expiry
+ * and LRU enforce the staleness bound and the size bound.
+ *
+ * Promotions race with invalidations: an L2 read that started before a write, delete, clear or bus message touching
+ * its key may return what that invalidation replaced. A logical clock orders them: each invalidation takes a tick
+ * (per key while a read of that key is running, else for everything), and a read promotes only if nothing touching
+ * its key ticked since it began. A promotion never replaces a newer L1 entry (by createdAt) either.
+ */
+import type { MemoryInternals } from './memory-slots'
+import { MISS } from './memory-slots'
+import type { Entry, Storage } from './storage'
+
+/** What an L1 slot holds: the entry returned as it is on a hit (no allocation per hit). */
+interface Held {
+  readonly entry: Entry
+}
+
+/** A read of L2 in progress: what the promotion after it is checked against. */
+export interface L2Read {
+  readonly namespace: string
+  readonly key: string
+  readonly id: string
+  readonly start: number
+}
+
+export interface L1 {
+  /** The entry L1 holds for the key, or undefined (absent, past its bound, or dropped). */
+  read(namespace: string, key: string): Entry | undefined
+  /** Marks the start of an L2 read of the key. */
+  beginRead(namespace: string, key: string): L2Read
+  /** Ends the read; promotes `entry` unless an invalidation of its key came since it began (or it's undefined). */
+  endRead(read: L2Read, entry: Entry | undefined): void
+  /** Stores an entry this replica wrote (after L2 accepted it). */
+  write(namespace: string, key: string, entry: Entry): void
+  /** Drops a key's copy, and stops running reads of it from promoting what they find. */
+  drop(namespace: string, key: string): void
+  /** Drops a namespace (or the keys in it starting with `prefix`), and stops running reads from promoting. */
+  clear(namespace: string, prefix?: string): void
+  /** Drops every entry, and stops running reads from promoting. */
+  flush(): void
+}
+
+export function createL1(storage: Storage, internals: MemoryInternals, maxL1Age: number): L1 {
+  let clock = 0
+  // The last tick of an invalidation that touched every key.
+  let broad = 0
+  // Per key, only while an L2 read of it runs: the last tick of an invalidation of that key.
+  const touched = new Map<string, number>()
+  const reading = new Map<string, number>()
+  // The namespaces this L1 holds entries of: what a flush clears.
+  const namespaces = new Set<string>()
+  // Namespaces may hold any character, so the length keeps (namespace, key) pairs apart.
+  const idOf = (namespace: string, key: string): string => `${namespace.length}:${namespace}${key}`
+  const touch = (namespace: string, key: string): void => {
+    const id = idOf(namespace, key)
+    if (reading.has(id)) touched.set(id, ++clock)
+  }
+  const read = (namespace: string, key: string): Entry | undefined => {
+    const slot = internals.slotOfKey(namespace, key)
+    if (slot === 0) return undefined
+    const held = internals.readSlot(slot)
+    return held === MISS ? undefined : (held as Held).entry
+  }
+  const store = (namespace: string, key: string, entry: Entry): void => {
+    const now = Date.now()
+    let until = now + maxL1Age
+    if (entry.expiresAt !== undefined && entry.expiresAt < until) until = entry.expiresAt
+    const staleAt = entry.meta?.staleAt
+    if (staleAt !== undefined && staleAt < until) until = staleAt
+    if (until <= now) {
+      // Already past its bound: the L2 copy answers, and an older L1 copy must not.
+      storage.delete(namespace, key)
+      return
+    }
+    namespaces.add(namespace)
+    const held: Held = { entry }
+    storage.set(namespace, key, held, { ttl: until - now })
+  }
+  return {
+    read,
+    beginRead(namespace, key) {
+      const id = idOf(namespace, key)
+      reading.set(id, (reading.get(id) ?? 0) + 1)
+      return { namespace, key, id, start: clock }
+    },
+    endRead(r, entry) {
+      const left = (reading.get(r.id) ?? 1) - 1
+      const last = touched.get(r.id) ?? 0
+      if (left === 0) {
+        reading.delete(r.id)
+        touched.delete(r.id)
+      } else reading.set(r.id, left)
+      if (entry === undefined || broad > r.start || last > r.start) return
+      const current = read(r.namespace, r.key)
+      if (current !== undefined && current.createdAt > entry.createdAt) return
+      store(r.namespace, r.key, entry)
+    },
+    write(namespace, key, entry) {
+      touch(namespace, key)
+      store(namespace, key, entry)
+    },
+    drop(namespace, key) {
+      touch(namespace, key)
+      storage.delete(namespace, key)
+    },
+    clear(namespace, prefix) {
+      broad = ++clock
+      storage.clear(namespace, prefix)
+    },
+    flush() {
+      broad = ++clock
+      for (const namespace of namespaces) storage.clear(namespace)
+      namespaces.clear()
+    },
+  }
+}

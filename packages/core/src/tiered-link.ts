@@ -1,0 +1,173 @@
+/**
+ * A tier's link to its bus: publishes invalidations with this replica's id and sequence numbers, applies other
+ * replicas' messages, and decides when the L1 may be used at all.
+ *
+ * The L1 is usable only while the transport says `'up'` AND this replica's own heartbeats come back: a transport
+ * can be subscribed and still deliver nothing (a "limbo" subscriber), and only a message it carried proves it
+ * works. Whenever messages may have been lost (a (re)subscription, a sequence gap, a sender heard for the first
+ * time in mid-sequence, heartbeats coming back after a silence), every L1 entry written before is dropped.
+ */
+import { randomUUID } from 'node:crypto'
+import type { BusHandlers, BusState } from './bus'
+import { type BusInvalidation, type BusMessage, decodeBusMessage, encodeBusMessage } from './bus-protocol'
+import type { ResolvedTiered, TieredEvent, TieredFlushReason } from './tiered-options'
+
+export interface BusLink {
+  /** Whether the L1 may be read and written now. */
+  usable(): boolean
+  /** Publishes an invalidation in the background; a failure is reported, never thrown. */
+  publish(invalidation: BusInvalidation): void
+  /** Settles once the first subscription attempt did (subscribed, or failed and reported). */
+  readonly ready: Promise<void>
+  /** Stops the heartbeat, unsubscribes, and waits for publishes still under way. */
+  close(): Promise<void>
+}
+
+/** What the link asks of its tier. */
+export interface LinkTarget {
+  apply(invalidation: BusInvalidation): void
+  flush(reason: TieredFlushReason): void
+  emit(event: TieredEvent): void
+}
+
+interface Sender {
+  seq: number
+  heardAt: number
+}
+
+// A sender silent for this many heartbeat timeouts is forgotten; if it speaks again, that is a first contact.
+const FORGET_AFTER_TIMEOUTS = 10
+
+export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLink {
+  const bus = resolved.bus as NonNullable<ResolvedTiered['bus']>
+  const { channel, heartbeat, heartbeatTimeout } = resolved
+  const id = randomUUID()
+  const senders = new Map<string, Sender>()
+  const publishing = new Set<Promise<void>>()
+  let seq = 0
+  let transportUp = false
+  let heartbeatOk = true
+  let lastOwnBeat = 0
+  let closed = false
+  let subscribing = false
+  let unsubscribe: (() => Promise<void>) | undefined
+
+  const send = (invalidation: BusInvalidation): void => {
+    if (closed) return
+    const payload = encodeBusMessage({ ...invalidation, sender: id, seq: ++seq } as BusMessage)
+    let sent: Promise<void>
+    try {
+      sent = bus.publish(channel, payload)
+    } catch (error) {
+      sent = Promise.reject(error)
+    }
+    const tracked = sent.catch((error: unknown) => target.emit({ type: 'publish-failed', error }))
+    publishing.add(tracked)
+    void tracked.finally(() => publishing.delete(tracked))
+  }
+  const becameUsable = (reason: TieredFlushReason, cause: 'transport' | 'heartbeat'): void => {
+    target.flush(reason)
+    target.emit({ type: 'state', state: 'up', cause })
+  }
+  // Checks the sender's sequence; a message that may follow lost ones flushes the L1 before it is applied.
+  const checkSequence = (message: BusMessage, now: number): void => {
+    const known = senders.get(message.sender)
+    if (known === undefined) {
+      senders.set(message.sender, { seq: message.seq, heardAt: now })
+      if (message.seq !== 1) target.flush('new-sender')
+      return
+    }
+    if (message.seq > known.seq + 1) target.flush('gap')
+    if (message.seq > known.seq) known.seq = message.seq
+    known.heardAt = now
+  }
+  const handlers: BusHandlers = {
+    message(payload) {
+      if (closed) return
+      const message = decodeBusMessage(payload)
+      if ('unreadable' in message) {
+        target.emit({ type: 'unreadable', reason: message.unreadable, payload })
+        return
+      }
+      const now = Date.now()
+      checkSequence(message, now)
+      if (message.sender === id) {
+        if (message.kind !== 'heartbeat') return
+        lastOwnBeat = now
+        if (!heartbeatOk) {
+          heartbeatOk = true
+          if (transportUp) becameUsable('heartbeat', 'heartbeat')
+        }
+      } else if (message.kind !== 'heartbeat') {
+        target.apply(message)
+      }
+      target.emit({ type: 'received', message })
+    },
+    state(state: BusState) {
+      if (closed) return
+      if (state === 'down') {
+        if (!transportUp) return
+        transportUp = false
+        target.emit({ type: 'state', state: 'down', cause: 'transport' })
+        return
+      }
+      transportUp = true
+      heartbeatOk = true
+      lastOwnBeat = Date.now()
+      becameUsable('up', 'transport')
+      send({ kind: 'heartbeat' })
+    },
+  }
+  const subscribe = (): Promise<void> => {
+    subscribing = true
+    let attempt: Promise<() => Promise<void>>
+    try {
+      attempt = bus.subscribe(channel, handlers)
+    } catch (error) {
+      attempt = Promise.reject(error)
+    }
+    return attempt.then(
+      (stop) => {
+        subscribing = false
+        if (closed) void stop().catch(() => {})
+        else unsubscribe = stop
+      },
+      (error: unknown) => {
+        subscribing = false
+        target.emit({ type: 'subscribe-failed', error })
+      },
+    )
+  }
+  const tick = (): void => {
+    if (unsubscribe === undefined) {
+      if (!subscribing) void subscribe()
+      return
+    }
+    const now = Date.now()
+    if (transportUp && heartbeatOk && now - lastOwnBeat > heartbeatTimeout) {
+      heartbeatOk = false
+      target.emit({ type: 'state', state: 'down', cause: 'heartbeat' })
+    }
+    for (const [sender, known] of senders) {
+      if (now - known.heardAt > FORGET_AFTER_TIMEOUTS * heartbeatTimeout) senders.delete(sender)
+    }
+    if (transportUp) send({ kind: 'heartbeat' })
+  }
+  const timer = setInterval(tick, heartbeat)
+  timer.unref()
+  const ready = subscribe()
+  return {
+    usable: () => transportUp && heartbeatOk && !closed,
+    publish: send,
+    ready,
+    async close() {
+      if (closed) return
+      closed = true
+      clearInterval(timer)
+      await Promise.allSettled([...publishing])
+      const stop = unsubscribe
+      unsubscribe = undefined
+      if (stop !== undefined) await stop()
+    },
+  }
+}

@@ -1,0 +1,181 @@
+import type { BusInvalidation } from './bus-protocol'
+import { invalidateFlights } from './identity'
+import type { AsyncStorage, Entry, SetOptions } from './storage'
+import { createL1 } from './tiered-l1'
+import { type BusLink, connectBus } from './tiered-link'
+import { resolveTiered, type TieredEvent, type TieredFlushReason, type TieredStorageOptions } from './tiered-options'
+
+export type { TieredEvent, TieredFlushReason, TieredStorageOptions } from './tiered-options'
+
+/** An {@link AsyncStorage} made of an in-process L1 in front of a shared L2; see {@link tieredStorage}. */
+export interface TieredStorage extends AsyncStorage {
+  /**
+   * Settles once the first bus subscription attempt has (the L1 is in use from the transport's first `'up'`);
+   * at once without a bus. Never rejects: a failed subscription is reported and retried every `heartbeat`.
+   */
+  readonly ready: Promise<void>
+  /** Whether reads may be answered from the L1 right now (always true without a bus). */
+  readonly l1Active: boolean
+  /** Stops the heartbeat and unsubscribes. The L1, the L2 and the bus were passed in and stay open. */
+  close(): Promise<void>
+}
+
+const WARNING_INTERVAL_MS = 10_000
+
+/**
+ * A two-tier storage: reads try the in-process L1 (a memory storage), then the shared L2, copying what L2 returns
+ * into L1 with its original createdAt, expiry and metadata. Writes, deletes and clears go to L2 first, then L1, and
+ * are published on the bus so other replicas drop their L1 copies.
+ *
+ * The guarantee: an L1 copy is never served past `min(staleAt, written-to-L1 + maxL1Age)`, whatever the bus does;
+ * while the bus is down, or silent (this replica's own heartbeats stop coming back), reads bypass the L1; after a
+ * (re)subscription or a lost message, every L1 entry written before is dropped. When `set`, `delete` or `clear`
+ * resolves, this replica's L1 already reflects it. A failed L2 delete or clear still updates L1 and publishes
+ * (then rethrows); a failed L2 set leaves L1 without the value and publishes nothing.
+ *
+ * @example
+ * const storage = tieredStorage({
+ *   l1: memoryStorage({ maxEntries: 10_000 }),
+ *   l2: redisStorage({ client }),
+ *   bus: redisBus({ client }),
+ * })
+ */
+export function tieredStorage(options: TieredStorageOptions): TieredStorage {
+  const resolved = resolveTiered(options)
+  const { l2, onEvent } = resolved
+  const l1 = createL1(resolved.l1, resolved.internals, resolved.maxL1Age)
+  let lastWarning = Number.NEGATIVE_INFINITY
+  const emit = (event: TieredEvent): void => {
+    if (onEvent !== undefined) {
+      try {
+        onEvent(event)
+      } catch {
+        // A failing hook must never break the storage.
+      }
+      return
+    }
+    if (event.type !== 'unreadable' && event.type !== 'publish-failed' && event.type !== 'subscribe-failed') return
+    const now = Date.now()
+    if (now - lastWarning < WARNING_INTERVAL_MS) return
+    lastWarning = now
+    process.emitWarning(
+      `memokit tieredStorage (${tier.name}): ${describeEvent(event)}; further bus warnings of this tier are muted for 10 s, pass onEvent to see each`,
+      { type: 'MemokitWarning', code: 'E_STORAGE' },
+    )
+  }
+  const apply = (invalidation: BusInvalidation): void => {
+    if (invalidation.kind === 'heartbeat') return
+    if (invalidation.kind === 'tags') {
+      // Tags are not held per entry yet: dropping everything is the answer that is never stale.
+      flushed('tags')
+      return
+    }
+    const { namespace } = invalidation
+    if (invalidation.kind === 'keys') {
+      for (const key of invalidation.keys) l1.drop(namespace, key)
+      // A computation here that started before another replica's delete must not store what it read before.
+      if (invalidation.op === 'delete') invalidateFlights(tier, namespace, invalidation.keys)
+      return
+    }
+    l1.clear(namespace, invalidation.kind === 'prefix' ? invalidation.prefix : undefined)
+    if (invalidation.kind === 'namespace') invalidateFlights(tier, namespace)
+  }
+  let link: BusLink | undefined
+  const usable = (): boolean => link === undefined || link.usable()
+  const publish = (invalidation: BusInvalidation): void => link?.publish(invalidation)
+
+  const readThrough = async (namespace: string, key: string): Promise<Entry | undefined> => {
+    const read = l1.beginRead(namespace, key)
+    let entry: Entry | undefined
+    try {
+      entry = await l2.get(namespace, key)
+    } finally {
+      l1.endRead(read, entry !== undefined && usable() ? entry : undefined)
+    }
+    return entry
+  }
+  // What this replica wrote, as L1 holds it: stamped before the L2 write, so the copy never outlives L2's.
+  const written = (value: unknown, options: SetOptions | undefined, now: number): Entry => {
+    const expiresAt = options?.ttl === undefined ? undefined : now + options.ttl
+    return options?.meta === undefined
+      ? { value, createdAt: now, expiresAt }
+      : { value, createdAt: now, expiresAt, meta: options.meta }
+  }
+  const afterWrite = (namespace: string, key: string, entry: Entry): void => {
+    if (usable()) l1.write(namespace, key, entry)
+    else l1.drop(namespace, key)
+    publish({ kind: 'keys', op: 'set', namespace, keys: [key] })
+  }
+
+  const tier: TieredStorage = {
+    async: true,
+    name: `tiered(${l2.name})`,
+    ...(l2.scope === undefined ? {} : { scope: l2.scope }),
+    get(namespace, key) {
+      if (usable()) {
+        const entry = l1.read(namespace, key)
+        if (entry !== undefined) return Promise.resolve(entry)
+      }
+      return readThrough(namespace, key)
+    },
+    async set(namespace, key, value, options) {
+      const now = Date.now()
+      l1.drop(namespace, key)
+      await l2.set(namespace, key, value, options)
+      afterWrite(namespace, key, written(value, options, now))
+    },
+    async delete(namespace, key) {
+      l1.drop(namespace, key)
+      try {
+        return await l2.delete(namespace, key)
+      } finally {
+        l1.drop(namespace, key)
+        publish({ kind: 'keys', op: 'delete', namespace, keys: [key] })
+      }
+    },
+    async clear(namespace, prefix) {
+      try {
+        await l2.clear(namespace, prefix)
+      } finally {
+        l1.clear(namespace, prefix)
+        publish(prefix === undefined ? { kind: 'namespace', namespace } : { kind: 'prefix', namespace, prefix })
+      }
+    },
+    get ready() {
+      return link === undefined ? Promise.resolve() : link.ready
+    },
+    get l1Active() {
+      return usable()
+    },
+    async close() {
+      await link?.close()
+    },
+  }
+  const add = l2.add
+  if (add !== undefined) {
+    tier.add = async (namespace, key, value, options) => {
+      const now = Date.now()
+      const added = await add.call(l2, namespace, key, value, options)
+      if (added) afterWrite(namespace, key, written(value, options, now))
+      return added
+    }
+  }
+  if (resolved.bus !== undefined) link = connectBus(resolved, { apply, flush: (reason) => flushed(reason), emit })
+  function flushed(reason: TieredFlushReason): void {
+    l1.flush()
+    emit({ type: 'flush', reason })
+  }
+  return tier
+}
+
+function describeEvent(event: TieredEvent): string {
+  switch (event.type) {
+    case 'unreadable':
+      return `ignored a bus message it can't read (${event.reason === 'version' ? 'another protocol version: upgrade every replica' : 'not a memokit message'})`
+    case 'publish-failed':
+    case 'subscribe-failed':
+      return `${event.type === 'publish-failed' ? 'a publish' : 'the subscription'} failed (${event.error instanceof Error ? event.error.message : String(event.error)}); other replicas drop their L1 on the gap, this one bypasses its L1 until subscribed`
+    default:
+      return event.type
+  }
+}
