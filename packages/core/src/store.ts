@@ -24,8 +24,13 @@ const held = (entry: Entry | undefined): unknown => {
 export function readSync(plan: Plan, key: string): unknown {
   if (!plan.breaker.allow()) return SKIPPED
   try {
-    const get = () => (plan.storage as Storage).get(plan.namespace, key)
-    const found = held(storageChannel.hasSubscribers ? (traced(plan, 'get', key, get) as Entry | undefined) : get())
+    const storage = plan.storage as Storage
+    // No closure unless someone traces: this runs on every read.
+    const found = held(
+      (storageChannel.hasSubscribers
+        ? traced(plan, 'get', key, () => storage.get(plan.namespace, key))
+        : storage.get(plan.namespace, key)) as Entry | undefined,
+    )
     succeeded(plan)
     return found
   } catch (error) {
@@ -36,9 +41,12 @@ export function readSync(plan: Plan, key: string): unknown {
 export async function readAsync(plan: Plan, key: string): Promise<unknown> {
   if (!plan.breaker.allow()) return SKIPPED
   try {
-    const get = () => (plan.storage as AsyncStorage).get(plan.namespace, key)
+    const storage = plan.storage as AsyncStorage
+    // No closure unless someone traces: this runs on every hit of a remote storage.
     const found = held(
-      (await (storageChannel.hasSubscribers ? traced(plan, 'get', key, get) : get())) as Entry | undefined,
+      (await (storageChannel.hasSubscribers
+        ? traced(plan, 'get', key, () => storage.get(plan.namespace, key))
+        : storage.get(plan.namespace, key))) as Entry | undefined,
     )
     succeeded(plan)
     return found

@@ -50,6 +50,29 @@ export function createOwnedClient(
   }
 }
 
+/** A standalone node-redis client (`createClient`): the only kind whose command options memokit overrides. */
+interface StandaloneClient extends RedisCompatibleClient {
+  readonly isReady: boolean
+  withCommandOptions(options: { timeout: number }): RedisCompatibleClient
+}
+
+/**
+ * The same client without node-redis' own per-command timer (`commandOptions.timeout`, 5 s by default), for a user's
+ * standalone node-redis client; `undefined` for any other kind. memokit bounds every operation itself
+ * (operationTimeoutMs), and that timer (an AbortSignal.timeout per command, which keeps each command's closures alive
+ * until it fires) cost more than the rest of a hit (bench R1, "own client"). `withCommandOptions` keeps the client's
+ * other options (typeMapping) and shares its connection.
+ */
+function untimed(client: RedisCompatibleClient): RedisCompatibleClient | undefined {
+  const c = client as Partial<StandaloneClient>
+  const standalone =
+    typeof c.withCommandOptions === 'function' &&
+    typeof c.isReady === 'boolean' &&
+    c.masters === undefined &&
+    typeof c.acquire !== 'function'
+  return standalone ? (c as StandaloneClient).withCommandOptions({ timeout: 0 }) : undefined
+}
+
 /**
  * Connects `client` lazily. An owned client (built from `url`) is ref'd only while an operation is in flight, so an
  * idle storage never keeps the process alive, and stops reconnecting once idle (the next operation connects again).
@@ -77,6 +100,9 @@ export function createConnection(
   }
   const owned = url !== undefined ? createOwnedClient(url, operationTimeoutMs, reconnect) : undefined
   const client: RedisCompatibleClient = owned ?? (userClient as RedisCompatibleClient)
+  // Only while the client is ready: a command sent while it is disconnected may wait in its offline queue, where the
+  // client's own timer is what removes it (memokit's deadline only stops waiting for it).
+  const fast = owned === undefined ? untimed(client) : undefined
   const location = locate(client)
   // An owned client must have an 'error' listener, or node-redis' reconnect errors would crash the process. The
   // errors reach callers as StorageErrors of the commands they break; the last one explains "offline" ones.
@@ -131,11 +157,11 @@ export function createConnection(
       })
       Promise.resolve(work).then(
         (value) => {
-          deadline.settled = true
+          deadlines.settle(deadline)
           resolve(value)
         },
         (error: unknown) => {
-          deadline.settled = true
+          deadlines.settle(deadline)
           reject(fail(op, error))
         },
       )
@@ -214,7 +240,7 @@ export function createConnection(
       }
       let work: Promise<T>
       try {
-        work = command(client)
+        work = command(fast !== undefined && (client as StandaloneClient).isReady ? fast : client)
       } catch (error) {
         work = Promise.reject(error)
       }
@@ -238,6 +264,15 @@ export function createConnection(
     for (const resolve of drained.splice(0)) resolve()
   }
 
+  // Made once: `finally` would allocate two closures and a second promise per operation.
+  const settled = <T>(value: T): T => {
+    settle()
+    return value
+  }
+  const failed = (error: unknown): never => {
+    settle()
+    throw error
+  }
   const track = <T>(op: StorageOp, work: () => Promise<T>): Promise<T> => {
     if (closed) {
       return Promise.reject(
@@ -252,7 +287,7 @@ export function createConnection(
     } catch (error) {
       result = Promise.reject(error)
     }
-    return result.finally(settle)
+    return result.then(settled, failed)
   }
 
   let closing: Promise<void> | undefined

@@ -1,56 +1,74 @@
-/** One bounded operation: set `settled` when it finishes so the deadline queue skips it. */
+/** One bounded operation in the deadline queue; hand it back to `settle` when the operation finishes. */
 export interface Deadline {
-  settled: boolean
+  /** When it expires, on `performance.now()`'s clock. */
   readonly at: number
-  readonly expire: () => void
+  prev: Deadline | undefined
+  next: Deadline | undefined
+  /** Called once if the deadline passes first; dropped when the operation settles. */
+  expire: (() => void) | undefined
+}
+
+/** Bounds operations that all get the same timeout, with one timer for all of them. */
+export interface DeadlineQueue {
+  /** Starts the clock of one operation: `expire` runs after the timeout unless `settle` comes first. */
+  add(expire: () => void): Deadline
+  /** The operation finished: it leaves the queue at once, so nothing it referenced outlives it. */
+  settle(deadline: Deadline): void
 }
 
 /**
- * Bounds many operations with one timer. Every operation gets the same timeout, so deadlines arrive in order and
- * a FIFO suffices: adding is a push, finishing is a flag. This replaces a setTimeout/clearTimeout pair (or
- * node-redis' AbortSignal.timeout) per command, which costs more than the Redis round trip on a hit.
+ * Every operation gets the same timeout, so deadlines arrive in order: a doubly linked list in start order, one
+ * timer for its head. A settled operation unlinks itself right away. That matters more than the timer: an
+ * operation kept in the queue until its deadline (a second by default) would keep its closures, and through them
+ * its reply, alive through several young-generation collections, which then copy and promote all of it; on a
+ * Redis hit that garbage collection cost more than the round trip. A setTimeout/clearTimeout pair or
+ * node-redis' AbortSignal.timeout per command has the same problem, plus a timer each.
  */
-export function createDeadlineQueue(timeoutMs: number): { add(expire: () => void): Deadline } {
-  let queue: Deadline[] = []
-  let head = 0
+export function createDeadlineQueue(timeoutMs: number): DeadlineQueue {
+  let head: Deadline | undefined
+  let tail: Deadline | undefined
   let timer: ReturnType<typeof setTimeout> | undefined
 
-  const arm = (): void => {
-    while (head < queue.length && (queue[head] as Deadline).settled) head++
-    if (head === queue.length) {
-      queue = []
-      head = 0
-      return
-    }
-    if (head > 1024) {
-      queue = queue.slice(head)
-      head = 0
-    }
-    const wait = Math.max(0, (queue[head] as Deadline).at - performance.now())
-    timer = setTimeout(tick, wait)
-    // Waiting for a deadline must not keep the process alive; the pending I/O does that if it matters.
-    timer.unref()
+  const unlink = (item: Deadline): void => {
+    const { prev, next } = item
+    if (prev === undefined) head = next
+    else prev.next = next
+    if (next === undefined) tail = prev
+    else next.prev = prev
+    item.prev = undefined
+    item.next = undefined
+    item.expire = undefined
   }
+  // The timer is left running when its operation settles: it fires at most once per timeout while busy, then
+  // expires what is due and re-arms for the new head, or stops when the queue is empty.
   const tick = (): void => {
     timer = undefined
     const now = performance.now()
-    while (head < queue.length) {
-      const item = queue[head] as Deadline
-      if (!item.settled) {
-        if (item.at > now) break
-        item.settled = true
-        item.expire()
-      }
-      head++
+    while (head !== undefined && head.at <= now) {
+      const { expire } = head
+      unlink(head)
+      expire?.()
     }
-    arm()
+    if (head !== undefined) arm(head.at - now)
+  }
+  const arm = (wait: number): void => {
+    timer = setTimeout(tick, Math.max(0, wait))
+    // Waiting for a deadline must not keep the process alive; the pending I/O does that if it matters.
+    timer.unref()
   }
   return {
     add(expire) {
-      const item: Deadline = { settled: false, at: performance.now() + timeoutMs, expire }
-      queue.push(item)
-      if (timer === undefined) arm()
+      const item: Deadline = { at: performance.now() + timeoutMs, prev: tail, next: undefined, expire }
+      if (tail === undefined) head = item
+      else tail.next = item
+      tail = item
+      if (timer === undefined) arm(timeoutMs)
       return item
+    },
+    settle(item) {
+      // Expired (already unlinked) or settled before: nothing to do.
+      if (item.expire === undefined) return
+      unlink(item)
     },
   }
 }
