@@ -48,7 +48,7 @@ export const NOT_FRESH: unique symbol = Symbol('memokit.not-fresh')
 let flattened = 0
 
 export function createSlotReader(plan: MemoryHitPlan): SlotReader & { readonly recent: () => RecentHits } {
-  const { internals, namespace, keyPrefix } = plan
+  const { internals, namespace, keyPrefix, isAsyncFn } = plan
   const generic = internals.genericTable(namespace)
   const openList = `${keyPrefix}[`
   let lastSlot = 0
@@ -59,7 +59,10 @@ export function createSlotReader(plan: MemoryHitPlan): SlotReader & { readonly r
       // lookup that follows about twice as fast (bench S2). Stored, so it can't be optimized away.
       flattened = key.charCodeAt(0)
       lastSlot = internals.slotOfKey(namespace, key)
-      return lastSlot === 0 ? MISS : internals.readSlot(lastSlot)
+      if (lastSlot === 0) return MISS
+      const held = internals.readSlot(lastSlot)
+      // A sync function's caller must see whether the value came from a Promise; an async one's always gets one.
+      return held === MISS || isAsyncFn ? held : internals.heldAt(lastSlot)
     },
     remember(h) {
       // The stored key string itself, not the equal one just built: hits then compare it by reference. A slot of
@@ -93,7 +96,7 @@ export function memoryWrapper(
   }
   const numbers: Table = internals.numberTable(namespace, keyPrefix)
   const generic: Table = internals.genericTable(namespace)
-  const { read, keyAt, readSlot } = internals
+  const { read, keyAt, readSlot, heldAt, numberSlot } = internals
   const other = function (this: unknown, ...args: unknown[]): unknown {
     let h = NO_SCAN
     if (byValue) {
@@ -108,13 +111,14 @@ export function memoryWrapper(
             if (keyAt(generic, slot) === recent.keys[i]) {
               const held = readSlot(slot)
               if (held !== MISS) {
-                // As on the number path: a table that never held metadata holds plain values.
-                if (!generic.hasMeta || (isAsyncFn && !generic.hasTimeline)) {
+                // As on the number path: the table's flags say when a slot can hold only a plain value.
+                if (isAsyncFn ? !generic.hasTimeline : !generic.hasMeta) {
                   countScan(recent, true)
                   if (!isAsyncFn) return held
+                  if (!generic.hasBox) return Promise.resolve(held)
                   return Promise.resolve(held instanceof WithMeta ? held.value : held)
                 }
-                const hit = fromSlot(held)
+                const hit = fromSlot(isAsyncFn || !generic.hasPromised ? held : heldAt(slot))
                 if (hit !== NOT_FRESH) {
                   countScan(recent, true)
                   return hit
@@ -145,13 +149,14 @@ export function memoryWrapper(
         if (a !== 0 || 1 / a > 0) {
           const held = read(numbers, a)
           if (held !== MISS) {
-            // The common case inline: a table that never held a value with metadata (sync results, no timeline).
-            if (!numbers.hasMeta) return isAsyncFn ? Promise.resolve(held) : held
-            // An async function's hits are Promises whatever the box says; only a timeline needs the slow check.
-            if (isAsyncFn && !numbers.hasTimeline) {
-              return Promise.resolve(held instanceof WithMeta ? held.value : held)
-            }
-            const hit = fromSlot(held)
+            if (isAsyncFn) {
+              // An async function's hits are Promises whatever the slot says: a table that never held a box (sync
+              // or Promise results, no timeline) needs no test at all, one without a timeline only the unwrap.
+              if (!numbers.hasBox) return Promise.resolve(held)
+              if (!numbers.hasTimeline) return Promise.resolve(held instanceof WithMeta ? held.value : held)
+            } else if (!numbers.hasMeta) return held
+            // A sync function sharing the table with an async one returns a Promise for a Promise's result.
+            const hit = fromSlot(isAsyncFn || !numbers.hasPromised ? held : heldAt(numberSlot(numbers, a)))
             if (hit !== NOT_FRESH) return hit
           }
         }

@@ -8,8 +8,9 @@ import type { EntryMeta } from './storage'
 export const MISS: unique symbol = Symbol('memokit.miss')
 
 /**
- * How a value written with metadata sits in its slot. The fast reads return slot contents as they are, so core
- * tests `instanceof WithMeta` on a hit; values written without metadata (every sync result) pay nothing.
+ * How a value written with metadata other than `{ promise: true }` sits in its slot, and how `heldAt` presents a
+ * value flagged as a Promise's result. Core tests `instanceof WithMeta` where a table's flags say a slot may need
+ * it; values written without metadata (every sync result) and Promise results pay nothing.
  */
 export class WithMeta {
   constructor(
@@ -20,30 +21,44 @@ export class WithMeta {
   ) {}
 }
 
+/** The metadata that becomes a per-slot flag instead of a box: exactly `{ promise: true }`. */
+export function isPromiseOnly(meta: EntryMeta): boolean {
+  if (meta.promise !== true) return false
+  for (const name in meta) if (name !== 'promise') return false
+  return true
+}
+
 /**
  * One (namespace, function) table of entries whose key is a single-number argument list, keyed by the number
- * itself; or a namespace's generic table keyed by the full key string (`prefix` undefined).
+ * itself; or a namespace's generic table keyed by the full key string (`prefix` undefined). The flags are set by
+ * writes and never reset; while one is false, the hit paths skip the test it guards.
  */
 export interface Table {
   readonly id: number
   readonly prefix: string | undefined
-  readonly map: Map<unknown, number>
-  /**
-   * Set once a value with metadata (a WithMeta) was written to this table, and never reset: while false, a slot of
-   * this table holds a plain value, and a hit skips the `instanceof` test (a tenth of an S1 hit).
-   */
+  /** The generic table's key string → slot; undefined for a number table (the storage hashes numbers itself). */
+  readonly map: Map<string, number> | undefined
+  /** Ever held a WithMeta or a Promise's result: a sync reader must look at the slot (a tenth of an S1 hit). */
   hasMeta: boolean
-  /** Set once a value whose metadata has a timeline (`staleAt`) was written to this table; never reset. */
+  /** Ever held a WithMeta: an async reader must unwrap. */
+  hasBox: boolean
+  /** Ever held a value flagged as a Promise's result: a sync reader asks `heldAt` for the shape. */
+  hasPromised: boolean
+  /** Ever held a WithMeta whose metadata has a timeline (`staleAt`). */
   hasTimeline: boolean
 }
 
 /** What core's cacheValue uses to read this storage without building key strings. Not public. */
 export interface MemoryInternals {
-  // Every read below returns what the slot holds: the value, or a WithMeta around it.
   /** The stable table for single-number keys of one function (`prefix` is `'<escaped name>:'`). */
   numberTable(namespace: string, prefix: string): Table
-  /** The value under `raw` in `table`, or MISS. Checks expiry and marks the entry recently used. */
-  read(table: Table, raw: unknown): unknown
+  /**
+   * The value under the number `raw` in the number table `table` (a WithMeta when written with metadata other than
+   * `{ promise: true }`), or MISS. Checks expiry and marks the entry recently used.
+   */
+  read(table: Table, raw: number): unknown
+  /** The slot of the number `raw` in the number table `table`, or 0; no expiry check. */
+  numberSlot(table: Table, raw: number): number
   /** The stable table of a namespace's keys that are not one number. */
   genericTable(namespace: string): Table
   /**
@@ -53,6 +68,11 @@ export interface MemoryInternals {
   slotOfKey(namespace: string, key: string): number
   /** The key of the live entry in slot `slot` if that entry belongs to `table`, else undefined. */
   keyAt(table: Table, slot: number): unknown
-  /** What slot `slot` holds, or MISS when it expired. Checks expiry and marks the entry recently used. */
+  /** What slot `slot` holds (as `read`), or MISS when it expired. Checks expiry and marks the entry recently used. */
   readSlot(slot: number): unknown
+  /**
+   * What a live slot holds in the form the slow path reads: a WithMeta with `{ promise: true }` for a value flagged
+   * as a Promise's result, else what `readSlot` returns. No expiry check.
+   */
+  heldAt(slot: number): unknown
 }
