@@ -3,6 +3,7 @@
 import { jest } from '@jest/globals'
 import {
   type AsyncStorage,
+  createCodec,
   type Entry,
   type MemoryBus,
   memoryBus,
@@ -26,8 +27,17 @@ export interface TestL2 {
   releaseReads(): void
 }
 
-export function testL2(scope?: string): TestL2 {
+/**
+ * `encoded`: values go through core's codec (as in Redis or a file), so a read returns an equal copy, not the
+ * object written.
+ */
+export function testL2(options: { scope?: string; encoded?: boolean } = {}): TestL2 {
+  const { scope, encoded = false } = options
+  const codec = createCodec()
   const inner = memoryStorage({ maxEntries: Number.POSITIVE_INFINITY })
+  const stored = (value: unknown): unknown => (encoded ? codec.encode(value) : value)
+  const loaded = (entry: Entry | undefined): Entry | undefined =>
+    entry === undefined || !encoded ? entry : { ...entry, value: codec.decode(entry.value as string) }
   const calls: Record<L2Op, number> = { get: 0, set: 0, delete: 0, clear: 0 }
   const failing = new Set<L2Op>()
   let waiting: (() => void)[] = []
@@ -51,13 +61,14 @@ export function testL2(scope?: string): TestL2 {
       name: 'test-l2',
       ...(scope === undefined ? {} : { scope }),
       async get(ns: string, key: string): Promise<Entry | undefined> {
-        const found = await run('get', () => inner.get(ns, key))
+        const found = await run('get', () => loaded(inner.get(ns, key)))
         if (l2.pauseReads) await new Promise<void>((resolve) => waiting.push(resolve))
         return found
       },
-      set: (ns: string, key: string, value: unknown, o?: SetOptions) => run('set', () => inner.set(ns, key, value, o)),
+      set: (ns: string, key: string, value: unknown, o?: SetOptions) =>
+        run('set', () => inner.set(ns, key, stored(value), o)),
       add: (ns: string, key: string, value: unknown, o?: SetOptions) =>
-        run('set', () => inner.add?.(ns, key, value, o) ?? false),
+        run('set', () => inner.add?.(ns, key, stored(value), o) ?? false),
       delete: (ns: string, key: string) => run('delete', () => inner.delete(ns, key)),
       clear: (ns: string, prefix?: string) => run('clear', () => inner.clear(ns, prefix)),
     },
@@ -82,13 +93,18 @@ export interface Cluster {
 type ReplicaOptions = Omit<TieredStorageOptions, 'l1' | 'l2' | 'bus' | 'onEvent'>
 
 /** `count` replicas on one L2 and one bus; resolves once each is subscribed. */
-export async function cluster(count: number, options: ReplicaOptions = {}): Promise<Cluster> {
+export async function cluster(
+  count: number,
+  options: ReplicaOptions = {},
+  l2Options: Parameters<typeof testL2>[0] = {},
+): Promise<Cluster> {
   const bus = memoryBus()
-  const l2 = testL2()
+  const l2 = testL2(l2Options)
   const channel = `test-${Math.random().toString(36).slice(2)}`
   const replicas = Array.from({ length: count }, () => replica({ ...options, l2: l2.storage, bus, channel }))
   await Promise.all(replicas.map((r) => r.tier.ready))
-  await settle()
+  // One heartbeat round, so every replica has heard every other (a first contact in mid-sequence flushes).
+  await advance(parseHeartbeat(options.heartbeat))
   return {
     bus,
     l2,
@@ -141,5 +157,8 @@ export async function advance(ms: number, step = 250): Promise<void> {
     await settle()
   }
 }
+
+const parseHeartbeat = (value: unknown): number =>
+  typeof value === 'number' ? value : value === undefined ? 1000 : Number.parseFloat(String(value)) * 1000
 
 export const uniqueNs = (): string => `ns-${Math.random().toString(36).slice(2)}`
