@@ -75,9 +75,8 @@ async function tieredRow(prefix: string, redisStorage: Factory): Promise<L1Row |
       return {
         call,
         close: async () => {
-          await storage.close?.()
-          await bus?.close?.()
-          await l2.close?.()
+          // Each closed on its own: tieredStorage closes its bus link only; a failure must not keep the rest open.
+          for (const c of [storage, bus, l2]) await Promise.resolve(c?.close?.()).catch(() => {})
         },
       }
     },
