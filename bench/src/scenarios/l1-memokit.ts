@@ -66,14 +66,26 @@ async function tieredRow(prefix: string, redisStorage: Factory): Promise<L1Row |
     make: async (url, load) => {
       const l2 = redisStorage({ url, prefix: `${prefix}-mt` }) as Closable
       const bus = redisBus?.({ url }) as Closable | undefined
+      const events = new Map<string, number>()
       const storage = tieredStorage({
         l1: memoryStorage({ maxEntries: L1_KEYS }),
         l2,
         ...(bus ? { bus } : {}),
+        // Counted for the note instead of warned about: a bus that fails under load changes what the row measures.
+        onEvent: (e: { type: string; state?: string; reason?: string }) => {
+          if (e.type === 'received') return
+          const what = e.type === 'state' ? `L1 ${e.state}` : e.type === 'flush' ? `flush (${e.reason})` : e.type
+          events.set(what, (events.get(what) ?? 0) + 1)
+        },
       }) as Closable
       const call = cacheValue(load, { storage, name: 'bench.l1', ttl: L1_TTL_MS })
       return {
         call,
+        status: () => {
+          const text = [...events].map(([what, n]) => `${what} x${n}`).join(', ')
+          events.clear()
+          return text && `bus events: ${text}`
+        },
         close: async () => {
           // Each closed on its own: tieredStorage closes its bus link only; a failure must not keep the rest open.
           for (const c of [storage, bus, l2]) await Promise.resolve(c?.close?.()).catch(() => {})

@@ -21,7 +21,12 @@ export interface L1Row {
   readonly note: string
   /** A memokit variant (the target compares the best of them with the best peer). */
   readonly memokit?: boolean
-  readonly make: (url: string, load: (k: number) => Promise<Value>) => Promise<Instance>
+  readonly make: (url: string, load: (k: number) => Promise<Value>) => Promise<L1Instance>
+}
+
+export interface L1Instance extends Instance {
+  /** What happened since the last call, for the note (e.g. a tier's bus events); '' when nothing did. */
+  readonly status?: () => string
 }
 
 export function l1Peers(prefix: string): L1Row[] {

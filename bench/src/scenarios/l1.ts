@@ -13,8 +13,8 @@ import {
   zipfSampler,
 } from '../open-loop'
 import { l1Memokit } from './l1-memokit'
-import { L1_KEYS, L1_TTL_MS, type L1Row, l1Peers } from './l1-peers'
-import { cleanup, type Instance, reachable, type Value, valueFor } from './redis-common'
+import { L1_KEYS, L1_TTL_MS, type L1Instance, type L1Row, l1Peers } from './l1-peers'
+import { cleanup, reachable, type Value, valueFor } from './redis-common'
 import type { Scenario } from './types'
 
 const ORIGIN_MS = 20
@@ -63,7 +63,7 @@ function makeOrigin(): Origin {
 
 interface Live {
   readonly row: L1Row
-  readonly inst: Instance
+  readonly inst: L1Instance
   readonly origin: Origin
 }
 
@@ -156,10 +156,8 @@ async function measureRate(
 }
 
 const ms = (v: number): string => (!Number.isFinite(v) ? 'n/a' : v >= 10 ? v.toFixed(1) : v.toFixed(2))
-const saturated = (lag: number): string =>
-  lag > SATURATED_LAG_MS
-    ? `; SATURATED: requests started ${ms(lag)} ms late (p99), the event loop could not keep up`
-    : ''
+// Late starts mean the process (this row's CPU per request) or the machine could not keep up: queueing, mostly.
+const saturated = (lag: number): string => (lag > SATURATED_LAG_MS ? 'SATURATED (see generator lag)' : '')
 const med = (xs: readonly Slice[], f: (x: Slice) => number): number => median(xs.map(f))
 
 function rateTable(rate: number, s: Settings, figures: Map<Live, Slice[]>, quick: boolean): string[] {
@@ -169,7 +167,7 @@ function rateTable(rate: number, s: Settings, figures: Map<Live, Slice[]>, quick
     const errors = xs.reduce((a, x) => a + x.errors, 0)
     const firstError = xs.find((x) => x.errors > 0)?.firstError
     const errNote =
-      errors > 0 ? `; ${errors} errors (${firstError instanceof Error ? firstError.message : String(firstError)})` : ''
+      errors > 0 ? `${errors} errors (${firstError instanceof Error ? firstError.message : String(firstError)})` : ''
     rows.push([
       l.row.name,
       ms(med(xs, (x) => x.p50)),
@@ -178,7 +176,7 @@ function rateTable(rate: number, s: Settings, figures: Map<Live, Slice[]>, quick
       `${ms(Math.min(...p99s))}-${ms(Math.max(...p99s))}`,
       med(xs, (x) => x.callsPerRequest).toFixed(3),
       ms(med(xs, (x) => x.lagP99)),
-      l.row.note + errNote + saturated(med(xs, (x) => x.lagP99)),
+      [l.row.note, errNote, saturated(med(xs, (x) => x.lagP99)), l.inst.status?.()].filter(Boolean).join('; '),
     ])
   }
   const requests = Math.round((rate * s.measureMs) / 1000)
