@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import { types } from 'node:util'
 import { KeyError } from './errors'
 import { encodeBinary, isBuiltin } from './key-binary'
@@ -13,6 +13,7 @@ import {
   toKeyError,
   validateKeyOptions,
 } from './key-errors'
+import { jsonText, NOT_JSON, resetJsonWork, shouldTryJson } from './key-json'
 import { escapeKeyPart } from './key-part'
 import { firstKey, MAX_READABLE, nextKey, numberText, quote } from './key-text'
 
@@ -94,11 +95,6 @@ export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly un
   const openList = `${prefix}[`
   const context: Context = { typed, encoders: typeEncoders.length > 0 ? typeEncoders : undefined }
 
-  const finish = (encoding: string): string =>
-    encoding.length > MAX_READABLE
-      ? `${prefix}#${createHash('sha256').update(encoding).digest('base64url')}`
-      : prefix + encoding
-
   if (key !== undefined) {
     return (args) => {
       let result: unknown
@@ -113,11 +109,14 @@ export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly un
       }
       let encoding: string
       try {
-        encoding = `~${encodeTop(result, context)}`
+        encoding = encodeTop(result, context)
       } catch (error) {
         throw toKeyError(error, 'key(...args)', functionName)
       }
-      return finish(encoding)
+      // Hashed in two pieces: `~` + a long encoding would be copied whole first.
+      return encoding.length + 1 > MAX_READABLE
+        ? `${prefix}#${createHash('sha256').update('~').update(encoding).digest('base64url')}`
+        : `${prefix}~${encoding}`
     }
   }
 
@@ -135,35 +134,50 @@ export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly un
       }
     }
     // The list is built onto the prefix directly: one string concatenation fewer on every call.
-    let key: string
     try {
       try {
-        key = encodeList(openList, args, context, ignored, null)
+        return encodeList(prefix, args, context, ignored, null)
       } catch (error) {
         if (error !== RETRY) throw error
-        key = encodeList(openList, args, context, ignored, [])
+        return encodeList(prefix, args, context, ignored, [])
       }
     } catch (error) {
       throw toKeyError(error, 'args', functionName)
     }
-    return key.length - prefix.length > MAX_READABLE ? finish(key.slice(prefix.length)) : key
   }
 }
 
-/** `start` (the key prefix and `[`) followed by the argument list `a,b,...]`; ignored positions are `*`. */
+// An argument encoding this long is hashed on its own rather than appended: the key string would otherwise be
+// copied whole before hashing (a tenth of the time for a 1,000,000-number array). The digest is the same, as
+// every piece ends on a whole character.
+const STREAM = 4096
+
+/**
+ * The key of an argument list: `prefix` followed by `[a,b,...]` (ignored positions are `*`), or by `#` and the
+ * SHA-256 of that list when it is longer than MAX_READABLE.
+ */
 function encodeList(
-  start: string,
+  prefix: string,
   args: readonly unknown[],
   c: Context,
   ignored: readonly boolean[] | undefined,
   stack: object[] | null,
 ): string {
-  let s = start
+  // The list is built onto the prefix directly: one string concatenation fewer on every call.
+  let s = `${prefix}[`
+  let hash: Hash | undefined
   let i = 0
+  resetJsonWork()
   try {
     for (; i < args.length; i++) {
-      if (i !== 0) s += ','
-      s += ignored !== undefined && ignored[i] === true ? '*' : enc(args[i], c, 0, stack)
+      const e = ignored !== undefined && ignored[i] === true ? '*' : enc(args[i], c, 0, stack)
+      if (hash === undefined && e.length < STREAM) {
+        s = i === 0 ? s + e : `${s},${e}`
+        continue
+      }
+      if (hash === undefined) hash = createHash('sha256').update(s.slice(prefix.length))
+      if (i !== 0) hash.update(',')
+      hash.update(e)
     }
   } catch (error) {
     if (error instanceof Fail) {
@@ -172,7 +186,10 @@ function encodeList(
     }
     throw error
   }
-  return `${s}]`
+  if (hash !== undefined) return `${prefix}#${hash.update(']').digest('base64url')}`
+  return s.length - prefix.length + 1 > MAX_READABLE
+    ? `${prefix}#${createHash('sha256').update(s.slice(prefix.length)).update(']').digest('base64url')}`
+    : `${s}]`
 }
 
 const ObjectProto = Object.prototype
@@ -199,6 +216,7 @@ const FAST_DEPTH = 64
 const RETRY: unique symbol = Symbol('memokit.keys.retry')
 
 function encodeTop(v: unknown, c: Context): string {
+  resetJsonWork()
   try {
     return enc(v, c, 0, null)
   } catch (error) {
@@ -317,6 +335,10 @@ function encPlain(
   const n = keys.length
   const open = c.typed && nullProto ? '(null){' : '{'
   if (n === 0) return `${open}}`
+  if (stack === null && c.encoders === undefined && shouldTryJson(n)) {
+    const text = jsonText(o, depth, FAST_DEPTH, c.typed)
+    if (text !== NOT_JSON) return text
+  }
   if (n > 1) {
     // Literals are usually written in one order; checking is cheaper than sorting.
     for (let i = 1; i < n; i++) {
@@ -346,6 +368,11 @@ function encPlain(
 function encArray(a: readonly unknown[], c: Context, depth: number, stack: object[] | null): string {
   const n = a.length
   if (n === 0) return '[]'
+  // Only in the first pass: the careful one looks for cycles, which a copy would follow to the depth limit.
+  if (stack === null && c.encoders === undefined && shouldTryJson(n)) {
+    const text = jsonText(a, depth, FAST_DEPTH, c.typed)
+    if (text !== NOT_JSON) return text
+  }
   enter(a, depth, stack)
   let s = '['
   let i = 0
