@@ -87,9 +87,9 @@ async function slice(live: Live, plan: ReturnType<typeof poissonPlan>, seed: num
     base = live.origin.calls
   })
   if (r.wrong > 0) throw new Error(`L1: ${live.row.name} returned ${r.wrong} wrong values`)
-  const calls = live.origin.calls - base
-  // Background refreshes started by the last requests finish before the next row's slice starts.
+  // Background refreshes started by the last requests start (and are counted) and finish before the next row's slice.
   await sleep(ORIGIN_MS + ORIGIN_JITTER_MS + 20)
+  const calls = live.origin.calls - base
   return {
     p50: percentile(r.latencies, 0.5),
     p99: percentile(r.latencies, 0.99),
