@@ -4,9 +4,10 @@
  * and LRU enforce the staleness bound and the size bound.
  *
  * Promotions race with invalidations: an L2 read that started before a write, delete, clear or bus message touching
- * its key may return what that invalidation replaced. A logical clock orders them: each invalidation takes a tick
- * (per key while a read of that key is running, else for everything), and a read promotes only if nothing touching
- * its key ticked since it began. A promotion never replaces a newer L1 entry (by createdAt) either.
+ * its key may return what that invalidation replaced; and writes race each other: a set issued before a delete may
+ * be acknowledged after it. A logical clock orders them: each write or invalidation takes a tick (per key while an
+ * operation on that key is running, else for everything), and a read promotes, or a write stores its value, only if
+ * nothing touching its key ticked since it began. A promotion never replaces a newer L1 entry (by createdAt) either.
  */
 import type { MemoryInternals } from './memory-slots'
 import { MISS } from './memory-slots'
@@ -17,8 +18,8 @@ interface Held {
   readonly entry: Entry
 }
 
-/** A read of L2 in progress: what the promotion after it is checked against. */
-export interface L2Read {
+/** A read or write of L2 in progress: what the L1 update after it is checked against. */
+export interface L2Op {
   readonly namespace: string
   readonly key: string
   readonly id: string
@@ -29,11 +30,19 @@ export interface L1 {
   /** The entry L1 holds for the key, or undefined (absent, past its bound, or dropped). */
   read(namespace: string, key: string): Entry | undefined
   /** Marks the start of an L2 read of the key. */
-  beginRead(namespace: string, key: string): L2Read
+  beginRead(namespace: string, key: string): L2Op
   /** Ends the read; promotes `entry` unless an invalidation of its key came since it began (or it's undefined). */
-  endRead(read: L2Read, entry: Entry | undefined): void
-  /** Stores an entry this replica wrote (after L2 accepted it). */
-  write(namespace: string, key: string, entry: Entry): void
+  endRead(read: L2Op, entry: Entry | undefined): void
+  /**
+   * Marks the start of an L2 write of the key: running reads won't promote, and the L1 copy is dropped until the
+   * write ends (a failed write leaves none).
+   */
+  beginWrite(namespace: string, key: string): L2Op
+  /**
+   * Ends the write; stores `entry` (what L2 accepted) unless an operation on its key was issued since the write
+   * began: L2 applies them in order, so the later one decides what L1 may hold.
+   */
+  endWrite(write: L2Op, entry: Entry | undefined): void
   /** Drops a key's copy, and stops running reads of it from promoting what they find. */
   drop(namespace: string, key: string): void
   /** Drops a namespace (or the keys in it starting with `prefix`), and stops running reads from promoting. */
@@ -78,28 +87,39 @@ export function createL1(storage: Storage, internals: MemoryInternals, maxL1Age:
     const held: Held = { entry }
     storage.set(namespace, key, held, { ttl: until - now })
   }
+  // Registers an operation on a key; a write is itself an invalidation of what runs before it.
+  const begin = (namespace: string, key: string, writes: boolean): L2Op => {
+    const id = idOf(namespace, key)
+    reading.set(id, (reading.get(id) ?? 0) + 1)
+    if (writes) touched.set(id, ++clock)
+    return { namespace, key, id, start: clock }
+  }
+  // Unregisters it; true when nothing touching its key came since it began.
+  const end = (op: L2Op): boolean => {
+    const left = (reading.get(op.id) ?? 1) - 1
+    const last = touched.get(op.id) ?? 0
+    if (left === 0) {
+      reading.delete(op.id)
+      touched.delete(op.id)
+    } else reading.set(op.id, left)
+    return broad <= op.start && last <= op.start
+  }
   return {
     read,
-    beginRead(namespace, key) {
-      const id = idOf(namespace, key)
-      reading.set(id, (reading.get(id) ?? 0) + 1)
-      return { namespace, key, id, start: clock }
-    },
+    beginRead: (namespace, key) => begin(namespace, key, false),
     endRead(r, entry) {
-      const left = (reading.get(r.id) ?? 1) - 1
-      const last = touched.get(r.id) ?? 0
-      if (left === 0) {
-        reading.delete(r.id)
-        touched.delete(r.id)
-      } else reading.set(r.id, left)
-      if (entry === undefined || broad > r.start || last > r.start) return
+      if (!end(r) || entry === undefined) return
       const current = read(r.namespace, r.key)
       if (current !== undefined && current.createdAt > entry.createdAt) return
       store(r.namespace, r.key, entry)
     },
-    write(namespace, key, entry) {
-      touch(namespace, key)
-      store(namespace, key, entry)
+    beginWrite(namespace, key) {
+      const op = begin(namespace, key, true)
+      storage.delete(namespace, key)
+      return op
+    },
+    endWrite(w, entry) {
+      if (end(w) && entry !== undefined) store(w.namespace, w.key, entry)
     },
     drop(namespace, key) {
       touch(namespace, key)

@@ -101,10 +101,24 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
       ? { value, createdAt: now, expiresAt }
       : { value, createdAt: now, expiresAt, meta: options.meta }
   }
-  const afterWrite = (namespace: string, key: string, entry: Entry): void => {
-    if (usable()) l1.write(namespace, key, entry)
-    else l1.drop(namespace, key)
-    publish({ kind: 'keys', op: 'set', namespace, keys: [key] })
+  // L2 first, then L1 (unless a later operation on the key was issued meanwhile), then the other replicas.
+  const writeThrough = async (
+    namespace: string,
+    key: string,
+    value: unknown,
+    options: SetOptions | undefined,
+    write: () => Promise<boolean>,
+  ): Promise<boolean> => {
+    const now = Date.now()
+    const op = l1.beginWrite(namespace, key)
+    let wrote = false
+    try {
+      wrote = await write()
+    } finally {
+      l1.endWrite(op, wrote && usable() ? written(value, options, now) : undefined)
+    }
+    if (wrote) publish({ kind: 'keys', op: 'set', namespace, keys: [key] })
+    return wrote
   }
 
   const tier: TieredStorage = {
@@ -119,10 +133,10 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
       return readThrough(namespace, key)
     },
     async set(namespace, key, value, options) {
-      const now = Date.now()
-      l1.drop(namespace, key)
-      await l2.set(namespace, key, value, options)
-      afterWrite(namespace, key, written(value, options, now))
+      await writeThrough(namespace, key, value, options, async () => {
+        await l2.set(namespace, key, value, options)
+        return true
+      })
     },
     async delete(namespace, key) {
       l1.drop(namespace, key)
@@ -153,12 +167,8 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
   }
   const add = l2.add
   if (add !== undefined) {
-    tier.add = async (namespace, key, value, options) => {
-      const now = Date.now()
-      const added = await add.call(l2, namespace, key, value, options)
-      if (added) afterWrite(namespace, key, written(value, options, now))
-      return added
-    }
+    tier.add = (namespace, key, value, options) =>
+      writeThrough(namespace, key, value, options, () => add.call(l2, namespace, key, value, options))
   }
   if (resolved.bus !== undefined) link = connectBus(resolved, { apply, flush: (reason) => flushed(reason), emit })
   function flushed(reason: TieredFlushReason): void {

@@ -34,8 +34,8 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 3000 }) }),
 )
 
-async function check(ops: fc.Arbitrary<unknown>[] | unknown[], tiers: TieredStorage[], l2: AsyncStorage) {
-  for (const o of ops as fc.RecordValue<Record<string, unknown>>[]) {
+async function check(ops: readonly Record<string, unknown>[], tiers: TieredStorage[], l2: AsyncStorage) {
+  for (const o of ops) {
     const tier = tiers[(o.replica as number) % tiers.length] as TieredStorage
     const ns = o.ns as string
     switch (o.t) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { memoryStorage, tieredStorage } from '@memokit/core'
+import { type AsyncStorage, memoryStorage, tieredStorage } from '@memokit/core'
 import { advance, cluster, settle, testL2, uniqueNs, useFakeClock } from './tiered-helpers'
 
 beforeAll(useFakeClock)
@@ -46,6 +46,52 @@ describe('tieredStorage: reads and promotion', () => {
     await tier.clear(ns)
     expect(await tier.get(ns, 'g:[2]')).toBeUndefined()
     await tier.close()
+  })
+})
+
+describe('tieredStorage: writes racing each other', () => {
+  it('a set acknowledged after a delete issued later does not bring its value back into L1', async () => {
+    const inner = memoryStorage()
+    let releaseSet: () => void = () => {}
+    const l2: AsyncStorage = {
+      async: true,
+      name: 'slow-set',
+      get: async (ns, key) => inner.get(ns, key),
+      // L2 applies operations in order; only its answer to the set comes late.
+      set: async (ns, key, value, o) => {
+        inner.set(ns, key, value, o)
+        await new Promise<void>((resolve) => {
+          releaseSet = resolve
+        })
+      },
+      delete: async (ns, key) => inner.delete(ns, key),
+      clear: async (ns, prefix) => inner.clear(ns, prefix),
+    }
+    const tier = tieredStorage({ l1: memoryStorage(), l2 })
+    const ns = uniqueNs()
+    const setting = tier.set(ns, 'k', 'old')
+    await Promise.resolve()
+    expect(await tier.delete(ns, 'k')).toBe(true)
+    releaseSet()
+    await setting
+    expect(await tier.get(ns, 'k')).toBeUndefined()
+  })
+
+  it('a read that raced a local write does not promote the older value over it', async () => {
+    const l2 = testL2()
+    const tier = tieredStorage({ l1: memoryStorage(), l2: l2.storage })
+    const ns = uniqueNs()
+    await l2.storage.set(ns, 'k', 'old')
+    l2.pauseReads = true
+    const reading = tier.get(ns, 'k')
+    await settle()
+    await tier.set(ns, 'k', 'new')
+    l2.pauseReads = false
+    l2.releaseReads()
+    expect((await reading)?.value).toBe('old')
+    const gets = l2.calls.get
+    expect((await tier.get(ns, 'k'))?.value).toBe('new')
+    expect(l2.calls.get).toBe(gets)
   })
 })
 
