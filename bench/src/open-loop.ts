@@ -101,7 +101,7 @@ export function runOpenLoop(
   call: (key: number) => PromiseLike<unknown>,
   isRight: (key: number, value: unknown) => boolean,
   onMeasure: () => void,
-  maxDrainMs = 30_000,
+  maxDrainMs = 60_000,
 ): Promise<OpenLoopResult> {
   const { at, keys, measureFrom } = plan
   const n = at.length

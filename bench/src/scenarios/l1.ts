@@ -158,6 +158,11 @@ async function measureRate(
 const ms = (v: number): string => (!Number.isFinite(v) ? 'n/a' : v >= 10 ? v.toFixed(1) : v.toFixed(2))
 // Late starts mean the process (this row's CPU per request) or the machine could not keep up: queueing, mostly.
 const saturated = (lag: number): string => (lag > SATURATED_LAG_MS ? 'SATURATED (see generator lag)' : '')
+const describeError = (e: unknown): string => {
+  if (!(e instanceof Error)) return String(e)
+  const code = (e as { code?: unknown }).code
+  return `${e.name}${code === undefined ? '' : ` ${String(code)}`}${e.message ? `: ${e.message.slice(0, 120)}` : ''}`
+}
 const med = (xs: readonly Slice[], f: (x: Slice) => number): number => median(xs.map(f))
 
 function rateTable(rate: number, s: Settings, figures: Map<Live, Slice[]>, quick: boolean): string[] {
@@ -166,8 +171,7 @@ function rateTable(rate: number, s: Settings, figures: Map<Live, Slice[]>, quick
     const p99s = xs.map((x) => x.p99)
     const errors = xs.reduce((a, x) => a + x.errors, 0)
     const firstError = xs.find((x) => x.errors > 0)?.firstError
-    const errNote =
-      errors > 0 ? `${errors} errors (${firstError instanceof Error ? firstError.message : String(firstError)})` : ''
+    const errNote = errors > 0 ? `${errors} errors (first: ${describeError(firstError)})` : ''
     rows.push([
       l.row.name,
       ms(med(xs, (x) => x.p50)),
