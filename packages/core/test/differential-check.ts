@@ -19,12 +19,30 @@ interface ModelEntry {
   readonly ns: string
   /** The writing function's name: `.clear()` drops the entries of its name in its namespace. */
   readonly name: string
+  /** What the size bound counts (0 without one). */
+  readonly size: number
+}
+
+/** A size bound: at most `maxSize` in total of what `sizeOf` says of each value. */
+export interface SizeBound {
+  readonly maxSize: number
+  readonly sizeOf: (value: unknown) => number
 }
 
 export class ReferenceCache {
   // Map order is the LRU order: the first entry is the least recently used.
   private readonly entries = new Map<string, ModelEntry>()
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly bound: SizeBound | undefined = undefined,
+    private readonly stats: Stats | undefined = undefined,
+  ) {}
+
+  private total(): number {
+    let total = 0
+    for (const e of this.entries.values()) total += e.size
+    return total
+  }
 
   private live(id: string, now: number): ModelEntry | undefined {
     const e = this.entries.get(id)
@@ -44,11 +62,22 @@ export class ReferenceCache {
     }
     return e
   }
-  write(key: string, entry: Omit<ModelEntry, 'expiresAt'>, ttl: number | undefined, now: number): void {
+  write(key: string, entry: Omit<ModelEntry, 'expiresAt' | 'size'>, ttl: number | undefined, now: number): void {
     const id = JSON.stringify([entry.ns, key])
-    if (this.entries.has(id)) this.entries.delete(id)
-    else if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string)
-    this.entries.set(id, { ...entry, expiresAt: ttl === undefined ? undefined : now + ttl })
+    // An overwrite is a delete and a new entry; a value larger than the whole bound is not kept at all.
+    this.entries.delete(id)
+    const size = this.bound === undefined ? 0 : this.bound.sizeOf(entry.value)
+    if (this.bound !== undefined && size > this.bound.maxSize) {
+      if (this.stats) this.stats.tooLarge++
+      return
+    }
+    const maxSize = this.bound?.maxSize ?? Number.POSITIVE_INFINITY
+    // The least recently used go first, until both bounds hold with the new entry.
+    while (this.entries.size >= this.capacity || this.total() + size > maxSize) {
+      if (this.stats && this.entries.size < this.capacity) this.stats.sizeEvictions++
+      this.entries.delete(this.entries.keys().next().value as string)
+    }
+    this.entries.set(id, { ...entry, size, expiresAt: ttl === undefined ? undefined : now + ttl })
   }
   remove(ns: string, key: string, now: number): boolean {
     const id = JSON.stringify([ns, key])
@@ -68,8 +97,19 @@ export interface Stats {
   /** Fresh copies of structured arguments, plain encoding without type encoders (the by-value scan). */
   byValueHits: number
   keyErrors: number
+  /** Entries the size bound evicted (the entry count bound would not have), and values too large to keep. */
+  sizeEvictions: number
+  tooLarge: number
 }
-export const newStats = (): Stats => ({ calls: 0, hits: 0, numberHits: 0, byValueHits: 0, keyErrors: 0 })
+export const newStats = (): Stats => ({
+  calls: 0,
+  hits: 0,
+  numberHits: 0,
+  byValueHits: 0,
+  keyErrors: 0,
+  sizeEvictions: 0,
+  tooLarge: 0,
+})
 
 interface Outcome {
   readonly value?: unknown
@@ -102,15 +142,19 @@ function keyOptions(c: WrapperConfig): Omit<KeyEncoderOptions, 'functionName'> {
 
 const plainEncoding = (c: WrapperConfig) => !c.typed && c.keyFn === undefined && c.ignoreArgs === undefined
 
-/** Replays `s` over `storage` (namespaces `namespaces[0]` and `[1]`); `capacity` is the storage's LRU bound. */
+/**
+ * Replays `s` over `storage` (namespaces `namespaces[0]` and `[1]`); `capacity` is the storage's LRU bound and
+ * `bound` its size bound, if any.
+ */
 export async function runScenario(
   s: Scenario,
   storage: Storage,
   namespaces: readonly [string, string],
   capacity: number,
   stats: Stats,
+  bound?: SizeBound,
 ): Promise<void> {
-  const model = new ReferenceCache(capacity)
+  const model = new ReferenceCache(capacity, bound, stats)
   let runs = 0
   let outside = 0
   const wrappers = s.wrappers.map((c) => {
@@ -183,6 +227,25 @@ export async function runScenario(
         // Concurrent calls of one key: one computation (or one hit) for all of them.
         const before = runs
         const outs = await Promise.all(Array.from({ length: o.times }, () => outcome(() => cached(...args(true)))))
+        if (!c.asyncFn) {
+          // A sync function's calls run one after another, each finding what the one before stored (or did not
+          // store: a value too large for the size bound).
+          let ran = 0
+          const expected = outs.map(() => {
+            const found = model.read(ns, key, now)
+            if (found !== undefined) return found.value
+            ran++
+            model.write(key, { value: before + ran, promised: false, ns, name: c.name }, c.ttl, now)
+            return before + ran
+          })
+          expect({ op: o, key, values: outs.map((x) => x.value), ran: runs - before }).toEqual({
+            op: o,
+            key,
+            values: expected,
+            ran,
+          })
+          break
+        }
         const found = model.read(ns, key, now)
         const value = found === undefined ? before + 1 : found.value
         expect({ op: o, key, values: outs.map((x) => x.value), ran: runs - before }).toEqual({

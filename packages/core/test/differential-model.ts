@@ -223,7 +223,19 @@ export interface Scenario {
   readonly ops: readonly Op[]
   /** The memory storage's bound (the file storage has none). */
   readonly maxEntries: number
+  /** The memory storage's size bound, or undefined: off. Sizes come from `sizeOfValue(sizeSeed)`. */
+  readonly maxSize: number | undefined
+  readonly sizeSeed: number
 }
+
+/**
+ * The size function of a scenario with `maxSize`: 1 to 5 units, from the value (a computation's number, or a
+ * negative number written from outside), so equal values weigh the same in the storage and in the reference.
+ */
+export const sizeOfValue =
+  (seed: number) =>
+  (value: unknown): number =>
+    1 + ((Math.abs(value as number) * 7 + seed) % 5)
 
 export const scenario: fc.Arbitrary<Scenario> = fc.record({
   wrappers: fc.array(wrapperConfig, { minLength: 1, maxLength: 3 }),
@@ -235,4 +247,7 @@ export const scenario: fc.Arbitrary<Scenario> = fc.record({
     .map(([lists, twins]) => [...lists, ...twins.map(([l, at]) => twinOf(lists[l % lists.length] as string[], at))]),
   ops: fc.array(op, { minLength: 1, maxLength: 80, size: 'medium' }),
   maxEntries: fc.integer({ min: 1, max: 8 }),
+  // Half the runs bound the size too; a bound under 5 meets entries too large to keep at all.
+  maxSize: fc.option(fc.integer({ min: 1, max: 14 }), { nil: undefined, freq: 2 }),
+  sizeSeed: fc.nat({ max: 4 }),
 })

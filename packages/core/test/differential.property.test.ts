@@ -2,19 +2,32 @@ import { expect, it } from '@jest/globals'
 import { memoryStorage } from '@memokit/core'
 import fc from 'fast-check'
 import { newStats, runScenario, withFakeTime } from './differential-check'
-import { scenario } from './differential-model'
+import { type Scenario, scenario, sizeOfValue } from './differential-model'
+
+const storageFor = (s: Scenario) =>
+  s.maxSize === undefined
+    ? memoryStorage({ maxEntries: s.maxEntries })
+    : memoryStorage({ maxEntries: s.maxEntries, maxSize: s.maxSize, sizeCalculation: sizeOfValue(s.sizeSeed) })
 
 /*
  * Issue 9, section 1: the memory storage's read paths (the number table, the by-value scan of recently hit
  * argument lists, the key string) must return what a plain Map keyed by the key encoder's key would, through
- * calls, deletes, clears, expiry, LRU evictions and writes from outside, for any key options.
+ * calls, deletes, clears, expiry, LRU evictions and writes from outside, for any key options. Issue 14: in half the
+ * runs under a small `maxSize` too (sizes of 1 to 5), so evictions by size and values too large to keep are met.
  */
 it('memoryStorage: every call returns what a plain Map keyed by the key encoder holds', async () => {
   const stats = newStats()
   await fc.assert(
     fc.asyncProperty(scenario, (s) =>
       withFakeTime(() =>
-        runScenario(s, memoryStorage({ maxEntries: s.maxEntries }), ['default', 'other'], s.maxEntries, stats),
+        runScenario(
+          s,
+          storageFor(s),
+          ['default', 'other'],
+          s.maxEntries,
+          stats,
+          s.maxSize === undefined ? undefined : { maxSize: s.maxSize, sizeOf: sizeOfValue(s.sizeSeed) },
+        ),
       ),
     ),
     { numRuns: 250 },
@@ -23,4 +36,7 @@ it('memoryStorage: every call returns what a plain Map keyed by the key encoder 
   expect(stats.numberHits).toBeGreaterThan(200)
   expect(stats.byValueHits).toBeGreaterThan(200)
   expect(stats.hits).toBeGreaterThan(stats.calls / 4)
+  // And so was the size bound: evictions the entry count alone would not make, and values too large to keep.
+  expect(stats.sizeEvictions).toBeGreaterThan(100)
+  expect(stats.tooLarge).toBeGreaterThan(20)
 })
