@@ -166,8 +166,9 @@ describe('cacheValue over a storage with maxSize', () => {
     expect(cached(2)).toBe(4)
     expect(cached(2)).toBe(4)
     expect(fn).toHaveBeenCalledTimes(2)
-    expect(reports[0]?.error).toBeInstanceOf(StorageError)
-    expect((reports[0]?.error as Error).cause).toMatchObject({ code: 'E_CONFIG', option: 'sizeCalculation' })
+    const error = reports[0]?.error as Error
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error.cause).toMatchObject({ code: 'E_CONFIG', option: 'sizeCalculation' })
   })
 
   it('evicts by size in LRU order under many interleaved callers', async () => {
