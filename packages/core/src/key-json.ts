@@ -23,6 +23,8 @@ const ArrayProto = Array.prototype
 const getProto = Object.getPrototypeOf
 const hasOwn = Object.hasOwn
 const slice = ArrayProto.slice
+const ownSymbols = Object.getOwnPropertySymbols
+const objectKeys = Object.keys
 
 /** A copy could not be made; the encoder writes this part itself. */
 export const NOT_JSON: unique symbol = Symbol('memokit.keys.not-json')
@@ -56,10 +58,16 @@ export function shouldTryJson(n: number): boolean {
  * NOT_JSON. `depth` is `v`'s nesting depth; nothing deeper than `maxDepth` is copied.
  */
 export function jsonText(v: object, depth: number, maxDepth: number, typed: boolean): string | typeof NOT_JSON {
-  if ('toJSON' in ObjectProto || 'toJSON' in ArrayProto || ArrayProto.constructor !== Array) return NOT_JSON
-  if ((Array as { [Symbol.species]?: unknown })[Symbol.species] !== Array) return NOT_JSON
+  if (!pristine()) return NOT_JSON
   work.attempt = 0
-  const copy = copyValue(v, depth, maxDepth, typed)
+  let copy: unknown
+  try {
+    copy = copyValue(v, depth, maxDepth, typed)
+  } catch {
+    // A getter or Proxy trap threw. The encoder reads in its own order and may stop first at something it
+    // rejects, so it decides what the caller sees.
+    copy = NOT_JSON
+  }
   if (copy === NOT_JSON) {
     work.wasted += work.attempt
     return NOT_JSON
@@ -67,30 +75,31 @@ export function jsonText(v: object, depth: number, maxDepth: number, typed: bool
   return JSON.stringify(copy)
 }
 
-function copyValue(v: unknown, depth: number, maxDepth: number, typed: boolean): unknown {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return v
-    case 'number':
-      // Finite numbers other than -0: both write String(v).
-      return v - v === 0 && (v !== 0 || 1 / v > 0) ? v : NOT_JSON
-    case 'object':
-      if (v === null) return v
-      if (depth > maxDepth) return NOT_JSON
-      return Array.isArray(v) ? copyArray(v, depth, maxDepth, typed) : copyObject(v, depth, maxDepth, typed)
-    default:
-      return NOT_JSON
-  }
+/**
+ * Whether the built-ins the copy relies on are as the language defines them: no toJSON and no enumerable
+ * property inherited by every object (for-in would list it), and `slice` making plain Arrays.
+ */
+function pristine(): boolean {
+  if ('toJSON' in ObjectProto || 'toJSON' in ArrayProto || ArrayProto.constructor !== Array) return false
+  if ((Array as { [Symbol.species]?: unknown })[Symbol.species] !== Array) return false
+  for (const _ in EMPTY) return false
+  return true
+}
+const EMPTY = {}
+
+function copyValue(v: object, depth: number, maxDepth: number, typed: boolean): unknown {
+  if (depth > maxDepth) return NOT_JSON
+  return Array.isArray(v) ? copyArray(v, depth, maxDepth, typed) : copyObject(v, depth, maxDepth, typed)
 }
 
 function copyArray(a: readonly unknown[], depth: number, maxDepth: number, typed: boolean): unknown {
   // A subclass, or an own `constructor` (which `slice` would ask for the class of its result), is left alone.
   if (getProto(a) !== ArrayProto || hasOwn(a, 'constructor')) return NOT_JSON
-  // `slice` walks every index of a sparse array, however long; a hole ends this walk at the first one.
+  // `slice` walks every index of a sparse array, however long; this walk ends at the first hole. (`in` runs no
+  // getter: each element is read once, by `slice`.)
   const length = a.length
   for (let i = 0; i < length; i++) {
-    if (a[i] === undefined) {
+    if (!(i in a)) {
       work.attempt += i
       return NOT_JSON
     }
@@ -100,11 +109,8 @@ function copyArray(a: readonly unknown[], depth: number, maxDepth: number, typed
   const n = copy.length
   for (let i = 0; i < n; i++) {
     const x = copy[i]
-    if (typeof x === 'number') {
-      // Finite numbers other than -0: both write String(x).
-      if (x - x === 0 && (x !== 0 || 1 / x > 0)) continue
-    } else if (typeof x === 'string' || typeof x === 'boolean' || x === null) continue
-    else if (typeof x === 'object') {
+    if (isLeaf(x)) continue
+    if (typeof x === 'object' && x !== null) {
       const c = copyValue(x, depth + 1, maxDepth, typed)
       if (c !== NOT_JSON) {
         copy[i] = c
@@ -122,35 +128,46 @@ function copyArray(a: readonly unknown[], depth: number, maxDepth: number, typed
 function copyObject(o: object, depth: number, maxDepth: number, typed: boolean): unknown {
   const proto = getProto(o)
   if (proto !== ObjectProto && (proto !== null || typed)) return NOT_JSON
-  if (Object.getOwnPropertySymbols(o).length !== 0) return NOT_JSON
-  const keys = Object.keys(o)
-  const n = keys.length
+  if (ownSymbols(o).length !== 0) return NOT_JSON
+  // One native copy reads each own enumerable property once, into data properties (`__proto__` included).
+  const copy: Record<string, unknown> = { ...o }
+  let previous = ''
   let sorted = true
-  for (let i = 1; i < n; i++) {
-    if ((keys[i - 1] as string) > (keys[i] as string)) {
-      sorted = false
-      break
-    }
-  }
-  if (!sorted) {
-    for (let i = 0; i < n; i++) {
-      const c = (keys[i] as string).charCodeAt(0)
-      if (c >= 48 && c <= 57) return NOT_JSON
-    }
-    keys.sort()
-  }
-  const copy: Record<string, unknown> = {}
-  for (let i = 0; i < n; i++) {
-    const k = keys[i] as string
-    if (k === '__proto__') return NOT_JSON
-    const x = (o as Record<string, unknown>)[k]
-    const c = x === undefined ? NOT_JSON : copyValue(x, depth + 1, maxDepth, typed)
+  let n = 0
+  // for-in lists the copy's own keys as Object.keys does, without allocating (jsonText rules out inherited ones).
+  for (const k in copy) {
+    if (n !== 0 && previous > k) sorted = false
+    previous = k
+    n++
+    const x = copy[k]
+    if (isLeaf(x)) continue
+    const c = typeof x === 'object' && x !== null ? copyValue(x, depth + 1, maxDepth, typed) : NOT_JSON
     if (c === NOT_JSON) {
-      work.attempt += i
+      work.attempt += n
       return NOT_JSON
     }
     copy[k] = c
   }
   work.attempt += n
+  return sorted ? copy : sortedCopy(copy)
+}
+
+/** The copy with its keys in sorted order, as the encoder writes them; NOT_JSON where JSON would reorder them. */
+function sortedCopy(o: Record<string, unknown>): unknown {
+  const keys = objectKeys(o)
+  for (const k of keys) {
+    // JSON lists integer keys first; an assignment to `__proto__` would set the prototype.
+    const c = k.charCodeAt(0)
+    if ((c >= 48 && c <= 57) || k === '__proto__') return NOT_JSON
+  }
+  keys.sort()
+  const copy: Record<string, unknown> = {}
+  for (const k of keys) copy[k] = o[k]
   return copy
+}
+
+/** Whether JSON.stringify writes `x` as the encoder does: strings, booleans, null, finite numbers but -0. */
+function isLeaf(x: unknown): boolean {
+  if (typeof x === 'number') return x - x === 0 && (x !== 0 || 1 / x > 0)
+  return typeof x === 'string' || typeof x === 'boolean' || x === null
 }
