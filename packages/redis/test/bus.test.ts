@@ -216,6 +216,10 @@ describe('a server of our own killed (SIGKILL) and restarted', () => {
         (error: unknown) => error,
       )
       expect(failed).toBeInstanceOf(StorageError)
+      expect(failed).toMatchObject({
+        storage: 'redis-bus',
+        message: expect.stringMatching(/^redis-bus publish on 127\.0\.0\.1:\d+ /),
+      })
 
       await server.restart()
       await heard.until('up again', () => heard.states.length >= 3 && heard.states.at(-1) === 'up', 10_000)
