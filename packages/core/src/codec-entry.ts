@@ -16,6 +16,8 @@ const MAX_META_DEPTH = 32
 // The JSON header is written in ASCII, so its length is the same in characters and in bytes.
 const NON_ASCII = /[\u007f-\uffff]/g
 const META_JSON_VALUES = 'strings, finite numbers, booleans, null, arrays and plain objects'
+// The metadata of every async function's entry without a timeline (core's PROMISE_META), so of most remote hits.
+const PROMISE_META_JSON = '{"promise":true}'
 
 export function corrupt(why: string, cause?: unknown): CodecError {
   return new CodecError(`Corrupt codec payload: ${why}.`, cause === undefined ? undefined : { cause })
@@ -171,6 +173,11 @@ function decodeMeta(payload: string, start: number): { meta: EntryMeta; end: num
   if (length < 2 || length > MAX_META_LENGTH) throw corrupt(`meta length ${length} out of range`)
   const end = i + 1 + length
   if (end > payload.length) throw corrupt('truncated meta')
+  // Read without JSON.parse: on a Redis hit, parsing these 16 characters cost a quarter of parsing a 1 KB value.
+  // A new object each time, as JSON.parse would return (codec.entry-meta.test.ts checks the two agree).
+  if (length === PROMISE_META_JSON.length && payload.startsWith(PROMISE_META_JSON, i + 1)) {
+    return { meta: { promise: true }, end }
+  }
   let meta: unknown
   try {
     meta = JSON.parse(payload.slice(i + 1, end))

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { CodecError, createCodec, type Entry, type EntryMeta } from '@memokit/core'
+import fc from 'fast-check'
 
 const codec = createCodec()
 const createdAt = 1_763_700_000_000
@@ -124,5 +125,40 @@ describe('entry metadata', () => {
 
   it('decode (for values) refuses a meta entry payload and points to decodeEntry', () => {
     expect(codecError(() => codec.decode('m1,,2,{}j1;')).message).toMatch(/decodeEntry/)
+  })
+})
+
+describe('the promise-flag shortcut of decodeEntry', () => {
+  // The plain path: what JSON.parse makes of the meta JSON in the payload's header.
+  const plainMeta = (payload: string): unknown => {
+    const header = /^m[^,]*,[^,]*,(\d+),/.exec(payload) as RegExpExecArray
+    const start = header[0].length
+    return JSON.parse(payload.slice(start, start + Number(header[1])))
+  }
+  const metas = fc.oneof(
+    fc.constant({ promise: true }),
+    fc.constant({ promise: false }),
+    fc.constant({ promise: 'true' }),
+    fc.constant({ promise: true, staleAt: createdAt }),
+    fc.constant({ promisE: true }),
+    fc.dictionary(fc.constantFrom('promise', 'p', 'staleAt'), fc.oneof(fc.boolean(), fc.integer(), fc.string())),
+  )
+
+  it('returns the same metadata as parsing it, a new object each time, whatever else the payload holds', () => {
+    fc.assert(
+      fc.property(metas, fc.jsonValue(), (meta, value) => {
+        const payload = codec.encodeEntry({ value, createdAt, expiresAt: undefined, meta: meta as EntryMeta })
+        const first = codec.decodeEntry(payload)
+        expect(first.meta).toStrictEqual(plainMeta(payload))
+        expect(codec.decodeEntry(payload).meta).not.toBe(first.meta)
+        expect(first.value).toStrictEqual(codec.decode(codec.encode(value)))
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('still rejects every truncation of a payload whose meta is the promise flag', () => {
+    const payload = codec.encodeEntry({ value: { a: 1 }, createdAt, expiresAt: undefined, meta: { promise: true } })
+    for (let n = 0; n < payload.length; n++) codecError(() => codec.decodeEntry(payload.slice(0, n)))
   })
 })

@@ -1,9 +1,11 @@
 import { ConfigError, StorageError, type StorageOp } from '@memokit/core'
-import { messageOf, storageFailure } from '@memokit/core/backend'
+import { storageFailure } from '@memokit/core/backend'
 import { createClient } from 'redis'
 import type { OwnedClient, RedisCompatibleClient } from './client'
 import { createDeadlineQueue } from './deadlines'
+import { hint } from './hints'
 import type { Location } from './locate'
+import { type StandaloneClient, untimed } from './node-redis'
 
 /** The storage's side of one client: connecting, bounding, tracking what is in flight, closing. */
 export interface Connection {
@@ -11,6 +13,15 @@ export interface Connection {
   track<T>(op: StorageOp, work: () => Promise<T>): Promise<T>
   /** Sends one command, waiting (bounded) for the first connect; wraps failures into StorageErrors. */
   run<T>(op: StorageOp, command: (client: RedisCompatibleClient) => Promise<T>): Promise<T>
+  /**
+   * `track` + `run` + `decode` of the reply as one promise: the hit path. Once connected, it saves the two promises
+   * and microtask hops per read that composing them costs (bench R1). Rejects with what `decode` throws, unwrapped.
+   */
+  read<T>(
+    op: StorageOp,
+    command: (client: RedisCompatibleClient) => Promise<unknown>,
+    decode: (reply: unknown) => T,
+  ): Promise<T>
   /** Bounds work that doesn't go through `run` (a SCAN step) by `operationTimeoutMs`. */
   bounded<T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T>
   /** Waits for the operations in flight, then closes a client memokit created (a user's client stays open). */
@@ -48,29 +59,6 @@ export function createOwnedClient(
       cause: error,
     })
   }
-}
-
-/** A standalone node-redis client (`createClient`): the only kind whose command options memokit overrides. */
-interface StandaloneClient extends RedisCompatibleClient {
-  readonly isReady: boolean
-  withCommandOptions(options: { timeout: number }): RedisCompatibleClient
-}
-
-/**
- * The same client without node-redis' own per-command timer (`commandOptions.timeout`, 5 s by default), for a user's
- * standalone node-redis client; `undefined` for any other kind. memokit bounds every operation itself
- * (operationTimeoutMs), and that timer (an AbortSignal.timeout per command, which keeps each command's closures alive
- * until it fires) cost more than the rest of a hit (bench R1, "own client"). `withCommandOptions` keeps the client's
- * other options (typeMapping) and shares its connection.
- */
-function untimed(client: RedisCompatibleClient): RedisCompatibleClient | undefined {
-  const c = client as Partial<StandaloneClient>
-  const standalone =
-    typeof c.withCommandOptions === 'function' &&
-    typeof c.isReady === 'boolean' &&
-    c.masters === undefined &&
-    typeof c.acquire !== 'function'
-  return standalone ? (c as StandaloneClient).withCommandOptions({ timeout: 0 }) : undefined
 }
 
 /**
@@ -119,42 +107,20 @@ export function createConnection(
   let userClientWasOpen = gateOpen
   let lastConnectAt = Number.NEGATIVE_INFINITY
 
-  const hint = (error: unknown): string | undefined => {
-    const message = messageOf(error)
-    if (message === 'The client is offline') {
-      const last = lastError === undefined ? '' : `; last connection error: ${messageOf(lastError)}`
-      return `disconnected, reconnecting in the background${last}`
-    }
-    if (message === 'The client is closed' && owned === undefined) {
-      return 'your client is closed: its owner closed it, or its reconnectStrategy gave up'
-    }
-    // ioredis' wording: the same message for a connection that dropped (it reconnects) and a client that ended.
-    if (message === 'Connection is closed.' && owned === undefined) {
-      return client.isOpen
-        ? 'not connected; ioredis reconnects in the background'
-        : 'your client is closed: its owner disconnected it, or its retryStrategy gave up'
-    }
-    if (message.endsWith('enableOfflineQueue options is false')) {
-      return 'disconnected (your client has enableOfflineQueue: false); ioredis reconnects in the background'
-    }
-    return undefined
-  }
   const fail = (op: StorageOp, error: unknown): StorageError =>
-    storageFailure(NAME, op, location.where(), error, hint(error))
+    storageFailure(NAME, op, location.where(), error, hint(error, owned !== undefined, client.isOpen, lastError))
 
   // Races the work with a timer. A late reply is ignored: the promise is already settled, and the work's own
   // rejection is handled here, so nothing leaks as an unhandled rejection.
   const deadlines = createDeadlineQueue(operationTimeoutMs)
+  const timedOut = (op: StorageOp): StorageError =>
+    new StorageError(
+      `redis ${op} on ${location.where()} timed out after ${operationTimeoutMs} ms (operationTimeoutMs): the server is slow, hung or unreachable`,
+      { storage: NAME, op },
+    )
   const bounded = <T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const deadline = deadlines.add(() => {
-        reject(
-          new StorageError(
-            `redis ${op} on ${location.where()} timed out after ${operationTimeoutMs} ms (operationTimeoutMs): the server is slow, hung or unreachable`,
-            { storage: NAME, op },
-          ),
-        )
-      })
+      const deadline = deadlines.add(() => reject(timedOut(op)))
       Promise.resolve(work).then(
         (value) => {
           deadlines.settle(deadline)
@@ -220,32 +186,33 @@ export function createConnection(
     return gate
   }
 
+  // Sends a command once the first connect has settled.
+  const send = <T>(command: (c: RedisCompatibleClient) => Promise<T>): Promise<T> => {
+    // A client is closed for good when its connect fails (e.g. a cluster with no reachable root node, or a
+    // reconnect strategy that gives up): try again in the background, at most once per backoff interval, so
+    // caching comes back with the server. Never for a user's client that was open before: they closed it.
+    if (
+      !client.isOpen &&
+      !connecting &&
+      (owned || !userClientWasOpen) &&
+      Date.now() - lastConnectAt >= RECONNECT_MAX_DELAY_MS
+    ) {
+      startConnect().catch(() => {})
+    }
+    try {
+      return command(fast !== undefined && (client as StandaloneClient).isReady ? fast : client)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
   const run = <T>(op: StorageOp, command: (c: RedisCompatibleClient) => Promise<T>): Promise<T> => {
     if (dormant) {
       dormant = false
       gate = undefined
       gateOpen = false
     }
-    if (gateOpen) {
-      // A client is closed for good when its connect fails (e.g. a cluster with no reachable root node, or a
-      // reconnect strategy that gives up): try again in the background, at most once per backoff interval, so
-      // caching comes back with the server. Never for a user's client that was open before: they closed it.
-      if (
-        !client.isOpen &&
-        !connecting &&
-        (owned || !userClientWasOpen) &&
-        Date.now() - lastConnectAt >= RECONNECT_MAX_DELAY_MS
-      ) {
-        startConnect().catch(() => {})
-      }
-      let work: Promise<T>
-      try {
-        work = command(fast !== undefined && (client as StandaloneClient).isReady ? fast : client)
-      } catch (error) {
-        work = Promise.reject(error)
-      }
-      return bounded(op, work)
-    }
+    if (gateOpen) return bounded(op, send(command))
     return bounded(
       op,
       openGate().then(() => command(client)),
@@ -257,8 +224,9 @@ export function createConnection(
   }
 
   const settle = (): void => {
-    lastUsedAt = performance.now()
+    // Only read while nothing is in flight (reconnect), so only the last operation to finish needs to set it.
     if (--inflight > 0) return
+    lastUsedAt = performance.now()
     // Idle: the socket no longer keeps the process alive (node-redis keeps it unref'd across reconnects).
     owned?.unref()
     for (const resolve of drained.splice(0)) resolve()
@@ -280,7 +248,6 @@ export function createConnection(
       )
     }
     if (inflight++ === 0) owned?.ref()
-    lastUsedAt = performance.now()
     let result: Promise<T>
     try {
       result = work()
@@ -288,6 +255,42 @@ export function createConnection(
       result = Promise.reject(error)
     }
     return result.then(settled, failed)
+  }
+
+  const read = <T>(
+    op: StorageOp,
+    command: (c: RedisCompatibleClient) => Promise<unknown>,
+    decode: (reply: unknown) => T,
+  ): Promise<T> => {
+    if (closed || dormant || !gateOpen) return track(op, () => run(op, command).then(decode))
+    if (inflight++ === 0) owned?.ref()
+    const work = send(command)
+    return new Promise<T>((resolve, reject) => {
+      const deadline = deadlines.add(() => {
+        settle()
+        reject(timedOut(op))
+      })
+      // A late reply (or failure) after the deadline is dropped here, so nothing leaks as an unhandled rejection.
+      work.then(
+        (reply) => {
+          if (!deadlines.settle(deadline)) return
+          settle()
+          let value: T
+          try {
+            value = decode(reply)
+          } catch (error) {
+            reject(error)
+            return
+          }
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (!deadlines.settle(deadline)) return
+          settle()
+          reject(fail(op, error))
+        },
+      )
+    })
   }
 
   let closing: Promise<void> | undefined
@@ -307,5 +310,5 @@ export function createConnection(
     return closing
   }
 
-  return { connection: { track, run, bounded, close }, client, location }
+  return { connection: { track, run, read, bounded, close }, client, location }
 }

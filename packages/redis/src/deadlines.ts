@@ -12,8 +12,11 @@ export interface Deadline {
 export interface DeadlineQueue {
   /** Starts the clock of one operation: `expire` runs after the timeout unless `settle` comes first. */
   add(expire: () => void): Deadline
-  /** The operation finished: it leaves the queue at once, so nothing it referenced outlives it. */
-  settle(deadline: Deadline): void
+  /**
+   * The operation finished: it leaves the queue at once, so nothing it referenced outlives it. Returns `false` when
+   * its deadline had already passed (or it was settled before).
+   */
+  settle(deadline: Deadline): boolean
 }
 
 /**
@@ -67,8 +70,9 @@ export function createDeadlineQueue(timeoutMs: number): DeadlineQueue {
     },
     settle(item) {
       // Expired (already unlinked) or settled before: nothing to do.
-      if (item.expire === undefined) return
+      if (item.expire === undefined) return false
       unlink(item)
+      return true
     },
   }
 }

@@ -46,3 +46,26 @@ export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
   const targets = [scanTarget(client as RedisScanClient, unlinkAll)]
   return { keyPrefix, clearTargets: async () => targets }
 }
+
+/** A standalone node-redis client (`createClient`): the only kind whose command options memokit overrides. */
+export interface StandaloneClient extends RedisCompatibleClient {
+  readonly isReady: boolean
+  withCommandOptions(options: { timeout: number }): RedisCompatibleClient
+}
+
+/**
+ * The same client without node-redis' own per-command timer (`commandOptions.timeout`, 5 s by default), for a user's
+ * standalone node-redis client; `undefined` for any other kind. memokit bounds every operation itself
+ * (operationTimeoutMs), and that timer (an AbortSignal.timeout per command, which keeps each command's closures alive
+ * until it fires) cost more than the rest of a hit (bench R1, "own client"). `withCommandOptions` keeps the client's
+ * other options (typeMapping) and shares its connection.
+ */
+export function untimed(client: RedisCompatibleClient): RedisCompatibleClient | undefined {
+  const c = client as Partial<StandaloneClient>
+  const standalone =
+    typeof c.withCommandOptions === 'function' &&
+    typeof c.isReady === 'boolean' &&
+    c.masters === undefined &&
+    typeof c.acquire !== 'function'
+  return standalone ? (c as StandaloneClient).withCommandOptions({ timeout: 0 }) : undefined
+}
