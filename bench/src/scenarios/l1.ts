@@ -2,7 +2,7 @@
 // arrive on a Poisson schedule; latency counts from each request's intended start (see ../open-loop.ts).
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { gc, median, table } from '../harness'
+import { gc } from '../harness'
 import {
   type OpenLoopResult,
   percentile,
@@ -14,6 +14,7 @@ import {
 } from '../open-loop'
 import { l1Memokit } from './l1-memokit'
 import { L1_KEYS, L1_TTL_MS, type L1Instance, type L1Row, l1Peers } from './l1-peers'
+import { rateTable, type Slice } from './l1-report'
 import { cleanup, reachable, type Value, valueFor } from './redis-common'
 import type { Scenario } from './types'
 
@@ -23,7 +24,7 @@ const ORIGIN_JITTER_MS = 5
 const ZIPF_S = 0.99
 const SEED = 14_03
 
-interface Settings {
+export interface Settings {
   readonly rates: readonly number[]
   readonly rounds: number
   /** Unrecorded start of every slice: the cache reaches its steady state (a TTL's worth and more). */
@@ -31,12 +32,9 @@ interface Settings {
   readonly measureMs: number
 }
 
-// 2,000/s and 5,000/s: the fastest rows answer most calls from Redis in 0.1-0.3 ms, so 5,000/s keeps one core of
-// this 2-core machine (the other runs Redis) well below saturation; the generator-lag column shows it did.
+// 2,000/s and 5,000/s: see the README's L1 section (an estimate from R1's rates, checked by the generator lag).
 const FULL: Settings = { rates: [2000, 5000], rounds: 5, warmupMs: 1500, measureMs: 3000 }
 const QUICK: Settings = { rates: [300], rounds: 1, warmupMs: 200, measureMs: 400 }
-/** A row whose requests started this late (p99) had a saturated event loop: its latencies are queueing, mostly. */
-const SATURATED_LAG_MS = 2
 
 /** The cached function's origin: 20 ms ± 5 ms on a timer (no CPU), counting its calls. */
 interface Origin {
@@ -61,21 +59,10 @@ function makeOrigin(): Origin {
   return origin
 }
 
-interface Live {
+export interface Live {
   readonly row: L1Row
   readonly inst: L1Instance
   readonly origin: Origin
-}
-
-/** One row's figures for one slice. */
-interface Slice {
-  readonly p50: number
-  readonly p99: number
-  readonly p999: number
-  readonly callsPerRequest: number
-  readonly lagP99: number
-  readonly errors: number
-  readonly firstError: unknown
 }
 
 const isRight = (k: number, v: unknown): boolean => (v as Value | undefined)?.id === k
@@ -153,76 +140,6 @@ async function measureRate(
     log(`  L1 ${rate}/s round ${r + 1}/${s.rounds}`)
   }
   return out
-}
-
-const ms = (v: number): string => (!Number.isFinite(v) ? 'n/a' : v >= 10 ? v.toFixed(1) : v.toFixed(2))
-// Late starts mean the process (this row's CPU per request) or the machine could not keep up: queueing, mostly.
-const saturated = (lag: number): string => (lag > SATURATED_LAG_MS ? 'SATURATED (see generator lag)' : '')
-const describeError = (e: unknown): string => {
-  if (!(e instanceof Error)) return String(e)
-  const code = (e as { code?: unknown }).code
-  return `${e.name}${code === undefined ? '' : ` ${String(code)}`}${e.message ? `: ${e.message.slice(0, 120)}` : ''}`
-}
-const med = (xs: readonly Slice[], f: (x: Slice) => number): number => median(xs.map(f))
-
-function rateTable(rate: number, s: Settings, figures: Map<Live, Slice[]>, quick: boolean): string[] {
-  const rows: string[][] = []
-  for (const [l, xs] of figures) {
-    const p99s = xs.map((x) => x.p99)
-    const errors = xs.reduce((a, x) => a + x.errors, 0)
-    const firstError = xs.find((x) => x.errors > 0)?.firstError
-    const errNote = errors > 0 ? `${errors} errors (first: ${describeError(firstError)})` : ''
-    rows.push([
-      l.row.name,
-      ms(med(xs, (x) => x.p50)),
-      ms(med(xs, (x) => x.p99)),
-      ms(med(xs, (x) => x.p999)),
-      `${ms(Math.min(...p99s))}-${ms(Math.max(...p99s))}`,
-      med(xs, (x) => x.callsPerRequest).toFixed(3),
-      ms(med(xs, (x) => x.lagP99)),
-      [l.row.note, errNote, saturated(med(xs, (x) => x.lagP99)), l.inst.status?.()].filter(Boolean).join('; '),
-    ])
-  }
-  const requests = Math.round((rate * s.measureMs) / 1000)
-  return [
-    `\n### L1 at ${rate} requests/s (~${requests} recorded per slice, medians of ${s.rounds} round${s.rounds > 1 ? 's' : ''})`,
-    table(
-      [
-        'contender',
-        'p50 ms',
-        'p99 ms',
-        'p99.9 ms',
-        'p99 range',
-        'origin calls/request',
-        'generator lag p99 ms',
-        'note',
-      ],
-      rows,
-    ),
-    ...(quick ? [] : [target(figures)]),
-  ]
-}
-
-/** Issue 14's target: the best memokit row has the lowest p99 and the fewest origin calls of all rows. */
-function target(figures: Map<Live, Slice[]>): string {
-  const best = (mine: boolean, f: (x: Slice) => number): [string, number] => {
-    let found: [string, number] = ['none', Number.POSITIVE_INFINITY]
-    for (const [l, xs] of figures) {
-      const v = med(xs, f)
-      if ((l.row.memokit === true) === mine && v < found[1]) found = [l.row.name, v]
-    }
-    return found
-  }
-  const [mkP99, mkP99v] = best(true, (x) => x.p99)
-  const [peerP99, peerP99v] = best(false, (x) => x.p99)
-  const [mkCalls, mkCallsV] = best(true, (x) => x.callsPerRequest)
-  const [peerCalls, peerCallsV] = best(false, (x) => x.callsPerRequest)
-  const met = mkP99v < peerP99v && mkCallsV < peerCallsV
-  return [
-    `target (lowest p99 and fewest origin calls of all rows): ${met ? 'MET' : 'MISSED'}.`,
-    `p99: ${mkP99} ${ms(mkP99v)} ms vs best peer ${peerP99} ${ms(peerP99v)} ms (${(mkP99v / peerP99v).toFixed(3)}x);`,
-    `origin calls/request: ${mkCalls} ${mkCallsV.toFixed(3)} vs best peer ${peerCalls} ${peerCallsV.toFixed(3)} (${(mkCallsV / peerCallsV).toFixed(3)}x)`,
-  ].join(' ')
 }
 
 /** L1: open-loop latency over Redis at two arrival rates. */
