@@ -20,8 +20,8 @@ export interface LinkEvents {
 
 /** One client kind behind one shape. */
 export interface BusLink {
-  /** Where the bus connects, for messages; never credentials. */
-  readonly where: string
+  /** Where the bus connects, for messages (a Sentinel's master of the moment); never credentials. */
+  where(): string
   /** Starts connecting the subscriber (and a publisher the bus owns); resolves once the subscriber is connected. */
   open(): Promise<void>
   /** Subscribes `listener` to `channel` on the subscriber connection; resolves once Redis confirmed it. */
@@ -128,7 +128,7 @@ function nodeRedisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink
   subscriber.unref?.()
   const openSubscriber = connector(subscriber)
   const openPublisher = connector(publisher)
-  const where = locate(publisher as unknown as RedisCompatibleClient).where()
+  const { where } = locate(publisher as unknown as RedisCompatibleClient)
   const listeners = new Map<RawListener, (message: unknown) => void>()
   return {
     where,
@@ -183,7 +183,7 @@ function ioredisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink {
   subscriber.on('message', (channel, message) => {
     for (const listener of byChannel.get(asText(channel)) ?? []) listener(asText(message))
   })
-  const where = adaptIoredis(publisher as unknown as IoredisCompatibleClient).location.where()
+  const { where } = adaptIoredis(publisher as unknown as IoredisCompatibleClient).location
   const wake = (client: IoredisPubSub): void => {
     // `wait`: lazyConnect not connected yet; `end`: its retryStrategy gave up or it was disconnected.
     if (client.status === 'wait' || client.status === 'end') client.connect().catch(() => {})

@@ -30,7 +30,7 @@ function bounded<T>(link: BusLink, timeoutMs: number, op: string, work: Promise<
 
 // StorageOp has no 'publish' or 'subscribe': a bus failure is a connection failure.
 function failure(link: BusLink, what: string, cause?: unknown): StorageError {
-  const message = `${NAME} ${what.replace(/^(\w+)/, `$1 on ${link.where}`)}`
+  const message = `${NAME} ${what.replace(/^(\w+)/, `$1 on ${link.where()}`)}`
   return new StorageError(message, { storage: NAME, op: 'connect' }, cause === undefined ? undefined : { cause })
 }
 
