@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { memoryStorage, type TieredEvent, tieredStorage } from '@memokit/core'
+import { type Bus, memoryBus, memoryStorage, type TieredEvent, tieredStorage } from '@memokit/core'
 import {
   advance,
   type Cluster,
@@ -262,6 +262,44 @@ describe('tieredStorage on a bus: protocol and lifecycle', () => {
     expect(String(warn.mock.calls[0]?.[0])).toMatch(/another protocol version/)
     warn.mockRestore()
     await tier.close()
+  })
+
+  it('reports a failed subscription, bypasses its L1, and subscribes again at the next heartbeat', async () => {
+    const inner = memoryBus()
+    let refusals = 1
+    const bus: Bus = {
+      name: 'flaky',
+      publish: (channel, payload) => inner.publish(channel, payload),
+      subscribe: (channel, handlers) =>
+        refusals-- > 0 ? Promise.reject(new Error('no subscription')) : inner.subscribe(channel, handlers),
+    }
+    const r = replica({ l2: testL2().storage, bus, channel: 'flaky', heartbeat: 1000 })
+    await r.tier.ready
+    expect(r.events).toContainEqual({ type: 'subscribe-failed', error: new Error('no subscription') })
+    expect(r.tier.l1Active).toBe(false)
+    await advance(1000)
+    expect(r.tier.l1Active).toBe(true)
+    expect(inner.subscribers).toBe(1)
+    await r.tier.close()
+  })
+
+  it('a failed publish is reported, never thrown, and the receivers detect it as a gap', async () => {
+    const c = await cluster(2)
+    const [a, b] = pair(c)
+    const ns = uniqueNs()
+    await a.tier.set(ns, 'k', 1)
+    await b.tier.get(ns, 'k')
+    const publish = c.bus.publish
+    c.bus.publish = () => Promise.reject(new Error('publish refused'))
+    await a.tier.set(ns, 'k', 2)
+    await settle()
+    expect(a.events).toContainEqual({ type: 'publish-failed', error: new Error('publish refused') })
+    c.bus.publish = publish
+    const flushed = b.next((e) => e.type === 'flush')
+    await advance(1000)
+    expect(await flushed).toEqual({ type: 'flush', reason: 'gap' })
+    expect((await b.tier.get(ns, 'k'))?.value).toBe(2)
+    await c.close()
   })
 
   it('close() stops the heartbeat and unsubscribes', async () => {
