@@ -1,5 +1,8 @@
-// memokit's rows in R1 (and S5's Redis part): the current sources, the before build, and the freshness rows.
+// memokit's rows in R1 (and S5's Redis part): the current sources, the before build, the freshness rows, and
+// memokit over the user's own node-redis client.
+import { createClient } from 'redis'
 import { BEFORE_MIN_RATIO, loadMemokit, loadMemokitBefore, loadMemokitRedis } from '../memokit'
+import { RAW, RAW_NO_TIMEOUT } from './r1-peers'
 import { fetchValue, HOT, type Instance, type RedisContender, TTL_MS } from './redis-common'
 import { gated, STALE, STALE_NOTE, SWR_FRESH_NOTE, swrUnsupported } from './stale'
 
@@ -39,7 +42,8 @@ export async function memokitPair(prefix: string): Promise<{ list: RedisContende
         ? { ...current, versus: { name: old.name, label: 'current/before', min: BEFORE_MIN_RATIO } }
         : current,
     )
-  if (typeof current !== 'string') list.push(...(await freshnessRows(prefix, skipped)))
+  if (typeof current !== 'string')
+    list.push(...(await ownClientRows(prefix)), ...(await freshnessRows(prefix, skipped)))
   if (cacheValue && redisStorage) {
     list.push({
       name: old.name,
@@ -85,5 +89,48 @@ async function freshnessRows(prefix: string, skipped: string[]): Promise<RedisCo
     row('memokit, swr on, fresh hit', SWR_FRESH_NOTE, 'mf', { ttl: TTL_MS, swr: TTL_MS }, false),
     // swr 1 h, not TTL_MS: a held key whose entry expired mid-run would be a miss waiting for ever on its computation.
     row('memokit, stale hit', STALE_NOTE, 'ms', STALE, true),
+  ]
+}
+
+/** Issue 14: within 5% of the raw read on the same kind of client, one at a time and 64 in flight. */
+const OWN_CLIENT_MIN_RATIO = 0.95
+
+/**
+ * Issue 14, section 1: `redisStorage({ client })` over a client made as node-redis' README shows (`createClient()`
+ * with its defaults, `.connect()` before use), each row judged against the raw read on a client made the same way
+ * (r1-peers.ts): with node-redis' default 5 s per-command timeout, and with `commandOptions: { timeout: 0 }`.
+ */
+async function ownClientRows(prefix: string): Promise<RedisContender[]> {
+  const { cacheValue } = await loadMemokit()
+  const { redisStorage } = await loadMemokitRedis()
+  if (!cacheValue || !redisStorage) return []
+  const row = (name: string, tag: string, raw: string, options: object, client: string): RedisContender => ({
+    name,
+    note: `redisStorage({ client }), client: ${client}`,
+    modes: ['hit64', 'hit1'],
+    versus: { name: raw, label: 'vs raw on the same client', min: OWN_CLIENT_MIN_RATIO },
+    make: async (url, load = fetchValue) => {
+      const client = await createClient({ url, ...options })
+        .on('error', () => {})
+        .connect()
+      const storage = redisStorage({ client, prefix: `${prefix}-${tag}` })
+      const call = cacheValue(load, { storage, name: 'bench.r1', ttl: TTL_MS }) as Instance['call']
+      return {
+        call,
+        close: async () => {
+          client.destroy()
+        },
+      }
+    },
+  })
+  return [
+    row('memokit, own client', 'mo', RAW, {}, 'createClient() (node-redis defaults)'),
+    row(
+      'memokit, own client, no command timeout',
+      'mt',
+      RAW_NO_TIMEOUT,
+      { commandOptions: { timeout: 0 } },
+      'createClient({ commandOptions: { timeout: 0 } })',
+    ),
   ]
 }

@@ -39,12 +39,16 @@ function rawNodeRedis(
   }
 }
 
+/** The raw rows memokit's "own client" rows are compared with (r1-memokit.ts). */
+export const RAW = 'node-redis GET + JSON.parse'
+export const RAW_NO_TIMEOUT = 'node-redis, no command timeout'
+
 export function contenders(prefix: string): RedisContender[] {
   return [
-    rawNodeRedis(prefix, 'node-redis GET + JSON.parse', 'raw; SET PX on miss', 'raw', {}),
+    rawNodeRedis(prefix, RAW, 'raw; SET PX on miss', 'raw', {}),
     rawNodeRedis(
       prefix,
-      'node-redis, no command timeout',
+      RAW_NO_TIMEOUT,
       'reference: commandOptions { timeout: 0 } (node-redis 6 arms an AbortSignal.timeout per command)',
       'rawnt',
       { commandOptions: { timeout: 0 } },
