@@ -14,6 +14,7 @@ import { type Plan, resolvePlan } from './plan'
 import { toStorageError } from './report'
 import type { AnyStorage, AsyncStorage, MaybePromise, Storage } from './storage'
 import { readAsync, readSync, SKIPPED } from './store'
+import { verifyTags } from './tags'
 import { issuedWrites } from './writes'
 
 /** `true` when `S` is an {@link AsyncStorage}. */
@@ -115,6 +116,8 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
     try {
       key = encodeKey(args)
       held = reader === undefined ? readSync(plan, key) : reader.read(key)
+      // A sync storage answers the tag tokens synchronously too.
+      if (plan.tags !== undefined) held = verifyTags(plan, args, held)
     } catch (error) {
       // Key and strict-mode storage errors reach an async function's callers as rejections.
       if (isAsyncFn) return Promise.reject(error)
@@ -132,7 +135,8 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
   }
   const observed = observedCall(plan, (self, args) => run(self, args, NO_SCAN))
   if (plan.counters !== undefined) return observedOnly(observed)
-  return reader === undefined || internals === undefined
+  // Tagged entries are checked against their tags' tokens on every read: no fast path can skip that.
+  return reader === undefined || internals === undefined || plan.tags !== undefined
     ? function cached(this: unknown, ...args: unknown[]): unknown {
         if (callStart.hasSubscribers) return observed(this, args)
         return run(this, args, NO_SCAN)
@@ -164,7 +168,8 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
     // Registered before the read, so concurrent callers share the read too.
     const flight = new Flight(key, false)
     pending.set(key, flight)
-    readAsync(plan, key)
+    const read = readAsync(plan, key)
+    ;(plan.tags === undefined ? read : read.then((held) => verifyTags(plan, args, held)))
       .then((held) => afterRead(plan, self, args, key, held, flight))
       .catch((error: unknown) => {
         if (pending.get(key) === flight) pending.delete(key)

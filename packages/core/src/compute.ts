@@ -12,6 +12,7 @@ import { isPromiseLike } from './options'
 import { type Plan, PROMISE_META } from './plan'
 import type { SetOptions } from './storage'
 import { write } from './store'
+import { snapshotTags, tagsOf } from './tags'
 
 /** What a hit returns for what a slot holds: a Promise exactly when the computation returned one. */
 export function shapeOf(plan: Plan, held: unknown): unknown {
@@ -77,6 +78,20 @@ export function compute(
 
 /** Calls `fn` in its compute context, traced on `memokit:compute` when anyone listens. */
 function run(plan: Plan, self: unknown, args: unknown[], flight: Flight, fallback: WithMeta | undefined): unknown {
+  if (plan.tags === undefined) return runFn(plan, self, args, flight, fallback)
+  // The tags' tokens are read before `fn` starts: an invalidation while it runs then invalidates its result.
+  const snapshot = snapshotTags(plan, tagsOf(plan, args))
+  if (!isPromiseLike(snapshot)) {
+    flight.tags = snapshot
+    return runFn(plan, self, args, flight, fallback)
+  }
+  return snapshot.then((tags) => {
+    flight.tags = tags
+    return runFn(plan, self, args, flight, fallback)
+  })
+}
+
+function runFn(plan: Plan, self: unknown, args: unknown[], flight: Flight, fallback: WithMeta | undefined): unknown {
   if (plan.counters !== undefined) plan.counters.computations++
   const context = contextOf(flight, fallback)
   if (!computeChannel.hasSubscribers) return runInContext(context, plan.fn, self, args)
@@ -120,15 +135,18 @@ function land(
   }
   let written: void | Promise<void>
   try {
-    written = writable && !flight.invalidated ? store(plan, flight.key, value, promised) : undefined
+    written = writable && !flight.invalidated ? store(plan, flight, value, promised) : undefined
   } catch (error) {
     return writeFailed(error)
   }
   return written === undefined ? done() : written.then(done, writeFailed)
 }
 
-function store(plan: Plan, key: string, value: unknown, promised: boolean): void | Promise<void> {
+function store(plan: Plan, flight: Flight, value: unknown, promised: boolean): void | Promise<void> {
+  const { key } = flight
   if (plan.shouldCache !== undefined && !plan.shouldCache(value)) return
+  // Tags whose tokens could not be read: an entry that could not be checked later is not stored.
+  if (plan.tags !== undefined && flight.tags === undefined) return
   let options: SetOptions | undefined
   if (plan.fixedSet !== undefined) options = promised ? plan.fixedSet.promise : plan.fixedSet.plain
   else {
@@ -141,7 +159,8 @@ function store(plan: Plan, key: string, value: unknown, promised: boolean): void
       return
     }
     if (times === false) return
-    const meta = promised ? { ...times.meta, ...PROMISE_META } : times.meta
+    let meta = promised ? { ...times.meta, ...PROMISE_META } : times.meta
+    if (flight.tags !== undefined) meta = { ...meta, tags: flight.tags }
     options = { ttl: times.ttl, meta }
   }
   return write(plan, key, value, options)

@@ -18,6 +18,11 @@ export class Flight {
   computation: Promise<unknown> | undefined
   /** The observed call that started this flight (telemetry); none for background refreshes or when unobserved. */
   readonly observer: CallMessage | undefined
+  /**
+   * The tokens of the call's tags, read before `fn` ran and stored with its result (`tags` option); `undefined`
+   * without tags, or when they could not be read (the result is then not stored).
+   */
+  tags: Readonly<Record<string, string>> | undefined = undefined
   /** Why `fn` runs in this flight, for `memokit:compute`. */
   reason: ComputeReason = 'miss'
   private controller: AbortController | undefined

@@ -57,5 +57,6 @@ export type {
   Storage,
   StorageContract,
 } from './storage'
+export { invalidateTags } from './tags'
 export type { TieredEvent, TieredFlushReason, TieredStorage, TieredStorageOptions } from './tiered'
 export { tieredStorage } from './tiered'

@@ -109,6 +109,13 @@ export interface CacheValueOptions<
    * data), `'digest'` (the first 16 characters of their SHA-256, base64url) or `'raw'`.
    */
   readonly observeKeys?: 'none' | 'digest' | 'raw'
+  /**
+   * The tags of a call's result, for {@link invalidateTags}: e.g. `(id) => ['user:' + id]`. Each read of a tagged
+   * entry also reads its tags' tokens (one batched read when the storage has `getMany`), so leave it off where no
+   * tag is needed. An entry invalidated by a tag is never served fresh or through `swr`; it still serves within
+   * `staleIfError`. Default: none.
+   */
+  readonly tags?: (...args: Args) => readonly string[]
   /** Count this wrapper's outcomes for `.stats()`. Costs a little on every call, so off by default. */
   readonly stats?: boolean
 }
@@ -166,12 +173,21 @@ export function resolveStorage(entry: string, storage: unknown): AnyStorage {
   return storage as AnyStorage
 }
 
+/** The namespace holding one token per tag (tags.ts), shared by every namespace of a storage. Reserved. */
+export const TAG_NAMESPACE = 'memokit:tags'
+
 export function resolveNamespace(entry: string, namespace: unknown): string {
   if (namespace === undefined) return DEFAULT_NAMESPACE
   if (typeof namespace !== 'string' || namespace.length === 0) {
     throw new ConfigError(
       'namespace',
       `${entry}: namespace must be a non-empty string (any characters), got ${describe(namespace)}; omit it for '${DEFAULT_NAMESPACE}'`,
+    )
+  }
+  if (namespace === TAG_NAMESPACE) {
+    throw new ConfigError(
+      'namespace',
+      `${entry}: the namespace '${TAG_NAMESPACE}' is reserved for tag tokens (see invalidateTags); choose another`,
     )
   }
   if (hasLoneSurrogate(namespace)) {

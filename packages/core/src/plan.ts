@@ -49,6 +49,7 @@ export const VALUE_OPTIONS = [
   'refreshAhead',
   'observeKeys',
   'stats',
+  'tags',
 ] as const
 
 const DEFAULT_ERROR_BACKOFF_MS = 10_000
@@ -87,6 +88,8 @@ export interface Plan {
   readonly observeKeys: ObserveKeys
   /** Outcome counts for `.stats()` (`stats` option); with them the wrapper always takes its observed path. */
   readonly counters: Counters | undefined
+  /** The `tags` option: the tags of a call's result, checked on every read (tags.ts). */
+  readonly tags: ((...args: unknown[]) => unknown) | undefined
   /** A process-local storage (memory) or a remote one, for telemetry. */
   readonly tier: Tier
   /** A `memokit:event` message about `key` of this function. */
@@ -107,6 +110,7 @@ export function resolvePlan(fn: unknown, options: unknown): Plan {
   const random = resolveHook<() => number>(entry, 'random', o.random) ?? Math.random
   const freshness = resolveFreshness(o, random)
   const timeout = resolveTimeout(o.timeout)
+  const tags = resolveHook<(...args: unknown[]) => unknown>(entry, 'tags', o.tags)
   const plainKeys =
     typed !== true && key === undefined && (ignoreArgs === undefined || (ignoreArgs as unknown[]).length === 0)
   const plan: Plan = {
@@ -125,13 +129,15 @@ export function resolvePlan(fn: unknown, options: unknown): Plan {
     breaker: storageBreaker(storage, resolveBreaker(entry, o.circuitBreaker), random),
     report: createReporter(storage, resolveHook<(r: ErrorReport) => void>(entry, 'onError', o.onError), name),
     freshness,
-    fixedSet: fixedSetOptions(o.ttl, freshness),
+    // Tagged entries carry their tags' tokens: no constant write options.
+    fixedSet: tags === undefined ? fixedSetOptions(o.ttl, freshness) : undefined,
     errorBackoffMs:
       o.errorBackoff === undefined ? DEFAULT_ERROR_BACKOFF_MS : parseDuration(o.errorBackoff, 'errorBackoff'),
     softTimeoutMs: timeout.soft,
     hardTimeoutMs: timeout.hard,
     observeKeys: resolveObserveKeys(o.observeKeys),
     counters: resolveBoolean(entry, 'stats', o.stats, false) ? createCounters() : undefined,
+    tags,
     tier: memoryInternals(storage) === undefined ? 'remote' : 'local',
     event(type, key, error) {
       const message = {

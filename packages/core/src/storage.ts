@@ -41,6 +41,8 @@ export interface EntryMeta {
   readonly swrUntil?: number
   /** End of the stale-if-error window, ms since the epoch. */
   readonly errorUntil?: number
+  /** The entry's tags, each with the token it had when the computation started (`tags` option). */
+  readonly tags?: Readonly<Record<string, string>>
 }
 
 /** Options of a write. An object, so later features (stale-while-revalidate, tags) can add fields. */
@@ -69,6 +71,12 @@ export interface StorageContract<Async extends boolean> {
    * Throws (rejects) on a storage failure; a corrupt payload throws a `CodecError`.
    */
   get(namespace: string, key: string): MaybePromise<Entry | undefined, Async>
+  /**
+   * Reads several entries of one namespace at once, in the order of `keys` (`undefined` for each miss), as `get`
+   * would. Optional: core reads tag tokens with it in one round trip (MGET, `$in`, multi-get); without it, core
+   * issues the `get`s concurrently.
+   */
+  getMany?(namespace: string, keys: readonly string[]): MaybePromise<(Entry | undefined)[], Async>
   /** Writes (or overwrites) an entry; an overwrite replaces the value and restarts the expiry. */
   set(namespace: string, key: string, value: unknown, options?: SetOptions): MaybePromise<void, Async>
   /**

@@ -9,6 +9,7 @@ import { closeTests, concurrencyTests, orderingTests } from './groups/concurrenc
 import { addTests, ttlTests } from './groups/expiry'
 import { metaTests } from './groups/meta'
 import { scopeTests } from './groups/scope'
+import { getManyTests, tagTests } from './groups/tags'
 import { createSuite } from './harness'
 import type { StorageContractOptions, TestRunner } from './types'
 
@@ -65,6 +66,8 @@ export function runStorageContract(runner: TestRunner, options: StorageContractO
     orderingTests(suite)
     metaTests(suite)
     scopeTests(suite)
+    getManyTests(suite)
+    tagTests(suite)
     closeTests(suite)
   })
 }
