@@ -1,7 +1,6 @@
-// The key encoder's text of a number: a one-number key is routed to a number table exactly when it is that text.
-import { numberText } from './keys'
 import { bucketShift, hashNumber } from './memory-hash'
 import { type MemoryStorageOptions, resolveMemoryOptions, sizeOfValue } from './memory-options'
+import { createRouter, fullKey } from './memory-route'
 import { isPromiseOnly, type MemoryInternals, MISS, type Table, WithMeta } from './memory-slots'
 import type { Entry, SetOptions, Storage } from './storage'
 
@@ -17,11 +16,6 @@ export function memoryInternals(storage: unknown): MemoryInternals | undefined {
   return internalsByStorage.get(storage as Storage)
 }
 
-interface NamespaceTables {
-  readonly generic: Table
-  readonly numbers: Map<string, Table>
-}
-
 const INITIAL_CAPACITY = 64
 const PROMISE_META = Object.freeze({ promise: true })
 
@@ -35,8 +29,8 @@ const PROMISE_META = Object.freeze({ promise: true })
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const { maxEntries, maxSize, sizeOf } = resolveMemoryOptions(options)
-  const namespaces = new Map<string, NamespaceTables>()
-  const tables: Table[] = []
+  const router = createRouter()
+  const { tables, namespaces, numberTable, route } = router
 
   // Slot 0 is the sentinel of a circular list: next[0] is the most recently used slot, prev[0] the least.
   let capacity = Math.min(INITIAL_CAPACITY, maxEntries)
@@ -168,63 +162,6 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     const at = expires[s] as number
     return at !== 0 && epoch + at <= Date.now()
   }
-  const makeTable = (prefix: string | undefined): Table => {
-    const map = prefix === undefined ? new Map<string, number>() : undefined
-    const table: Table = {
-      id: tables.length,
-      prefix,
-      map,
-      hasMeta: false,
-      hasBox: false,
-      hasPromised: false,
-      hasTimeline: false,
-    }
-    tables.push(table)
-    return table
-  }
-  const namespaceTables = (ns: string): NamespaceTables => {
-    let found = namespaces.get(ns)
-    if (found === undefined) {
-      found = { generic: makeTable(undefined), numbers: new Map() }
-      namespaces.set(ns, found)
-    }
-    return found
-  }
-  const numberTable = (ns: string, prefix: string): Table => {
-    const { numbers } = namespaceTables(ns)
-    let table = numbers.get(prefix)
-    if (table === undefined) {
-      table = makeTable(prefix)
-      numbers.set(prefix, table)
-    }
-    return table
-  }
-
-  // Routes a public string key to its table and map key: `<prefix>[<number>]` with a canonical number other
-  // than -0 (which a Map can't tell from 0) goes to the number table, anything else to the generic table.
-  let routedKey: unknown
-  const route = (ns: string, key: string): Table => {
-    const colon = key.indexOf(':')
-    // Cheap rejections first: a number's encoding ends in a digit, `y` (Infinity) or `N` (NaN).
-    const last = key.charCodeAt(key.length - 2)
-    if (
-      colon !== -1 &&
-      key.charCodeAt(colon + 1) === 91 /* [ */ &&
-      key.charCodeAt(key.length - 1) === 93 /* ] */ &&
-      ((last >= 48 && last <= 57) || last === 121 || last === 78)
-    ) {
-      const inner = key.slice(colon + 2, -1)
-      const n = Number(inner)
-      if (inner.length > 0 && !(n === 0 && 1 / n < 0) && numberText(n) === inner) {
-        routedKey = n
-        return numberTable(ns, key.slice(0, colon + 1))
-      }
-    }
-    routedKey = key
-    return namespaceTables(ns).generic
-  }
-  const fullKey = (table: Table, raw: unknown): string =>
-    table.prefix === undefined ? (raw as string) : `${table.prefix}[${numberText(raw as number)}]`
   const slotIn = (table: Table, raw: unknown): number =>
     table.map === undefined ? numberSlot(table, raw as number) : (table.map.get(raw as string) ?? 0)
 
@@ -330,18 +267,18 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     name: 'memory',
     get(ns, key) {
       const table = route(ns, key)
-      const s = lookup(table, routedKey)
+      const s = lookup(table, router.routed)
       if (s === 0) return undefined
       touch(s)
       return entryAt(s)
     },
     set(ns, key, value, opts) {
       const table = route(ns, key)
-      write(table, routedKey, value, opts)
+      write(table, router.routed, value, opts)
     },
     add(ns, key, value, opts) {
       const table = route(ns, key)
-      const raw = routedKey
+      const raw = router.routed
       if (lookup(table, raw) !== 0) return false
       write(table, raw, value, opts)
       // Not written when larger than maxSize on its own.
@@ -349,7 +286,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     },
     delete(ns, key) {
       const table = route(ns, key)
-      const s = lookup(table, routedKey)
+      const s = lookup(table, router.routed)
       if (s === 0) return false
       release(s)
       return true
@@ -387,14 +324,14 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   }
   internalsByStorage.set(storage, {
     numberTable,
-    genericTable: (ns) => namespaceTables(ns).generic,
+    genericTable: router.genericTable,
     read: (table, raw) => {
       const s = numberSlot(table, raw)
       return s === 0 ? MISS : readSlot(s)
     },
     numberSlot,
-    // `route` sets `routedKey` before it is read.
-    slotOfKey: (ns, key) => slotIn(route(ns, key), routedKey),
+    // `route` sets `router.routed` before it is read.
+    slotOfKey: (ns, key) => slotIn(route(ns, key), router.routed),
     // A released slot's key is undefined, and slot 0 (the list sentinel) never holds one.
     keyAt: (table, s) => (tableOf[s] === table.id ? keys[s] : undefined),
     readSlot,
