@@ -324,6 +324,9 @@ function encArray(a: readonly unknown[], c: Context, depth: number, stack: objec
   return `${s}]`
 }
 
+const isSparse = (length: number, elements: number): boolean =>
+  length - elements > SPARSE_MIN_HOLES && length - elements > elements
+
 /** The indices of an array's elements (its own index properties), ascending, in time proportional to them. */
 function presentIndices(a: readonly unknown[], n: number): number[] {
   const indices: number[] = []
