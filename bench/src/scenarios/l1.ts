@@ -36,6 +36,24 @@ export interface Settings {
 const FULL: Settings = { rates: [2000, 5000], rounds: 5, warmupMs: 1500, measureMs: 3000 }
 const QUICK: Settings = { rates: [300], rounds: 1, warmupMs: 200, measureMs: 400 }
 
+/** FULL or QUICK, with `L1_RATES` (requests/s, comma-separated) and `L1_ROUNDS` from the environment if set. */
+function settings(quick: boolean): Settings {
+  const base = quick ? QUICK : FULL
+  const numbers = (name: string, integer: boolean): number[] | undefined => {
+    const raw = process.env[name]
+    if (raw === undefined || raw.trim() === '') return undefined
+    const xs = raw.split(',').map((x) => Number(x.trim()))
+    if (xs.some((x) => !(x > 0 && Number.isFinite(x) && (!integer || Number.isInteger(x)))))
+      throw new Error(
+        `${name}=${raw}: expected positive ${integer ? 'integers' : 'numbers'}, e.g. ${name}=${integer ? '3' : '500,1000'}`,
+      )
+    return xs
+  }
+  const rates = numbers('L1_RATES', false)
+  const rounds = numbers('L1_ROUNDS', true)?.[0]
+  return { ...base, ...(rates ? { rates } : {}), ...(rounds ? { rounds } : {}) }
+}
+
 /** The cached function's origin: 20 ms ± 5 ms on a timer (no CPU), counting its calls. */
 interface Origin {
   readonly load: (k: number) => Promise<Value>
@@ -148,7 +166,7 @@ export const l1: Scenario = {
   title: `open-loop latency over Redis: Poisson arrivals, Zipf(${ZIPF_S}) over ${L1_KEYS} keys, origin ${ORIGIN_MS} ± ${ORIGIN_JITTER_MS} ms, TTL ${L1_TTL_MS} ms`,
   async run(cfg, log) {
     selfCheck()
-    const s = cfg.quick ? QUICK : FULL
+    const s = settings(cfg.quick)
     const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
     const down = await reachable(url)
     if (down !== undefined)
