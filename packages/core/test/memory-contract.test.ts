@@ -21,6 +21,18 @@ runStorageContract(
   },
 )
 
+// The contract holds with the size bound on too (a bound the contract's entries never reach).
+runStorageContract(
+  { describe, it, beforeAll, afterAll },
+  {
+    name: 'memory with maxSize',
+    create: () => memoryStorage({ maxSize: 1_000_000_000, sizeCalculation: () => 1 }),
+    advanceTime: (ms) => {
+      jest.advanceTimersByTime(ms)
+    },
+  },
+)
+
 describe('memoryStorage specifics', () => {
   const ns = () => `ns-${Math.random().toString(36).slice(2)}`
 
