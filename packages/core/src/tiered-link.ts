@@ -9,8 +9,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { BusHandlers, BusState } from './bus'
-import { type BusInvalidation, type BusMessage, decodeBusMessage, encodeBusMessage } from './bus-protocol'
+import { type BusInvalidation, decodeBusMessage } from './bus-protocol'
 import type { ResolvedTiered, TieredEvent, TieredFlushReason } from './tiered-options'
+import { createPublisher, createSequenceCheck } from './tiered-sequence'
 
 export interface BusLink {
   /** Whether the L1 may be read and written now. */
@@ -30,21 +31,16 @@ export interface LinkTarget {
   emit(event: TieredEvent): void
 }
 
-interface Sender {
-  seq: number
-  heardAt: number
-}
-
 // A sender silent for this many heartbeat timeouts is forgotten; if it speaks again, that is a first contact.
 const FORGET_AFTER_TIMEOUTS = 10
 
+/** One closure per replica's link: its state (transport, heartbeat, subscription) is shared by every handler. */
 export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLink {
   const bus = resolved.bus as NonNullable<ResolvedTiered['bus']>
   const { channel, heartbeat, heartbeatTimeout } = resolved
   const id = randomUUID()
-  const senders = new Map<string, Sender>()
-  const publishing = new Set<Promise<void>>()
-  let seq = 0
+  const sequence = createSequenceCheck()
+  const publisher = createPublisher(bus, channel, id, (error) => target.emit({ type: 'publish-failed', error }))
   let transportUp = false
   let heartbeatOk = true
   let lastOwnBeat = 0
@@ -53,33 +49,11 @@ export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLin
   let unsubscribe: (() => Promise<void>) | undefined
 
   const send = (invalidation: BusInvalidation): void => {
-    if (closed) return
-    const payload = encodeBusMessage({ ...invalidation, sender: id, seq: ++seq } as BusMessage)
-    let sent: Promise<void>
-    try {
-      sent = bus.publish(channel, payload)
-    } catch (error) {
-      sent = Promise.reject(error)
-    }
-    const tracked = sent.catch((error: unknown) => target.emit({ type: 'publish-failed', error }))
-    publishing.add(tracked)
-    void tracked.finally(() => publishing.delete(tracked))
+    if (!closed) publisher.send(invalidation)
   }
   const becameUsable = (reason: TieredFlushReason, cause: 'transport' | 'heartbeat'): void => {
     target.flush(reason)
     target.emit({ type: 'state', state: 'up', cause })
-  }
-  // Checks the sender's sequence; a message that may follow lost ones flushes the L1 before it is applied.
-  const checkSequence = (message: BusMessage, now: number): void => {
-    const known = senders.get(message.sender)
-    if (known === undefined) {
-      senders.set(message.sender, { seq: message.seq, heardAt: now })
-      if (message.seq !== 1) target.flush('new-sender')
-      return
-    }
-    if (message.seq > known.seq + 1) target.flush('gap')
-    if (message.seq > known.seq) known.seq = message.seq
-    known.heardAt = now
   }
   const handlers: BusHandlers = {
     message(payload) {
@@ -90,7 +64,8 @@ export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLin
         return
       }
       const now = Date.now()
-      checkSequence(message, now)
+      const lost = sequence.check(message, now)
+      if (lost !== undefined) target.flush(lost)
       if (message.sender === id) {
         if (message.kind !== 'heartbeat') return
         lastOwnBeat = now
@@ -148,9 +123,7 @@ export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLin
       heartbeatOk = false
       target.emit({ type: 'state', state: 'down', cause: 'heartbeat' })
     }
-    for (const [sender, known] of senders) {
-      if (now - known.heardAt > FORGET_AFTER_TIMEOUTS * heartbeatTimeout) senders.delete(sender)
-    }
+    sequence.forget(now - FORGET_AFTER_TIMEOUTS * heartbeatTimeout)
     if (transportUp) send({ kind: 'heartbeat' })
   }
   const timer = setInterval(tick, heartbeat)
@@ -164,7 +137,7 @@ export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLin
       if (closed) return
       closed = true
       clearInterval(timer)
-      await Promise.allSettled([...publishing])
+      await publisher.settled()
       const stop = unsubscribe
       unsubscribe = undefined
       if (stop !== undefined) await stop()

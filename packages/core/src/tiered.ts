@@ -1,9 +1,10 @@
 import type { BusInvalidation } from './bus-protocol'
 import { invalidateFlights } from './identity'
 import type { AsyncStorage, Entry, SetOptions } from './storage'
+import { createEventSink } from './tiered-events'
 import { createL1 } from './tiered-l1'
 import { type BusLink, connectBus } from './tiered-link'
-import { resolveTiered, type TieredEvent, type TieredFlushReason, type TieredStorageOptions } from './tiered-options'
+import { resolveTiered, type TieredFlushReason, type TieredStorageOptions } from './tiered-options'
 
 export type { TieredEvent, TieredFlushReason, TieredStorageOptions } from './tiered-options'
 
@@ -19,8 +20,6 @@ export interface TieredStorage extends AsyncStorage {
   /** Stops the heartbeat and unsubscribes. The L1, the L2 and the bus were passed in and stay open. */
   close(): Promise<void>
 }
-
-const WARNING_INTERVAL_MS = 10_000
 
 /**
  * A two-tier storage: reads try the in-process L1 (a memory storage), then the shared L2, copying what L2 returns
@@ -44,25 +43,7 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
   const resolved = resolveTiered(options)
   const { l2, onEvent } = resolved
   const l1 = createL1(resolved.l1, resolved.internals, resolved.maxL1Age)
-  let lastWarning = Number.NEGATIVE_INFINITY
-  const emit = (event: TieredEvent): void => {
-    if (onEvent !== undefined) {
-      try {
-        onEvent(event)
-      } catch {
-        // A failing hook must never break the storage.
-      }
-      return
-    }
-    if (event.type !== 'unreadable' && event.type !== 'publish-failed' && event.type !== 'subscribe-failed') return
-    const now = Date.now()
-    if (now - lastWarning < WARNING_INTERVAL_MS) return
-    lastWarning = now
-    process.emitWarning(
-      `memokit tieredStorage (${tier.name}): ${describeEvent(event)}; further bus warnings of this tier are muted for 10 s, pass onEvent to see each`,
-      { type: 'MemokitWarning', code: 'E_STORAGE' },
-    )
-  }
+  const emit = createEventSink(() => tier.name, onEvent)
   const apply = (invalidation: BusInvalidation): void => {
     if (invalidation.kind === 'heartbeat') return
     if (invalidation.kind === 'tags') {
@@ -176,16 +157,4 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
     emit({ type: 'flush', reason })
   }
   return tier
-}
-
-function describeEvent(event: TieredEvent): string {
-  switch (event.type) {
-    case 'unreadable':
-      return `ignored a bus message it can't read (${event.reason === 'version' ? 'another protocol version: upgrade every replica' : 'not a memokit message'})`
-    case 'publish-failed':
-    case 'subscribe-failed':
-      return `${event.type === 'publish-failed' ? 'a publish' : 'the subscription'} failed (${event.error instanceof Error ? event.error.message : String(event.error)}); other replicas drop their L1 on the gap, this one bypasses its L1 until subscribed`
-    default:
-      return event.type
-  }
 }
