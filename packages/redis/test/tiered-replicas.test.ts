@@ -7,7 +7,15 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { uid } from './counted'
-import { envPort, type RedisProcess, redisCli, sharedRedis, startRedisServer } from './servers'
+import {
+  envPort,
+  type RedisClusterProcesses,
+  type RedisProcess,
+  redisCli,
+  sharedRedis,
+  startRedisCluster,
+  startRedisServer,
+} from './servers'
 
 const repoRoot = join(__dirname, '..', '..', '..')
 const script = join(__dirname, 'fixtures', 'replica.ts')
@@ -29,7 +37,8 @@ interface Status {
 interface Replica {
   /** The client name of its current state, for CLIENT LIST. */
   name: string
-  open(url: string, prefix: string): Promise<void>
+  /** `cluster`: `url` is a node of a Redis Cluster. */
+  open(url: string, prefix: string, cluster?: boolean): Promise<void>
   send(cmd: string, fields?: { fn?: Fn; arg?: number; value?: string; count?: number }): Promise<unknown>
   call(fn: Fn, arg: number): Promise<Call>
   status(): Promise<Status>
@@ -65,9 +74,9 @@ async function startReplica(): Promise<Replica> {
     })
   const replica: Replica = {
     name: '',
-    async open(url, prefix) {
+    async open(url, prefix, cluster = false) {
       replica.name = uid('memokit-replica')
-      await send('open', { url, prefix, name: replica.name })
+      await send('open', { url, prefix, name: replica.name, cluster })
     },
     send,
     call: (fn, arg) => send('call', { fn, arg }) as Promise<Call>,
@@ -89,7 +98,7 @@ const servers: RedisProcess[] = []
 // Three processes serve every test (starting one takes seconds on a busy machine); each test opens fresh states.
 let pool: Replica[] = []
 beforeAll(async () => {
-  shared = await sharedRedis(BASE + 1)
+  shared = await sharedRedis(BASE + 4)
   pool = await Promise.all([startReplica(), startReplica(), startReplica()])
 }, 60_000)
 afterAll(async () => {
@@ -98,10 +107,9 @@ afterAll(async () => {
   await shared.stop()
 }, 30_000)
 
-async function replicas(count: number, url = shared.url): Promise<Replica[]> {
-  const prefix = uid('memokit-tiered')
+async function replicas(count: number, url = shared.url, cluster = false, prefix = uid('memokit-tiered')) {
   const chosen = pool.slice(0, count)
-  await Promise.all(chosen.map((r) => r.open(url, prefix)))
+  await Promise.all(chosen.map((r) => r.open(url, prefix, cluster)))
   const heard = await Promise.all(chosen.map((r) => r.send('settle', { count })))
   expect(heard).toEqual(chosen.map(() => count))
   return chosen
@@ -254,5 +262,43 @@ describe('faults', () => {
     // The restarted server is empty and the L1s were flushed: a new origin value shows everywhere.
     for (const r of all) await r.send('origin', { fn: 'price', value: 'v3' })
     for (const r of all) expect((await r.call('price', 7)).value).toBe('price-7-v3')
+  })
+})
+
+describe('on a Redis Cluster (sharded pub/sub)', () => {
+  let cluster: RedisClusterProcesses
+  beforeAll(async () => {
+    cluster = await startRedisCluster(envPort('REDIS_BUS_REPLICA_CLUSTER_PORT', 7260))
+  }, 60_000)
+  afterAll(async () => {
+    // The replicas' clients go first, so none is left reconnecting to a stopped node.
+    for (const r of pool) await r.open(shared.url, uid('memokit-tiered'))
+    await cluster?.stop()
+  }, 30_000)
+
+  it("B returns A's new value once it received A's message, over a shard channel on one master", async () => {
+    const prefix = uid('memokit-tiered')
+    const [a, b] = (await replicas(2, cluster.rootNodes[0]?.url, true, prefix)) as [Replica, Replica]
+    // The tier's channel is named after the L2's scope (which holds the prefix): exactly one master serves it,
+    // as a shard channel.
+    const listed = await Promise.all(
+      cluster.nodes.map((n) => redisCli(n.port, 'pubsub', 'shardchannels', `*${prefix}*`)),
+    )
+    expect(listed.filter((out) => out.trim() !== '')).toHaveLength(1)
+    await b.send('mark')
+    expect(await a.call('price', 1)).toEqual({ value: 'price-1-v1', l2Read: true })
+    expect(await b.send('waitReceived', { count: 1 })).toEqual(['keys'])
+    expect(await b.call('price', 1)).toEqual({ value: 'price-1-v1', l2Read: true })
+    expect(await b.call('price', 1)).toEqual({ value: 'price-1-v1', l2Read: false })
+    await a.send('origin', { fn: 'price', value: 'v2' })
+    await b.send('mark')
+    expect(await a.send('refresh', { fn: 'price', arg: 1 })).toBe('price-1-v2')
+    expect(await b.send('waitReceived', { count: 1 })).toEqual(['keys'])
+    expect(await b.call('price', 1)).toEqual({ value: 'price-1-v2', l2Read: true })
+    await b.send('mark')
+    await a.send('clearShop')
+    expect(await b.send('waitReceived', { count: 1 })).toEqual(['namespace'])
+    expect(await b.call('price', 1)).toEqual({ value: 'price-1-v1', l2Read: true })
+    for (const r of [a, b]) expect((await r.status()).unhandled).toEqual([])
   })
 })
