@@ -5,7 +5,7 @@ import { type Bus, ConfigError, StorageError } from '@memokit/core'
 import { redisBus } from '@memokit/redis'
 import { createClient, createClientPool, type RedisClientType } from 'redis'
 import { uid } from './counted'
-import { recorder, unhandledErrors } from './fixtures/bus-recorder'
+import { type Recorder, recorder, unhandledErrors } from './fixtures/bus-recorder'
 import { ioredisClients } from './ioredis-clients'
 import { envPort, type RedisProcess, redisCli, sharedRedis, startRedisServer } from './servers'
 
@@ -150,6 +150,21 @@ describe('on the shared server', () => {
     expect(await user.ping()).toBe('PONG')
   })
 
+  it('keeps 30 concurrent subscriptions on one bus apart, each up once and hearing only its channel', async () => {
+    const b = bus({ url: shared.url })
+    const channels = Array.from({ length: 30 }, () => uid('memokit-bus'))
+    const heard = channels.map(() => recorder())
+    const unsubscribes = await Promise.all(channels.map((c, i) => b.subscribe(c, (heard[i] as Recorder).handlers)))
+    await Promise.all(channels.flatMap((c) => [b.publish(c, `${c} 1`), b.publish(c, `${c} 2`)]))
+    for (const [i, c] of channels.entries()) {
+      const r = heard[i] as Recorder
+      await r.until(`both messages on ${c}`, () => r.messages.length >= 2)
+      expect(r.messages).toEqual([`${c} 1`, `${c} 2`])
+      expect(r.states).toEqual(['up'])
+    }
+    await Promise.all(unsubscribes.map((stop) => stop()))
+  })
+
   it('ignores what others publish on the channel without its framing', async () => {
     const b = bus({ url: shared.url })
     const channel = uid('memokit-bus')
@@ -172,6 +187,9 @@ describe('on the shared server', () => {
         const channel = uid('memokit-bus')
         const heard = recorder()
         await b.subscribe(channel, heard.handlers)
+        // Another replica on the channel: b's probes must neither reach it as messages nor change its state.
+        const other = recorder()
+        await bus({ url: shared.url }).subscribe(channel, other.handlers)
         const [id] = await subscribers(portOf(shared.url), name)
         expect(id).toBeDefined()
         await redisCli(portOf(shared.url), 'client', 'kill', 'id', id as string)
@@ -183,6 +201,9 @@ describe('on the shared server', () => {
         expect(again).not.toBe(id)
         await b.publish(channel, 'after up')
         await heard.until('the message published after up', () => heard.messages.includes('after up'))
+        await other.until('the message on the other replica', () => other.messages.includes('after up'))
+        expect(other.messages).toEqual(['after up'])
+        expect(other.states).toEqual(['up'])
         expect(errors.errors).toEqual([])
       } finally {
         errors.stop()
