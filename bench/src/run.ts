@@ -1,5 +1,6 @@
 import { header, makeConfig, rowsTable, type ScenarioResult } from './harness'
 import { h1 } from './scenarios/h1'
+import { k1 } from './scenarios/k1'
 import { l1 } from './scenarios/l1'
 import { p1 } from './scenarios/p1'
 import { r1 } from './scenarios/r1'
@@ -10,7 +11,7 @@ import { s5 } from './scenarios/s5'
 import { s6 } from './scenarios/s6'
 import type { Scenario } from './scenarios/types'
 
-const scenarios: readonly Scenario[] = [s1, s2, s3, s5, s6, r1, p1, l1, h1]
+const scenarios: readonly Scenario[] = [s1, s2, s3, s5, s6, r1, p1, l1, h1, k1]
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
