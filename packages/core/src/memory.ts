@@ -49,10 +49,11 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   let epoch = Date.now() - 1
   let created: Uint32Array | Float64Array = new Uint32Array(capacity + 1)
   let expires: Uint32Array | Float64Array | undefined
-  // Only with `maxSize`: each entry's size, and a flag per slot for values a Promise resolved to (no box).
+  // Only with `maxSize`: each entry's size.
   let sizes: Uint32Array | Float64Array | undefined
   if (sizeOf !== undefined)
     sizes = maxSize <= 0xffffffff ? new Uint32Array(capacity + 1) : new Float64Array(capacity + 1)
+  // With the first value a Promise resolved to: 1 marks such a value (it needs no box, bench S6).
   let promised: Uint8Array | undefined
   let totalSize = 0
   const free: number[] = []
