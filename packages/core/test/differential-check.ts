@@ -97,6 +97,8 @@ export interface Stats {
   /** Fresh copies of structured arguments, plain encoding without type encoders (the by-value scan). */
   byValueHits: number
   keyErrors: number
+  /** Hits of a sync function on an entry an async one wrote: the Promise's result, flagged in its slot. */
+  promisedHits: number
   /** Entries the size bound evicted (the entry count bound would not have), and values too large to keep. */
   sizeEvictions: number
   tooLarge: number
@@ -107,6 +109,7 @@ export const newStats = (): Stats => ({
   numberHits: 0,
   byValueHits: 0,
   keyErrors: 0,
+  promisedHits: 0,
   sizeEvictions: 0,
   tooLarge: 0,
 })
@@ -208,6 +211,7 @@ export async function runScenario(
           stats.calls++
           if (found !== undefined) {
             stats.hits++
+            if (found.promised && !c.asyncFn) stats.promisedHits++
             if (plainEncoding(c) && atoms.length === 1 && typeof args(false)[0] === 'number') stats.numberHits++
             if (plainEncoding(c) && c.encoders === undefined && fresh && args(false).some((a) => typeof a === 'object'))
               stats.byValueHits++

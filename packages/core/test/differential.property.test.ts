@@ -36,6 +36,8 @@ it('memoryStorage: every call returns what a plain Map keyed by the key encoder 
   expect(stats.numberHits).toBeGreaterThan(200)
   expect(stats.byValueHits).toBeGreaterThan(200)
   expect(stats.hits).toBeGreaterThan(stats.calls / 4)
+  // A sync function hitting what an async one stored gets a Promise: the per-slot flag, read back.
+  expect(stats.promisedHits).toBeGreaterThan(5)
   // And so was the size bound: evictions the entry count alone would not make, and values too large to keep.
   expect(stats.sizeEvictions).toBeGreaterThan(100)
   expect(stats.tooLarge).toBeGreaterThan(20)
