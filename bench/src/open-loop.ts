@@ -94,7 +94,8 @@ export interface OpenLoopResult {
 /**
  * Sends `plan` open-loop: each request starts when its time comes, whether or not earlier ones finished. Between
  * arrivals more than ~1.5 ms apart the driver sleeps on a timer, otherwise it yields with setImmediate, so replies
- * are read between arrivals. `onMeasure` runs just before the first recorded request starts.
+ * are read between arrivals. `onMeasure` runs just before the first recorded request starts. Rejects when requests
+ * are still pending `maxDrainMs` (default 60 s) after the last arrival: a hung row, not a slow one.
  */
 export function runOpenLoop(
   plan: Plan,

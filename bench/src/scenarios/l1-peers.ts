@@ -29,6 +29,7 @@ export interface L1Instance extends Instance {
   readonly status?: () => string
 }
 
+/** The peer rows, keys under `prefix`: cache-manager, bentocache (L2 only; L1 + L2 + bus), async-cache-dedupe, cachified. */
 export function l1Peers(prefix: string): L1Row[] {
   return [
     {

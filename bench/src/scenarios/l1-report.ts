@@ -26,6 +26,7 @@ const describeError = (e: unknown): string => {
 }
 const med = (xs: readonly Slice[], f: (x: Slice) => number): number => median(xs.map(f))
 
+/** The table of one arrival rate: each row's medians over rounds (latencies in ms), then the target line (full runs). */
 export function rateTable(rate: number, s: Settings, figures: Map<Live, Slice[]>, quick: boolean): string[] {
   const rows: string[][] = []
   for (const [l, xs] of figures) {

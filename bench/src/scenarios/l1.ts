@@ -24,6 +24,7 @@ const ORIGIN_JITTER_MS = 5
 const ZIPF_S = 0.99
 const SEED = 14_03
 
+/** What one L1 run does: arrival rates (requests/s), rounds, and each slice's unrecorded and recorded parts (ms). */
 export interface Settings {
   readonly rates: readonly number[]
   readonly rounds: number
@@ -77,6 +78,7 @@ function makeOrigin(): Origin {
   return origin
 }
 
+/** A row set up and checked: its instance and its counting origin. */
 export interface Live {
   readonly row: L1Row
   readonly inst: L1Instance
