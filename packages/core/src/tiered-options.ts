@@ -176,6 +176,12 @@ function asAsync(storage: AnyStorage): AsyncStorage {
           add: (ns: string, key: string, value: unknown, o?: object) =>
             run(() => (s.add as NonNullable<Storage['add']>)(ns, key, value, o)),
         }),
+    ...(s.getMany === undefined
+      ? {}
+      : {
+          getMany: (ns: string, keys: readonly string[]) =>
+            run(() => (s.getMany as NonNullable<Storage['getMany']>)(ns, keys)),
+        }),
     delete: (ns, key) => run(() => s.delete(ns, key)),
     clear: (ns, prefix) => run(() => s.clear(ns, prefix)),
   }

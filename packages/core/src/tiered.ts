@@ -75,6 +75,25 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
     }
     return entry
   }
+  // The keys L1 doesn't answer, in one L2 call (getMany when the L2 has it), each promoted as a single read is.
+  const readManyThrough = async (namespace: string, keys: readonly string[], found: (Entry | undefined)[]) => {
+    const missing = keys.flatMap((key, i) => (found[i] === undefined ? [i] : []))
+    const missed = missing.map((i) => keys[i] as string)
+    const reads = missed.map((key) => l1.beginRead(namespace, key))
+    let entries: (Entry | undefined)[] | undefined
+    try {
+      entries = await (l2.getMany === undefined
+        ? Promise.all(missed.map((key) => l2.get(namespace, key)))
+        : l2.getMany(namespace, missed))
+    } finally {
+      const promote = entries !== undefined && usable()
+      reads.forEach((read, j) => l1.endRead(read, promote ? entries?.[j] : undefined))
+    }
+    missing.forEach((i, j) => {
+      found[i] = entries?.[j]
+    })
+    return found
+  }
   // What this replica wrote, as L1 holds it: stamped before the L2 write, so the copy never outlives L2's.
   const written = (value: unknown, options: SetOptions | undefined, now: number): Entry => {
     const expiresAt = options?.ttl === undefined ? undefined : now + options.ttl
@@ -112,6 +131,11 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
         if (entry !== undefined) return Promise.resolve(entry)
       }
       return readThrough(namespace, key)
+    },
+    getMany(namespace, keys) {
+      const found: (Entry | undefined)[] = keys.map((key) => (usable() ? l1.read(namespace, key) : undefined))
+      if (found.every((entry) => entry !== undefined)) return Promise.resolve(found)
+      return readManyThrough(namespace, keys, found)
     },
     async set(namespace, key, value, options) {
       await writeThrough(namespace, key, value, options, async () => {

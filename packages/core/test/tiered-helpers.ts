@@ -15,7 +15,7 @@ import {
   tieredStorage,
 } from '@memokit/core'
 
-export type L2Op = 'get' | 'set' | 'delete' | 'clear'
+export type L2Op = 'get' | 'getMany' | 'set' | 'delete' | 'clear'
 
 /** A shared L2: a memory storage behind promises, counting calls, failing or pausing the ops the test names. */
 export interface TestL2 {
@@ -38,7 +38,7 @@ export function testL2(options: { scope?: string; encoded?: boolean } = {}): Tes
   const stored = (value: unknown): unknown => (encoded ? codec.encode(value) : value)
   const loaded = (entry: Entry | undefined): Entry | undefined =>
     entry === undefined || !encoded ? entry : { ...entry, value: codec.decode(entry.value as string) }
-  const calls: Record<L2Op, number> = { get: 0, set: 0, delete: 0, clear: 0 }
+  const calls: Record<L2Op, number> = { get: 0, getMany: 0, set: 0, delete: 0, clear: 0 }
   const failing = new Set<L2Op>()
   let waiting: (() => void)[] = []
   const run = async <T>(op: L2Op, body: () => T): Promise<T> => {
@@ -62,6 +62,11 @@ export function testL2(options: { scope?: string; encoded?: boolean } = {}): Tes
       ...(scope === undefined ? {} : { scope }),
       async get(ns: string, key: string): Promise<Entry | undefined> {
         const found = await run('get', () => loaded(inner.get(ns, key)))
+        if (l2.pauseReads) await new Promise<void>((resolve) => waiting.push(resolve))
+        return found
+      },
+      async getMany(ns: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
+        const found = await run('getMany', () => keys.map((key) => loaded(inner.get(ns, key))))
         if (l2.pauseReads) await new Promise<void>((resolve) => waiting.push(resolve))
         return found
       },

@@ -49,6 +49,43 @@ describe('tieredStorage: reads and promotion', () => {
   })
 })
 
+describe('tieredStorage: getMany', () => {
+  it('answers L1 hits in place and the misses with one L2 getMany, promoting them', async () => {
+    const l2 = testL2()
+    const tier = tieredStorage({ l1: memoryStorage(), l2: l2.storage })
+    const ns = uniqueNs()
+    await tier.set(ns, 'a', 'A')
+    await l2.storage.set(ns, 'b', 'B', { meta: { staleAt: Date.now() + 1000 } })
+    await l2.storage.set(ns, 'c', 'C')
+    const found = await tier.getMany?.(ns, ['c', 'a', 'x', 'b', 'c'])
+    expect(found?.map((e) => e?.value)).toEqual(['C', 'A', undefined, 'B', 'C'])
+    expect(found?.[3]).toEqual(await l2.storage.get(ns, 'b'))
+    expect(l2.calls.getMany).toBe(1)
+    const gets = l2.calls.get
+    expect((await tier.getMany?.(ns, ['a', 'b', 'c']))?.map((e) => e?.value)).toEqual(['A', 'B', 'C'])
+    expect(l2.calls.getMany).toBe(1)
+    expect(l2.calls.get).toBe(gets)
+    expect(await tier.getMany?.(ns, [])).toEqual([])
+  })
+
+  it('a batched read that raced a local write does not promote the older value', async () => {
+    const l2 = testL2()
+    const tier = tieredStorage({ l1: memoryStorage(), l2: l2.storage })
+    const ns = uniqueNs()
+    await l2.storage.set(ns, 'k', 'old')
+    l2.pauseReads = true
+    const reading = tier.getMany?.(ns, ['k', 'j'])
+    await settle()
+    await tier.set(ns, 'k', 'new')
+    l2.pauseReads = false
+    l2.releaseReads()
+    expect((await reading)?.[0]?.value).toBe('old')
+    const gets = l2.calls.get
+    expect((await tier.get(ns, 'k'))?.value).toBe('new')
+    expect(l2.calls.get).toBe(gets)
+  })
+})
+
 describe('tieredStorage: writes racing each other', () => {
   it('a set acknowledged after a delete issued later does not bring its value back into L1', async () => {
     const inner = memoryStorage()
