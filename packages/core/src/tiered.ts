@@ -59,7 +59,9 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
       return
     }
     l1.clear(namespace, invalidation.kind === 'prefix' ? invalidation.prefix : undefined)
-    if (invalidation.kind === 'namespace') invalidateFlights(tier, namespace)
+    // Flights are found by key, not prefix: a function clear stops every computation of the namespace from storing
+    // (they still return), which costs at most a recomputation and never stores what the clear removed.
+    invalidateFlights(tier, namespace)
   }
   let link: BusLink | undefined
   const usable = (): boolean => link === undefined || link.usable()

@@ -2,7 +2,7 @@
 // invalidation path of core goes through the tiers and the bus, and values come back equal from L1 and from L2.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { cacheClear, cacheValue, type TieredEvent } from '@memokit/core'
-import { advance, type Cluster, cluster, type Replica, uniqueNs, useFakeClock } from './tiered-helpers'
+import { advance, type Cluster, cluster, type Replica, settle, uniqueNs, useFakeClock } from './tiered-helpers'
 
 beforeAll(useFakeClock)
 afterAll(() => {
@@ -58,6 +58,40 @@ describe('cacheValue over tiered replicas', () => {
     expect(await save()).toBe('saved')
     expect(await heard).toMatchObject({ message: { kind: 'namespace', namespace: ns } })
     expect(await onB(1)).toBe('v3:1')
+    await c.close()
+  })
+
+  it("a computation running on one replica when another clears the function or deletes its key isn't stored", async () => {
+    const c = await cluster(2)
+    const ns = uniqueNs()
+    const [a, b] = pair(c)
+    const gates: ((value: string) => void)[] = []
+    let runs = 0
+    const fn = (id: number) => {
+      runs++
+      return new Promise<string>((resolve) => gates.push((v) => resolve(`${v}:${id}`)))
+    }
+    const onA = cacheValue(fn, { storage: a.tier, namespace: ns, name: 'slow' })
+    const onB = cacheValue(fn, { storage: b.tier, namespace: ns, name: 'slow' })
+    const clears: [number, () => Promise<unknown>][] = [
+      [1, () => onA.clear()],
+      [2, () => onA.delete(2)],
+    ]
+    for (const [id, clear] of clears) {
+      const running = onB(id)
+      await settle()
+      const heard = b.next(invalidation)
+      await clear()
+      await heard
+      gates.shift()?.('computed before the clear')
+      expect(await running).toBe(`computed before the clear:${id}`)
+      await settle()
+      const again = onB(id)
+      await settle()
+      gates.shift()?.('after')
+      expect(await again).toBe(`after:${id}`)
+    }
+    expect(runs).toBe(4)
     await c.close()
   })
 
