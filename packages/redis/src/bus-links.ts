@@ -48,8 +48,12 @@ const DOWN_EVENTS = [
   'node-reconnecting',
   'node-disconnect',
   'client-error',
+  'node error',
+  'nodeError',
+  '-node',
+  '-subscriber',
 ]
-const READY_EVENTS = ['ready', 'node-ready']
+const READY_EVENTS = ['ready', 'node-ready', '+subscriber', 'subscribersReady']
 
 interface Emitter {
   on(event: string, listener: (...args: unknown[]) => void): unknown
@@ -161,26 +165,32 @@ function nodeRedisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink
   }
 }
 
-// The ioredis members the bus calls; messages arrive as 'message' events carrying their channel.
+// The ioredis members the bus calls, on a `Redis` (plain pub/sub) or a `Cluster` (sharded); messages arrive as
+// 'message' / 'smessage' events carrying their channel.
 interface IoredisPubSub extends Emitter {
   readonly status: string
   connect(): Promise<void>
-  duplicate(overrides?: object): IoredisPubSub
+  duplicate(...overrides: unknown[]): IoredisPubSub
   publish(channel: string, message: string): Promise<unknown>
+  spublish(channel: string, message: string): Promise<unknown>
   subscribe(channel: string): Promise<unknown>
+  ssubscribe(channel: string): Promise<unknown>
   unsubscribe(channel: string): Promise<unknown>
-  quit(): Promise<unknown>
+  sunsubscribe(channel: string): Promise<unknown>
   disconnect(): void
 }
 
 function ioredisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink {
   const publisher = options.client as IoredisPubSub
+  const sharded = options.kind === 'ioredis-cluster'
   // Its own settings where the user's would break a subscriber: resubscribe after reconnect, queue the
-  // (re)subscription while connecting.
-  const subscriber = publisher.duplicate({ autoResubscribe: true, enableOfflineQueue: true, lazyConnect: true })
+  // (re)subscription while connecting; a cluster's shard subscribers (one per master, resubscribed by ioredis).
+  const subscriber = sharded
+    ? publisher.duplicate([], { shardedSubscribers: true, lazyConnect: true })
+    : publisher.duplicate({ autoResubscribe: true, enableOfflineQueue: true, lazyConnect: true })
   watch(subscriber, events)
   const byChannel = new Map<string, Set<RawListener>>()
-  subscriber.on('message', (channel, message) => {
+  subscriber.on(sharded ? 'smessage' : 'message', (channel, message) => {
     for (const listener of byChannel.get(asText(channel)) ?? []) listener(asText(message))
   })
   const { where } = adaptIoredis(publisher as unknown as IoredisCompatibleClient).location
@@ -201,27 +211,26 @@ function ioredisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink {
         byChannel.set(channel, set)
       }
       set.add(listener)
-      await subscriber.subscribe(channel)
+      await (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel))
     },
     unlisten: async (channel, listener) => {
       const set = byChannel.get(channel)
       if (set === undefined || !set.delete(listener) || set.size > 0) return
       byChannel.delete(channel)
-      if (subscriber.status === 'ready') await subscriber.unsubscribe(channel)
+      if (subscriber.status !== 'ready') return
+      await (sharded ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel))
     },
-    publish: (channel, message) => publisher.publish(channel, message),
+    publish: (channel, message) =>
+      sharded ? publisher.spublish(channel, message) : publisher.publish(channel, message),
     revive: () => wake(subscriber),
-    close: async () => {
-      try {
-        if (subscriber.status !== 'end') await subscriber.quit()
-      } catch {
-        subscriber.disconnect()
-      }
-    },
+    // A subscriber has nothing in flight worth a graceful QUIT, and a cluster's QUIT can outlive the bus' close.
+    close: async () => subscriber.disconnect(),
   }
 }
 
 /** The link for the client kind `options` names. */
 export function createLink(options: ResolvedBusOptions, events: LinkEvents): BusLink {
-  return options.kind === 'ioredis' ? ioredisLink(options, events) : nodeRedisLink(options, events)
+  return options.kind === 'ioredis' || options.kind === 'ioredis-cluster'
+    ? ioredisLink(options, events)
+    : nodeRedisLink(options, events)
 }

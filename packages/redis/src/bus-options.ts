@@ -29,8 +29,8 @@ interface RedisBusUrlOptions extends RedisBusSharedOptions {
 /** {@link RedisBusOptions} with your own client, which the bus publishes through but never subscribes on or closes. */
 interface RedisBusClientOptions extends RedisBusSharedOptions {
   /**
-   * Your client: node-redis 6 `createClient(...)`, `createSentinel(...)` or `createCluster(...)` (sharded pub/sub),
-   * or an ioredis 5 `new Redis(...)`. The bus subscribes on its own `client.duplicate()` (closed by `close()`), so
+   * Your client: node-redis 6 `createClient(...)`, `createSentinel(...)` or `createCluster(...)`, or ioredis 5
+   * `new Redis(...)` or `new Cluster(...)` (on a cluster: sharded pub/sub). The bus subscribes on its own `client.duplicate()` (closed by `close()`), so
    * your client never enters subscriber mode, and publishes through your client, connecting it if it isn't open.
    * @example createClient({ url: 'redis://127.0.0.1:6379' })
    */
@@ -39,7 +39,7 @@ interface RedisBusClientOptions extends RedisBusSharedOptions {
 }
 
 /** Which command family a client kind speaks. */
-export type BusClientKind = 'node-redis' | 'node-redis-cluster' | 'ioredis'
+export type BusClientKind = 'node-redis' | 'node-redis-cluster' | 'ioredis' | 'ioredis-cluster'
 
 /** The options after validation. */
 export interface ResolvedBusOptions {
@@ -63,16 +63,16 @@ function kindOf(client: unknown): BusClientKind {
     throw new ConfigError('client', `redisBus: client must be a Redis client object, got ${describeValue(client)}`)
   }
   if (isIoredis(client)) {
-    if (client.isCluster) {
-      throw new ConfigError(
-        'client',
-        'redisBus does not take an ioredis Cluster yet; pass a node-redis createCluster(...) client (sharded pub/sub)',
-      )
+    const sharded = client.isCluster
+    const needed = sharded
+      ? ['duplicate', 'spublish', 'ssubscribe', 'sunsubscribe', 'on']
+      : ['duplicate', 'publish', 'subscribe', 'unsubscribe', 'on']
+    const lacks = missing(client, needed)
+    if (lacks.length > 0) {
+      const kind = sharded ? 'Cluster (sharded pub/sub: SPUBLISH, SSUBSCRIBE)' : 'Redis'
+      throw new ConfigError('client', `client looks like an ioredis ${kind} but lacks ${lacks.join(', ')}`)
     }
-    const lacks = missing(client, ['duplicate', 'publish', 'subscribe', 'unsubscribe', 'on', 'off'])
-    if (lacks.length > 0)
-      throw new ConfigError('client', `client looks like an ioredis Redis but lacks ${lacks.join(', ')}`)
-    return 'ioredis'
+    return sharded ? 'ioredis-cluster' : 'ioredis'
   }
   const c = client as Record<string, unknown>
   if (Array.isArray(c.masters) && typeof c.nodeClient === 'function') {
@@ -85,7 +85,7 @@ function kindOf(client: unknown): BusClientKind {
   if (lacks.length > 0) {
     throw new ConfigError(
       'client',
-      `redisBus: client must be a node-redis createClient/createSentinel/createCluster client or an ioredis Redis (a client pool cannot subscribe); it lacks ${lacks.join(', ')}`,
+      `redisBus: client must be a node-redis createClient/createSentinel/createCluster client or an ioredis Redis or Cluster (a client pool cannot subscribe); it lacks ${lacks.join(', ')}`,
     )
   }
   return 'node-redis'
@@ -101,7 +101,7 @@ export function resolveBusOptions(options: unknown): ResolvedBusOptions {
   if (url === undefined && client === undefined) {
     throw new ConfigError(
       'url',
-      "redisBus needs a url (e.g. 'redis://127.0.0.1:6379') or a client (node-redis createClient/createSentinel/createCluster, or ioredis new Redis)",
+      "redisBus needs a url (e.g. 'redis://127.0.0.1:6379') or a client (node-redis createClient/createSentinel/createCluster, or ioredis new Redis/new Cluster)",
     )
   }
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {

@@ -6,11 +6,24 @@ import { redisBus } from '@memokit/redis'
 import { createCluster, type RedisClusterType } from 'redis'
 import { uid } from './counted'
 import { type Recorder, recorder, unhandledErrors } from './fixtures/bus-recorder'
+import { ioredisClients } from './ioredis-clients'
 import { envPort, type RedisClusterProcesses, redisCli, startRedisCluster } from './servers'
 
 let cluster: RedisClusterProcesses
 const clients: RedisClusterType[] = []
 const buses: Bus[] = []
+
+type Kind = 'node-redis' | 'ioredis'
+const io = ioredisClients()
+
+/** A cluster client of either library; `name` is the connection name its duplicates inherit. */
+function clientOf(kind: Kind, name?: string): object {
+  if (kind === 'node-redis') return clusterClient(name)
+  return io.cluster(
+    cluster.nodes.slice(0, 1).map((n) => ({ host: '127.0.0.1', port: n.port })),
+    name === undefined ? {} : { redisOptions: { connectionName: name } },
+  )
+}
 
 function clusterClient(name?: string): RedisClusterType {
   const c = createCluster({
@@ -24,7 +37,7 @@ function clusterClient(name?: string): RedisClusterType {
   clients.push(c)
   return c
 }
-const bus = (client: RedisClusterType): Bus => {
+const bus = (client: object): Bus => {
   const b = redisBus({ client })
   buses.push(b)
   return b
@@ -37,6 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(buses.map((b) => b.close?.()))
   await Promise.all(clients.map((c) => (c.isOpen ? c.close() : undefined)))
+  await io.closeAll()
   await cluster?.stop()
 }, 30_000)
 
@@ -74,10 +88,10 @@ async function channelPerMaster(): Promise<{ channel: string; port: number }[]> 
   return [...byPort].map(([port, channel]) => ({ channel, port }))
 }
 
-describe('redisBus on a Redis Cluster', () => {
+describe.each(['node-redis', 'ioredis'] as const)('redisBus on a Redis Cluster, %s client', (kind) => {
   it('uses sharded pub/sub on the master of each channel and carries messages between replicas in order', async () => {
-    const a = bus(clusterClient())
-    const b = bus(clusterClient())
+    const a = bus(clientOf(kind))
+    const b = bus(clientOf(kind))
     const channels = await channelPerMaster()
     const heard = new Map<string, Recorder[]>()
     for (const { channel, port } of channels) {
@@ -107,8 +121,8 @@ describe('redisBus on a Redis Cluster', () => {
     const errors = unhandledErrors()
     try {
       const name = uid('memokit-bus-kill')
-      const a = bus(clusterClient(name))
-      const b = bus(clusterClient())
+      const a = bus(clientOf(kind, name))
+      const b = bus(clientOf(kind))
       const [{ channel, port }] = (await channelPerMaster()) as [{ channel: string; port: number }]
       const onA = recorder()
       await a.subscribe(channel, onA.handlers)
@@ -116,7 +130,8 @@ describe('redisBus on a Redis Cluster', () => {
       const list = await redisCli(port, 'client', 'list')
       const ids = list
         .split('\n')
-        .filter((line) => / ssub=[1-9]/.test(line) && line.includes(` name=${name} `))
+        // ioredis names it `ioredis-cluster(ssubscriber):<name>`.
+        .filter((line) => / ssub=[1-9]/.test(line) && new RegExp(` name=\\S*${name} `).test(line))
         .map((line) => (/^id=(\d+)/.exec(line) as RegExpExecArray)[1])
       expect(ids).toHaveLength(1)
       await redisCli(port, 'client', 'kill', 'id', ids[0] as string)

@@ -74,11 +74,9 @@ describe('options', () => {
     expect(error).toMatchObject({ code: 'E_CONFIG', option })
   })
 
-  it('rejects a client pool (it cannot subscribe) and an ioredis Cluster, saying what to pass', () => {
+  it('rejects a client pool (it cannot subscribe), saying what to pass', () => {
     const pool = createClientPool({ url: shared.url })
     expect(() => redisBus({ client: pool })).toThrow(/client pool cannot subscribe/)
-    const cluster = io.cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true })
-    expect(() => redisBus({ client: cluster })).toThrow(/node-redis createCluster/)
   })
 })
 
