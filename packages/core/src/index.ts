@@ -1,7 +1,6 @@
 export type { CircuitBreakerOptions } from './breaker'
 export type { Bus, BusHandlers, BusState } from './bus'
-export type { BusInvalidation, BusMessage, UnreadableMessage } from './bus-protocol'
-export { BUS_PROTOCOL_VERSION, busChannelFor, decodeBusMessage, encodeBusMessage } from './bus-protocol'
+export type { BusInvalidation, BusMessage } from './bus-protocol'
 export type { CacheClearOptions } from './cache-clear'
 export { cacheClear } from './cache-clear'
 export type { CacheReferenceOptions, ReferenceFunction } from './cache-reference'

@@ -1,14 +1,7 @@
 // Core's bus protocol (encode/decode never throws on bad input) and memoryBus, the in-process transport.
 import { describe, expect, it } from '@jest/globals'
-import {
-  BUS_PROTOCOL_VERSION,
-  type BusMessage,
-  type BusState,
-  busChannelFor,
-  decodeBusMessage,
-  encodeBusMessage,
-  memoryBus,
-} from '@memokit/core'
+import { type BusMessage, type BusState, memoryBus } from '@memokit/core'
+import { BUS_PROTOCOL_VERSION, busChannelFor, decodeBusMessage, encodeBusMessage } from '../src/bus-protocol'
 
 const messages: BusMessage[] = [
   { sender: 's1', seq: 1, kind: 'heartbeat' },
