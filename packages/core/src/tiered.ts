@@ -40,6 +40,7 @@ export interface TieredStorage extends AsyncStorage {
  * })
  */
 export function tieredStorage(options: TieredStorageOptions): TieredStorage {
+  // One closure per tier, longer than a usual function: every operation shares its L1, its race clock and its link.
   const resolved = resolveTiered(options)
   const { l2, onEvent } = resolved
   const l1 = createL1(resolved.l1, resolved.internals, resolved.maxL1Age)
