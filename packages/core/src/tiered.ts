@@ -80,7 +80,7 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
   }
   // The keys L1 doesn't answer, in one L2 call (getMany when the L2 has it), each promoted as a single read is.
   const readManyThrough = async (namespace: string, keys: readonly string[], found: (Entry | undefined)[]) => {
-    const missing = keys.flatMap((key, i) => (found[i] === undefined ? [i] : []))
+    const missing = found.flatMap((entry, i) => (entry === undefined ? [i] : []))
     const missed = missing.map((i) => keys[i] as string)
     const reads = missed.map((key) => l1.beginRead(namespace, key))
     let entries: (Entry | undefined)[] | undefined
@@ -90,7 +90,9 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
         : l2.getMany(namespace, missed))
     } finally {
       const promote = entries !== undefined && usable()
-      reads.forEach((read, j) => l1.endRead(read, promote ? entries?.[j] : undefined))
+      reads.forEach((read, j) => {
+        l1.endRead(read, promote ? entries?.[j] : undefined)
+      })
     }
     missing.forEach((i, j) => {
       found[i] = entries?.[j]
