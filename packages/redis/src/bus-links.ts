@@ -149,7 +149,7 @@ function nodeRedisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink
       const wrapped = listeners.get(listener)
       if (wrapped === undefined) return
       listeners.delete(listener)
-      if (!subscriber.isOpen) return
+      // Also while disconnected: node-redis drops the listener at once, or it would resubscribe it on reconnect.
       await (sharded ? subscriber.sUnsubscribe(channel, wrapped) : subscriber.unsubscribe(channel, wrapped))
     },
     publish: async (channel, message) => {

@@ -91,6 +91,8 @@ export function redisBus(options: RedisBusOptions): Bus {
     }
     const confirm = async (): Promise<void> => {
       await open()
+      // Timed out (and unsubscribed) while connecting: don't subscribe a listener nobody will remove.
+      if (sub.stopped) return
       const epoch = sub.epoch
       await link.listen(channel, sub.listener)
       // Confirmed on a connection that hasn't dropped since: up. Otherwise a probe must prove it.
