@@ -250,6 +250,38 @@ describe('tieredStorage on a bus: protocol and lifecycle', () => {
     await probe.tier.close()
   })
 
+  it('drops its L1 when it first hears a sender in mid-sequence, or a tags message, but not for a sender at seq 1', async () => {
+    const c = await cluster(0)
+    const r = replica({ l2: c.l2.storage, bus: c.bus, channel: 'seq' })
+    await r.tier.ready
+    const ns = uniqueNs()
+    const held = async () => {
+      await r.tier.set(ns, 'k', 1)
+      const gets = c.l2.calls.get
+      await r.tier.get(ns, 'k')
+      return c.l2.calls.get === gets
+    }
+    const hear = async (payload: unknown[]) => {
+      const received = r.next((e) => e.type === 'received')
+      await c.bus.publish('seq', JSON.stringify(payload))
+      await received
+    }
+    expect(await held()).toBe(true)
+    await hear([1, 'fresh', 1, 'h'])
+    // The one flush so far is the subscription's own 'up'.
+    expect(flushes(r)).toEqual(['up'])
+    expect(await held()).toBe(true)
+    await hear([1, 'old-timer', 41, 'h'])
+    expect(flushes(r)).toEqual(['up', 'new-sender'])
+    await r.tier.set(ns, 'k', 1)
+    await hear([1, 'old-timer', 42, 't', ns, ['tenant:1']])
+    expect(flushes(r)).toEqual(['up', 'new-sender', 'tags'])
+    const gets = c.l2.calls.get
+    await r.tier.get(ns, 'k')
+    expect(c.l2.calls.get).toBe(gets + 1)
+    await r.tier.close()
+  })
+
   it('warns (rate-limited) about unreadable messages when no onEvent is given', async () => {
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {})
     const c = await cluster(0)
