@@ -252,14 +252,28 @@ describe('a server of our own killed (SIGKILL) and restarted', () => {
     }
   })
 
-  it('rejects subscribe with a StorageError within operationTimeoutMs while the server is down', async () => {
+  it('rejects subscribe within operationTimeoutMs while the server is down, leaves nothing subscribed, and subscribes once it is up', async () => {
     const port = BASE + 2
     expect((await redisCli(port, 'ping').catch(() => 'refused')).includes('PONG')).toBe(false)
-    const b = bus({ url: `redis://127.0.0.1:${port}`, operationTimeoutMs: 200 })
+    const b = bus({ url: `redis://127.0.0.1:${port}`, operationTimeoutMs: 300 })
+    const channel = uid('memokit-bus')
     const heard = recorder()
     const started = Date.now()
-    await expect(b.subscribe(uid('memokit-bus'), heard.handlers)).rejects.toBeInstanceOf(StorageError)
+    await expect(b.subscribe(channel, heard.handlers)).rejects.toBeInstanceOf(StorageError)
     expect(Date.now() - started).toBeLessThan(1500)
     expect(heard.states).toEqual([])
+
+    const late = await startRedisServer(port)
+    servers.push(late)
+    // The bus' connections come up by themselves (backoff capped at 1 s); the failed subscription stays gone.
+    await heard.until('the bus connected', () => false, 1500).catch(() => {})
+    expect(await subscribers(port)).toEqual([])
+    const again = recorder()
+    await b.subscribe(channel, again.handlers)
+    expect(again.states).toEqual(['up'])
+    await b.publish(channel, 'now')
+    await again.until('the message', () => again.messages.length >= 1)
+    expect(again.messages).toEqual(['now'])
+    expect(heard.messages).toEqual([])
   })
 })
