@@ -112,11 +112,13 @@ export async function mongoPair(cacheValue: CacheValue): Promise<Pair | string> 
           return doc === null ? undefined : JSON.parse(doc.v as string)
         },
       },
-      memokit: {
-        name: 'memokit',
-        note: `cacheValue + mongoStorage (own MongoClient${operationTimeoutMs === undefined ? '' : ', operationTimeoutMs 5000'})`,
-        call: memokit,
-      },
+      memokit: [
+        {
+          name: 'memokit',
+          note: `cacheValue + mongoStorage (own MongoClient${operationTimeoutMs === undefined ? '' : ', operationTimeoutMs 5000'})`,
+          call: memokit,
+        },
+      ],
       tally,
       close,
     }

@@ -21,7 +21,8 @@ export interface Pair {
   readonly label: string
   readonly lines: readonly string[]
   readonly raw: { readonly name: string; readonly note: string; readonly call: Call }
-  readonly memokit: { readonly name: string; readonly note: string; readonly call: Call }
+  /** memokit's rows, each judged against `raw`. */
+  readonly memokit: readonly { readonly name: string; readonly note: string; readonly call: Call }[]
   /** Calls of the cached function and storage failures reported so far: a hit has neither. */
   readonly tally: Tally
   close(): Promise<void>
@@ -83,10 +84,10 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
 async function measurePair(cfg: BenchConfig, pair: Pair, log: (s: string) => void): Promise<string[]> {
   const want = Array.from({ length: HOT }, (_, k) => valueFor(k))
   // Fill memokit's entries, then check both read back the right values before anything is timed.
-  for (let k = 0; k < HOT; k++) await pair.memokit.call(k)
+  for (const side of pair.memokit) for (let k = 0; k < HOT; k++) await side.call(k)
   pair.tally.computed = 0
   pair.tally.failures = 0
-  for (const side of [pair.raw, pair.memokit]) {
+  for (const side of [pair.raw, ...pair.memokit]) {
     assertSame(side.name, await Promise.all(want.map((_, k) => side.call(k))), want)
   }
   const lines: string[] = [...pair.lines]
@@ -103,7 +104,12 @@ async function measurePair(cfg: BenchConfig, pair: Pair, log: (s: string) => voi
       loop: compileLoop({ call: side.call, st: { next: 0 } }, LOOPS[mode], 'async'),
     })
     const config = cfg.quick ? cfg : { ...cfg, sliceMs: Math.max(cfg.sliceMs, 250) }
-    const rows: Row[] = await measure(config, contender(pair.raw), [contender(pair.memokit, TARGET)], log)
+    const rows: Row[] = await measure(
+      config,
+      contender(pair.raw),
+      pair.memokit.map((side) => contender(side, TARGET)),
+      log,
+    )
     lines.push(`\n### H1 ${pair.label}: ${label}`, rowsTable(rows))
   }
   const { computed, failures } = pair.tally
