@@ -133,13 +133,12 @@ export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly un
         if (q.length < MAX_READABLE - 1) return `${openList}${q}]`
       }
     }
-    // The list is built onto the prefix directly: one string concatenation fewer on every call.
     try {
       try {
-        return encodeList(prefix, args, context, ignored, null)
+        return encodeList(openList, prefix, args, context, ignored, null)
       } catch (error) {
         if (error !== RETRY) throw error
-        return encodeList(prefix, args, context, ignored, [])
+        return encodeList(openList, prefix, args, context, ignored, [])
       }
     } catch (error) {
       throw toKeyError(error, 'args', functionName)
@@ -154,9 +153,10 @@ const STREAM = 4096
 
 /**
  * The key of an argument list: `prefix` followed by `[a,b,...]` (ignored positions are `*`), or by `#` and the
- * SHA-256 of that list when it is longer than MAX_READABLE.
+ * SHA-256 of that list when it is longer than MAX_READABLE. `start` is `prefix` and `[`, made once per encoder.
  */
 function encodeList(
+  start: string,
   prefix: string,
   args: readonly unknown[],
   c: Context,
@@ -164,7 +164,7 @@ function encodeList(
   stack: object[] | null,
 ): string {
   // The list is built onto the prefix directly: one string concatenation fewer on every call.
-  let s = `${prefix}[`
+  let s = start
   let hash: Hash | undefined
   let i = 0
   resetJsonWork()
@@ -172,7 +172,8 @@ function encodeList(
     for (; i < args.length; i++) {
       const e = ignored !== undefined && ignored[i] === true ? '*' : enc(args[i], c, 0, stack)
       if (hash === undefined && e.length < STREAM) {
-        s = i === 0 ? s + e : `${s},${e}`
+        if (i !== 0) s += ','
+        s += e
         continue
       }
       if (hash === undefined) hash = createHash('sha256').update(s.slice(prefix.length))
