@@ -40,6 +40,7 @@ export type {
   ComputeMessage,
   ComputeReason,
   EventMessage,
+  EventType,
   StorageMessage,
   Tier,
 } from './observe'

@@ -91,15 +91,44 @@ export interface StorageMessage {
   error?: unknown
 }
 
+/** What a `memokit:event` reports. The `bus-*` events come from a `tieredStorage` (`storage` = the tier's name). */
+export type EventType =
+  /** A storage's circuit breaker opened: calls skip the storage and run `fn`. */
+  | 'breaker-open'
+  /** The breaker closed again. */
+  | 'breaker-close'
+  /** A stale value was served because `fn` failed. */
+  | 'stale-if-error'
+  /** A computation finished after its callers had already been answered (e.g. by a timeout). */
+  | 'late-result'
+  /** A result could not be stored: the codec could not encode it (`error`). */
+  | 'not-cached'
+  /** The tier's L1 is usable again; `reason`: `'transport'` (the bus reconnected) or `'heartbeat'` (own beats came back). */
+  | 'bus-up'
+  /** The tier's L1 is bypassed; `reason`: `'transport'` (the bus says down) or `'heartbeat'` (own beats stopped). */
+  | 'bus-down'
+  /** A lost bus message was detected (a sequence gap); a `bus-dropped` with reason `'gap'` follows. */
+  | 'bus-gap'
+  /** Every L1 entry written before now was dropped; `reason`: `'up' | 'gap' | 'new-sender' | 'heartbeat' | 'tags'`. */
+  | 'bus-dropped'
+  /** A bus publish failed (`error`); other replicas see the gap and drop their L1. */
+  | 'bus-publish-failed'
+  /** The bus subscription failed (`error`); the L1 stays bypassed, retried every heartbeat. */
+  | 'bus-subscribe-failed'
+  /** A payload on the tier's channel was ignored; `reason`: `'version'` (another protocol) or `'malformed'`. */
+  | 'bus-unreadable'
+
 /** A point event on `memokit:event`. */
 export interface EventMessage {
-  readonly type: 'breaker-open' | 'breaker-close' | 'stale-if-error' | 'late-result' | 'not-cached'
+  readonly type: EventType
   readonly storage: string
   readonly namespace: string | undefined
   readonly functionName: string | undefined
   readonly key: string | undefined
   /** The error behind the event, if any. */
   readonly error?: unknown
+  /** Only on `bus-*` events: why (see {@link EventType}). */
+  readonly reason?: string
 }
 
 /** The channel names, for subscribers. */

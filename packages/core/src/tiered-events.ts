@@ -1,15 +1,18 @@
 import { messageOf } from './backend'
+import { type EventMessage, type EventType, eventChannel } from './observe'
 import type { TieredEvent } from './tiered-options'
 
 const WARNING_INTERVAL_MS = 10_000
 
 /**
- * Where a tier's events go: the `onEvent` hook (a hook that throws is ignored), else failures become a process
- * warning, at most one per tier every 10 s, so a broken bus is visible without flooding the logs.
+ * Where a tier's events go: `memokit:event` (when subscribed), and the `onEvent` hook (a hook that throws is
+ * ignored), else failures become a process warning, at most one per tier every 10 s, so a broken bus is visible
+ * without flooding the logs.
  */
 export function createEventSink(label: () => string, onEvent: ((event: TieredEvent) => void) | undefined) {
   let lastWarning = Number.NEGATIVE_INFINITY
   return (event: TieredEvent): void => {
+    if (eventChannel.hasSubscribers) publishBusEvent(label(), event)
     if (onEvent !== undefined) {
       try {
         onEvent(event)
@@ -42,5 +45,40 @@ function describeFailure(event: TieredEvent): string | undefined {
       return `the bus subscription failed (${messageOf(event.error)}); reads bypass the L1 until it succeeds, retried every heartbeat`
     default:
       return undefined
+  }
+}
+
+/** The `memokit:event` messages of a tier event: none for `received` (one per bus message), two for a gap. */
+function publishBusEvent(storage: string, event: TieredEvent): void {
+  const publish = (type: EventType, reason?: string, error?: unknown): void => {
+    const message: EventMessage = {
+      type,
+      storage,
+      namespace: undefined,
+      functionName: undefined,
+      key: undefined,
+      ...(reason === undefined ? {} : { reason }),
+      ...(error === undefined ? {} : { error }),
+    }
+    eventChannel.publish(message)
+  }
+  switch (event.type) {
+    case 'state':
+      publish(event.state === 'up' ? 'bus-up' : 'bus-down', event.cause)
+      break
+    case 'flush':
+      if (event.reason === 'gap') publish('bus-gap', 'gap')
+      publish('bus-dropped', event.reason)
+      break
+    case 'unreadable':
+      publish('bus-unreadable', event.reason)
+      break
+    case 'publish-failed':
+    case 'subscribe-failed':
+      publish(event.type === 'publish-failed' ? 'bus-publish-failed' : 'bus-subscribe-failed', undefined, event.error)
+      break
+    default:
+      // 'received': one per bus message, too many to be events.
+      break
   }
 }

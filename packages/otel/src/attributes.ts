@@ -15,7 +15,7 @@ export const ATTR = Object.freeze({
   outcome: 'memokit.outcome',
   /** On `memokit.call` spans: true when the value came from the cache (hit or one of the stale outcomes). */
   cacheHit: 'memokit.cache_hit',
-  /** Why `fn` ran: miss, swr, refresh-ahead, refresh. */
+  /** Why `fn` ran: miss, swr, refresh-ahead, refresh; on a bus event, its reason (e.g. `gap` on `bus-dropped`). */
   reason: 'memokit.reason',
   /** True for a refresh behind a stale or refresh-ahead hit (nobody waits for it). */
   background: 'memokit.background',
@@ -23,7 +23,7 @@ export const ATTR = Object.freeze({
   op: 'memokit.op',
   /** How an operation ended: hit/miss/ok/error for storage operations, ok/error for computations. */
   result: 'memokit.result',
-  /** An event's type, e.g. `breaker-open`, `stale-if-error`, `late-result`, `not-cached`. */
+  /** An event's type, e.g. `breaker-open`, `stale-if-error`, `late-result`, `not-cached`, `bus-down`, `bus-dropped`. */
   event: 'memokit.event',
   /** Only on spans, and only when the wrapper's `observeKeys` option publishes keys (a digest, or the raw key). */
   key: 'memokit.key',

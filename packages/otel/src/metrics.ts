@@ -56,7 +56,8 @@ export function createMetrics(meter: Meter): MetricHandlers {
     advice: { explicitBucketBoundaries: STORAGE_BUCKETS_S },
   })
   const events = meter.createCounter('memokit.events', {
-    description: 'Point events: breaker-open, breaker-close, stale-if-error, late-result, not-cached',
+    description:
+      "Point events: breaker-open, breaker-close, stale-if-error, late-result, not-cached, and a two-tier storage's bus-up, bus-down, bus-gap, bus-dropped, bus-publish-failed, bus-subscribe-failed, bus-unreadable",
     unit: '{event}',
   })
   const breakerState = meter.createObservableGauge('memokit.breaker.state', {
@@ -116,6 +117,7 @@ export function createMetrics(meter: Meter): MetricHandlers {
       const attributes: Attributes = { [ATTR.event]: m.type, [ATTR.storage]: m.storage }
       if (m.namespace !== undefined) attributes[ATTR.namespace] = m.namespace
       if (m.functionName !== undefined) attributes[ATTR.function] = m.functionName
+      if (m.reason !== undefined) attributes[ATTR.reason] = m.reason
       events.add(1, attributes)
     },
     dispose: () => {
