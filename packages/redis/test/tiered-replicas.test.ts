@@ -1,7 +1,8 @@
 // tieredStorage over Redis with redisBus, with two and three replicas as separate processes (fixtures/replica.ts):
 // a write on one replica reaches the others, clears (function, namespace, key) drop exactly their entries on every
-// replica, and faults (the subscriber connection killed, the server killed and restarted) flush L1s on resubscribe
-// without a single caller error.
+// replica, a tag invalidated on one replica recomputes its entries on all, lost messages (one, or all) are caught
+// by the sequence gap or the silent heartbeat, and faults (the subscriber connection killed, the server killed and
+// restarted) flush L1s on resubscribe without a single caller error.
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -21,7 +22,7 @@ const repoRoot = join(__dirname, '..', '..', '..')
 const script = join(__dirname, 'fixtures', 'replica.ts')
 const BASE = envPort('REDIS_BUS_PORT', 7240)
 
-type Fn = 'price' | 'stock' | 'user'
+type Fn = 'price' | 'stock' | 'user' | 'item' | 'offer'
 interface Call {
   readonly value: string
   readonly l2Read: boolean
@@ -213,6 +214,75 @@ async function recovery(replica: Replica, timeoutMs: number): Promise<Status> {
   }
   return status
 }
+
+describe('tags across replicas', () => {
+  it('a tag invalidated on one replica recomputes exactly its entries on every replica', async () => {
+    const replicas3 = await replicas(3)
+    const [a, b, c] = replicas3 as [Replica, Replica, Replica]
+    const calls: [Fn, number][] = [
+      ['item', 1],
+      ['offer', 1],
+      ['item', 2],
+      ['user', 1],
+    ]
+    for (const r of replicas3)
+      expect(await values(r, calls)).toEqual(['item-1-v1', 'offer-1-v1', 'item-2-v1', 'user-1-v1'])
+    for (const r of replicas3) {
+      for (const fn of ['item', 'offer', 'user'] as const) await r.send('origin', { fn, value: 'v2' })
+    }
+    await Promise.all([a.send('mark'), c.send('mark')])
+    await b.send('invalidateTags', { value: 'item:1' })
+    // One write of the tag's token, published like any write.
+    expect(await a.send('waitReceived', { count: 1 })).toEqual(['keys'])
+    expect(await c.send('waitReceived', { count: 1 })).toEqual(['keys'])
+    for (const r of [a, c, b]) {
+      expect(await values(r, calls)).toEqual(['item-1-v2', 'offer-1-v2', 'item-2-v1', 'user-1-v1'])
+    }
+  })
+})
+
+/** Calls `fn(arg)` on `replica` until it returns `want` (or `ms` pass); returns how long that took. */
+async function until(replica: Replica, fn: Fn, arg: number, want: string, ms: number): Promise<number> {
+  const start = Date.now()
+  while ((await replica.call(fn, arg)).value !== want) {
+    if (Date.now() - start > ms) throw new Error(`${replica.name} still does not return ${want} after ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return Date.now() - start
+}
+
+describe('lost messages', () => {
+  it('one message lost while the bus is up: the gap (seen at the next heartbeat) flushes the L1', async () => {
+    const [a, b] = (await replicas(2)) as [Replica, Replica]
+    expect(await values(b, [['price', 1]])).toEqual(['price-1-v1'])
+    expect((await b.call('price', 1)).l2Read).toBe(false)
+    await b.send('dropNext', { count: 1 })
+    await a.send('origin', { fn: 'price', value: 'v2' })
+    expect(await a.send('refresh', { fn: 'price', arg: 1 })).toBe('price-1-v2')
+    // B lost the message, so it may serve its L1 copy until A's next heartbeat (1 s) shows the gap.
+    expect(await until(b, 'price', 1, 'price-1-v2', 5000)).toBeLessThan(5000)
+    expect(await b.send('flushes')).toContain('gap')
+    expect((await b.status()).unhandled).toEqual([])
+  })
+
+  it('every message lost, heartbeats too: the replica stops trusting its L1 and serves the shared value', async () => {
+    const [a, b] = (await replicas(2)) as [Replica, Replica]
+    expect(await values(b, [['price', 1]])).toEqual(['price-1-v1'])
+    await b.send('dropAll', { value: 'on' })
+    await a.send('origin', { fn: 'price', value: 'v2' })
+    expect(await a.send('refresh', { fn: 'price', arg: 1 })).toBe('price-1-v2')
+    // Its own heartbeats stop coming back (3 s): from then on it reads L2, never its stale copy past maxL1Age.
+    expect(await until(b, 'price', 1, 'price-1-v2', 8000)).toBeLessThan(8000)
+    expect((await b.status()).l1Active).toBe(false)
+    await b.send('dropAll', { value: 'off' })
+    const back = Date.now()
+    while (!(await b.status()).l1Active && Date.now() - back < 8000) await new Promise((r) => setTimeout(r, 100))
+    const status = await b.status()
+    expect(status.l1Active).toBe(true)
+    expect(status.reports).toEqual([])
+    expect(status.unhandled).toEqual([])
+  })
+})
 
 describe('faults', () => {
   it('the subscriber connection killed: its L1 is flushed on resubscribe and no call fails', async () => {
