@@ -14,6 +14,11 @@ export interface RedisCommandClient {
   ): Promise<unknown>
   /** `UNLINK key [key ...]`: how many keys existed. */
   unlink(keys: string | string[]): Promise<unknown>
+  /**
+   * `MGET key [key ...]`: each stored string or null, in order (`getMany`; on a cluster, keys of one slot only).
+   * Every node-redis client has it; without it, `getMany` sends concurrent GETs.
+   */
+  mGet?(keys: string[]): Promise<unknown[]>
 }
 
 /** A client that can `SCAN` its own keyspace (standalone, Sentinel, a cluster's node client). */
@@ -62,7 +67,7 @@ export interface OwnedClient extends RedisCompatibleClient {
 
 /**
  * An ioredis 5 client you may pass as `client`: `new Redis(...)` (standalone or Sentinel) or `new Cluster(...)`.
- * Typed by the few members memokit tells it apart by, so memokit needs no ioredis types; it sends `GET`, `SET`,
+ * Typed by the few members memokit tells it apart by, so memokit needs no ioredis types; it sends `GET`, `MGET`, `SET`,
  * `UNLINK` and `SCAN` (on every master of a cluster) through the client's own methods.
  */
 export interface IoredisCompatibleClient {
@@ -88,6 +93,8 @@ export interface ClearTarget {
 export interface ClientAdapter {
   /** The keyPrefix the client adds to every key, which SCAN neither adds to its pattern nor strips. */
   readonly keyPrefix: string
+  /** A Redis Cluster client: `getMany` sends one MGET per hash slot instead of one MGET. */
+  readonly cluster: boolean
   /** Every node a clear must scan (each master of a cluster); called once the client is connected. */
   clearTargets(): Promise<readonly ClearTarget[]>
 }

@@ -11,6 +11,7 @@ interface Ioredis {
   readonly startupNodes?: readonly unknown[]
   connect(): Promise<void>
   get(key: string): Promise<unknown>
+  mget(keys: string[]): Promise<unknown[]>
   set(key: string, value: string, ...args: (string | number)[]): Promise<unknown>
   unlink(keys: string | string[]): Promise<unknown>
   scan(cursor: string, ...args: (string | number)[]): Promise<[unknown, unknown[]]>
@@ -134,6 +135,7 @@ export function adaptIoredis(client: IoredisCompatibleClient): {
       return status === 'ready' ? Promise.resolve() : nextReady(io)
     },
     get: (key) => io.get(key),
+    mGet: (keys) => io.mget(keys),
     set: (key, value, options) => {
       const px = options?.expiration?.value
       if (options?.condition === 'NX') {
@@ -147,7 +149,7 @@ export function adaptIoredis(client: IoredisCompatibleClient): {
   const location = locateIoredis(io)
   if (!io.isCluster) {
     const targets = [scanTarget(io, (keys) => io.unlink(keys))]
-    return { commands, adapter: { keyPrefix, clearTargets: async () => targets }, location }
+    return { commands, adapter: { keyPrefix, cluster: false, clearTargets: async () => targets }, location }
   }
   // A namespace spreads over all slots: scan every master; one UNLINK per key, routed by the cluster.
   const unlinkEach = (keys: string[]): Promise<unknown> => Promise.all(keys.map((k) => io.unlink(k)))
@@ -156,6 +158,7 @@ export function adaptIoredis(client: IoredisCompatibleClient): {
     location,
     adapter: {
       keyPrefix,
+      cluster: true,
       clearTargets: async () => {
         // Until the cluster is ready it knows no masters (or only its startup nodes): wait for it, like the
         // commands waiting in ioredis' offline queue.

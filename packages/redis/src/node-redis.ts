@@ -16,6 +16,7 @@ export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
     const nodeOf = nodeClient as (this: RedisCompatibleClient, node: unknown) => Promise<unknown>
     return {
       keyPrefix,
+      cluster: true,
       clearTargets: () =>
         Promise.all(
           [...(client.masters ?? [])].map(async (master) =>
@@ -41,10 +42,10 @@ export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
         }),
     }
     const targets = [scanTarget(leased, unlinkAll)]
-    return { keyPrefix, clearTargets: async () => targets }
+    return { keyPrefix, cluster: false, clearTargets: async () => targets }
   }
   const targets = [scanTarget(client as RedisScanClient, unlinkAll)]
-  return { keyPrefix, clearTargets: async () => targets }
+  return { keyPrefix, cluster: false, clearTargets: async () => targets }
 }
 
 /** A standalone node-redis client (`createClient`): the only kind whose command options memokit overrides. */

@@ -14,6 +14,7 @@ import { adaptIoredis } from './ioredis'
 import { locate } from './locate'
 import { adaptNodeRedis } from './node-redis'
 import { isIoredis, type RedisStorageOptions, resolveOptions } from './options'
+import { groupBySlot } from './slots'
 
 export type { RedisStorageOptions } from './options'
 
@@ -55,9 +56,34 @@ function escapeGlob(text: string): string {
   return text.replace(GLOB_CHARS, '\\$&')
 }
 
+function mget(c: RedisCompatibleClient, keys: string[]): Promise<unknown[]> {
+  return c.mGet === undefined ? Promise.all(keys.map((k) => c.get(k))) : c.mGet(keys)
+}
+
+// A cluster answers an MGET only for keys of one slot (else CROSSSLOT): one MGET per slot, all sent at once (the
+// client routes each to its master), the replies put back in the order asked.
+async function mgetBySlot(c: RedisCompatibleClient, keys: string[], clientPrefix: string): Promise<unknown[]> {
+  const groups = groupBySlot(keys, clientPrefix)
+  if (groups.length === 1) return mget(c, keys)
+  const replies = await Promise.all(
+    groups.map((group) =>
+      mget(
+        c,
+        group.map((i) => keys[i] as string),
+      ),
+    ),
+  )
+  const ordered = new Array<unknown>(keys.length)
+  for (const [g, group] of groups.entries()) {
+    for (const [j, position] of group.entries()) ordered[position] = replies[g]?.[j]
+  }
+  return ordered
+}
+
 /**
  * A Redis storage over node-redis 6 (standalone, Cluster, Sentinel) or your ioredis 5 client (`Redis`, `Cluster`).
- * One round trip per read (`GET`) and per write (`SET ... PX`); `add` is `SET NX`; `clear` walks the namespace
+ * One round trip per read (`GET`; `getMany` is one `MGET`, one per hash slot on a cluster) and per write
+ * (`SET ... PX`); `add` is `SET NX`; `clear` walks the namespace
  * with `SCAN` + `UNLINK` (never `KEYS` or `FLUSHDB`), on every master of a cluster. Every operation is bounded by
  * `operationTimeoutMs` and fails with a StorageError naming the server, so a slow or dead server never hangs a
  * caller (core then runs the function). Unknown or invalid options throw a ConfigError before anything connects.
@@ -80,7 +106,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     io === undefined ? locate : () => io.location,
   )
   const { track, run, read, bounded } = connection
-  const { keyPrefix, clearTargets } = io?.adapter ?? adaptNodeRedis(client)
+  const { keyPrefix, cluster, clearTargets } = io?.adapter ?? adaptNodeRedis(client)
   const prefixPart = `${escapeKeyPart(prefix)}:`
 
   // A wrapper reads one namespace over and over: its checked, escaped part is kept instead of redone per call.
@@ -139,6 +165,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) return undefined
     return entry
   }
+  const decodeAll = (replies: unknown): (Entry | undefined)[] => (replies as unknown[]).map(decode)
 
   const clear = async (namespace: string, functionKeyPrefix: string | undefined): Promise<void> => {
     const physical = physicalKey(namespace, functionKeyPrefix ?? '', 'clear')
@@ -163,6 +190,19 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
         return Promise.reject(error)
       }
       return read('get', (c) => c.get(physical), decode)
+    },
+
+    // One MGET (one per hash slot on a cluster), bounded as a whole by operationTimeoutMs; each reply decoded as
+    // `get` decodes it, so a corrupt payload rejects the call with get's CodecError.
+    getMany: (namespace, keys) => {
+      if (keys.length === 0) return Promise.resolve([])
+      let physical: string[]
+      try {
+        physical = keys.map((key) => physicalKey(namespace, key, 'get'))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return read('get', (c) => (cluster ? mgetBySlot(c, physical, keyPrefix) : mget(c, physical)), decodeAll)
     },
 
     set: (namespace, key, value, options) =>
