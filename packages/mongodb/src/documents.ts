@@ -23,6 +23,8 @@ export interface MongoIndexSpec {
  */
 export interface MongoCollectionLike {
   findOne(filter: MongoDocument, options: { projection: MongoDocument }): Promise<MongoDocument | null>
+  /** `getMany`: one query for all its keys. */
+  find(filter: MongoDocument, options: { projection: MongoDocument }): { toArray(): Promise<MongoDocument[]> }
   replaceOne(
     filter: MongoDocument,
     replacement: MongoDocument,

@@ -11,6 +11,7 @@ import {
   type MongoDocument,
   VALUE_PROJECTION,
 } from './documents'
+import { findMany, inOrder } from './get-many'
 import { ensureIndexes } from './indexes'
 import { type MongoStorageOptions, resolveOptions } from './options'
 
@@ -149,6 +150,13 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
       const filter = keyOf('get', namespace, key)
       const doc = await run('get', (col) => col.findOne(filter, { projection: VALUE_PROJECTION }))
       return doc === null ? undefined : decodeDocument(doc, codec)
+    },
+
+    async getMany(namespace, keys) {
+      if (keys.length === 0) return []
+      checkText('get', namespace, ...keys)
+      const docs = await run('get', (col) => findMany(col, { p: prefix, ns: namespace }, keys))
+      return inOrder(docs, keys, codec)
     },
 
     async set(namespace, key, value, options) {
