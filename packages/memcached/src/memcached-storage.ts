@@ -160,6 +160,27 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
           },
     )
 
+  // getMany: all entries under the namespace's current state. With getMulti, one command (the version key first,
+  // when it must be read); memjs has none, so then concurrent gets, which its one connection pipelines.
+  const readMany = (call: Call, ns: string, keys: readonly string[]): Promise<readonly unknown[] | undefined> =>
+    withState(
+      call,
+      ns,
+      'get',
+      (state) => {
+        const mKeys = keys.map((key) => entryKey(ns, state, key))
+        return getMulti === undefined
+          ? Promise.all(mKeys.map((mKey) => call(() => client.get(mKey))))
+          : call(() => getMulti(mKeys))
+      },
+      getMulti === undefined
+        ? undefined
+        : async (vKey, hint) => {
+            const values = await call(() => getMulti([vKey, ...keys.map((key) => entryKey(ns, hint, key))]))
+            return [values[0], values.slice(1)]
+          },
+    )
+
   const decodeLive = (raw: unknown): Entry | undefined => {
     if (raw === null || raw === undefined) return undefined
     const entry = codec.decodeEntry(asText(raw))
@@ -193,6 +214,14 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     async get(ns, key) {
       return run('get', async (call) => {
         return decodeLive((await readEntry(call, ns, key, 'get'))?.raw)
+      })
+    },
+
+    async getMany(ns, keys) {
+      if (keys.length === 0) return []
+      return run('get', async (call) => {
+        const raws = await readMany(call, ns, keys)
+        return raws === undefined ? keys.map(() => undefined) : raws.map(decodeLive)
       })
     },
 
