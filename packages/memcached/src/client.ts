@@ -26,7 +26,8 @@ export interface MemcachedClient {
   delete(key: string): Promise<boolean>
   /**
    * Optional multi-key `get`: the values in the order of `keys` (`null`/`undefined` for absent ones). When
-   * present, a read fetches the namespace version and the entry in one command; otherwise in two pipelined `get`s.
+   * present, a read fetches the namespace version and the entry in one command, and `getMany` the version and all
+   * its entries; otherwise two pipelined `get`s, and one `get` per key.
    */
   getMulti?(keys: readonly string[]): Promise<ReadonlyArray<string | Buffer | null | undefined>>
   /**
