@@ -2,14 +2,21 @@
 // ioredis clients, with and without a client keyPrefix), answers in the order asked and decoded as `get` decodes
 // them; the slot function checked against the server's own CLUSTER KEYSLOT.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { CodecError } from '@memokit/core'
+import { CodecError, StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import fc from 'fast-check'
 import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis'
 import { keySlot } from '../src/slots'
 import { uid } from './counted'
 import { ioredisClients } from './ioredis-clients'
-import { disposer, envPort, type RedisClusterProcesses, sharedRedis, startRedisCluster } from './servers'
+import {
+  disposer,
+  envPort,
+  type RedisClusterProcesses,
+  sharedRedis,
+  startRedisCluster,
+  startRedisServer,
+} from './servers'
 
 const cleanup = disposer()
 const clients = ioredisClients()
@@ -134,6 +141,41 @@ describe('redis getMany', () => {
       if (keyPrefix === '{tenant}:') expect(mget).toHaveBeenCalledTimes(1)
       else expect(mget.mock.calls.length).toBeGreaterThan(30)
       mget.mockRestore()
+    }
+  })
+
+  it('equals get key by key for any key list on a cluster (hash tags, duplicates, misses)', async () => {
+    const storage = open({ client: nodeCluster, prefix: uid('gm-prop') })
+    const key = fc.oneof(fc.constantFrom('a', 'b', '{t}x', '{t}y', 'é', '{}', '{'), fc.string({ maxLength: 6 }))
+    const written = new Set<string>()
+    await fc.assert(
+      fc.asyncProperty(fc.array(key, { maxLength: 12 }), fc.array(key, { maxLength: 12 }), async (toWrite, asked) => {
+        for (const k of toWrite.filter((k) => !/[\uD800-\uDFFF]/.test(k))) {
+          if (!written.has(k)) await storage.set('ns', k, { k })
+          written.add(k)
+        }
+        const safe = asked.filter((k) => !/[\uD800-\uDFFF]/.test(k))
+        expect(await storage.getMany?.('ns', safe)).toEqual(await Promise.all(safe.map((k) => storage.get('ns', k))))
+      }),
+      { numRuns: 40 },
+    )
+  })
+
+  it('is bounded by operationTimeoutMs like get: a hung server rejects with a StorageError', async () => {
+    const own = await startRedisServer(envPort('REDIS_SPARE_PORT', 7200) + 15)
+    const storage = redisStorage({ url: own.url, prefix: uid('gm-hung'), operationTimeoutMs: 150 })
+    try {
+      await storage.set('ns', 'a', 1)
+      own.signal('SIGSTOP')
+      const error = await storage.getMany?.('ns', ['a', 'b']).catch((e: unknown) => e)
+      own.signal('SIGCONT')
+      expect(error).toBeInstanceOf(StorageError)
+      expect(String((error as Error).message)).toContain('timed out')
+      expect((await storage.getMany?.('ns', ['b', 'a']))?.map((e) => e?.value)).toEqual([undefined, 1])
+    } finally {
+      own.signal('SIGCONT')
+      await storage.close().catch(() => undefined)
+      await own.stop()
     }
   })
 })
