@@ -5,7 +5,7 @@ import { Flight } from './flight'
 import { afterRead, refreshNow } from './flow'
 import { classify, FRESH } from './freshness'
 import { invalidateIdentity } from './identity'
-import { MISS, memoryInternals, WithMeta } from './memory'
+import { type MemoryInternals, MISS, memoryInternals, WithMeta } from './memory'
 import { createSlotReader, memoryWrapper, NOT_FRESH } from './memory-hits'
 import { callStart, mark } from './observe'
 import { type CacheStats, observedCall } from './observed-call'
@@ -15,6 +15,7 @@ import { toStorageError } from './report'
 import type { AnyStorage, AsyncStorage, MaybePromise, Storage } from './storage'
 import { readAsync, readSync, SKIPPED } from './store'
 import { verifyTags } from './tags'
+import { tieredInternals } from './tiered-hits'
 import { issuedWrites } from './writes'
 
 /** `true` when `S` is an {@link AsyncStorage}. */
@@ -179,10 +180,54 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
   }
   const observed = observedCall(plan, call)
   if (plan.counters !== undefined) return observedOnly(observed) as (...args: unknown[]) => Promise<unknown>
+  // Over a tier, the memory hit paths read its L1 first; tagged entries must be checked against their tokens.
+  const tier = plan.tags === undefined ? tieredInternals(plan.storage) : undefined
+  if (tier !== undefined) return tierWrapper(plan, tier.l1, call, observed)
   return function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
     if (callStart.hasSubscribers) return observed(this, args) as Promise<unknown>
     return call(this, args)
   }
+}
+
+/**
+ * The memory hit paths over a tier's L1 (the one-number table and the key-string slot read; no by-value scan, as
+ * the tier's read never reports which slot it found): a fresh hit resolves to the value, anything else takes `call`.
+ */
+function tierWrapper(
+  plan: Plan,
+  l1: MemoryInternals,
+  call: (self: unknown, args: unknown[]) => Promise<unknown>,
+  observed: (self: unknown, args: unknown[]) => unknown,
+): (this: unknown, ...args: unknown[]) => Promise<unknown> {
+  const { namespace, keyPrefix, plainKeys, encodeKey } = plan
+  // An async storage's hits are Promises whatever the function returns.
+  const fromSlot = (held: unknown): unknown => {
+    if (!(held instanceof WithMeta)) return Promise.resolve(held)
+    if (held.meta.staleAt !== undefined && classify(held.meta, Date.now()) !== FRESH) return NOT_FRESH
+    return Promise.resolve(held.value)
+  }
+  const hits = { internals: l1, namespace, keyPrefix, plainKeys, byValue: false, isAsyncFn: true, fromSlot }
+  const reader = createSlotReader(hits)
+  const run = (self: unknown, args: unknown[]): unknown => {
+    if (plainKeys) {
+      let key: string
+      try {
+        key = encodeKey(args)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      const held = reader.read(key)
+      if (held !== MISS) {
+        const hit = fromSlot(held)
+        if (hit !== NOT_FRESH) {
+          mark(undefined, 'hit')
+          return hit
+        }
+      }
+    }
+    return call(self, args)
+  }
+  return memoryWrapper(hits, reader, run, observed) as (this: unknown, ...args: unknown[]) => Promise<unknown>
 }
 
 interface Invalidation {

@@ -2,7 +2,7 @@
  * The memory storage's internal fast-read contract with core: what a slot holds (a value, or a WithMeta around
  * it), the tables keys are routed to, and the slot-level reads cacheValue's hit paths use. Not public.
  */
-import type { EntryMeta } from './storage'
+import type { Entry, EntryMeta } from './storage'
 
 /** Returned by the internal fast read on a miss (a stored value may be `undefined`). */
 export const MISS: unique symbol = Symbol('memokit.miss')
@@ -18,6 +18,11 @@ export class WithMeta {
     readonly meta: EntryMeta,
     /** When the entry was written, ms since the epoch. */
     readonly createdAt: number,
+    /**
+     * The entry's own expiry (ms since the epoch, Infinity for none) when the slot's expiry ends earlier: a tier's
+     * L1 keeps an L2 entry only up to its staleness bound, yet hands the entry back as L2 wrote it.
+     */
+    readonly expiresAt?: number,
   ) {}
 }
 
@@ -75,4 +80,10 @@ export interface MemoryInternals {
    * as a Promise's result, else what `readSlot` returns. No expiry check.
    */
   heldAt(slot: number): unknown
+  /**
+   * Writes `entry` as it came from elsewhere (a tier's L2): its createdAt kept, the slot expiring at `until` (ms
+   * since the epoch), and the entry's own expiresAt handed back by `get` when it differs. The slot form is the one
+   * `set` writes, so the hit paths read it unchanged.
+   */
+  writeEntry(namespace: string, key: string, entry: Entry, until: number): void
 }

@@ -2,7 +2,7 @@ import { bucketShift, hashNumber } from './memory-hash'
 import { type MemoryStorageOptions, resolveMemoryOptions, sizeOfValue } from './memory-options'
 import { createRouter, fullKey } from './memory-route'
 import { isPromiseOnly, type MemoryInternals, MISS, type Table, WithMeta } from './memory-slots'
-import type { Entry, SetOptions, Storage } from './storage'
+import type { Entry, EntryMeta, SetOptions, Storage } from './storage'
 
 export { DEFAULT_MAX_ENTRIES, type MemoryStorageOptions } from './memory-options'
 export { type MemoryInternals, MISS, type Table, WithMeta } from './memory-slots'
@@ -18,6 +18,8 @@ export function memoryInternals(storage: unknown): MemoryInternals | undefined {
 
 const INITIAL_CAPACITY = 64
 const PROMISE_META = Object.freeze({ promise: true })
+// The metadata of a box that exists only to keep an entry's own expiry (`writeEntry`); `get` reports none.
+const NO_META: EntryMeta = Object.freeze({})
 
 /**
  * The sync in-memory storage: values kept by reference (a hit costs no serialization), TTL expiry checked on
@@ -197,11 +199,21 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     size++
     return s
   }
-  const write = (table: Table, raw: unknown, value: unknown, opts: SetOptions | undefined): void => {
+  // `born`, `until` and `keep` only from `writeEntry`: the entry's createdAt, the slot's expiry (absolute ms) and the
+  // entry's own expiry to hand back when it differs from `until` (Infinity for none).
+  const write = (
+    table: Table,
+    raw: unknown,
+    value: unknown,
+    opts: SetOptions | undefined,
+    born?: number,
+    until?: number,
+    keep?: number,
+  ): void => {
     // Measured before anything changes: a failing size function leaves the storage as it was.
     const need = sizeOf === undefined ? 0 : sizeOfValue(sizeOf, value)
     const ttl = opts?.ttl
-    const now = Date.now()
+    const now = born ?? Date.now()
     let s = slotIn(table, raw)
     if (need > maxSize) {
       // Too large to keep: the call's result goes uncached, and no older value stays behind it.
@@ -221,7 +233,12 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       totalSize += need
     }
     const meta = opts?.meta
-    if (meta === undefined) {
+    if (keep !== undefined) {
+      values[s] = new WithMeta(value, meta ?? NO_META, now, keep)
+      if (promised !== undefined) promised[s] = 0
+      table.hasMeta = table.hasBox = true
+      if (meta?.staleAt !== undefined) table.hasTimeline = true
+    } else if (meta === undefined) {
       values[s] = value
       if (promised !== undefined) promised[s] = 0
     } else if (isPromiseOnly(meta)) {
@@ -238,10 +255,10 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     // Computed before the column is read: `timeOf` may replace the columns.
     const at = timeOf(now)
     created[s] = at
-    if (ttl !== undefined) {
-      const until = timeOf(now + ttl)
+    if (ttl !== undefined || until !== undefined) {
+      const at = timeOf(until ?? now + (ttl as number))
       expires ??= new (epoch === 0 ? Float64Array : Uint32Array)(capacity + 1)
-      expires[s] = until
+      expires[s] = at
     } else if (expires) {
       expires[s] = 0
     }
@@ -253,10 +270,13 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const entryAt = (s: number): Entry => {
     const at = expires === undefined ? 0 : (expires[s] as number)
     const held = heldAt(s)
-    const expiresAt = at === 0 ? undefined : epoch + at
-    return held instanceof WithMeta
-      ? { value: held.value, createdAt: createdAt(s), expiresAt, meta: held.meta }
-      : { value: held, createdAt: createdAt(s), expiresAt }
+    let expiresAt = at === 0 ? undefined : epoch + at
+    if (!(held instanceof WithMeta)) return { value: held, createdAt: createdAt(s), expiresAt }
+    if (held.expiresAt !== undefined)
+      expiresAt = held.expiresAt === Number.POSITIVE_INFINITY ? undefined : held.expiresAt
+    return held.meta === NO_META
+      ? { value: held.value, createdAt: createdAt(s), expiresAt }
+      : { value: held.value, createdAt: createdAt(s), expiresAt, meta: held.meta }
   }
   const touch = (s: number): void => {
     if (next[0] !== s) {
@@ -339,6 +359,20 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     keyAt: (table, s) => (tableOf[s] === table.id ? keys[s] : undefined),
     readSlot,
     heldAt,
+    writeEntry(ns, key, entry, until) {
+      const table = route(ns, key)
+      const own = entry.expiresAt ?? Number.POSITIVE_INFINITY
+      const meta = entry.meta
+      write(
+        table,
+        router.routed,
+        entry.value,
+        meta === undefined ? undefined : { meta },
+        entry.createdAt,
+        until,
+        own === until ? undefined : own,
+      )
+    },
   })
   return storage
 }

@@ -1,7 +1,8 @@
 /**
- * A tier's L1: L2 entries kept in a memory storage as they came (value, createdAt, expiry, meta), each stored with
- * a memory TTL that ends at `min(expiresAt, staleAt, written-to-L1 + maxL1Age)`, so the memory storage's own expiry
- * and LRU enforce the staleness bound and the size bound.
+ * A tier's L1: L2 entries kept in a memory storage in its own slot form (value, createdAt, meta; the entry's own
+ * expiry kept beside when it differs), each slot expiring at `min(expiresAt, staleAt, written-to-L1 + maxL1Age)`,
+ * so the memory storage's own expiry and LRU enforce the staleness bound and the size bound, and cacheValue's
+ * memory hit paths can read the L1 directly (tiered-hits.ts).
  *
  * Promotions race with invalidations: an L2 read that started before a write, delete, clear or bus message touching
  * its key may return what that invalidation replaced; and writes race each other: a set issued before a delete may
@@ -10,13 +11,7 @@
  * nothing touching its key ticked since it began. A promotion never replaces a newer L1 entry (by createdAt) either.
  */
 import type { MemoryInternals } from './memory-slots'
-import { MISS } from './memory-slots'
 import type { Entry, Storage } from './storage'
-
-/** What an L1 slot holds: the entry returned as it is on a hit (no allocation per hit). */
-interface Held {
-  readonly entry: Entry
-}
 
 /** A read or write of L2 in progress: what the L1 update after it is checked against. */
 export interface L2Op {
@@ -66,12 +61,7 @@ export function createL1(storage: Storage, internals: MemoryInternals, maxL1Age:
     const id = idOf(namespace, key)
     if (reading.has(id)) touched.set(id, ++clock)
   }
-  const read = (namespace: string, key: string): Entry | undefined => {
-    const slot = internals.slotOfKey(namespace, key)
-    if (slot === 0) return undefined
-    const held = internals.readSlot(slot)
-    return held === MISS ? undefined : (held as Held).entry
-  }
+  const read = (namespace: string, key: string): Entry | undefined => storage.get(namespace, key) as Entry | undefined
   const store = (namespace: string, key: string, entry: Entry): void => {
     const now = Date.now()
     let until = now + maxL1Age
@@ -84,8 +74,7 @@ export function createL1(storage: Storage, internals: MemoryInternals, maxL1Age:
       return
     }
     namespaces.add(namespace)
-    const held: Held = { entry }
-    storage.set(namespace, key, held, { ttl: until - now })
+    internals.writeEntry(namespace, key, entry, until)
   }
   // Registers an operation on a key; a write is itself an invalidation of what runs before it.
   const begin = (namespace: string, key: string, writes: boolean): L2Op => {

@@ -2,6 +2,7 @@ import type { BusInvalidation } from './bus-protocol'
 import { invalidateFlights } from './identity'
 import type { AsyncStorage, Entry, SetOptions } from './storage'
 import { createEventSink } from './tiered-events'
+import { registerTiered } from './tiered-hits'
 import { createL1 } from './tiered-l1'
 import { type BusLink, connectBus } from './tiered-link'
 import { resolveTiered, type TieredFlushReason, type TieredStorageOptions } from './tiered-options'
@@ -180,6 +181,7 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
     tier.add = (namespace, key, value, options) =>
       writeThrough(namespace, key, value, options, () => add.call(l2, namespace, key, value, options))
   }
+  registerTiered(tier, resolved.internals, usable)
   if (resolved.bus !== undefined) link = connectBus(resolved, { apply, flush: (reason) => flushed(reason), emit })
   function flushed(reason: TieredFlushReason): void {
     l1.flush()
