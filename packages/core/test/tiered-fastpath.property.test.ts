@@ -32,7 +32,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('bus' as const), state: fc.constantFrom('down', 'up', 'drop') }),
   },
 )
-const settings = fc.record({
+interface Settings {
+  ttl: number | undefined
+  swr: number | undefined
+  maxL1Age: number
+}
+const settings: fc.Arbitrary<Settings> = fc.record({
   ttl: fc.option(fc.constantFrom(500, 2000, 10_000), { nil: undefined }),
   swr: fc.option(fc.constantFrom(1000, 5000), { nil: undefined }),
   maxL1Age: fc.constantFrom(1000, 3000, 30_000),
@@ -45,11 +50,11 @@ const downOps: Op[] = [
   { kind: 'delete', on: 1, arg: 1 },
   { kind: 'call', on: 0, arg: 1 },
 ]
-const options = { ttl: undefined, swr: undefined, maxL1Age: 30_000 }
+const options: Settings = { ttl: undefined, swr: undefined, maxL1Age: 30_000 }
 
 const T0 = new Date('2030-01-01T00:00:00Z').getTime()
 
-async function play(ops: Op[], options: fc.Infer<typeof settings>, fast: boolean): Promise<unknown[]> {
+async function play(ops: Op[], options: Settings, fast: boolean): Promise<unknown[]> {
   jest.setSystemTime(T0)
   const c = await cluster(2, { maxL1Age: options.maxL1Age })
   let runs = 0
