@@ -20,16 +20,17 @@ type Op =
   | { kind: 'advance'; ms: number }
   | { kind: 'bus'; state: 'down' | 'up' | 'drop' }
 
-const arg = fc.oneof(fc.constantFrom<Arg>(1, 2, 3), fc.constantFrom<Arg>('a', 'b'))
+// Few keys (one per hit path: the number table and the key string), so operations on one key meet often.
+const arg = fc.constantFrom<Arg>(1, 'a')
 const on = fc.constantFrom<0 | 1>(0, 1)
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('call' as const), on, arg }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), on, arg }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('call' as const), on, arg }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), on, arg }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), on }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 4000 }) }) },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('bus' as const), state: fc.constantFrom('down', 'up', 'drop') }),
+    arbitrary: fc.record({ kind: fc.constant('bus' as const), state: fc.constantFrom('down', 'down', 'up', 'drop') }),
   },
 )
 interface Settings {
