@@ -84,6 +84,33 @@ export interface StorageContract<Async extends boolean> {
    * Returns `true` when this call wrote the entry. Optional: a storage that can't do it atomically omits it.
    */
   add?(namespace: string, key: string, value: unknown, options?: SetOptions): MaybePromise<boolean, Async>
+  /**
+   * Lease members (all four or none): a lease is a short-lived token kept beside an entry, outside what `get` sees,
+   * for distributed single-flight and fenced writes (`singleFlight: 'distributed'`). `delete(namespace, key)`
+   * removes the entry's lease too, and `clear` removes the leases of the entries it clears, so an invalidation
+   * fences out a computation that is still running somewhere. Each member is atomic across every process sharing
+   * the storage (within one machine for the file storage).
+   *
+   * `acquireLease` takes the lease on the entry `key` for `ttl` ms if nobody holds a live one; `true` when this call
+   * took it. `token` is a random string of 16 to 64 characters (core uses 128 random bits).
+   */
+  acquireLease?(namespace: string, key: string, token: string, ttl: number): MaybePromise<boolean, Async>
+  /** Deletes the lease on `key` only while it holds `token`; `true` when it did. */
+  releaseLease?(namespace: string, key: string, token: string): MaybePromise<boolean, Async>
+  /** Restarts the lease's expiry at `ttl` ms from now, only while it holds `token`; `true` when it did. */
+  extendLease?(namespace: string, key: string, token: string, ttl: number): MaybePromise<boolean, Async>
+  /**
+   * The fenced write: writes the entry as `set` would and deletes its lease, in one atomic step, only while the
+   * lease holds `token`. `false`, and nothing written, when the lease expired, went to another token, or was removed
+   * by a `delete` or `clear`.
+   */
+  setIfLeased?(
+    namespace: string,
+    key: string,
+    value: unknown,
+    token: string,
+    options?: SetOptions,
+  ): MaybePromise<boolean, Async>
   /** Deletes one entry. Returns `true` if a live entry was there, `false` otherwise. */
   delete(namespace: string, key: string): MaybePromise<boolean, Async>
   /**
@@ -94,6 +121,9 @@ export interface StorageContract<Async extends boolean> {
   /** Releases what the storage opened itself (connections, timers); a client passed in by the user stays open. */
   close?(): MaybePromise<void, Async>
 }
+
+/** The names of the lease members a storage implements all of, or none. */
+export const LEASE_MEMBERS = ['acquireLease', 'releaseLease', 'extendLease', 'setIfLeased'] as const
 
 /** A storage that answers synchronously (memory, sync file storage). */
 export type Storage = StorageContract<false>
