@@ -7,6 +7,7 @@ import { deleteTests, readWriteTests, shapeTests } from './groups/basics'
 import { clearTests, prefixTests } from './groups/clear'
 import { closeTests, concurrencyTests, orderingTests } from './groups/concurrency'
 import { addTests, ttlTests } from './groups/expiry'
+import { leaseTests } from './groups/leases'
 import { metaTests } from './groups/meta'
 import { scopeTests } from './groups/scope'
 import { getManyTests, tagTests } from './groups/tags'
@@ -26,6 +27,9 @@ function checkOptions(options: StorageContractOptions): void {
   }
   if (advanceTime !== undefined && typeof advanceTime !== 'function') {
     throw new TypeError('runStorageContract: advanceTime must be a function (ms) => void | Promise<void>')
+  }
+  if (options.leases !== undefined && typeof options.leases !== 'boolean') {
+    throw new TypeError(`runStorageContract: leases must be a boolean, got ${String(options.leases)}`)
   }
   if (scope !== undefined) {
     if (typeof scope !== 'object' || scope === null) {
@@ -68,6 +72,7 @@ export function runStorageContract(runner: TestRunner, options: StorageContractO
     scopeTests(suite)
     getManyTests(suite)
     tagTests(suite)
+    leaseTests(suite)
     closeTests(suite)
   })
 }

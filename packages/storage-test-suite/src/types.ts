@@ -72,6 +72,13 @@ export interface StorageContractOptions {
    * `Date.now()`). Default: really wait; the TTLs used are then small (60 ms, or twice the granularity).
    */
   readonly advanceTime?: (ms: number) => void | Promise<void>
+  /**
+   * Whether the storage implements the lease members (`acquireLease`, `releaseLease`, `extendLease`,
+   * `setIfLeased`). `true` runs the lease tests, which first require all four members; lease expiry tests use a
+   * 300 ms lease ttl when really waiting (1 s on an advanced clock; at least twice `ttlGranularityMs`).
+   * Default: `false` (then the suite only checks the storage has all four members or none).
+   */
+  readonly leases?: boolean
   /** Extra checks of `storage.scope` ({@link ScopeCheckOptions}). Default: only the checks every storage gets. */
   readonly scope?: ScopeCheckOptions
 }
