@@ -6,12 +6,13 @@ import { type ComputeContext, runInContext } from './context'
 import { TimeoutError } from './errors'
 import { type Flight, forget } from './flight'
 import { writeTimes } from './freshness'
+import { endLease, leased } from './lease'
 import { WithMeta } from './memory'
 import { type ComputeMessage, computeChannel, mark, markUnset, observedKey, publishEvent, trace } from './observe'
 import { isPromiseLike } from './options'
 import { type Plan, PROMISE_META } from './plan'
 import type { SetOptions } from './storage'
-import { write } from './store'
+import { write, writeLeased } from './store'
 import { snapshotTags, tagsOf } from './tags'
 
 /** What a hit returns for what a slot holds: a Promise exactly when the computation returned one. */
@@ -40,6 +41,23 @@ function contextOf(flight: Flight, stale: WithMeta | undefined): ComputeContext 
  * value for a sync `fn` over a sync storage, else the flight's promise.
  */
 export function compute(
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  key: string,
+  writable: boolean,
+  fallback: WithMeta | undefined,
+  flight: Flight,
+): unknown {
+  // Over a storage with leases, a computation that may store its result takes the key's lease first (lease.ts),
+  // unless it joins a computation a hard timeout abandoned.
+  if (plan.lease !== undefined && writable && (flight.reason !== 'miss' || !plan.identity.abandoned.has(key))) {
+    return leased(plan, self, args, key, fallback, flight, computeHere)
+  }
+  return computeHere(plan, self, args, key, writable, fallback, flight)
+}
+
+function computeHere(
   plan: Plan,
   self: unknown,
   args: unknown[],
@@ -121,6 +139,7 @@ function land(
   if (flight.settled && !flight.background) publishEvent(plan.event('late-result', flight.key))
   flight.finish()
   const done = (): unknown => {
+    endLease(plan, flight)
     forget(plan.identity, flight)
     plan.identity.backoff.delete(flight.key)
     flight.resolve(value)
@@ -128,6 +147,7 @@ function land(
   }
   // Only in strict mode (failOpen: false) does a failed write reach the callers.
   const writeFailed = (error: unknown): unknown => {
+    endLease(plan, flight)
     forget(plan.identity, flight)
     flight.reject(error)
     if (direct) throw error
@@ -163,7 +183,7 @@ function store(plan: Plan, flight: Flight, value: unknown, promised: boolean): v
     if (flight.tags !== undefined) meta = { ...meta, tags: flight.tags }
     options = { ttl: times.ttl, meta }
   }
-  return write(plan, key, value, options)
+  return flight.fenced ? writeLeased(plan, flight, value, options) : write(plan, key, value, options)
 }
 
 /**
@@ -172,6 +192,7 @@ function store(plan: Plan, flight: Flight, value: unknown, promised: boolean): v
  */
 function failed(plan: Plan, flight: Flight, fallback: WithMeta | undefined, error: unknown, sync: boolean): unknown {
   flight.finish()
+  endLease(plan, flight)
   forget(plan.identity, flight)
   const now = Date.now()
   // A background refresh keeps serving the entry it refreshes; a foreground call only within staleIfError.
@@ -205,6 +226,8 @@ function armTimeouts(plan: Plan, flight: Flight, fallback: WithMeta | undefined)
   flight.after(hardTimeoutMs, () => {
     const error = new TimeoutError({ functionName: plan.name, namespace: plan.namespace, timeoutMs: hardTimeoutMs })
     flight.abort(error)
+    // Another replica may take over now; this computation's late result can no longer be stored.
+    endLease(plan, flight)
     const { identity } = plan
     // Free the key for new callers; the computation runs on, and later misses join it rather than start another.
     if (identity.pending.get(flight.key) === flight) identity.pending.delete(flight.key)

@@ -92,13 +92,18 @@ export class TimeoutError extends MemokitError {
   /** The cached function's identity. */
   readonly functionName: string
   readonly namespace: string
-  /** The hard timeout that passed, in ms. */
+  /** The hard timeout (or the `waitTimeout`, when `lease`) that passed, in ms. */
   readonly timeoutMs: number
-  constructor(details: { functionName: string; namespace: string; timeoutMs: number }) {
+  /** `true`: no value appeared while another replica held the lease (`waitTimeout`, `onLeaseTimeout: 'throw'`). */
+  readonly lease: boolean
+  constructor(details: { functionName: string; namespace: string; timeoutMs: number; lease?: boolean }) {
     super(
       'E_TIMEOUT',
-      `${details.functionName} in namespace '${details.namespace}' did not finish within ${details.timeoutMs} ms (timeout.hard); its callers were released and its signal aborted`,
+      details.lease === true
+        ? `${details.functionName} in namespace '${details.namespace}': another replica held the lease and no value appeared within ${details.timeoutMs} ms (waitTimeout, onLeaseTimeout: 'throw')`
+        : `${details.functionName} in namespace '${details.namespace}' did not finish within ${details.timeoutMs} ms (timeout.hard); its callers were released and its signal aborted`,
     )
+    this.lease = details.lease === true
     this.functionName = details.functionName
     this.namespace = details.namespace
     this.timeoutMs = details.timeoutMs
@@ -122,4 +127,15 @@ export class ComputeError extends MemokitError {
 }
 
 /** The storage operations reported to `onError`. */
-export type StorageOp = 'get' | 'set' | 'add' | 'delete' | 'clear' | 'close' | 'connect'
+export type StorageOp =
+  | 'get'
+  | 'set'
+  | 'add'
+  | 'delete'
+  | 'clear'
+  | 'close'
+  | 'connect'
+  | 'acquireLease'
+  | 'releaseLease'
+  | 'extendLease'
+  | 'setIfLeased'

@@ -23,6 +23,12 @@ export class Flight {
    * without tags, or when they could not be read (the result is then not stored).
    */
   tags: Readonly<Record<string, string>> | undefined = undefined
+  /**
+   * Leases (lease.ts): `fenced` once this flight took a lease, so its result may only be stored through it;
+   * `lease` is the token while it is held (cleared when the fenced write consumed it, or the lease was released).
+   */
+  fenced = false
+  lease: string | undefined = undefined
   /** Why `fn` runs in this flight, for `memokit:compute`. */
   reason: ComputeReason = 'miss'
   private controller: AbortController | undefined

@@ -28,7 +28,7 @@ export type CallOutcome =
   | 'miss'
   /** The call shared a computation another call of this process started. */
   | 'joined'
-  /** The call waited for another process's computation (distributed single-flight; not built yet). */
+  /** The call waited for another replica's computation and got its stored value (`singleFlight: 'distributed'`). */
   | 'waited'
   /** `.refresh()`: `fn` ran whatever the storage held. */
   | 'refreshed'
@@ -117,6 +117,14 @@ export type EventType =
   | 'bus-subscribe-failed'
   /** A payload on the tier's channel was ignored; `reason`: `'version'` (another protocol) or `'malformed'`. */
   | 'bus-unreadable'
+  /** This replica took a key's lease and computes it (leases: `singleFlight`). */
+  | 'lease-acquired'
+  /** A computation's lease expired, went to another replica or was removed by an invalidation: not stored. */
+  | 'lease-lost'
+  /** `waitTimeout` passed while another replica held the lease: computed here unstored, or a TimeoutError. */
+  | 'lease-wait-timeout'
+  /** A lease operation failed (`error`): this call fell back to process-local single-flight. */
+  | 'lease-unavailable'
 
 /** A point event on `memokit:event`. */
 export interface EventMessage {

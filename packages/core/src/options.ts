@@ -1,6 +1,7 @@
 import { closestName, hasLoneSurrogate } from './backend'
 import type { CircuitBreakerOptions } from './breaker'
 import { describe } from './describe'
+import type { Duration } from './duration'
 import {
   type CodecError,
   type ComputeError,
@@ -116,6 +117,29 @@ export interface CacheValueOptions<
    * `staleIfError`. Default: none.
    */
   readonly tags?: (...args: Args) => readonly string[]
+  /**
+   * `'process'` (default): concurrent misses of one key share one computation in this process. `'distributed'`:
+   * one computation per key across every replica sharing the storage: a miss whose key's lease another replica
+   * holds polls for that replica's value instead of computing. Needs an async storage with the lease members
+   * (Redis, MongoDB, memcached, file); else a `ConfigError`. Over such a storage, results are stored through the
+   * lease in both modes, so a `delete`/`clear` on any replica keeps an overtaken computation's result out.
+   */
+  readonly singleFlight?: 'process' | 'distributed'
+  /**
+   * How long a computation's lease lives unless extended; the holder extends it every third of that while `fn`
+   * runs, so a crashed replica's lease lapses within it. A duration (`'10s'`) or ms. Default: `'10s'`.
+   */
+  readonly lease?: Duration
+  /**
+   * `singleFlight: 'distributed'`: how long a miss waits for the replica holding the lease before it decides
+   * (`onLeaseTimeout`). A duration or ms. Default: `timeout.hard` when set, else `'5s'`.
+   */
+  readonly waitTimeout?: Duration
+  /**
+   * `singleFlight: 'distributed'`, after `waitTimeout`: `'compute'` (default) runs `fn` here and returns its value
+   * without storing it (a `lease-wait-timeout` event tells); `'throw'` rejects with a `TimeoutError` (`lease: true`).
+   */
+  readonly onLeaseTimeout?: 'compute' | 'throw'
   /** Count this wrapper's outcomes for `.stats()`. Costs a little on every call, so off by default. */
   readonly stats?: boolean
 }

@@ -10,6 +10,7 @@ import type { FreshnessPolicy, PerResult } from './freshness'
 import { claimIdentity, type Identity, resolveName } from './identity'
 import { escapeKeyPart } from './key-part'
 import { createKeyEncoder } from './keys'
+import { type LeasePlan, resolveLease } from './lease-options'
 import { memoryInternals } from './memory'
 import { type EventMessage, type ObserveKeys, observedKey, type Tier } from './observe'
 import { type Counters, createCounters } from './observed-call'
@@ -50,6 +51,10 @@ export const VALUE_OPTIONS = [
   'observeKeys',
   'stats',
   'tags',
+  'singleFlight',
+  'lease',
+  'waitTimeout',
+  'onLeaseTimeout',
 ] as const
 
 const DEFAULT_ERROR_BACKOFF_MS = 10_000
@@ -90,6 +95,8 @@ export interface Plan {
   readonly counters: Counters | undefined
   /** The `tags` option: the tags of a call's result, checked on every read (tags.ts). */
   readonly tags: ((...args: unknown[]) => unknown) | undefined
+  /** Leases over a shared storage (lease.ts); `undefined` when the storage takes none. */
+  readonly lease: LeasePlan | undefined
   /** A process-local storage (memory) or a remote one, for telemetry. */
   readonly tier: Tier
   /** A `memokit:event` message about `key` of this function. */
@@ -138,6 +145,7 @@ export function resolvePlan(fn: unknown, options: unknown): Plan {
     observeKeys: resolveObserveKeys(o.observeKeys),
     counters: resolveBoolean(entry, 'stats', o.stats, false) ? createCounters() : undefined,
     tags,
+    lease: resolveLease(o, storage, timeout.hard),
     tier: memoryInternals(storage) === undefined ? 'remote' : 'local',
     event(type, key, error) {
       const message = {

@@ -4,6 +4,8 @@
  * slot holds (the value, or a WithMeta around it) or MISS.
  */
 import { CodecError, StorageError, type StorageOp } from './errors'
+import type { Flight } from './flight'
+import { leaseEvent } from './lease'
 import { MISS, WithMeta } from './memory'
 import { observedKey, publishEvent, type StorageMessage, storageChannel, trace } from './observe'
 import { isPromiseLike } from './options'
@@ -110,6 +112,40 @@ export function write(plan: Plan, key: string, value: unknown, options: SetOptio
   }
 }
 
+/**
+ * The fenced write of a flight that took the key's lease: stored and the lease released in one step, or nothing
+ * stored when the lease was lost (reported). On a failure the flight keeps its token, so the lease is released.
+ */
+export function writeLeased(
+  plan: Plan,
+  flight: Flight,
+  value: unknown,
+  options: SetOptions | undefined,
+): Promise<void> | undefined {
+  const { storage, namespace } = plan
+  const { key } = flight
+  const token = flight.lease
+  if (token === undefined) {
+    leaseEvent(plan, 'lease-lost', key)
+    return undefined
+  }
+  const set = () => (storage as Required<AsyncStorage>).setIfLeased(namespace, key, value, token, options)
+  let issued: Promise<boolean>
+  try {
+    issued = (storageChannel.hasSubscribers ? traced(plan, 'setIfLeased', key, set) : set()) as Promise<boolean>
+  } catch (error) {
+    issued = Promise.reject(error)
+  }
+  const landed = issued.then((stored) => {
+    if (flight.lease === token) flight.lease = undefined
+    if (!stored) leaseEvent(plan, 'lease-lost', key)
+  })
+  return trackWrite(storage, namespace, key, landed).then(
+    () => succeeded(plan),
+    (error: unknown) => writeFailed(plan, error, key, 'setIfLeased'),
+  )
+}
+
 // A corrupt payload is a miss, to be overwritten; any other failure skips the write too.
 function readFailed(plan: Plan, error: unknown, key: string): unknown {
   const failure = toStorageError(plan.storage, 'get', error)
@@ -121,8 +157,8 @@ function readFailed(plan: Plan, error: unknown, key: string): unknown {
   return SKIPPED
 }
 
-function writeFailed(plan: Plan, error: unknown, key: string): void {
-  const failure = toStorageError(plan.storage, 'set', error)
+function writeFailed(plan: Plan, error: unknown, key: string, op: StorageOp = 'set'): void {
+  const failure = toStorageError(plan.storage, op, error)
   if (failure instanceof CodecError) {
     plan.report('set', plan.namespace, key, failure)
     publishEvent(plan.event('not-cached', key, failure))

@@ -1,6 +1,7 @@
 import type { BusInvalidation } from './bus-protocol'
 import { invalidateFlights } from './identity'
-import type { AsyncStorage, Entry, SetOptions } from './storage'
+import { LEASE_MEMBERS } from './lease-options'
+import type { AnyStorage, AsyncStorage, Entry, SetOptions } from './storage'
 import { createEventSink } from './tiered-events'
 import { registerTiered } from './tiered-hits'
 import { createL1 } from './tiered-l1'
@@ -180,6 +181,17 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
   if (add !== undefined) {
     tier.add = (namespace, key, value, options) =>
       writeThrough(namespace, key, value, options, () => add.call(l2, namespace, key, value, options))
+  }
+  if (LEASE_MEMBERS.every((member) => typeof l2[member] === 'function')) {
+    // Leases live in L2, the storage the replicas share; a fenced write lands in L1 and on the bus like a set.
+    const leases = l2 as Required<AnyStorage>
+    tier.acquireLease = async (namespace, key, token, ttl) => leases.acquireLease(namespace, key, token, ttl)
+    tier.releaseLease = async (namespace, key, token) => leases.releaseLease(namespace, key, token)
+    tier.extendLease = async (namespace, key, token, ttl) => leases.extendLease(namespace, key, token, ttl)
+    tier.setIfLeased = (namespace, key, value, token, options) =>
+      writeThrough(namespace, key, value, options, async () =>
+        leases.setIfLeased(namespace, key, value, token, options),
+      )
   }
   registerTiered(tier, resolved.internals, usable)
   if (resolved.bus !== undefined) link = connectBus(resolved, { apply, flush: (reason) => flushed(reason), emit })

@@ -68,7 +68,18 @@ cacheValue(fetchUser, {
   },
   onError: (report) => {
     expectTypeOf(report.op).toEqualTypeOf<
-      'get' | 'set' | 'add' | 'delete' | 'clear' | 'close' | 'connect' | 'compute'
+      | 'get'
+      | 'set'
+      | 'add'
+      | 'delete'
+      | 'clear'
+      | 'close'
+      | 'connect'
+      | 'acquireLease'
+      | 'releaseLease'
+      | 'extendLease'
+      | 'setIfLeased'
+      | 'compute'
     >()
   },
 })

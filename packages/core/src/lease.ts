@@ -1,0 +1,221 @@
+/**
+ * Leases over a shared storage (lease-options.ts decides when): before `fn` runs for a key, this replica takes the
+ * key's lease, and the result is stored only through it (`setIfLeased`). A `delete` or `clear` anywhere removes the
+ * lease, so a computation that an invalidation overtook can't store its older result afterwards. With
+ * `singleFlight: 'distributed'`, a miss whose lease another replica holds polls for that replica's value instead
+ * of computing; a storage failing at leases degrades to process-local single-flight and never fails the call.
+ */
+import { randomBytes } from 'node:crypto'
+import { TimeoutError } from './errors'
+import { type Flight, forget } from './flight'
+import { classify, DEAD, FALLBACK } from './freshness'
+import type { LeasePlan } from './lease-options'
+import { MISS, WithMeta } from './memory'
+import { type EventType, eventChannel, mark, markUnset, publishEvent } from './observe'
+import type { Plan } from './plan'
+import { toStorageError } from './report'
+import type { AsyncStorage } from './storage'
+import { readAsync, SKIPPED } from './store'
+import { verifyTags } from './tags'
+
+/** `compute.ts`'s computation without the lease step: runs `fn` here and lands its result. */
+export type ComputeHere = (
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  key: string,
+  writable: boolean,
+  fallback: WithMeta | undefined,
+  flight: Flight,
+) => unknown
+
+// Waiters poll with jittered exponential backoff: a 200 ms computation costs a waiting process about 5 reads.
+const FIRST_POLL_MS = 20
+const POLL_GROWTH = 1.6
+const MAX_POLL_MS = 1_000
+
+type LeaseOp = 'acquireLease' | 'releaseLease' | 'extendLease'
+
+/** Takes the lease (or waits for whoever holds it), then computes; returns the flight's promise. */
+export function leased(
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  key: string,
+  fallback: WithMeta | undefined,
+  flight: Flight,
+  here: ComputeHere,
+): Promise<unknown> {
+  // Registered now, so this process's other callers join instead of taking leases of their own.
+  if (!flight.background && plan.identity.pending.get(key) !== flight) plan.identity.pending.set(key, flight)
+  takeOrWait(plan, self, args, key, fallback, flight, here).catch((error: unknown) => {
+    forget(plan.identity, flight)
+    flight.reject(error)
+  })
+  return flight.promise
+}
+
+async function takeOrWait(
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  key: string,
+  fallback: WithMeta | undefined,
+  flight: Flight,
+  here: ComputeHere,
+): Promise<void> {
+  const lease = plan.lease as LeasePlan
+  const started = Date.now()
+  let delay = FIRST_POLL_MS
+  let timedOut = false
+  for (;;) {
+    const token = randomBytes(16).toString('hex')
+    const took = await leaseOp(plan, 'acquireLease', key, token)
+    if (took === undefined) return computeUnleased(plan, self, args, key, fallback, flight, here)
+    if (took) {
+      // The holder before us may have stored its value and released between our read and this lease.
+      if (lease.distributed && !flight.background && serve(plan, flight, await poll(plan, args, key))) {
+        void leaseOp(plan, 'releaseLease', key, token)
+        return
+      }
+      hold(plan, flight, token)
+      here(plan, self, args, key, true, fallback, flight)
+      return
+    }
+    // Another replica holds the lease: a refresh behind a stale hit is its job now, not ours.
+    if (flight.background) return dropBackground(plan, flight)
+    // `.refresh()` stores what it computes even so; a process-local miss computes but leaves the write to it.
+    if (!lease.distributed || flight.reason === 'refresh') {
+      markUnset(flight.observer, 'miss')
+      here(plan, self, args, key, flight.reason === 'refresh', fallback, flight)
+      return
+    }
+    if (timedOut) return waitTimedOut(plan, self, args, key, fallback, flight, here)
+    await sleep(delay * (0.75 + Math.random() * 0.5))
+    delay = Math.min(delay * POLL_GROWTH, MAX_POLL_MS)
+    const held = await poll(plan, args, key)
+    if (held === SKIPPED) return computeUnleased(plan, self, args, key, fallback, flight, here)
+    if (serve(plan, flight, held)) return
+    // One more try for the lease before deciding, in case its holder just released it.
+    if (Date.now() - started >= lease.waitMs) timedOut = true
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+async function poll(plan: Plan, args: unknown[], key: string): Promise<unknown> {
+  const held = await readAsync(plan, key)
+  return plan.tags === undefined ? held : verifyTags(plan, args, held)
+}
+
+/** Answers the flight's callers with what a poll found, if it is servable; `false` when there is nothing yet. */
+function serve(plan: Plan, flight: Flight, held: unknown): boolean {
+  if (held === MISS || held === SKIPPED) return false
+  if (held instanceof WithMeta) {
+    const state = classify(held.meta, Date.now())
+    if (state === FALLBACK || state === DEAD) return false
+  }
+  mark(flight.observer, 'waited')
+  forget(plan.identity, flight)
+  flight.resolve(held instanceof WithMeta ? held.value : held)
+  return true
+}
+
+/** The lease storage failed: compute here as a process-local flight would (the storage's write will tell). */
+function computeUnleased(
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  key: string,
+  fallback: WithMeta | undefined,
+  flight: Flight,
+  here: ComputeHere,
+): void {
+  if (flight.background) {
+    dropBackground(plan, flight)
+    return
+  }
+  markUnset(flight.observer, 'miss')
+  here(plan, self, args, key, false, fallback, flight)
+}
+
+function dropBackground(plan: Plan, flight: Flight): void {
+  forget(plan.identity, flight)
+  flight.resolve(undefined)
+}
+
+function waitTimedOut(
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  key: string,
+  fallback: WithMeta | undefined,
+  flight: Flight,
+  here: ComputeHere,
+): void {
+  const lease = plan.lease as LeasePlan
+  leaseEvent(plan, 'lease-wait-timeout', key)
+  if (lease.onTimeout === 'throw') {
+    forget(plan.identity, flight)
+    mark(flight.observer, 'error')
+    flight.reject(
+      new TimeoutError({ functionName: plan.name, namespace: plan.namespace, timeoutMs: lease.waitMs, lease: true }),
+    )
+    return
+  }
+  markUnset(flight.observer, 'miss')
+  here(plan, self, args, key, false, fallback, flight)
+}
+
+/** This flight holds the lease: its write is fenced by it, and it keeps it alive while `fn` runs. */
+function hold(plan: Plan, flight: Flight, token: string): void {
+  const lease = plan.lease as LeasePlan
+  flight.fenced = true
+  flight.lease = token
+  leaseEvent(plan, 'lease-acquired', flight.key)
+  const every = Math.max(1, Math.floor(lease.ttlMs / 3))
+  const extend = (): void => {
+    if (flight.lease !== token) return
+    void leaseOp(plan, 'extendLease', flight.key, token, lease.ttlMs).then((kept) => {
+      if (flight.lease !== token) return
+      // Expired, taken over, or removed by an invalidation: the result can no longer be stored.
+      if (kept === false) {
+        flight.lease = undefined
+        leaseEvent(plan, 'lease-lost', flight.key)
+      } else flight.after(every, extend)
+    })
+  }
+  flight.after(every, extend)
+}
+
+/** Releases the flight's lease if it still holds one (every exit path but a fenced write that landed). */
+export function endLease(plan: Plan, flight: Flight): void {
+  const token = flight.lease
+  if (token === undefined) return
+  flight.lease = undefined
+  void leaseOp(plan, 'releaseLease', flight.key, token)
+}
+
+/** One lease operation; a failure is reported and answers `undefined` (never thrown: leases fail open). */
+async function leaseOp(
+  plan: Plan,
+  op: LeaseOp,
+  key: string,
+  token: string,
+  ttl = (plan.lease as LeasePlan).ttlMs,
+): Promise<boolean | undefined> {
+  const storage = plan.storage as Required<AsyncStorage>
+  try {
+    if (op === 'releaseLease') return await storage.releaseLease(plan.namespace, key, token)
+    return await storage[op](plan.namespace, key, token, ttl)
+  } catch (error) {
+    const failure = toStorageError(plan.storage, op, error)
+    plan.report(op, plan.namespace, key, failure)
+    if (eventChannel.hasSubscribers) publishEvent(plan.event('lease-unavailable', key, failure))
+    return undefined
+  }
+}
+
+export function leaseEvent(plan: Plan, type: EventType, key: string): void {
+  if (eventChannel.hasSubscribers) publishEvent(plan.event(type, key))
+}
