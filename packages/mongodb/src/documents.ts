@@ -1,6 +1,7 @@
 /**
  * How an entry becomes a MongoDB document and back: `{ p: prefix, ns: namespace, k: key, v: value, t?: byte type,
- * m?: meta as JSON, c: created Date, e?: expiry Date }`. No I/O here.
+ * m?: meta as JSON, c: created Date, e?: expiry Date }`, plus `l: token, le: lease expiry Date` while a lease is
+ * held on the key. A document without `c` holds no live entry (a lease alone has neither `v` nor `c`). No I/O here.
  */
 import { type Codec, CodecError, type Entry, type EntryMeta, type SetOptions } from '@memokit/core'
 import { describeValue, resolveEntryTtl } from '@memokit/core/backend'
@@ -35,7 +36,15 @@ export interface MongoCollectionLike {
     update: MongoDocument,
     options: { upsert: boolean; returnDocument: 'before'; projection: MongoDocument },
   ): Promise<MongoDocument | null>
+  /** `set` (keeping a lease), leases. */
+  updateOne(
+    filter: MongoDocument,
+    update: MongoDocument,
+    options?: { upsert: boolean },
+  ): Promise<{ matchedCount: number }>
   findOneAndDelete(filter: MongoDocument, options: { projection: MongoDocument }): Promise<MongoDocument | null>
+  /** `releaseLease` of a lease without an entry. */
+  deleteOne(filter: MongoDocument): Promise<{ deletedCount: number }>
   deleteMany(filter: MongoDocument): Promise<unknown>
   createIndexes(specs: MongoIndexSpec[]): Promise<unknown>
 }
@@ -50,7 +59,10 @@ const BUFFER = 'b'
 const UINT8ARRAY = 'u'
 
 export const VALUE_PROJECTION = { _id: 0, v: 1, t: 1, m: 1, c: 1, e: 1 }
-export const EXPIRY_PROJECTION = { _id: 0, e: 1 }
+/** What tells whether a document holds a live entry ({@link isLive}). */
+export const EXPIRY_PROJECTION = { _id: 0, c: 1, e: 1 }
+/** The entry fields a write leaves out when the entry has none ($unset, so no earlier entry's field survives). */
+export const OPTIONAL_ENTRY_FIELDS = ['t', 'm', 'e'] as const
 
 /**
  * The fields of a written entry. Throws (CodecError, ConfigError) before anything is sent. Meta is kept as its JSON
@@ -85,8 +97,9 @@ function metaText(meta: EntryMeta): string {
   }
 }
 
-/** Whether a document (projected to `e`) holds a live entry at `now`. */
+/** Whether a document (projected to `c` and `e`) holds a live entry at `now`; a lease alone is no entry. */
 export const isLive = (doc: MongoDocument, now: number): boolean => {
+  if (doc.c === undefined) return false
   const e = doc.e
   return e === undefined || e === null || (e instanceof Date && e.getTime() > now)
 }
@@ -97,6 +110,8 @@ export const isLive = (doc: MongoDocument, now: number): boolean => {
  */
 export function decodeDocument(doc: MongoDocument, codec: Codec): Entry | undefined {
   const { v, t, m, c, e } = doc
+  // A lease taken on a key without an entry: nothing to read (its `e` is the lease's expiry).
+  if (v === undefined && c === undefined) return undefined
   let expiresAt: number | undefined
   if (e !== undefined && e !== null) {
     if (!(e instanceof Date)) throw new CodecError(`corrupt mongodb document: expiry field e is not a Date`)

@@ -1,7 +1,7 @@
-import { type AsyncStorage, type SetOptions, StorageError, type StorageOp } from '@memokit/core'
-import { createWriteTracker, describeValue, hasLoneSurrogate, storageFailure } from '@memokit/core/backend'
+import { type AsyncStorage, ConfigError, type SetOptions, StorageError, type StorageOp } from '@memokit/core'
+import { createWriteTracker, describeValue, hasLoneSurrogate } from '@memokit/core/backend'
+import { openConnection } from './connection'
 import {
-  codeOf,
   decodeDocument,
   EXPIRY_PROJECTION,
   escapeRegex,
@@ -11,11 +11,12 @@ import {
   type MongoDocument,
   VALUE_PROJECTION,
 } from './documents'
+import { addIfAbsent, writeEntry } from './entry-writes'
 import { findMany, inOrder } from './get-many'
-import { ensureIndexes } from './indexes'
+import * as leases from './leases'
 import { type MongoStorageOptions, resolveOptions } from './options'
 
-/** The storage {@link mongoStorage} returns: an `AsyncStorage` whose `add`, `close` and `scope` are always present. */
+/** The storage {@link mongoStorage} returns: an `AsyncStorage` whose `add`, `close`, `scope` and leases are present. */
 export interface MongoStorage extends AsyncStorage {
   /**
    * Where the storage writes, without credentials: `mongodb://<host:port,…>/<database>.<collection>?prefix=<prefix>`
@@ -24,27 +25,29 @@ export interface MongoStorage extends AsyncStorage {
   readonly scope: string
   /** Atomic set-if-absent (an expired leftover counts as absent); resolves to `true` if this call wrote it. */
   add(namespace: string, key: string, value: unknown, options?: SetOptions): Promise<boolean>
+  /** Takes the lease on `key` for `ttl` ms unless a live one is held; one conditional write (two after a lapse). */
+  acquireLease(namespace: string, key: string, token: string, ttl: number): Promise<boolean>
+  /** Removes the lease while it holds `token`. */
+  releaseLease(namespace: string, key: string, token: string): Promise<boolean>
+  /** Moves the lease's expiry to `ttl` ms from now while it holds `token`. */
+  extendLease(namespace: string, key: string, token: string, ttl: number): Promise<boolean>
+  /** Writes the entry as `set` does and drops the lease, in one conditional replace, while the lease holds `token`. */
+  setIfLeased(namespace: string, key: string, value: unknown, token: string, options?: SetOptions): Promise<boolean>
   /** Closes the client built from `url`; a client you passed stays open. Later calls reject with StorageError. */
   close(): Promise<void>
 }
 
 const NAME = 'mongodb'
-const DUPLICATE_KEY = 11000
-
-/** How an operation is ordered against the writes of the same storage object. */
-interface Order {
-  /** Settles once the writes this invalidation must follow have settled. */
-  readonly after?: Promise<void> | undefined
-  /** Namespace and key of a write, tracked until the server has answered it (or the driver gave up). */
-  readonly write?: readonly [string, string]
-}
+const MIN_TOKEN = 16
+const MAX_TOKEN = 64
 
 /**
  * A MongoDB storage (official driver). One document per entry, `{ p: prefix, ns: namespace, k: key, v: value,
  * t?: byte type, m?: meta JSON, c: created Date, e?: expiry Date }`, with a unique index on `{ p, ns, k }` and a
- * TTL index on `e`, both partial (memokit's documents only). Connects lazily; every operation is bounded by
- * `operationTimeoutMs`; failures reject with `StorageError`. `delete` and `clear` wait for the writes this storage
- * object has already sent of what they remove: the driver's pool may otherwise run them first.
+ * TTL index on `e`, both partial (memokit's documents only); a lease adds `l` (token) and `le` (its expiry) to the
+ * document of its key. Connects lazily; every operation is bounded by `operationTimeoutMs`; failures reject with
+ * `StorageError`. `delete` and `clear` wait for the writes this storage object has already sent of what they
+ * remove: the driver's pool may otherwise run them first.
  *
  * @example
  * const storage = mongoStorage({ url: 'mongodb://127.0.0.1:27017' })
@@ -52,72 +55,9 @@ interface Order {
  */
 export function mongoStorage(options: MongoStorageOptions): MongoStorage {
   const resolved = resolveOptions(options)
-  const { client, ownClient, database, collection, prefix, codec, operationTimeoutMs, where } = resolved
+  const { prefix, codec } = resolved
   const writes = createWriteTracker()
-  let closed = false
-  let ready: Promise<MongoCollectionLike> | undefined
-  // The collection once init succeeded: operations then go to it directly, without waiting on `ready` first (one
-  // promise and microtask hop less per hit).
-  let opened: MongoCollectionLike | undefined
-
-  const init = async (): Promise<MongoCollectionLike> => {
-    if (ownClient) await ownClient.connect()
-    const col = client.db(database).collection(collection)
-    // Once per storage: creating indexes that already exist with the same options is a no-op on the server.
-    if (resolved.createIndexes) await ensureIndexes(col, database, collection)
-    opened = col
-    return col
-  }
-  const collectionReady = (): Promise<MongoCollectionLike> => {
-    if (ready === undefined) {
-      const attempt = init()
-      ready = attempt
-      // A failed connect or index creation is retried by the next operation instead of failing forever.
-      attempt.catch(() => {
-        if (ready === attempt) ready = undefined
-      })
-    }
-    return ready
-  }
-
-  // Runs one driver operation within operationTimeoutMs (connect, index creation and waiting for earlier writes
-  // included) and wraps every failure in a StorageError. The driver keeps going after a timeout; its late result
-  // is ignored, but a write stays tracked until the driver is done with it.
-  const run = async <T>(op: StorageOp, fn: (col: MongoCollectionLike) => Promise<T>, order?: Order): Promise<T> => {
-    if (closed) throw new StorageError(`mongodb storage is closed; ${op} is not possible`, { storage: NAME, op })
-    let timer: NodeJS.Timeout | undefined
-    let expired = false
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        expired = true
-        reject(
-          new StorageError(
-            `mongodb ${op} on ${where} timed out after ${operationTimeoutMs} ms (operationTimeoutMs)`,
-            { storage: NAME, op },
-            { cause: new Error(`no answer from MongoDB within ${operationTimeoutMs} ms`) },
-          ),
-        )
-      }, operationTimeoutMs)
-    })
-    try {
-      let work =
-        opened !== undefined && order?.after === undefined
-          ? fn(opened)
-          : collectionReady().then(async (col) => {
-              if (order?.after !== undefined) await order.after
-              // A caller that already got its timeout must not see its write land later (say, after a delete that
-              // succeeded in the meantime): once ready too late, skip the command instead of sending it.
-              if (expired) throw new Error('operation abandoned after its timeout')
-              return fn(col)
-            })
-      if (order?.write !== undefined) work = writes.track(order.write[0], order.write[1], work)
-      return await Promise.race([work, timeout])
-    } catch (error) {
-      throw storageFailure(NAME, op, where, error)
-    } finally {
-      clearTimeout(timer)
-    }
-  }
+  const { run, close } = openConnection(resolved, writes)
 
   const checkText = (op: StorageOp, ...parts: string[]): void => {
     for (const part of parts) {
@@ -140,6 +80,11 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     checkText(op, namespace, key)
     return { p: prefix, ns: namespace, k: key }
   }
+  // The lease members report under the operation they resemble (StorageOp has no lease operations).
+  const leaseKeyOf = (op: StorageOp, namespace: string, key: string, token: string): MongoDocument => {
+    checkToken(token)
+    return keyOf(op, namespace, key)
+  }
 
   return {
     async: true,
@@ -161,21 +106,8 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
 
     async set(namespace, key, value, options) {
       const filter = keyOf('set', namespace, key)
-      // A whole-document replacement: fields the new entry lacks (expiry, byte type, meta) disappear with the old
-      // one, and `_id` is kept. (Also the form under which the stand-in test server keeps BSON Binary intact.)
-      const replacement = { ...filter, ...fieldsOf(codec, value, options, Date.now()) }
-      const upsert = (col: MongoCollectionLike) => col.replaceOne(filter, replacement, { upsert: true })
-      const write = async (col: MongoCollectionLike): Promise<void> => {
-        try {
-          await upsert(col)
-        } catch (error) {
-          // Two concurrent upserts of a new key: the loser hits the unique index. The server retries this
-          // itself since 4.2; one retry here covers older servers and the remaining cases. It now matches.
-          if (codeOf(error) !== DUPLICATE_KEY) throw error
-          await upsert(col)
-        }
-      }
-      await run('set', write, { write: [namespace, key] })
+      const fields = fieldsOf(codec, value, options, Date.now())
+      await run('set', (col) => writeEntry(col, filter, fields), { write: [namespace, key] })
     },
 
     async add(namespace, key, value, options) {
@@ -185,9 +117,36 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
       return run('add', (col) => addIfAbsent(col, filter, fields, now), { write: [namespace, key] })
     },
 
+    async acquireLease(namespace, key, token, ttl) {
+      const filter = leaseKeyOf('add', namespace, key, token)
+      checkLeaseTtl(ttl)
+      const now = Date.now()
+      return run('add', (col) => leases.acquireLease(col, filter, token, ttl, now), { write: [namespace, key] })
+    },
+
+    async releaseLease(namespace, key, token) {
+      const filter = leaseKeyOf('delete', namespace, key, token)
+      const now = Date.now()
+      return run('delete', (col) => leases.releaseLease(col, filter, token, now), { write: [namespace, key] })
+    },
+
+    async extendLease(namespace, key, token, ttl) {
+      const filter = leaseKeyOf('set', namespace, key, token)
+      checkLeaseTtl(ttl)
+      const now = Date.now()
+      return run('set', (col) => leases.extendLease(col, filter, token, ttl, now), { write: [namespace, key] })
+    },
+
+    async setIfLeased(namespace, key, value, token, options) {
+      const filter = leaseKeyOf('set', namespace, key, token)
+      const now = Date.now()
+      const fields = fieldsOf(codec, value, options, now)
+      return run('set', (col) => leases.setIfLeased(col, filter, fields, token, now), { write: [namespace, key] })
+    },
+
     async delete(namespace, key) {
       const filter = keyOf('delete', namespace, key)
-      // findOneAndDelete removes an expired leftover too, and tells whether what it removed was live.
+      // findOneAndDelete removes an expired leftover (and a lease) too, and tells whether what it removed was live.
       const remove = (col: MongoCollectionLike) => col.findOneAndDelete(filter, { projection: EXPIRY_PROJECTION })
       const before = await run('delete', remove, { after: writes.settledKey(namespace, key) })
       return before !== null && isLive(before, Date.now())
@@ -204,66 +163,26 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
       await run('clear', (col) => col.deleteMany(filter), { after: writes.settledNamespace(namespace, keyPrefix) })
     },
 
-    async close() {
-      if (closed) return
-      closed = true
-      if (ownClient === undefined) return
-      const toClose = ownClient
-      let timer: NodeJS.Timeout | undefined
-      try {
-        await Promise.race([
-          // Let a connect in flight settle first, or the driver could reopen what close just released.
-          ready?.catch(() => undefined).then(() => toClose.close()) ?? toClose.close(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`close took longer than ${operationTimeoutMs} ms`)),
-              operationTimeoutMs,
-            )
-          }),
-        ])
-      } catch (error) {
-        throw storageFailure(NAME, 'close', where, error)
-      } finally {
-        clearTimeout(timer)
-      }
-    },
+    close,
   }
 }
 
-/**
- * Insert-if-absent in one atomic step: `$setOnInsert` leaves an existing document untouched, and the unique index
- * makes concurrent upserts of one key produce exactly one insert. An expired document counts as absent.
- */
-async function addIfAbsent(
-  col: MongoCollectionLike,
-  filter: MongoDocument,
-  fields: MongoDocument,
-  now: number,
-): Promise<boolean> {
-  const insertIfAbsent = () =>
-    col.findOneAndUpdate(
-      filter,
-      { $setOnInsert: fields },
-      { upsert: true, returnDocument: 'before', projection: EXPIRY_PROJECTION },
+/** A lease token is a string of 16 to 64 characters (core sends 128 random bits). */
+function checkToken(token: unknown): void {
+  if (typeof token !== 'string' || token.length < MIN_TOKEN || token.length > MAX_TOKEN) {
+    throw new ConfigError(
+      'token',
+      `mongodb storage: a lease token must be a string of ${MIN_TOKEN} to ${MAX_TOKEN} characters, got ${describeValue(token)}`,
     )
-  // A second round covers the expired document vanishing between the two steps (TTL monitor, a delete or clear):
-  // the key is then absent and inserting is right. A concurrent winner shows up as live instead.
-  for (let round = 0; round < 2; round++) {
-    let before: MongoDocument | null
-    try {
-      before = await insertIfAbsent()
-    } catch (error) {
-      // Lost a race to insert the same key (servers before 4.2 don't retry this themselves): now it matches.
-      if (codeOf(error) !== DUPLICATE_KEY) throw error
-      before = await insertIfAbsent()
-    }
-    if (before === null) return true
-    if (isLive(before, now)) return false
-    // An expired document the TTL monitor hasn't removed yet: replace it only while it is still expired, so of
-    // several concurrent callers exactly one wins (the winner's write moves `e` past now, or removes it).
-    const expired = { ...filter, e: { $lte: new Date(now) } }
-    const replaced = await col.replaceOne(expired, { ...filter, ...fields }, { upsert: false })
-    if (replaced.matchedCount === 1) return true
   }
-  return false
+}
+
+/** A lease ttl is a positive, finite number of ms. */
+function checkLeaseTtl(ttl: unknown): void {
+  if (!(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
+    throw new ConfigError(
+      'ttl',
+      `mongodb storage: a lease ttl must be a positive, finite number of milliseconds, got ${describeValue(ttl)}`,
+    )
+  }
 }

@@ -1,7 +1,7 @@
 // Runs the MongoDB wire-protocol stand-in (CongoDB) as its own process: it ships ESM only, which jest's
 // CommonJS runtime can't import, and a separate process lets tests freeze it (SIGSTOP) to act as a hung server.
 // Usage: node congo-server.mjs <port>; prints "ready <port>" once it accepts connections; SIGTERM stops it.
-import { CongoServer, IndexEngine, QueryEngine } from '@push.rocks/smartmongo/dist_ts/congodb/index.js'
+import { CongoServer, IndexEngine, QueryEngine, UpdateEngine } from '@push.rocks/smartmongo/dist_ts/congodb/index.js'
 import { IndexHandler } from '@push.rocks/smartmongo/dist_ts/congodb/server/handlers/IndexHandler.js'
 
 // Faithfulness patch: CongoDB ignores partialFilterExpression, so it builds (and checks the uniqueness of) a partial
@@ -36,6 +36,17 @@ IndexHandler.prototype.handleListIndexes = async function (context) {
     if (filter !== undefined) index.partialFilterExpression = filter
   }
   return reply
+}
+
+// Faithfulness patch: an update with operators ($set, $unset) deep-clones the document field by field, which turns
+// every BSON Binary in it (the value of a Buffer entry) into a plain object of its fields. MongoDB keeps a field an
+// update doesn't name as it was; lease updates ($set of the lease fields beside a byte value) need that.
+const deepClone = UpdateEngine.deepClone
+UpdateEngine.deepClone = function (value) {
+  if (value instanceof Uint8Array || (typeof value === 'object' && value !== null && '_bsontype' in value)) {
+    return value._bsontype === 'ObjectId' || value._bsontype === 'Timestamp' ? deepClone.call(this, value) : value
+  }
+  return deepClone.call(this, value)
 }
 
 const port = Number(process.argv[2])

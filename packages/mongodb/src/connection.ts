@@ -1,0 +1,124 @@
+/**
+ * The storage's way to its collection: connects lazily (creating the indexes once), bounds every operation by
+ * `operationTimeoutMs`, turns every failure into a StorageError, and closes the client it built itself.
+ */
+import { StorageError, type StorageOp } from '@memokit/core'
+import { storageFailure, type WriteTracker } from '@memokit/core/backend'
+import type { MongoCollectionLike } from './documents'
+import { ensureIndexes } from './indexes'
+import type { ResolvedOptions } from './options'
+
+const NAME = 'mongodb'
+
+/** How an operation is ordered against the writes of the same storage object. */
+export interface Order {
+  /** Settles once the writes this invalidation must follow have settled. */
+  readonly after?: Promise<void> | undefined
+  /** Namespace and key of a write, tracked until the server has answered it (or the driver gave up). */
+  readonly write?: readonly [string, string]
+}
+
+/** The connection of one storage object. */
+export interface Connection {
+  /**
+   * Runs one driver operation within operationTimeoutMs (connect, index creation and waiting for earlier writes
+   * included) and wraps every failure in a StorageError.
+   */
+  run<T>(op: StorageOp, fn: (col: MongoCollectionLike) => Promise<T>, order?: Order): Promise<T>
+  /** Closes the client built from `url` (a client passed in stays open); later `run`s reject. */
+  close(): Promise<void>
+}
+
+/** The {@link Connection} of a storage with these options; `writes` tracks its writes for `Order.write`. */
+export function openConnection(resolved: ResolvedOptions, writes: WriteTracker): Connection {
+  const { client, ownClient, database, collection, operationTimeoutMs, where } = resolved
+  let closed = false
+  let ready: Promise<MongoCollectionLike> | undefined
+  // The collection once init succeeded: operations then go to it directly, without waiting on `ready` first (one
+  // promise and microtask hop less per hit).
+  let opened: MongoCollectionLike | undefined
+
+  const init = async (): Promise<MongoCollectionLike> => {
+    if (ownClient) await ownClient.connect()
+    const col = client.db(database).collection(collection)
+    // Once per storage: creating indexes that already exist with the same options is a no-op on the server.
+    if (resolved.createIndexes) await ensureIndexes(col, database, collection)
+    opened = col
+    return col
+  }
+  const collectionReady = (): Promise<MongoCollectionLike> => {
+    if (ready === undefined) {
+      const attempt = init()
+      ready = attempt
+      // A failed connect or index creation is retried by the next operation instead of failing forever.
+      attempt.catch(() => {
+        if (ready === attempt) ready = undefined
+      })
+    }
+    return ready
+  }
+
+  // The driver keeps going after a timeout; its late result is ignored, but a write stays tracked until the driver
+  // is done with it.
+  const run = async <T>(op: StorageOp, fn: (col: MongoCollectionLike) => Promise<T>, order?: Order): Promise<T> => {
+    if (closed) throw new StorageError(`mongodb storage is closed; ${op} is not possible`, { storage: NAME, op })
+    let timer: NodeJS.Timeout | undefined
+    let expired = false
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        expired = true
+        reject(
+          new StorageError(
+            `mongodb ${op} on ${where} timed out after ${operationTimeoutMs} ms (operationTimeoutMs)`,
+            { storage: NAME, op },
+            { cause: new Error(`no answer from MongoDB within ${operationTimeoutMs} ms`) },
+          ),
+        )
+      }, operationTimeoutMs)
+    })
+    try {
+      let work =
+        opened !== undefined && order?.after === undefined
+          ? fn(opened)
+          : collectionReady().then(async (col) => {
+              if (order?.after !== undefined) await order.after
+              // A caller that already got its timeout must not see its write land later (say, after a delete that
+              // succeeded in the meantime): once ready too late, skip the command instead of sending it.
+              if (expired) throw new Error('operation abandoned after its timeout')
+              return fn(col)
+            })
+      if (order?.write !== undefined) work = writes.track(order.write[0], order.write[1], work)
+      return await Promise.race([work, timeout])
+    } catch (error) {
+      throw storageFailure(NAME, op, where, error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  const close = async (): Promise<void> => {
+    if (closed) return
+    closed = true
+    if (ownClient === undefined) return
+    const toClose = ownClient
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        // Let a connect in flight settle first, or the driver could reopen what close just released.
+        ready?.catch(() => undefined).then(() => toClose.close()) ?? toClose.close(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`close took longer than ${operationTimeoutMs} ms`)),
+            operationTimeoutMs,
+          )
+        }),
+      ])
+    } catch (error) {
+      throw storageFailure(NAME, 'close', where, error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  return { run, close }
+}
