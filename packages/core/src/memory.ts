@@ -1,4 +1,5 @@
 import { bucketShift, hashNumber } from './memory-hash'
+import { createMemoryLeases } from './memory-leases'
 import { type MemoryStorageOptions, resolveMemoryOptions, sizeOfValue } from './memory-options'
 import { createRouter, fullKey } from './memory-route'
 import { isPromiseOnly, type MemoryInternals, MISS, type Table, WithMeta } from './memory-slots'
@@ -23,7 +24,9 @@ const NO_META: EntryMeta = Object.freeze({})
 
 /**
  * The sync in-memory storage: values kept by reference (a hit costs no serialization), TTL expiry checked on
- * read, and LRU eviction past `maxEntries` (default 10,000) and, when asked, past `maxSize`. Process-local.
+ * read, and LRU eviction past `maxEntries` (default 10,000) and, when asked, past `maxSize`. Process-local. Leases
+ * (`acquireLease`, `releaseLease`, `extendLease`, `setIfLeased`) live beside the entries (memory-leases.ts), on
+ * the same clock (`Date.now()`); `delete` and `clear` remove them too.
  *
  * Entries live in parallel arrays indexed by slot (value, key, table, LRU links, times as 32-bit offsets), and keys
  * that are one number are hashed by the storage itself (memory-hash.ts), so an entry costs a few bytes beyond what
@@ -35,6 +38,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const { maxEntries, maxSize, sizeOf } = resolveMemoryOptions(options)
   const router = createRouter()
   const { tables, namespaces, numberTable, route } = router
+  const leases = createMemoryLeases('memory')
 
   // Slot 0 is the sentinel of a circular list: next[0] is the most recently used slot, prev[0] the least.
   let capacity = Math.min(INITIAL_CAPACITY, maxEntries)
@@ -307,7 +311,18 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       // Not written when larger than maxSize on its own.
       return sizeOf === undefined || slotIn(table, raw) !== 0
     },
+    acquireLease: (ns, key, token, ttl) => leases.acquire(ns, key, token, ttl),
+    releaseLease: (ns, key, token) => leases.release(ns, key, token),
+    extendLease: (ns, key, token, ttl) => leases.extend(ns, key, token, ttl),
+    setIfLeased(ns, key, value, token, opts) {
+      if (!leases.holds(ns, key, token)) return false
+      // Written before the lease goes: a failing size function leaves both as they were.
+      write(route(ns, key), router.routed, value, opts)
+      leases.drop(ns, key)
+      return true
+    },
     delete(ns, key) {
+      if (leases.count !== 0) leases.drop(ns, key)
       const table = route(ns, key)
       const s = lookup(table, router.routed)
       if (s === 0) return false
@@ -315,6 +330,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       return true
     },
     clear(ns, keyPrefix) {
+      if (leases.count !== 0) leases.clear(ns, keyPrefix)
       const found = namespaces.get(ns)
       if (found === undefined) return
       const { generic, numbers } = found

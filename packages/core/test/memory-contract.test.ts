@@ -15,6 +15,7 @@ runStorageContract(
   {
     name: 'memory',
     create: () => memoryStorage(),
+    leases: true,
     advanceTime: (ms) => {
       jest.advanceTimersByTime(ms)
     },
@@ -27,6 +28,7 @@ runStorageContract(
   {
     name: 'memory with maxSize',
     create: () => memoryStorage({ maxSize: 1_000_000_000, sizeCalculation: () => 1 }),
+    leases: true,
     advanceTime: (ms) => {
       jest.advanceTimersByTime(ms)
     },

@@ -35,7 +35,9 @@ export function leaseIsolationTests(s: Suite): void {
     assert.equal(await release(storage, spaces[1] as string, k, tokens[0] as string), false, 'released across ns')
     assert.equal(await setIfLeased(storage, spaces[2] as string, k, 'x', tokens[0] as string), false, 'wrote across ns')
     assert.equal(await get(storage, spaces[2] as string, k), undefined, 'wrote across namespaces')
+    // A delete in one namespace removes that namespace's lease only: it acquires anew, the first still holds.
     assert.equal(await del(storage, spaces[3] as string, k), false)
+    assert.equal(await acquire(storage, spaces[3] as string, k, token(), HOLD), true, 'delete left the lease')
     assert.equal(await setIfLeased(storage, ns, k, 'mine', tokens[0] as string), true, 'a delete in another ns fenced')
     for (const [i, n] of spaces.entries()) {
       if (i === 0) continue
