@@ -13,12 +13,16 @@ interface Seen {
   type: string
 }
 const events: Seen[] = []
-const onEvent = (message: unknown) => events.push(message as Seen)
+const onEvent = (message: unknown) => {
+  events.push(message as Seen)
+}
 subscribe('memokit:event', onEvent)
 afterEach(() => {
   events.length = 0
 })
-afterAll(() => unsubscribe('memokit:event', onEvent))
+afterAll(() => {
+  unsubscribe('memokit:event', onEvent)
+})
 const seen = (type: string) => events.filter((e) => e.type === type).length
 
 /** A slow source whose runs are counted over every replica; each result names its run. */
@@ -35,9 +39,11 @@ function source(ms: number, fail?: (run: number) => boolean) {
 
 function fleet(state: SharedState, count: number, fn: (id: number) => Promise<unknown>, options: object = {}) {
   const namespace = uniqueNamespace('lease')
-  const wrappers = Array.from({ length: count }, (_, i) =>
-    cacheValue(fn, { storage: replicaStorage(state, `replica-${i}`), namespace, name: 'load', ttl: '1m', ...options }),
-  )
+  const make = (i: number) =>
+    cacheValue(fn, { storage: replicaStorage(state, `replica-${i}`), namespace, name: 'load', ttl: '1m', ...options })
+  type Wrapper = ReturnType<typeof make>
+  // At most five replicas per test; indexing past `count` is a test bug.
+  const wrappers = Array.from({ length: count }, (_, i) => make(i)) as [Wrapper, Wrapper, Wrapper, Wrapper, Wrapper]
   return { namespace, wrappers, lease: (id: number) => leaseOf(state, namespace, wrappers[0].keyFor(id)) }
 }
 
