@@ -71,6 +71,27 @@ describe("singleFlight: 'distributed'", () => {
     expect(a.stats()).toMatchObject({ misses: 1, computations: 1 })
   })
 
+  it('re-reads after taking the lease and skips fn when the value landed between its read and its lease', async () => {
+    const state = sharedState()
+    const { fn, counter } = source(5)
+    const namespace = uniqueNamespace('lease')
+    const storage = replicaStorage(state)
+    // Another replica stores the value and releases its lease just before this one's acquire arrives.
+    const late: AsyncStorage = {
+      ...storage,
+      acquireLease: async (ns, key, token, ttl) => {
+        await storage.set(ns, key, { id: 1, run: 0 }, { ttl: 60_000 })
+        return storage.acquireLease(ns, key, token, ttl)
+      },
+    }
+    const cached = cacheValue(fn, { storage: late, namespace, name: 'load', singleFlight: 'distributed' })
+    expect(await cached(1)).toEqual({ id: 1, run: 0 })
+    expect(counter.runs).toBe(0)
+    await sleep(5)
+    expect(state.calls.releaseLease).toBe(1)
+    expect(state.leases.size).toBe(0)
+  })
+
   it('keeps the lease while fn runs longer than it (extension): no second fn anywhere', async () => {
     const state = sharedState()
     const { fn, counter } = source(600)

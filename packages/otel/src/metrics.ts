@@ -57,7 +57,7 @@ export function createMetrics(meter: Meter): MetricHandlers {
   })
   const events = meter.createCounter('memokit.events', {
     description:
-      "Point events: breaker-open, breaker-close, stale-if-error, late-result, not-cached, and a two-tier storage's bus-up, bus-down, bus-gap, bus-dropped, bus-publish-failed, bus-subscribe-failed, bus-unreadable",
+      "Point events: breaker-open, breaker-close, stale-if-error, late-result, not-cached, and a two-tier storage's bus-up, bus-down, bus-gap, bus-dropped, bus-publish-failed, bus-subscribe-failed, bus-unreadable, and the leases' lease-acquired, lease-lost, lease-wait-timeout, lease-unavailable",
     unit: '{event}',
   })
   const breakerState = meter.createObservableGauge('memokit.breaker.state', {
