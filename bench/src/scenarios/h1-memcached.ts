@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { startMemcached } from '../../../packages/memcached/test/memcached-server'
+import { fetchValue, HOT, TTL_MS, type Value, valueFor } from '../redis-common'
 import type { CacheValue, Pair } from './h1'
-import { HOT, TTL_MS, tallied } from './h1'
-import { fetchValue, type Value, valueFor } from './redis-common'
+import { tallied } from './h1'
 
 // The bench has no dependency of its own on memjs: it comes from packages/memcached.
 const PACKAGE = fileURLToPath(new URL('../../../packages/memcached/', import.meta.url))

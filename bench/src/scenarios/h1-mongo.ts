@@ -4,9 +4,9 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { fetchValue, HOT, TTL_MS, type Value, valueFor } from '../redis-common'
 import type { CacheValue, Pair } from './h1'
-import { HOT, TTL_MS, tallied } from './h1'
-import { fetchValue, type Value, valueFor } from './redis-common'
+import { tallied } from './h1'
 
 // The bench has no dependency of its own on the driver or the stand-in: both come from packages/mongodb.
 const PACKAGE = fileURLToPath(new URL('../../../packages/mongodb/', import.meta.url))

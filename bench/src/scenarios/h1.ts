@@ -2,14 +2,11 @@
 // the same kind of client, both servers started here (h1-servers.ts).
 import { type BenchConfig, type Contender, compileLoop, measure, type Row, rowsTable } from '../harness'
 import { loadMemokit } from '../memokit'
+import { HOT, hitLoop, message, valueFor } from '../redis-common'
 import { memcachedPair } from './h1-memcached'
 import { mongoPair } from './h1-mongo'
-import { valueFor } from './redis-common'
 import { assertSame, type Scenario } from './types'
 
-/** Hot keys per contender: 0..255. */
-export const HOT = 256
-export const TTL_MS = 120_000
 const IN_FLIGHT = 16
 /** Issue 14: memokit's hit at least 0.9 of the raw client read. */
 const TARGET = 0.9
@@ -58,28 +55,7 @@ export function tallied(load: (k: number) => Promise<unknown>): {
 /** The `cacheValue` a backend module wraps its storage with. */
 export type CacheValue = NonNullable<Awaited<ReturnType<typeof loadMemokit>>['cacheValue']>
 
-const LOOPS = {
-  hitN: `let s = 0
-for (let i = 0; i < n; i += ${IN_FLIGHT}) {
-  const m = Math.min(${IN_FLIGHT}, n - i)
-  const ps = new Array(m)
-  const base = st.next
-  st.next = (base + m) & ${HOT - 1}
-  for (let j = 0; j < m; j++) ps[j] = call((base + j) & ${HOT - 1})
-  const rs = await Promise.all(ps)
-  for (let j = 0; j < m; j++) s += rs[j].id
-}
-return s`,
-  hit1: `let s = 0
-for (let i = 0; i < n; i++) {
-  const k = st.next
-  st.next = (k + 1) & ${HOT - 1}
-  s += (await call(k)).id
-}
-return s`,
-} as const
-
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+const LOOPS = { hitN: hitLoop(IN_FLIGHT), hit1: hitLoop(1) } as const
 
 async function measurePair(cfg: BenchConfig, pair: Pair, log: (s: string) => void): Promise<string[]> {
   const want = Array.from({ length: HOT }, (_, k) => valueFor(k))

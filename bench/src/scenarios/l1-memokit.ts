@@ -1,12 +1,10 @@
 // L1's memokit rows: single tier over redisStorage, the same with `swr`, and two tiers when core has tieredStorage.
 import { loadMemokit, loadMemokitRedis } from '../memokit'
+import { type Instance, message } from '../redis-common'
 import { L1_KEYS, L1_TTL_MS, type L1Row } from './l1-peers'
-import type { Instance } from './redis-common'
 
 type Factory = (options: Record<string, unknown>) => unknown
 type Closable = { close?: () => Promise<void> | void }
-
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
  * The memokit rows that can run, and a line for each that can't. The swr row serves nothing older than the other

@@ -1,14 +1,9 @@
 // L1's peer rows: each over its own connections and key prefix, every key written with L1's short TTL.
-import { type Cache, type CacheEntry, cachified, totalTtl } from '@epic-web/cachified'
-import { createKeyv } from '@keyv/redis'
-import { createCache as createAcd } from 'async-cache-dedupe'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
 import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
-import { createCache as createCacheManager } from 'cache-manager'
 import { Redis } from 'ioredis'
-import { createClient } from 'redis'
-import type { Instance, Value } from './redis-common'
+import { acdRedis, bentoRedisL2, cacheManagerRedis, cachifiedRedis, type Instance, type Value } from '../redis-common'
 
 /** How long an entry is served, ms: short, so keys expire many times during a slice. */
 export const L1_TTL_MS = 1000
@@ -35,32 +30,12 @@ export function l1Peers(prefix: string): L1Row[] {
     {
       name: 'cache-manager',
       note: 'wrap over Keyv + @keyv/redis (node-redis)',
-      make: async (url, load) => {
-        const keyv = createKeyv(url, { namespace: `${prefix}-cm` })
-        const cache = createCacheManager({ stores: [keyv], ttl: L1_TTL_MS })
-        return {
-          call: (k) => cache.wrap(`user:${k}`, () => load(k), L1_TTL_MS),
-          close: async () => {
-            await cache.disconnect()
-          },
-        }
-      },
+      make: cacheManagerRedis(prefix, L1_TTL_MS),
     },
     {
       name: 'bentocache, L2 only',
       note: 'getOrSet, redis L2 (ioredis), no L1, no bus',
-      make: async (url, load) => {
-        const bento = new BentoCache({
-          default: 'redis',
-          stores: {
-            redis: bentostore().useL2Layer(redisDriver({ connection: new Redis(url), prefix: `${prefix}-bl2` })),
-          },
-        })
-        return {
-          call: (k) => bento.getOrSet({ key: `user:${k}`, factory: () => load(k), ttl: L1_TTL_MS }),
-          close: () => bento.disconnectAll(),
-        }
-      },
+      make: bentoRedisL2(`${prefix}-bl2`, L1_TTL_MS),
     },
     {
       name: 'bentocache, memory L1 + redis L2 + bus',
@@ -85,48 +60,12 @@ export function l1Peers(prefix: string): L1Row[] {
     {
       name: 'async-cache-dedupe',
       note: `redis storage over ioredis, ttl ${L1_TTL_MS / 1000} s (whole seconds only)`,
-      make: async (url, load) => {
-        const client = new Redis(url)
-        const cache = createAcd({ ttl: L1_TTL_MS / 1000, storage: { type: 'redis', options: { client } } })
-        const name = `${prefix}:acd`
-        const defined = cache.define(name, load) as unknown as Record<string, (k: number) => Promise<Value>>
-        const fn = defined[name] as (k: number) => Promise<Value>
-        return {
-          call: (k) => fn.call(defined, k),
-          close: async () => {
-            client.disconnect()
-          },
-        }
-      },
+      make: acdRedis(prefix, L1_TTL_MS),
     },
     {
       name: 'cachified',
       note: 'minimal node-redis adapter (GET, SET PXAT of the JSON entry), as in R1',
-      make: async (url, load) => {
-        const client = await createClient({ url }).connect()
-        const cache: Cache<Value> = {
-          name: 'node-redis',
-          get: async (key) => {
-            const raw = await client.get(key)
-            return raw === null ? null : (JSON.parse(raw) as CacheEntry<Value>)
-          },
-          set: async (key, entry) => {
-            const ttl = totalTtl(entry.metadata)
-            const json = JSON.stringify(entry)
-            if (Number.isFinite(ttl)) await client.set(key, json, { PXAT: entry.metadata.createdTime + ttl })
-            else await client.set(key, json)
-          },
-          delete: async (key) => {
-            await client.del(key)
-          },
-        }
-        return {
-          call: (k) => cachified({ key: `${prefix}:cf:${k}`, cache, getFreshValue: () => load(k), ttl: L1_TTL_MS }),
-          close: async () => {
-            client.destroy()
-          },
-        }
-      },
+      make: cachifiedRedis(prefix, L1_TTL_MS),
     },
   ]
 }

@@ -12,10 +12,10 @@ import {
   selfCheck,
   zipfSampler,
 } from '../open-loop'
+import { cleanup, reachable, redisUrl, type Value, valueFor } from '../redis-common'
 import { l1Memokit } from './l1-memokit'
 import { L1_KEYS, L1_TTL_MS, type L1Instance, type L1Row, l1Peers } from './l1-peers'
 import { rateTable, type Slice } from './l1-report'
-import { cleanup, reachable, type Value, valueFor } from './redis-common'
 import type { Scenario } from './types'
 
 const ORIGIN_MS = 20
@@ -169,7 +169,7 @@ export const l1: Scenario = {
   async run(cfg, log) {
     selfCheck()
     const s = settings(cfg.quick)
-    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+    const url = redisUrl()
     const down = await reachable(url)
     if (down !== undefined)
       return { id: 'L1', title: this.title, rows: [], lines: [`L1 skipped: Redis at ${url} unreachable (${down})`] }

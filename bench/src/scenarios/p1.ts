@@ -3,13 +3,11 @@ import { createCodec } from '@memokit/core'
 import pg from 'pg'
 import { type BenchConfig, type Contender, compileLoop, measure, type Row, rowsTable } from '../harness'
 import { loadMemokit } from '../memokit'
-import { type Value, valueFor } from './redis-common'
+import { HOT, hitLoop, message, TTL_MS, type Value, valueFor } from '../redis-common'
 import { assertSame, type Scenario } from './types'
 
-const HOT = 256
 // node-postgres's default pool size: every contender has that many connections.
 const IN_FLIGHT = 10
-const TTL_MS = 120_000
 
 type Call = (k: number) => Promise<unknown>
 
@@ -20,28 +18,8 @@ interface PostgresModule {
   }
 }
 
-const LOOPS = {
-  hitN: `let s = 0
-for (let i = 0; i < n; i += ${IN_FLIGHT}) {
-  const m = Math.min(${IN_FLIGHT}, n - i)
-  const ps = new Array(m)
-  const base = st.next
-  st.next = (base + m) & ${HOT - 1}
-  for (let j = 0; j < m; j++) ps[j] = call((base + j) & ${HOT - 1})
-  const rs = await Promise.all(ps)
-  for (let j = 0; j < m; j++) if (rs[j] !== undefined) s++
-}
-return s`,
-  hit1: `let s = 0
-for (let i = 0; i < n; i++) {
-  const k = st.next
-  st.next = (k + 1) & ${HOT - 1}
-  if ((await call(k)) !== undefined) s++
-}
-return s`,
-} as const
-
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+const count = (r: string): string => `if (${r} !== undefined) s++`
+const LOOPS = { hitN: hitLoop(IN_FLIGHT, count), hit1: hitLoop(1, count) } as const
 
 async function reachable(url: string): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })

@@ -2,8 +2,8 @@
 // memokit over the user's own node-redis client.
 import { createClient } from 'redis'
 import { BEFORE_MIN_RATIO, loadMemokit, loadMemokitBefore, loadMemokitRedis } from '../memokit'
+import { fetchValue, HOT, type Instance, type RedisContender, TTL_MS } from '../redis-common'
 import { RAW, RAW_NO_TIMEOUT } from './r1-peers'
-import { fetchValue, HOT, type Instance, type RedisContender, TTL_MS } from './redis-common'
 import { gated, STALE, STALE_NOTE, SWR_FRESH_NOTE, swrUnsupported } from './stale'
 
 export async function memokitContender(prefix: string): Promise<RedisContender | string> {

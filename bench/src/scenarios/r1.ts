@@ -1,18 +1,21 @@
 import { randomBytes } from 'node:crypto'
 import { type BenchConfig, type Contender, compileLoop, measure, type Row, rowsTable, table } from '../harness'
-import { startRespCounter } from '../resp-counter'
-import { memokitPair } from './r1-memokit'
-import { contenders } from './r1-peers'
 import {
   cleanup,
   HOT,
+  hitLoop,
   type Instance,
   type Mode,
+  message,
   type RedisContender,
   reachable,
+  redisUrl,
   TTL_MS,
   valueFor,
-} from './redis-common'
+} from '../redis-common'
+import { startRespCounter } from '../resp-counter'
+import { memokitPair } from './r1-memokit'
+import { contenders } from './r1-peers'
 import { assertSame, type Scenario } from './types'
 
 const IN_FLIGHT = 64
@@ -20,24 +23,8 @@ const MISS_BASE = 1_000_000
 
 const LOOPS = {
   // 64 distinct consecutive keys per batch, so in-flight de-duplication can't skip round trips.
-  hit64: `let s = 0
-for (let i = 0; i < n; i += ${IN_FLIGHT}) {
-  const m = Math.min(${IN_FLIGHT}, n - i)
-  const ps = new Array(m)
-  const base = st.next
-  st.next = (base + m) & ${HOT - 1}
-  for (let j = 0; j < m; j++) ps[j] = call((base + j) & ${HOT - 1})
-  const rs = await Promise.all(ps)
-  for (let j = 0; j < m; j++) s += rs[j].id
-}
-return s`,
-  hit1: `let s = 0
-for (let i = 0; i < n; i++) {
-  const k = st.next
-  st.next = (k + 1) & ${HOT - 1}
-  s += (await call(k)).id
-}
-return s`,
+  hit64: hitLoop(IN_FLIGHT),
+  hit1: hitLoop(1),
   // A key never used before on every call: a miss, the function, and a write.
   miss: `let s = 0
 for (let i = 0; i < n; i++) s += (await call(st.miss++)).id
@@ -56,7 +43,7 @@ export const r1: Scenario = {
   id: 'R1',
   title: `Redis, ~1 KB JSON value (baseline: node-redis GET + JSON.parse on the same server)`,
   async run(cfg, log) {
-    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+    const url = redisUrl()
     const lines: string[] = []
     const down = await reachable(url)
     if (down !== undefined) {
@@ -76,7 +63,7 @@ export const r1: Scenario = {
           const inst = await c.make(url)
           live.push({ c, inst })
         } catch (error) {
-          lines.push(`${c.name} skipped: could not set up (${error instanceof Error ? error.message : String(error)})`)
+          lines.push(`${c.name} skipped: could not set up (${message(error)})`)
         }
       }
       // Fill the hot keys (each contender's own), then check every contender reads back the right values.
@@ -157,7 +144,7 @@ async function roundTrips(url: string, all: readonly RedisContender[], log: (s: 
           describe(misses, MISSES),
         ])
       } catch (error) {
-        rows.push([c.name, 'n/a', `failed: ${error instanceof Error ? error.message : String(error)}`, '', ''])
+        rows.push([c.name, 'n/a', `failed: ${message(error)}`, '', ''])
       } finally {
         await inst?.close().catch(() => {})
       }

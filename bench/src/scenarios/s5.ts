@@ -5,10 +5,10 @@ import memoizee from 'memoizee'
 import moize from 'moize'
 import { table } from '../harness'
 import { loadMemokit } from '../memokit'
+import { cleanup, reachable, redisUrl, type Value, valueFor } from '../redis-common'
 import { acdMemory, bentoMemory, cacheManagerMemory, cachifiedMemory } from './peers'
 import { memokitContender } from './r1-memokit'
 import { contenders } from './r1-peers'
-import { cleanup, reachable, type Value, valueFor } from './redis-common'
 import type { Scenario } from './types'
 
 const CALLS = 1000
@@ -27,7 +27,7 @@ type Make = (fn: (n: number) => Promise<User>) => { call: (n: number) => Promise
  * second column shows who coordinates through Redis.
  */
 async function overRedis(): Promise<string[]> {
-  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const url = redisUrl()
   const down = await reachable(url)
   if (down !== undefined) return [`\nOver Redis: skipped, Redis at ${url} unreachable (${down})`]
   const prefix = `mkbench-s5-${process.pid}-${randomBytes(4).toString('hex')}`

@@ -10,16 +10,10 @@ import { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import { type BenchConfig, type Contender, compileLoop, measure, rowsTable } from '../harness'
 import { loadMemokit, loadMemokitRedis } from '../memokit'
-import { cleanup, fetchValue, HOT, reachable, TTL_MS, type Value, valueFor } from './redis-common'
+import { cleanup, fetchValue, HOT, hitLoop, reachable, redisUrl, TTL_MS, type Value, valueFor } from '../redis-common'
 import { assertSame, type Scenario } from './types'
 
-const LOOP = `let s = 0
-for (let i = 0; i < n; i++) {
-  const k = st.next
-  st.next = (k + 1) & ${HOT - 1}
-  s += (await call(k)).id
-}
-return s`
+const LOOP = hitLoop(1)
 
 interface Tiered {
   readonly name: string
@@ -162,7 +156,7 @@ export const t1: Scenario = {
   id: 'T1',
   title: 'two tiers: memory L1 + Redis L2 + bus, ~1 KB JSON value, 256 keys, sequential (baseline: await map.get)',
   async run(cfg, log) {
-    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+    const url = redisUrl()
     const down = await reachable(url)
     if (down !== undefined) {
       return { id: 'T1', title: this.title, rows: [], lines: [`T1 skipped: Redis at ${url} unreachable (${down})`] }
