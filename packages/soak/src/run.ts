@@ -1,0 +1,135 @@
+/**
+ * One soak run: starts the cache server, the writer and the workers, lets them run while the chaos step kills and
+ * restarts the server, then checks every returned value against the truth's history (check.ts).
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { check, type Verdict } from './check'
+import { type Child, startChild } from './child'
+import { BACKENDS, type Backend, type ChildConfig, DEFAULTS, type SoakOptions } from './config'
+import type { ChaosRecord, WorkerRecords, WriterRecords } from './records'
+import { type CacheServer, startCacheServer } from './servers'
+import { acceptsDistributed, hasLeases, openStorage } from './storages'
+import { openTruth } from './truth'
+
+/** What a soak run found. */
+export interface SoakReport extends Verdict {
+  readonly options: SoakOptions
+  /** Whether results were stored through leases, and whether `singleFlight: 'distributed'` was on. */
+  readonly leases: boolean
+  readonly distributed: boolean
+  /** Why leases or distributed mode were off, if they were. */
+  readonly notes: readonly string[]
+  readonly crash: string
+  readonly chaos: readonly ChaosRecord[]
+  readonly updates: number
+  readonly invalidations: number
+  /** Invalidation tries that failed while the server was down (each retried until it succeeded). */
+  readonly invalidationRetries: number
+  /** `onError` reports and `memokit:event` counts, summed over the workers. */
+  readonly reports: number
+  readonly events: Readonly<Record<string, number>>
+  /** Wall time of the calling phase, ms. */
+  readonly elapsedMs: number
+}
+
+/** The machine's shared Redis holds the truth (never the cache server, which the chaos step kills). */
+const TRUTH_URL = process.env.SOAK_TRUTH_URL || 'redis://127.0.0.1:6379'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** What the run can use: leases when the storage has them (unless hidden), distributed mode when core takes it. */
+function capabilities(options: SoakOptions, url: string, prefix: string) {
+  const opened = openStorage(options.backend, url, prefix)
+  const notes: string[] = []
+  const members = hasLeases(opened.storage)
+  if (!members) notes.push(`the ${options.backend} storage has no lease members: results are stored unfenced`)
+  const leases = members && !options.unfenced
+  if (options.unfenced) notes.push('--unfenced: the lease members are hidden from core')
+  let distributed = false
+  if (options.distributed !== 'off' && leases) distributed = acceptsDistributed(opened.storage)
+  if (options.distributed === 'on' && !distributed) {
+    throw new Error(`--distributed on: core does not accept singleFlight 'distributed' over ${options.backend} here`)
+  }
+  if (options.distributed !== 'off' && leases && !distributed) {
+    notes.push("core does not accept singleFlight: 'distributed' yet: every function runs process-local")
+  }
+  return { leases, distributed, notes, close: () => opened.close() }
+}
+
+/** Kills and restarts the server `kills` times, evenly spread over the run; returns when it is done. */
+async function chaos(server: CacheServer, options: SoakOptions, start: number, log: ChaosRecord[]): Promise<void> {
+  for (let i = 1; i <= options.kills; i++) {
+    await sleep(Math.max(0, start + (options.seconds * 1000 * i) / (options.kills + 1) - Date.now()))
+    const killed = Date.now()
+    await server.kill()
+    await sleep(options.downMs)
+    await server.restart()
+    log.push({ killed, restarted: Date.now() })
+  }
+}
+
+/** Runs one soak with `overrides` on top of {@link DEFAULTS} and returns its report. */
+export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<SoakReport> {
+  const options: SoakOptions = { ...DEFAULTS, seed: Date.now(), ...overrides }
+  const id = `${options.backend}-${randomBytes(4).toString('hex')}`
+  const dir = mkdtempSync(join(tmpdir(), `memokit-soak-${id}-`))
+  const server = await startCacheServer(options.backend, options.port + BACKENDS.indexOf(options.backend as Backend))
+  const truth = await openTruth(TRUTH_URL, `memokit-soak:${id}`)
+  const children: Child[] = []
+  try {
+    const prefix = `soak-${id}`
+    const can = capabilities(options, server.url, prefix)
+    await can.close()
+    const base = { options, cacheUrl: server.url, prefix, truthUrl: TRUTH_URL, truthPrefix: `memokit-soak:${id}` }
+    const config = (role: string): ChildConfig => ({
+      ...base,
+      leases: can.leases,
+      distributed: can.distributed,
+      role,
+      out: join(dir, `${role}.json`),
+    })
+    const roles = ['writer', ...Array.from({ length: options.workers }, (_, i) => `worker-${i}`)]
+    for (const role of roles) children.push(startChild(role === 'writer' ? 'writer.ts' : 'worker.ts', config(role)))
+    await Promise.all(children.map((c) => c.ready))
+    const start = Date.now()
+    for (const c of children) c.send('go')
+    const chaosLog: ChaosRecord[] = []
+    const chaosDone = chaos(server, options, start, chaosLog)
+    await sleep(options.seconds * 1000)
+    await chaosDone
+    for (const c of children) c.send('stop')
+    await Promise.all(children.map((c) => c.done))
+    const elapsedMs = Date.now() - start
+    const read = <T>(role: string): T => JSON.parse(readFileSync(join(dir, `${role}.json`), 'utf8')) as T
+    const writer = read<WriterRecords>('writer')
+    const workers = roles.slice(1).map((role) => read<WorkerRecords>(role))
+    // A crash explains overlapping runs until every lease taken before it would have expired (lease: 1 s).
+    const verdict = check(workers, writer, chaosLog, 1000)
+    const events: Record<string, number> = {}
+    for (const w of workers) for (const [type, n] of Object.entries(w.events)) events[type] = (events[type] ?? 0) + n
+    return {
+      ...verdict,
+      options,
+      leases: can.leases,
+      distributed: can.distributed,
+      notes: can.notes,
+      crash: server.crash,
+      chaos: chaosLog,
+      updates: writer.updates.length,
+      invalidations: writer.invalidations.filter((i) => i.done !== undefined).length,
+      invalidationRetries: writer.invalidations.reduce((n, i) => n + i.failures, 0),
+      reports: workers.reduce((n, w) => n + w.reports, 0),
+      events,
+      elapsedMs,
+    }
+  } finally {
+    for (const c of children) c.kill()
+    await server.stop()
+    await truth.drop(options.keys).catch(() => {})
+    await truth.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The storage each soak process opens on the cache server, and what the orchestrator asks of it before a run:
+ * whether it has the lease members, and whether core accepts `singleFlight: 'distributed'` over it.
+ */
+import { type AsyncStorage, cacheValue } from '@memokit/core'
+import { fromMemjs, memcachedStorage } from '@memokit/memcached'
+import { mongoStorage } from '@memokit/mongodb'
+import { redisStorage } from '@memokit/redis'
+import memjs from 'memjs'
+import type { Backend } from './config'
+
+/** The storage contract's lease members (all four or none). */
+export const LEASE_MEMBERS = ['acquireLease', 'releaseLease', 'extendLease', 'setIfLeased'] as const
+
+/** An open storage and how to close what it opened. */
+export interface OpenStorage {
+  readonly storage: AsyncStorage
+  close(): Promise<void>
+}
+
+// Short timeouts: a killed server must cost a call well under a second before core runs `fn` itself.
+const OPERATION_TIMEOUT_MS = 500
+
+/** Opens a storage of `backend` at `url` under `prefix` (all processes of a run use the same prefix). */
+export function openStorage(backend: Backend, url: string, prefix: string): OpenStorage {
+  if (backend === 'redis') {
+    const storage = redisStorage({ url, prefix, operationTimeoutMs: OPERATION_TIMEOUT_MS })
+    return { storage, close: () => storage.close() }
+  }
+  if (backend === 'mongodb') {
+    const collection = `soak_${prefix.replace(/[^a-z0-9]/gi, '_')}`
+    const storage = mongoStorage({ url, database: 'memokit_soak', collection, prefix, operationTimeoutMs: 1000 })
+    return { storage, close: () => storage.close() }
+  }
+  const client = memjs.Client.create(url, { logger: { log: () => undefined }, timeout: 0.5, retries: 1 })
+  const storage = memcachedStorage({ client: fromMemjs(client), prefix, operationTimeoutMs: OPERATION_TIMEOUT_MS })
+  return {
+    storage,
+    async close() {
+      client.close()
+    },
+  }
+}
+
+/** Whether `storage` has every lease member. */
+export function hasLeases(storage: AsyncStorage): boolean {
+  return LEASE_MEMBERS.every((member) => typeof storage[member] === 'function')
+}
+
+/**
+ * `storage` without its lease members: core then stores results with plain writes, as it did before leases, so an
+ * invalidation that overtakes a computation can't keep its result out (what `--unfenced` shows).
+ */
+export function withoutLeases(storage: AsyncStorage): AsyncStorage {
+  const hidden = new Set<PropertyKey>(LEASE_MEMBERS)
+  return new Proxy(storage, {
+    get(target, property) {
+      if (hidden.has(property)) return undefined
+      const member = Reflect.get(target, property, target) as unknown
+      return typeof member === 'function' ? member.bind(target) : member
+    },
+    has: (target, property) => !hidden.has(property) && property in target,
+  })
+}
+
+/** Whether core accepts `singleFlight: 'distributed'` over `storage` (it needs core's leases and the members). */
+export function acceptsDistributed(storage: AsyncStorage): boolean {
+  try {
+    const options = { storage, name: 'soak-probe', singleFlight: 'distributed' }
+    cacheValue(async () => 0, options as Parameters<typeof cacheValue>[1])
+    return true
+  } catch {
+    return false
+  }
+}
