@@ -10,18 +10,10 @@
  * write).
  */
 import { isLive, type MongoCollectionLike, type MongoDocument } from './documents'
-import { entryDead, retryOnDuplicate } from './entry-writes'
+import { retryOnDuplicate } from './entry-writes'
 
 // The fields that tell whether the document holds a live entry and a live lease.
 const LEASE_PROJECTION = { _id: 0, c: 1, e: 1, le: 1 }
-// Rounds of acquireLease against documents changing under it (a lease lapsing, an entry written or expiring).
-const ACQUIRE_ROUNDS = 3
-
-/** A filter condition: no live lease on the document at `now`. */
-const leaseFree = (now: Date): MongoDocument => ({ $or: [{ le: { $exists: false } }, { le: { $lte: now } }] })
-
-/** A filter condition: the document holds a live entry at `now` (`e` absent or null: it never expires). */
-const entryLive = (now: Date): MongoDocument => ({ c: { $exists: true }, $or: [{ e: null }, { e: { $gt: now } }] })
 
 const leaseLive = (doc: MongoDocument, now: number): boolean => doc.le instanceof Date && doc.le.getTime() > now
 
@@ -32,7 +24,16 @@ const heldBy = (filter: MongoDocument, token: string, now: number): MongoDocumen
   le: { $gt: new Date(now) },
 })
 
-/** `acquireLease`: takes the lease for `ttl` ms unless a live one is held; `true` when this call took it. */
+/** A filter condition: `field` is as `doc` had it (absent when it was absent). */
+const asRead = (doc: MongoDocument, field: string): MongoDocument => ({
+  [field]: doc[field] === undefined ? { $exists: false } : doc[field],
+})
+
+/**
+ * `acquireLease`: takes the lease for `ttl` ms unless a live one is held; `true` when this call took it. One
+ * upsert when the key has no document; else a read-then-conditional-update, refused (`false`) when the document
+ * changed in between, or when it holds a live entry written since `now` (the call's start).
+ */
 export async function acquireLease(
   col: MongoCollectionLike,
   filter: MongoDocument,
@@ -40,7 +41,6 @@ export async function acquireLease(
   ttl: number,
   now: number,
 ): Promise<boolean> {
-  const at = new Date(now)
   const le = new Date(now + ttl)
   const insertIfAbsent = () =>
     col.findOneAndUpdate(
@@ -48,23 +48,26 @@ export async function acquireLease(
       { $setOnInsert: { l: token, le, e: le } },
       { upsert: true, returnDocument: 'before', projection: LEASE_PROJECTION },
     )
-  for (let round = 0; round < ACQUIRE_ROUNDS; round++) {
-    const before = await retryOnDuplicate(insertIfAbsent)
-    if (before === null) return true
-    if (leaseLive(before, now)) return false
-    // The document is there without a live lease. Each update below applies only while the document is still in
-    // the state it was read in, so of concurrent callers exactly one takes the lease; a change in between (the
-    // entry expired or was written, the document removed) sends this caller round again.
-    const taken = isLive(before, now)
-      ? await col.updateOne({ ...filter, $and: [leaseFree(at), entryLive(at)] }, { $set: { l: token, le } })
-      : // No live entry: the document becomes a lease alone, expiring with the lease (a dead entry stays dead).
-        await col.updateOne(
-          { ...filter, $and: [leaseFree(at), entryDead(at)] },
-          { $set: { l: token, le, e: le }, $unset: { v: '', t: '', m: '', c: '' } },
-        )
-    if (taken.matchedCount === 1) return true
-  }
-  return false
+  const before = await retryOnDuplicate(insertIfAbsent)
+  if (before === null) return true
+  if (leaseLive(before, now)) return false
+  const live = isLive(before, now)
+  // An entry written after this call began comes from whoever computed the value this lease would be for (most
+  // likely under a lease it held during this call). The caller reads it instead of recomputing.
+  if (live && before.c instanceof Date && before.c.getTime() > now) return false
+  // The update applies only while the entry and the lease are still as read, so of concurrent callers exactly one
+  // takes the lease. When they changed, someone acted on the key in between (took the lease, wrote the entry,
+  // removed the document): this caller did not take it and polls as it would behind a holder. Trying again could
+  // take a lease whose winner already ended it with its write, and compute once more.
+  const unchanged = { ...filter, ...asRead(before, 'c'), ...asRead(before, 'le') }
+  const taken = live
+    ? await col.updateOne(
+        { ...unchanged, $or: [{ e: null }, { e: { $gt: new Date(now) } }] },
+        { $set: { l: token, le } },
+      )
+    : // No live entry: the document becomes a lease alone, expiring with the lease (a dead entry stays dead).
+      await col.updateOne(unchanged, { $set: { l: token, le, e: le }, $unset: { v: '', t: '', m: '', c: '' } })
+  return taken.matchedCount === 1
 }
 
 /** `releaseLease`: removes the lease while it is live and holds `token`; `true` when it did. */

@@ -80,7 +80,6 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     checkText(op, namespace, key)
     return { p: prefix, ns: namespace, k: key }
   }
-  // The lease members report under the operation they resemble (StorageOp has no lease operations).
   const leaseKeyOf = (op: StorageOp, namespace: string, key: string, token: string): MongoDocument => {
     checkToken(token)
     return keyOf(op, namespace, key)
@@ -118,30 +117,34 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     },
 
     async acquireLease(namespace, key, token, ttl) {
-      const filter = leaseKeyOf('add', namespace, key, token)
+      const filter = leaseKeyOf('acquireLease', namespace, key, token)
       checkLeaseTtl(ttl)
       const now = Date.now()
-      return run('add', (col) => leases.acquireLease(col, filter, token, ttl, now), { write: [namespace, key] })
+      return run('acquireLease', (col) => leases.acquireLease(col, filter, token, ttl, now), {
+        write: [namespace, key],
+      })
     },
 
     async releaseLease(namespace, key, token) {
-      const filter = leaseKeyOf('delete', namespace, key, token)
+      const filter = leaseKeyOf('releaseLease', namespace, key, token)
       const now = Date.now()
-      return run('delete', (col) => leases.releaseLease(col, filter, token, now), { write: [namespace, key] })
+      return run('releaseLease', (col) => leases.releaseLease(col, filter, token, now), { write: [namespace, key] })
     },
 
     async extendLease(namespace, key, token, ttl) {
-      const filter = leaseKeyOf('set', namespace, key, token)
+      const filter = leaseKeyOf('extendLease', namespace, key, token)
       checkLeaseTtl(ttl)
       const now = Date.now()
-      return run('set', (col) => leases.extendLease(col, filter, token, ttl, now), { write: [namespace, key] })
+      return run('extendLease', (col) => leases.extendLease(col, filter, token, ttl, now), { write: [namespace, key] })
     },
 
     async setIfLeased(namespace, key, value, token, options) {
-      const filter = leaseKeyOf('set', namespace, key, token)
+      const filter = leaseKeyOf('setIfLeased', namespace, key, token)
       const now = Date.now()
       const fields = fieldsOf(codec, value, options, now)
-      return run('set', (col) => leases.setIfLeased(col, filter, fields, token, now), { write: [namespace, key] })
+      return run('setIfLeased', (col) => leases.setIfLeased(col, filter, fields, token, now), {
+        write: [namespace, key],
+      })
     },
 
     async delete(namespace, key) {

@@ -1,7 +1,13 @@
 // Runs the MongoDB wire-protocol stand-in (CongoDB) as its own process: it ships ESM only, which jest's
 // CommonJS runtime can't import, and a separate process lets tests freeze it (SIGSTOP) to act as a hung server.
 // Usage: node congo-server.mjs <port>; prints "ready <port>" once it accepts connections; SIGTERM stops it.
-import { CongoServer, IndexEngine, QueryEngine, UpdateEngine } from '@push.rocks/smartmongo/dist_ts/congodb/index.js'
+import {
+  CommandRouter,
+  CongoServer,
+  IndexEngine,
+  QueryEngine,
+  UpdateEngine,
+} from '@push.rocks/smartmongo/dist_ts/congodb/index.js'
 import { IndexHandler } from '@push.rocks/smartmongo/dist_ts/congodb/server/handlers/IndexHandler.js'
 
 // Faithfulness patch: CongoDB ignores partialFilterExpression, so it builds (and checks the uniqueness of) a partial
@@ -47,6 +53,21 @@ UpdateEngine.deepClone = function (value) {
     return value._bsontype === 'ObjectId' || value._bsontype === 'Timestamp' ? deepClone.call(this, value) : value
   }
   return deepClone.call(this, value)
+}
+
+// Faithfulness patch: CongoDB's handlers await between reading the documents and writing the result, so two
+// commands from different connections interleave there: two conditional updates of one document can both match
+// it (a lost update). MongoDB applies every single-document write atomically. Running one command at a time
+// restores that (and more, which no test relies on).
+const route = CommandRouter.prototype.route
+let queue = Promise.resolve()
+CommandRouter.prototype.route = function (parsed) {
+  const turn = queue.then(() => route.call(this, parsed))
+  queue = turn.then(
+    () => undefined,
+    () => undefined,
+  )
+  return turn
 }
 
 const port = Number(process.argv[2])

@@ -77,6 +77,7 @@ runStorageContract(
   {
     name: `mongodb (url${REAL_MONGODB_URL ? '' : ', stand-in'})`,
     create: ({ prefix }) => mongoStorage({ url, database, collection, prefix }),
+    leases: true,
     scope: {
       // The same server through another client and another spelling of the URL (a default database in the path):
       // still the same place.
@@ -101,6 +102,7 @@ describe('own client', () => {
     {
       name: `mongodb (own client${REAL_MONGODB_URL ? '' : ', stand-in'})`,
       create: ({ prefix }) => mongoStorage({ client, database, collection, prefix }),
+      leases: true,
       // A storage from the URL reaches the same server as this client: same scope.
       scope: { createSame: ({ prefix }) => mongoStorage({ url, database, collection, prefix }) },
     },
