@@ -1,3 +1,12 @@
+/** A key as memokit sends it: a string, or bytes for a lease key (which is not valid UTF-8 by design). */
+export type RedisKey = string | Buffer
+
+/** The keys and arguments of an `EVAL`/`EVALSHA`, as node-redis takes them. */
+export interface EvalOptions {
+  readonly keys: RedisKey[]
+  readonly arguments: string[]
+}
+
 /**
  * The subset of a node-redis client (standalone `createClient`, `createSentinel`, or a cluster's node client)
  * that memokit calls. Typed structurally so any compatible client fits without tying you to exact node-redis
@@ -6,14 +15,18 @@
 export interface RedisCommandClient {
   /** `GET key`: the stored string, or null when absent. */
   get(key: string): Promise<unknown>
-  /** `SET key value [PX ms] [NX]`: 'OK', or null when NX prevented the write. */
+  /** `SET key value [PX ms] [NX]`: 'OK', or null when NX prevented the write (`acquireLease`: a lease key). */
   set(
-    key: string,
+    key: RedisKey,
     value: string,
     options?: { readonly expiration?: { type: 'PX'; value: number }; readonly condition?: 'NX' },
   ): Promise<unknown>
-  /** `UNLINK key [key ...]`: how many keys existed. */
-  unlink(keys: string | string[]): Promise<unknown>
+  /** `UNLINK key [key ...]`: how many keys existed (`clear` passes lease keys as bytes). */
+  unlink(keys: RedisKey | RedisKey[]): Promise<unknown>
+  /** `EVALSHA sha numkeys key... arg...`: the lease members and `delete` (see the README, "Leases"). */
+  evalSha(sha: string, options: EvalOptions): Promise<unknown>
+  /** `EVAL script numkeys key... arg...`: sent once when EVALSHA answers NOSCRIPT (a restarted server). */
+  eval(script: string, options: EvalOptions): Promise<unknown>
   /**
    * `MGET key [key ...]`: each stored string or null, in order (`getMany`; on a cluster, keys of one slot only).
    * Every node-redis client has it; without it, `getMany` sends concurrent GETs.
@@ -68,7 +81,7 @@ export interface OwnedClient extends RedisCompatibleClient {
 /**
  * An ioredis 5 client you may pass as `client`: `new Redis(...)` (standalone or Sentinel) or `new Cluster(...)`.
  * Typed by the few members memokit tells it apart by, so memokit needs no ioredis types; it sends `GET`, `MGET`, `SET`,
- * `UNLINK` and `SCAN` (on every master of a cluster) through the client's own methods.
+ * `UNLINK`, `EVALSHA`/`EVAL` and `SCAN` (on every master of a cluster) through the client's own methods.
  */
 export interface IoredisCompatibleClient {
   /** ioredis' connection state: `wait` (lazyConnect), `connecting`, `ready`, `reconnecting`, `end`, ... */
@@ -86,7 +99,7 @@ export interface ClearTarget {
   /** `SCAN cursor MATCH pattern COUNT count` on this node. */
   scan(cursor: string, pattern: string, count: number): Promise<{ cursor: unknown; keys: unknown[] }>
   /** Removes found keys (without the client's keyPrefix, which the client adds again). */
-  unlink(keys: string[]): Promise<unknown>
+  unlink(keys: RedisKey[]): Promise<unknown>
 }
 
 /** What redisStorage needs to know about a client kind beyond its commands; built once per storage. */

@@ -1,9 +1,10 @@
-import type { ClearTarget, ClientAdapter, IoredisCompatibleClient, RedisCompatibleClient } from './client'
+import type { ClearTarget, ClientAdapter, IoredisCompatibleClient, RedisCompatibleClient, RedisKey } from './client'
 import { clusterLocation, hostPort, type Location } from './locate'
 import { keyPrefixOf } from './options'
 
-// The ioredis members memokit calls, as ioredis 5 names them (`set` takes PX/NX as arguments, `scan` replies with
-// a [cursor, keys] pair, a cluster lists its masters with `nodes('master')`).
+// The ioredis members memokit calls, as ioredis 5 names them (`set` takes PX/NX as arguments, `scanBuffer` replies
+// with a [cursor, keys] pair of Buffers, `evalsha` takes the key count and keys as arguments, a cluster lists its
+// masters with `nodes('master')`).
 interface Ioredis {
   readonly status: string
   readonly isCluster: boolean
@@ -12,9 +13,11 @@ interface Ioredis {
   connect(): Promise<void>
   get(key: string): Promise<unknown>
   mget(keys: string[]): Promise<unknown[]>
-  set(key: string, value: string, ...args: (string | number)[]): Promise<unknown>
-  unlink(keys: string | string[]): Promise<unknown>
-  scan(cursor: string, ...args: (string | number)[]): Promise<[unknown, unknown[]]>
+  set(key: RedisKey, value: string, ...args: (string | number)[]): Promise<unknown>
+  unlink(keys: RedisKey | RedisKey[]): Promise<unknown>
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: RedisKey[]): Promise<unknown>
+  eval(script: string, numKeys: number, ...keysAndArgs: RedisKey[]): Promise<unknown>
+  scanBuffer(cursor: string, ...args: (string | number)[]): Promise<[unknown, unknown[]]>
   nodes(role: 'master'): Ioredis[]
   once(event: 'ready' | 'close', listener: () => void): unknown
   off(event: 'ready' | 'close', listener: () => void): unknown
@@ -99,10 +102,11 @@ function nextReady(io: Ioredis): Promise<void> {
   return wait
 }
 
+// Buffers, not strings: a lease key is not valid UTF-8, so as a string it would come back altered.
 function scanTarget(node: Ioredis, unlink: ClearTarget['unlink']): ClearTarget {
   return {
     scan: (cursor, pattern, count) =>
-      node.scan(cursor, 'MATCH', pattern, 'COUNT', count).then(([next, keys]) => ({ cursor: next, keys })),
+      node.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', count).then(([next, keys]) => ({ cursor: next, keys })),
     unlink,
   }
 }
@@ -144,6 +148,8 @@ export function adaptIoredis(client: IoredisCompatibleClient): {
       return px === undefined ? io.set(key, value) : io.set(key, value, 'PX', px)
     },
     unlink: (keys) => io.unlink(keys),
+    evalSha: (sha, { keys, arguments: args }) => io.evalsha(sha, keys.length, ...keys, ...args),
+    eval: (script, { keys, arguments: args }) => io.eval(script, keys.length, ...keys, ...args),
   }
   const keyPrefix = keyPrefixOf(io.options?.keyPrefix)
   const location = locateIoredis(io)
@@ -152,7 +158,7 @@ export function adaptIoredis(client: IoredisCompatibleClient): {
     return { commands, adapter: { keyPrefix, cluster: false, clearTargets: async () => targets }, location }
   }
   // A namespace spreads over all slots: scan every master; one UNLINK per key, routed by the cluster.
-  const unlinkEach = (keys: string[]): Promise<unknown> => Promise.all(keys.map((k) => io.unlink(k)))
+  const unlinkEach: ClearTarget['unlink'] = (keys) => Promise.all(keys.map((k) => io.unlink(k)))
   return {
     commands,
     location,

@@ -1,8 +1,22 @@
+import { RESP_TYPES } from 'redis'
 import type { ClearTarget, ClientAdapter, RedisCompatibleClient, RedisLease, RedisScanClient } from './client'
 import { clientKeyPrefix } from './options'
 
+const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer }
+
+/**
+ * The same client (or lease, or node client) replying with Buffers, for SCAN: a lease key is not valid UTF-8, so as
+ * a string it would come back altered and its UNLINK would miss it. Every node-redis 6 client kind has
+ * `withTypeMapping`; a structural client without it is used as it is.
+ */
+function binary<T>(client: T): T {
+  const withTypeMapping = (client as { withTypeMapping?: (mapping: typeof BUFFERS) => T }).withTypeMapping
+  return typeof withTypeMapping === 'function' ? withTypeMapping.call(client, BUFFERS) : client
+}
+
 function scanTarget(node: RedisScanClient, unlink: ClearTarget['unlink']): ClearTarget {
-  return { scan: (cursor, pattern, count) => node.scan(cursor, { MATCH: pattern, COUNT: count }), unlink }
+  const scanner = binary(node)
+  return { scan: (cursor, pattern, count) => scanner.scan(cursor, { MATCH: pattern, COUNT: count }), unlink }
 }
 
 /** How `clear` reaches the keyspace of a node-redis client: standalone, pool, Sentinel or cluster. */
@@ -12,7 +26,7 @@ export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
   if (Array.isArray(client.masters) && typeof nodeClient === 'function') {
     // A namespace spreads over all slots: scan every master. One UNLINK per key, routed by the cluster client,
     // so no command ever spans two slots (CROSSSLOT) and keys moved by resharding are followed.
-    const unlinkEach = (keys: string[]): Promise<unknown> => Promise.all(keys.map((k) => client.unlink(k)))
+    const unlinkEach: ClearTarget['unlink'] = (keys) => Promise.all(keys.map((k) => client.unlink(k)))
     const nodeOf = nodeClient as (this: RedisCompatibleClient, node: unknown) => Promise<unknown>
     return {
       keyPrefix,
@@ -25,7 +39,7 @@ export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
         ),
     }
   }
-  const unlinkAll = (keys: string[]): Promise<unknown> => client.unlink(keys)
+  const unlinkAll: ClearTarget['unlink'] = (keys) => client.unlink(keys)
   const { acquire } = client
   if (typeof acquire === 'function') {
     // A Sentinel client may send SCAN to a replica (replicaPoolSize > 0), which can lag behind the master: keys it
@@ -35,7 +49,7 @@ export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
       scan: (cursor, scanOptions) =>
         (acquire.call(client) as Promise<RedisLease>).then(async (lease) => {
           try {
-            return await lease.scan(cursor, scanOptions)
+            return await binary(lease).scan(cursor, scanOptions)
           } finally {
             lease.release()
           }

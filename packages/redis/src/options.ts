@@ -105,7 +105,8 @@ export function isIoredis(client: unknown): client is IoredisCompatibleClient {
 /** The members `isIoredis` clients must have for memokit, for the ConfigError naming the missing ones. */
 function missingIoredisMembers(client: IoredisCompatibleClient): string[] {
   const c = client as unknown as Record<string, unknown>
-  const needed = ['get', 'set', 'unlink', 'scan', 'connect', 'once', 'off', ...(client.isCluster ? ['nodes'] : [])]
+  const needed = ['get', 'set', 'unlink', 'evalsha', 'eval', 'scanBuffer', 'connect', 'once', 'off']
+  if (client.isCluster) needed.push('nodes')
   return needed.filter((m) => typeof c[m] !== 'function')
 }
 
@@ -119,7 +120,7 @@ function checkClient(client: unknown): void {
     return
   }
   const c = client as Record<string, unknown> | null
-  const missing = ['get', 'set', 'unlink', 'connect'].filter((m) => typeof c?.[m] !== 'function')
+  const missing = ['get', 'set', 'unlink', 'evalSha', 'eval', 'connect'].filter((m) => typeof c?.[m] !== 'function')
   if (missing.length > 0) {
     throw new ConfigError(
       'client',

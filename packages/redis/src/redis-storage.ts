@@ -11,6 +11,7 @@ import { hasLoneSurrogate, resolveEntryTtl } from '@memokit/core/backend'
 import type { ClearTarget, RedisCompatibleClient } from './client'
 import { createConnection } from './connection'
 import { adaptIoredis } from './ioredis'
+import { type EncodedEntry, type LeaseMembers, leaseMembers } from './leases'
 import { locate } from './locate'
 import { adaptNodeRedis } from './node-redis'
 import { isIoredis, type RedisStorageOptions, resolveOptions } from './options'
@@ -18,8 +19,11 @@ import { groupBySlot } from './slots'
 
 export type { RedisStorageOptions } from './options'
 
-/** The storage {@link redisStorage} returns: an AsyncStorage whose `add`, `close` and `scope` are always there. */
-export interface RedisStorage extends AsyncStorage {
+/**
+ * The storage {@link redisStorage} returns: an AsyncStorage whose `add`, `close`, `scope` and lease members are
+ * always there.
+ */
+export interface RedisStorage extends AsyncStorage, LeaseMembers {
   /**
    * Where this storage writes: server, database and key prefix, e.g. `redis://127.0.0.1:6379/0 memokit/shop:`.
    * Never credentials. Two storages with the same scope read each other's entries.
@@ -27,6 +31,16 @@ export interface RedisStorage extends AsyncStorage {
   readonly scope: string
   /** `SET NX PX`: writes only if no entry exists; resolves to `true` if this call wrote it. */
   add(namespace: string, key: string, value: unknown, options?: SetOptions): Promise<boolean>
+  /** `SET lease token NX PX ttl` (ttl in ms, rounded up): `true` when this call took the lease. */
+  acquireLease(namespace: string, key: string, token: string, ttl: number): Promise<boolean>
+  /** One script: deletes the lease while it holds `token`. */
+  releaseLease(namespace: string, key: string, token: string): Promise<boolean>
+  /** One script: `PEXPIRE lease ttl` (ms, rounded up) while it holds `token`. */
+  extendLease(namespace: string, key: string, token: string, ttl: number): Promise<boolean>
+  /** One script: while the lease holds `token`, writes the entry exactly as `set` does and deletes the lease. */
+  setIfLeased(namespace: string, key: string, value: unknown, token: string, options?: SetOptions): Promise<boolean>
+  /** One script: unlinks the entry and its lease; `true` when a live entry was there. */
+  delete(namespace: string, key: string): Promise<boolean>
   /**
    * Waits for the operations already issued (also those waiting for the first connect), then closes the client
    * built from `url`; a client you passed stays open. Later calls reject.
@@ -108,6 +122,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   const { track, run, read, bounded } = connection
   const { keyPrefix, cluster, clearTargets } = io?.adapter ?? adaptNodeRedis(client)
   const prefixPart = `${escapeKeyPart(prefix)}:`
+  const keyPrefixBytes = Buffer.byteLength(keyPrefix)
 
   // A wrapper reads one namespace over and over: its checked, escaped part is kept instead of redone per call.
   let lastNamespace: string | undefined
@@ -122,15 +137,9 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     return lastNamespacePart + key
   }
 
-  const write = async (
-    op: 'set' | 'add',
-    namespace: string,
-    key: string,
-    value: unknown,
-    options: SetOptions | undefined,
-  ): Promise<unknown> => {
+  // What `set`, `add` and `setIfLeased` write: one encoding, one expiry rule.
+  const encode = (value: unknown, options: SetOptions | undefined): EncodedEntry => {
     const ttl = resolveEntryTtl(NAME, options?.ttl)
-    const physical = physicalKey(namespace, key, op)
     const createdAt = Date.now()
     const expiresAt = ttl === undefined ? undefined : createdAt + ttl
     const meta = options?.meta
@@ -138,8 +147,20 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       meta === undefined ? { value, createdAt, expiresAt } : { value, createdAt, expiresAt, meta },
     )
     // Redis' PX takes whole ms: rounding up never lets the server drop an entry before its expiresAt.
+    return { payload, px: ttl === undefined ? undefined : Math.ceil(ttl) }
+  }
+
+  const write = async (
+    op: 'set' | 'add',
+    namespace: string,
+    key: string,
+    value: unknown,
+    options: SetOptions | undefined,
+  ): Promise<unknown> => {
+    const physical = physicalKey(namespace, key, op)
+    const { payload, px } = encode(value, options)
     const setOptions = {
-      ...(ttl === undefined ? {} : { expiration: { type: 'PX' as const, value: Math.ceil(ttl) } }),
+      ...(px === undefined ? {} : { expiration: { type: 'PX' as const, value: px } }),
       ...(op === 'add' ? { condition: 'NX' as const } : {}),
     }
     return run(op, (c) => c.set(physical, payload, setOptions))
@@ -151,8 +172,11 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       const reply = await bounded('clear', target.scan(cursor, pattern, SCAN_COUNT))
       cursor = asString(reply.cursor)
       if (reply.keys.length > 0) {
-        // Keys come back with the client's keyPrefix, which the client adds again on UNLINK.
-        const keys = reply.keys.map((k) => asString(k).slice(keyPrefix.length))
+        // Keys come back with the client's keyPrefix, which the client adds again on UNLINK. As Buffers (the
+        // clients scan for bytes), since a lease key is not valid UTF-8.
+        const keys = reply.keys.map((k) =>
+          Buffer.isBuffer(k) ? k.subarray(keyPrefixBytes) : asString(k).slice(keyPrefix.length),
+        )
         await bounded('clear', target.unlink(keys))
       }
     } while (cursor !== '0')
@@ -216,15 +240,10 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
         return reply !== null && reply !== undefined
       }),
 
-    delete: (namespace, key) =>
-      track('delete', async () => {
-        const physical = physicalKey(namespace, key, 'delete')
-        // Redis checks expiry on access, so a key past its PX counts as absent (0).
-        const removed = await run('delete', (c) => c.unlink(physical))
-        return Number(removed) > 0
-      }),
-
     clear: (namespace, functionKeyPrefix) => track('clear', () => clear(namespace, functionKeyPrefix)),
+
+    // The lease members, and `delete`, which removes the entry's lease with it.
+    ...leaseMembers({ connection, clientPrefix: keyPrefix, physicalKey, encode }),
 
     close: () => connection.close(),
   }

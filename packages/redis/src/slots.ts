@@ -15,22 +15,29 @@ const TABLE = (() => {
   return table
 })()
 
-function crc16(bytes: Buffer, start: number, end: number): number {
-  let crc = 0
+/** CRC16/XMODEM of `bytes[start, end)`, continuing from the register value `crc` (0 to start afresh). */
+export function crc16(bytes: Buffer, start: number, end: number, crc = 0): number {
   for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ (TABLE[((crc >> 8) ^ (bytes[i] ?? 0)) & 0xff] ?? 0)
   return crc
 }
 
-/** The cluster slot (0-16383) of a key as sent to the server (with any client keyPrefix). */
-export function keySlot(key: string): number {
-  const bytes = Buffer.from(key, 'utf8')
+/**
+ * Where the hash tag of a key lies, `[start, end)` of its bytes, as the server finds it: after the first `{`, up to
+ * the next `}`, if that holds at least one byte; `undefined` when the whole key is hashed.
+ */
+export function hashTag(bytes: Buffer): readonly [number, number] | undefined {
   // '{' and '}' are single bytes in UTF-8, so searching the bytes finds the same tag as the server does.
   const open = bytes.indexOf(0x7b)
-  if (open !== -1) {
-    const close = bytes.indexOf(0x7d, open + 1)
-    if (close > open + 1) return crc16(bytes, open + 1, close) % SLOTS
-  }
-  return crc16(bytes, 0, bytes.length) % SLOTS
+  if (open === -1) return undefined
+  const close = bytes.indexOf(0x7d, open + 1)
+  return close > open + 1 ? [open + 1, close] : undefined
+}
+
+/** The cluster slot (0-16383) of a key as sent to the server (with any client keyPrefix). */
+export function keySlot(key: string | Buffer): number {
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+  const [start, end] = hashTag(bytes) ?? [0, bytes.length]
+  return crc16(bytes, start, end) % SLOTS
 }
 
 /**

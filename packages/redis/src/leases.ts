@@ -1,0 +1,118 @@
+// The lease members of redisStorage, and `delete`, which removes an entry's lease with it. A lease is a key of its
+// own beside the entry (lease-keys.ts), holding the token, with the lease's ttl as its PX. Each member is one
+// command or one script, so it is atomic on the server and costs one round trip; on a Cluster the lease and its
+// entry share a slot, so a script may touch both.
+import { ConfigError, type SetOptions, type StorageOp } from '@memokit/core'
+import { describeValue, hasLoneSurrogate } from '@memokit/core/backend'
+import type { Connection } from './connection'
+import { leaseKey } from './lease-keys'
+import { DELETE, EXTEND, evalScript, RELEASE, SET_IF_LEASED } from './lua'
+
+/** An entry encoded as `set` writes it: the payload, and its PX in whole ms (`undefined`: no expiry). */
+export interface EncodedEntry {
+  readonly payload: string
+  readonly px: number | undefined
+}
+
+/** What the lease members need from the storage that owns them. */
+export interface LeaseContext {
+  readonly connection: Pick<Connection, 'track' | 'run'>
+  /** The client's keyPrefix: the slot of a lease key is computed with it. */
+  readonly clientPrefix: string
+  /** The entry's key as passed to the client (checked: throws a StorageError for a lone surrogate). */
+  physicalKey(namespace: string, key: string, op: StorageOp): string
+  /** Encodes an entry exactly as `set` does (same payload, createdAt, expiresAt, meta and PX). */
+  encode(value: unknown, options: SetOptions | undefined): EncodedEntry
+}
+
+/** The lease members and the lease-aware `delete` of a redisStorage. */
+export interface LeaseMembers {
+  acquireLease(namespace: string, key: string, token: string, ttl: number): Promise<boolean>
+  releaseLease(namespace: string, key: string, token: string): Promise<boolean>
+  extendLease(namespace: string, key: string, token: string, ttl: number): Promise<boolean>
+  setIfLeased(namespace: string, key: string, value: unknown, token: string, options?: SetOptions): Promise<boolean>
+  delete(namespace: string, key: string): Promise<boolean>
+}
+
+const MIN_TOKEN = 16
+const MAX_TOKEN = 64
+
+function checkToken(op: StorageOp, token: unknown): string {
+  if (typeof token === 'string' && token.length >= MIN_TOKEN && token.length <= MAX_TOKEN && !hasLoneSurrogate(token)) {
+    return token
+  }
+  throw new ConfigError(
+    'token',
+    `redis storage: ${op} needs a token of ${MIN_TOKEN} to ${MAX_TOKEN} characters without lone UTF-16 surrogates (core passes 128 random bits as 32 hex digits), got ${describeValue(token)}`,
+  )
+}
+
+// Whole ms, rounded up like an entry's PX: a lease never lapses before the time its holder was promised.
+function leaseMs(op: StorageOp, ttl: unknown): number {
+  if (typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0) return Math.ceil(ttl)
+  throw new ConfigError(
+    'ttl',
+    `redis storage: ${op} needs a lease ttl that is a positive, finite number of milliseconds, got ${describeValue(ttl)}`,
+  )
+}
+
+const isOne = (reply: unknown): boolean => Number(reply) === 1
+
+/** Builds the lease members over one storage's connection and key layout. */
+export function leaseMembers(context: LeaseContext): LeaseMembers {
+  const { connection, clientPrefix, physicalKey, encode } = context
+  const { track, run } = connection
+  const keysOf = (op: StorageOp, namespace: string, key: string): [entry: string, lease: Buffer] => {
+    const entry = physicalKey(namespace, key, op)
+    return [entry, leaseKey(entry, clientPrefix)]
+  }
+
+  return {
+    // SET NX PX: the lease exists exactly while someone holds it, so taking it is one command.
+    acquireLease: (namespace, key, token, ttl) =>
+      track('acquireLease', async () => {
+        const op = 'acquireLease'
+        const tok = checkToken(op, token)
+        const px = leaseMs(op, ttl)
+        const [, lease] = keysOf(op, namespace, key)
+        const reply = await run(op, (c) =>
+          c.set(lease, tok, { expiration: { type: 'PX', value: px }, condition: 'NX' }),
+        )
+        return reply !== null && reply !== undefined
+      }),
+
+    releaseLease: (namespace, key, token) =>
+      track('releaseLease', async () => {
+        const op = 'releaseLease'
+        const tok = checkToken(op, token)
+        const [, lease] = keysOf(op, namespace, key)
+        return isOne(await run(op, (c) => evalScript(c, RELEASE, [lease], [tok])))
+      }),
+
+    extendLease: (namespace, key, token, ttl) =>
+      track('extendLease', async () => {
+        const op = 'extendLease'
+        const tok = checkToken(op, token)
+        const px = leaseMs(op, ttl)
+        const [, lease] = keysOf(op, namespace, key)
+        return isOne(await run(op, (c) => evalScript(c, EXTEND, [lease], [tok, String(px)])))
+      }),
+
+    setIfLeased: (namespace, key, value, token, options) =>
+      track('setIfLeased', async () => {
+        const op = 'setIfLeased'
+        const tok = checkToken(op, token)
+        const [entry, lease] = keysOf(op, namespace, key)
+        const { payload, px } = encode(value, options)
+        const args = [tok, payload, px === undefined ? '' : String(px)]
+        return isOne(await run(op, (c) => evalScript(c, SET_IF_LEASED, [entry, lease], args)))
+      }),
+
+    delete: (namespace, key) =>
+      track('delete', async () => {
+        const [entry, lease] = keysOf('delete', namespace, key)
+        // Redis checks expiry on access, so an entry past its PX counts as absent (0).
+        return Number(await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []))) > 0
+      }),
+  }
+}
