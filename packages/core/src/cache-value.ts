@@ -4,19 +4,17 @@ import { UsageError } from './errors'
 import { Flight } from './flight'
 import { afterRead, refreshNow } from './flow'
 import { classify, FRESH } from './freshness'
-import { invalidateIdentity } from './identity'
+import { asyncInvalidation, syncInvalidation } from './invalidation'
 import { type MemoryInternals, MISS, memoryInternals, WithMeta } from './memory'
 import { createSlotReader, memoryWrapper, NOT_FRESH } from './memory-hits'
 import { callStart, mark } from './observe'
 import { type CacheStats, observedCall } from './observed-call'
 import { type AnyFunction, type CacheValueOptions, mirrorFunction } from './options'
 import { type Plan, resolvePlan } from './plan'
-import { toStorageError } from './report'
 import type { AnyStorage, AsyncStorage, MaybePromise, Storage } from './storage'
 import { readAsync, readSync, SKIPPED } from './store'
 import { verifyTags } from './tags'
 import { tieredInternals } from './tiered-hits'
-import { issuedWrites } from './writes'
 
 /** `true` when `S` is an {@link AsyncStorage}. */
 export type IsAsyncStorage<S extends AnyStorage> = S extends AsyncStorage ? true : false
@@ -228,58 +226,4 @@ function tierWrapper(
     return call(self, args)
   }
   return memoryWrapper(hits, reader, run, observed) as (this: unknown, ...args: unknown[]) => Promise<unknown>
-}
-
-interface Invalidation {
-  remove(key: string): MaybePromise<boolean, boolean>
-  clear(): MaybePromise<void, boolean>
-}
-
-function syncInvalidation(plan: Plan): Invalidation {
-  const storage = plan.storage as Storage
-  const { namespace, keyPrefix, identity } = plan
-  return {
-    remove(key) {
-      invalidateIdentity(identity, [key])
-      try {
-        return storage.delete(namespace, key)
-      } catch (error) {
-        throw toStorageError(storage, 'delete', error)
-      }
-    },
-    clear() {
-      invalidateIdentity(identity)
-      try {
-        storage.clear(namespace, keyPrefix)
-      } catch (error) {
-        throw toStorageError(storage, 'clear', error)
-      }
-    },
-  }
-}
-
-function asyncInvalidation(plan: Plan): Invalidation {
-  const storage = plan.storage as AsyncStorage
-  const { namespace, keyPrefix, identity } = plan
-  return {
-    async remove(key) {
-      invalidateIdentity(identity, [key])
-      // A write issued before this delete must land before it, or it would bring back what the delete removes.
-      await issuedWrites(storage, namespace, { key })
-      try {
-        return await storage.delete(namespace, key)
-      } catch (error) {
-        throw toStorageError(storage, 'delete', error)
-      }
-    },
-    async clear() {
-      invalidateIdentity(identity)
-      await issuedWrites(storage, namespace, { keyPrefix })
-      try {
-        await storage.clear(namespace, keyPrefix)
-      } catch (error) {
-        throw toStorageError(storage, 'clear', error)
-      }
-    },
-  }
 }

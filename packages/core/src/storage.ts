@@ -122,9 +122,6 @@ export interface StorageContract<Async extends boolean> {
   close?(): MaybePromise<void, Async>
 }
 
-/** The names of the lease members a storage implements all of, or none. */
-export const LEASE_MEMBERS = ['acquireLease', 'releaseLease', 'extendLease', 'setIfLeased'] as const
-
 /** A storage that answers synchronously (memory, sync file storage). */
 export type Storage = StorageContract<false>
 /** A storage that answers with promises (Redis, MongoDB, memcached, async file storage). */
