@@ -8,11 +8,12 @@ import { s1 } from './scenarios/s1'
 import { s2 } from './scenarios/s2'
 import { s3 } from './scenarios/s3'
 import { s5 } from './scenarios/s5'
+import { s5x } from './scenarios/s5x'
 import { s6 } from './scenarios/s6'
 import { t1 } from './scenarios/t1'
 import type { Scenario } from './scenarios/types'
 
-const scenarios: readonly Scenario[] = [s1, s2, s3, s5, s6, r1, p1, l1, h1, k1, t1]
+const scenarios: readonly Scenario[] = [s1, s2, s3, s5, s5x, s6, r1, p1, l1, h1, k1, t1]
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
