@@ -3,7 +3,7 @@
 // command or one script, so it is atomic on the server and costs one round trip; on a Cluster the lease and its
 // entry share a slot, so a script may touch both.
 import { ConfigError, type SetOptions, type StorageOp } from '@memokit/core'
-import { describeValue, hasLoneSurrogate } from '@memokit/core/backend'
+import { describeValue, hasLoneSurrogate, messageOf } from '@memokit/core/backend'
 import type { Connection } from './connection'
 import { leaseKey } from './lease-keys'
 import { DELETE, EXTEND, evalScript, RELEASE, SET_IF_LEASED } from './lua'
@@ -58,10 +58,15 @@ function leaseMs(op: StorageOp, ttl: unknown): number {
 
 const isOne = (reply: unknown): boolean => Number(reply) === 1
 
+// The server refuses scripts: EVAL/EVALSHA renamed away (unknown command) or denied by an ACL (NOPERM).
+const NO_SCRIPTING = /unknown command|NOPERM/i
+
 /** Builds the lease members over one storage's connection and key layout. */
 export function leaseMembers(context: LeaseContext): LeaseMembers {
   const { connection, clientPrefix, physicalKey, encode } = context
   const { track, run } = connection
+  // Cleared when the server refuses scripts: `delete` then unlinks without one, so invalidation keeps working.
+  let scripting = true
   const keysOf = (op: StorageOp, namespace: string, key: string): [entry: string, lease: Buffer] => {
     const entry = physicalKey(namespace, key, op)
     return [entry, leaseKey(entry, clientPrefix)]
@@ -108,11 +113,21 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
         return isOne(await run(op, (c) => evalScript(c, SET_IF_LEASED, [entry, lease], args)))
       }),
 
+    // Redis checks expiry on access, so an entry past its PX counts as absent (0).
     delete: (namespace, key) =>
       track('delete', async () => {
         const [entry, lease] = keysOf('delete', namespace, key)
-        // Redis checks expiry on access, so an entry past its PX counts as absent (0).
-        return Number(await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []))) > 0
+        if (scripting) {
+          try {
+            return Number(await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []))) > 0
+          } catch (error) {
+            if (!NO_SCRIPTING.test(messageOf(error))) throw error
+            scripting = false
+          }
+        }
+        // Without scripts no fenced write can land (setIfLeased is a script), so two UNLINKs, sent together, do.
+        const [removed] = await run('delete', (c) => Promise.all([c.unlink(entry), c.unlink(lease)]))
+        return Number(removed) > 0
       }),
   }
 }
