@@ -28,6 +28,8 @@ export interface RunStats {
   readonly overlapping: number
   /** Of those, the ones no invalidation of the key and no chaos step can explain. */
   readonly unexplained: number
+  /** A few of them: the earlier run and the overlapping one. */
+  readonly examples: readonly string[]
 }
 
 /** The checker's findings. */
@@ -44,6 +46,9 @@ export interface Verdict {
 }
 
 type History = Map<number, UpdateRecord[]>
+
+/** How long before its `fn` started a background refresh may have taken its lease (after the stale hit), ms. */
+const BACKGROUND_LEAD_MS = 250
 
 function historyOf(writer: WriterRecords): History {
   const history: History = new Map()
@@ -86,6 +91,7 @@ function judge(
 /** Runs per function: fills, and overlapping runs with and without an invalidation or chaos step to explain them. */
 function runStats(
   runs: readonly Run[],
+  origins: ReadonlyMap<string, number>,
   invalidations: readonly InvalidationRecord[],
   chaos: readonly ChaosRecord[],
   slackMs: number,
@@ -97,6 +103,7 @@ function runStats(
     for (const run of mine) byKey.set(run.k, [...(byKey.get(run.k) ?? []), run])
     let overlapping = 0
     let unexplained = 0
+    const examples: string[] = []
     for (const [k, list] of byKey) {
       let open: Run | undefined
       for (const run of list) {
@@ -105,17 +112,20 @@ function runStats(
           continue
         }
         overlapping++
-        const from = open.s
+        // The earlier run's lease was taken before its `fn` started: from the start of the call that triggered it.
+        const from = origins.get(open.r) ?? open.s - BACKGROUND_LEAD_MS
         const to = run.s
         const invalidated = invalidations.some(
           (inv) => (inv.kind !== 'delete' || inv.k === k) && inv.start <= to && (inv.done ?? Infinity) >= from,
         )
         const crashed = chaos.some((c) => c.killed <= to && c.restarted + slackMs >= from)
-        if (!invalidated && !crashed) unexplained++
+        if (!invalidated && !crashed && ++unexplained <= 3) {
+          examples.push(`${JSON.stringify(open)} then ${JSON.stringify(run)}`)
+        }
         if (run.e > open.e) open = run
       }
     }
-    stats[f] = { runs: mine.length, fills: mine.length - overlapping, overlapping, unexplained }
+    stats[f] = { runs: mine.length, fills: mine.length - overlapping, overlapping, unexplained, examples }
   }
   return stats
 }
@@ -139,6 +149,16 @@ export function check(
       if (run === undefined || !run.r.startsWith(`${call.w}:`) || call.s > run.e) continue
       const id = `${call.w} ${run.r}`
       settled.set(id, Math.min(settled.get(id) ?? Infinity, call.e))
+    }
+  }
+  // When the call that started each run started (the earliest call of its process that got its value and began
+  // before `fn` did); background refreshes have none.
+  const origins = new Map<string, number>()
+  for (const w of workers) {
+    for (const call of w.calls) {
+      const run = call.r === undefined ? undefined : runs.get(call.r)
+      if (run === undefined || !run.r.startsWith(`${call.w}:`) || call.s > run.s) continue
+      origins.set(run.r, Math.min(origins.get(run.r) ?? Infinity, call.s))
     }
   }
   const outcomes: Record<string, number> = {}
@@ -174,7 +194,7 @@ export function check(
     wrongSamples,
     lateJoins,
     outcomes,
-    runs: runStats(allRuns, writer.invalidations, chaos, slackMs),
+    runs: runStats(allRuns, origins, writer.invalidations, chaos, slackMs),
     errorSamples,
   }
 }

@@ -48,6 +48,9 @@ export interface Workload {
   readonly runs: Run[]
 }
 
+/** How long a worker skips the storage after its circuit breaker opened, ms. */
+export const BREAKER_COOLDOWN_MS = 1000
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -81,6 +84,8 @@ export function workload(
       name: f,
       namespace: NAMESPACES[f],
       ttl: ttlMs,
+      // Back to the storage 1 s after it opened (default 5 s): a restarted server is used again within the run.
+      circuitBreaker: { cooldownMs: BREAKER_COOLDOWN_MS },
       onError: (report: { op: string; error: Error }) => onError(`${f} ${report.op}: ${report.error.message}`),
       // Without lease members (or with them hidden) the option would be a ConfigError: results are then unfenced.
       ...(config.leases && f !== 'plain' ? { singleFlight: mode, lease: '1s' } : {}),

@@ -8,16 +8,19 @@ export function formatReport(report: SoakReport): string {
   const o = report.options
   const hits = (report.outcomes.hit ?? 0) + (report.outcomes.stale ?? 0)
   const lines = [
-    `memokit soak on ${o.backend}: ${(report.elapsedMs / 1000).toFixed(1)} s, ${o.workers} workers x ${o.loops} loops, ${o.keys} keys, ttl ${o.ttlMs} ms, fn ${o.fnMs[0]}-${o.fnMs[1]} ms, seed ${o.seed}`,
+    `memokit soak on ${o.backend}: ${(report.elapsedMs / 1000).toFixed(1)} s, ${o.workers} workers x ${o.loops} loops, ${o.keys} keys, ttl ${o.ttlMs} ms, fn ${o.fnMs[0]}-${o.fnMs[1]} ms, seed ${o.seed} (set-up ${(report.setupMs / 1000).toFixed(1)} s)`,
     `  leases ${report.leases ? 'on' : 'off'}, singleFlight 'distributed' ${report.distributed ? 'on (dist, swr)' : 'off'}`,
     ...report.notes.map((note) => `  note: ${note}`),
-    `  chaos: ${report.chaos.length} x ${report.crash} and restart (down ${report.chaos.map((c) => c.restarted - c.killed).join(', ') || '-'} ms)`,
+    `  chaos: ${report.chaos.length} x ${report.crash} then back (down ${report.chaos.map((c) => c.restarted - c.killed).join(', ') || '-'} ms)`,
     `  calls ${report.calls}, hits ${hits} (${pct(hits, report.calls)}); outcomes ${JSON.stringify(report.outcomes)}`,
     `  truth updates ${report.updates}, invalidations completed ${report.invalidations} (${report.invalidationRetries} failed tries retried)`,
     ...Object.entries(report.runs).map(
       ([f, r]) =>
         `  fn runs ${f}: ${r.runs} in ${r.fills} fills (${(r.runs / Math.max(1, r.fills)).toFixed(2)} runs per fill), ${r.overlapping} overlapping another run of the key, ${r.unexplained} of them without an invalidation or crash to explain them`,
     ),
+    ...(process.env.SOAK_DEBUG
+      ? Object.values(report.runs).flatMap((r) => r.examples.map((x) => `    unexplained overlap: ${x}`))
+      : []),
     `  storage failures absorbed (onError) ${report.reports}; events ${JSON.stringify(report.events)}`,
     `  late joins (joined a computation an invalidation elsewhere overtook) ${report.lateJoins}`,
     `  WRONG VALUES ${report.wrong}, CALLER ERRORS ${report.errors}`,

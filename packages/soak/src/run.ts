@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { check, type Verdict } from './check'
 import { type Child, startChild } from './child'
 import { BACKENDS, type Backend, type ChildConfig, DEFAULTS, type SoakOptions } from './config'
+import { BREAKER_COOLDOWN_MS } from './functions'
 import type { ChaosRecord, WorkerRecords, WriterRecords } from './records'
 import { type CacheServer, startCacheServer } from './servers'
 import { acceptsDistributed, hasLeases, openStorage } from './storages'
@@ -33,6 +34,8 @@ export interface SoakReport extends Verdict {
   readonly events: Readonly<Record<string, number>>
   /** Wall time of the calling phase, ms. */
   readonly elapsedMs: number
+  /** Wall time from the start until every process was ready, ms. */
+  readonly setupMs: number
 }
 
 /** The machine's shared Redis holds the truth (never the cache server, which the chaos step kills). */
@@ -74,6 +77,7 @@ async function chaos(server: CacheServer, options: SoakOptions, start: number, l
 /** Runs one soak with `overrides` on top of {@link DEFAULTS} and returns its report. */
 export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<SoakReport> {
   const options: SoakOptions = { ...DEFAULTS, seed: Date.now(), ...overrides }
+  const began = Date.now()
   const id = `${options.backend}-${randomBytes(4).toString('hex')}`
   const dir = mkdtempSync(join(tmpdir(), `memokit-soak-${id}-`))
   const server = await startCacheServer(options.backend, options.port + BACKENDS.indexOf(options.backend as Backend))
@@ -95,6 +99,7 @@ export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<Soa
     for (const role of roles) children.push(startChild(role === 'writer' ? 'writer.ts' : 'worker.ts', config(role)))
     await Promise.all(children.map((c) => c.ready))
     const start = Date.now()
+    const setupMs = start - began
     for (const c of children) c.send('go')
     const chaosLog: ChaosRecord[] = []
     const chaosDone = chaos(server, options, start, chaosLog)
@@ -106,8 +111,9 @@ export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<Soa
     const read = <T>(role: string): T => JSON.parse(readFileSync(join(dir, `${role}.json`), 'utf8')) as T
     const writer = read<WriterRecords>('writer')
     const workers = roles.slice(1).map((role) => read<WorkerRecords>(role))
-    // A crash explains overlapping runs until every lease taken before it would have expired (lease: 1 s).
-    const verdict = check(workers, writer, chaosLog, 1000)
+    // A crash explains overlapping runs until the breakers it opened closed again and every lease taken before it
+    // would have expired (lease: 1 s).
+    const verdict = check(workers, writer, chaosLog, BREAKER_COOLDOWN_MS * 2 + 1000)
     const events: Record<string, number> = {}
     for (const w of workers) for (const [type, n] of Object.entries(w.events)) events[type] = (events[type] ?? 0) + n
     return {
@@ -124,12 +130,15 @@ export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<Soa
       reports: workers.reduce((n, w) => n + w.reports, 0),
       events,
       elapsedMs,
+      setupMs,
     }
   } finally {
     for (const c of children) c.kill()
     await server.stop()
     await truth.drop(options.keys).catch(() => {})
     await truth.close()
-    rmSync(dir, { recursive: true, force: true })
+    // SOAK_KEEP=1 keeps the records (JSON per process) for a closer look.
+    if (process.env.SOAK_KEEP) process.stderr.write(`records kept in ${dir}\n`)
+    else rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -13,9 +13,9 @@ export interface CacheServer {
   readonly url: string
   /** How the chaos step ends the process, for the report. */
   readonly crash: string
-  /** Ends the process abruptly (as `crash` says) and waits until it is gone. */
+  /** Ends the process abruptly (as `crash` says) and waits until it is gone; or freezes it (MongoDB stand-in). */
   kill(): Promise<void>
-  /** Starts it again on the same port, empty, and waits until it answers. */
+  /** Starts it again on the same port, empty, and waits until it answers; or resumes it (MongoDB stand-in). */
   restart(): Promise<void>
   /** Stops it for good. Idempotent. */
   stop(): Promise<void>
@@ -57,21 +57,19 @@ async function memcachedServer(port: number): Promise<CacheServer> {
 }
 
 async function mongoServer(port: number): Promise<CacheServer> {
-  // The stand-in's starter offers no SIGKILL; its data lives in memory, so a SIGTERM loses it all the same (only
-  // the clients see their connections closed rather than reset).
-  let server = await startStandIn(port)
-  let stopped = false
+  // The stand-in takes seconds to restart on a loaded machine (a crash would leave the run mostly without a
+  // server) and its starter offers no SIGKILL: its chaos is a hung server instead, frozen (SIGSTOP) and resumed.
+  // Operations time out on the clients meanwhile and may still be applied once it resumes.
+  const server = await startStandIn(port)
   return {
     url: server.url,
-    crash: 'SIGTERM (the stand-in keeps its data in memory)',
-    kill: () => server.stop(),
+    crash: 'SIGSTOP (hung server)',
+    async kill() {
+      server.freeze()
+    },
     async restart() {
-      server = await startStandIn(port)
+      server.thaw()
     },
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await server.stop()
-    },
+    stop: () => server.stop(),
   }
 }

@@ -42,6 +42,23 @@ export function openStorage(backend: Backend, url: string, prefix: string): Open
   }
 }
 
+/**
+ * Reads once, retrying for up to `ms`, so a process is connected (MongoDB: indexes created) before it says ready;
+ * on a loaded machine the first operation can exceed the operation timeout.
+ */
+export async function connect(storage: AsyncStorage, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      await storage.get('soak-warm-up', 'connect')
+      return
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
 /** Whether `storage` has every lease member. */
 export function hasLeases(storage: AsyncStorage): boolean {
   return LEASE_MEMBERS.every((member) => typeof storage[member] === 'function')

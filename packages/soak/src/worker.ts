@@ -10,7 +10,7 @@ import { childMain } from './child'
 import { between, type ChildConfig, random } from './config'
 import { type FnName, type Value, type Workload, workload } from './functions'
 import type { CallRecord, WorkerRecords } from './records'
-import { type OpenStorage, openStorage, withoutLeases } from './storages'
+import { connect, type OpenStorage, openStorage, withoutLeases } from './storages'
 import { openTruth, type Truth } from './truth'
 
 interface State {
@@ -67,7 +67,7 @@ async function setup(config: ChildConfig): Promise<State> {
     state.events[type] = (state.events[type] ?? 0) + 1
   })
   // Connect before 'ready', so the first calls don't measure connection set-up.
-  await opened.storage.get('soak-warm-up', 'connect')
+  await connect(opened.storage)
   return state
 }
 
@@ -90,7 +90,8 @@ async function loop(state: State, stopped: () => boolean): Promise<void> {
     } catch (error) {
       pending = Promise.reject(error)
     }
-    const context = lastStarted
+    // (TypeScript can't see that the call above set it.)
+    const context = lastStarted as { outcome?: string } | undefined
     try {
       const value = await pending
       const e = Date.now()

@@ -9,7 +9,7 @@ import { childMain } from './child'
 import { between, type ChildConfig, random } from './config'
 import { FN_NAMES, type Workload, workload } from './functions'
 import type { InvalidationKind, InvalidationRecord, WriterRecords } from './records'
-import { type OpenStorage, openStorage, withoutLeases } from './storages'
+import { connect, type OpenStorage, openStorage, withoutLeases } from './storages'
 import { openTruth, type Truth } from './truth'
 
 interface State {
@@ -35,7 +35,7 @@ async function setup(config: ChildConfig): Promise<State> {
     () => 0,
     () => {},
   )
-  await opened.storage.get('soak-warm-up', 'connect')
+  await connect(opened.storage)
   return {
     config,
     opened,
