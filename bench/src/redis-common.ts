@@ -18,8 +18,10 @@ export const TTL_MS = 120_000
 /** The server the Redis scenarios use: `REDIS_URL`, default `redis://127.0.0.1:6379`. */
 export const redisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
+/** An error's message, or the thrown value as a string. */
 export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** What every contender caches: an `id` (the key) and, from `valueFor`, about 1 KB of JSON-able fields. */
 export interface Value {
   readonly id: number
   readonly [field: string]: unknown
@@ -35,11 +37,15 @@ const TEMPLATE = {
   bio: 'x'.repeat(620),
   createdAt: '2024-01-01T00:00:00.000Z',
 }
+/** The ~1 KB value for key `id`. */
 export const valueFor = (id: number): Value => ({ id, ...TEMPLATE })
+/** The default cached function: `valueFor` behind a promise, no delay. */
 export const fetchValue = async (id: number): Promise<Value> => valueFor(id)
 
+/** The function being cached. */
 export type Load = (k: number) => Promise<Value>
 
+/** One contender set up over its own connection: the cached call and how to close it. */
 export interface Instance {
   readonly call: (k: number) => Promise<Value>
   readonly close: () => Promise<void>
@@ -50,6 +56,7 @@ export interface Instance {
 /** Sets up one instance over its own connection; `load` is the function being cached (default: `fetchValue`). */
 export type Make = (url: string, load?: Load) => Promise<Instance>
 
+/** A row of R1 (and of S5's Redis part): its name, note, targets, and how to set up an instance. */
 export interface RedisContender {
   readonly name: string
   readonly note: string
@@ -169,6 +176,7 @@ export function bentoRedisL2(keyPrefix: string, ttlMs: number): Make {
   }
 }
 
+/** Undefined when Redis at `url` answers PING within 2 s (connect timeout), else why not. */
 export async function reachable(url: string): Promise<string | undefined> {
   const client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } })
   client.on('error', () => {})

@@ -83,6 +83,7 @@ export async function s5xRows(prefix: string): Promise<S5xRow[]> {
 /** How long the cached function takes, ms (a timer: no CPU). */
 export const WORK_MS = 20
 
+/** The scenario's requests; a worker answers each with one `FromWorker`. */
 export type ToWorker =
   | { readonly type: 'init'; readonly url: string; readonly prefix: string }
   /** One call on a key nobody has used: the no-contention latency. */
@@ -112,6 +113,7 @@ export interface Outcome {
   readonly errors: readonly string[]
 }
 
+/** A worker's answers: its rows after `init`, an `Outcome` after `miss` or `stampede`, or what failed. */
 export type FromWorker =
   | { readonly type: 'ready'; readonly rows: readonly string[]; readonly skipped: readonly string[] }
   | ({ readonly type: 'outcome' } & Outcome)
