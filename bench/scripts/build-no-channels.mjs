@@ -31,7 +31,15 @@ const here = dirname(fileURLToPath(import.meta.url))
 /** Where the build lives: `.no-channels/packages/core/dist/index.js`. */
 export const NO_CHANNELS_DIR = join(dirname(here), '.no-channels')
 // The checks a call makes before it knows nobody observes it; each becomes the constant it is while unobserved.
-const CHECKS = ['callStart.hasSubscribers', 'storageChannel.hasSubscribers', 'computeChannel.hasSubscribers']
+// `callObserved` is the hit paths' copy of `callStart.hasSubscribers` (observe.ts); only its reads are replaced.
+const CHECKS = [
+  'callStart.hasSubscribers',
+  'storageChannel.hasSubscribers',
+  'computeChannel.hasSubscribers',
+  'if (callObserved)',
+  '|| callObserved)',
+]
+const CONSTANT = { 'if (callObserved)': 'if (false)', '|| callObserved)': '|| false)' }
 const COPY = ['packages/core/src', 'packages/core/package.json', 'packages/core/tsconfig.json', 'tsconfig.base.json']
 
 function sourceHash(root) {
@@ -52,7 +60,7 @@ function stripChecks(srcDir) {
     for (const check of CHECKS) {
       const parts = text.split(check)
       found.set(check, (found.get(check) ?? 0) + parts.length - 1)
-      text = parts.join('false')
+      text = parts.join(CONSTANT[check] ?? 'false')
     }
     writeFileSync(path, text)
   }

@@ -7,7 +7,7 @@ import { classify, FRESH } from './freshness'
 import { asyncInvalidation, syncInvalidation } from './invalidation'
 import { type MemoryInternals, MISS, memoryInternals, WithMeta } from './memory'
 import { createSlotReader, memoryWrapper, NOT_FRESH } from './memory-hits'
-import { callStart, mark } from './observe'
+import { callObserved, mark } from './observe'
 import { type CacheStats, observedCall } from './observed-call'
 import { type AnyFunction, type CacheValueOptions, mirrorFunction } from './options'
 import { type Plan, resolvePlan } from './plan'
@@ -78,7 +78,7 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
     delete: (...args: unknown[]) => invalidate.remove(encodeKey(args)),
     clear: () => invalidate.clear(),
     refresh(this: unknown, ...args: unknown[]) {
-      if (counters !== undefined || callStart.hasSubscribers) return observedRefresh(this, args)
+      if (counters !== undefined || callObserved) return observedRefresh(this, args)
       return refresh(this, args)
     },
     keyFor: (...args: unknown[]) => encodeKey(args),
@@ -137,7 +137,7 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
   // Tagged entries are checked against their tags' tokens on every read: no fast path can skip that.
   return reader === undefined || internals === undefined || plan.tags !== undefined
     ? function cached(this: unknown, ...args: unknown[]): unknown {
-        if (callStart.hasSubscribers) return observed(this, args)
+        if (callObserved) return observed(this, args)
         return run(this, args, NO_SCAN)
       }
     : memoryWrapper({ internals, namespace, keyPrefix, plainKeys, byValue, isAsyncFn, fromSlot }, reader, run, observed)
@@ -182,7 +182,7 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
   const tier = plan.tags === undefined ? tieredInternals(plan.storage) : undefined
   if (tier !== undefined) return tierWrapper(plan, tier.l1, call, observed)
   return function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
-    if (callStart.hasSubscribers) return observed(this, args) as Promise<unknown>
+    if (callObserved) return observed(this, args) as Promise<unknown>
     return call(this, args)
   }
 }

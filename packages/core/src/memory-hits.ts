@@ -9,7 +9,7 @@ import {
   shouldScan,
 } from './arg-scan'
 import { type MemoryInternals, MISS, type Table, WithMeta } from './memory'
-import { callStart } from './observe'
+import { callObserved } from './observe'
 
 /**
  * The hit paths over a memory storage that skip the key string: a one-number argument list reads the function's
@@ -90,7 +90,7 @@ export function memoryWrapper(
   const { internals, namespace, keyPrefix, fromSlot, byValue, isAsyncFn } = plan
   if (!plan.plainKeys) {
     return function cached(this: unknown, ...args: unknown[]): unknown {
-      if (callStart.hasSubscribers) return observed(this, args)
+      if (callObserved) return observed(this, args)
       return run(this, args, NO_SCAN)
     }
   }
@@ -138,7 +138,7 @@ export function memoryWrapper(
   return function cached(this: unknown): unknown {
     // One flag read while nobody observes `memokit:call`; the observed path skips the fast paths below.
     // biome-ignore lint/complexity/noArguments: read in place and passed on only by `apply`, as below
-    if (callStart.hasSubscribers) return observedApply.apply(this, arguments as unknown as unknown[])
+    if (callObserved) return observedApply.apply(this, arguments as unknown as unknown[])
     // `arguments` read in place, never stored or passed on but by `apply`: then V8 allocates no arguments object,
     // and the one-number path allocates nothing (bench S1).
     // biome-ignore lint/complexity/noArguments: as above
