@@ -56,6 +56,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'redis cluster (own client)',
+    leases: true,
     create: ({ prefix }) => redisStorage({ client, prefix }),
     scope: { createSame: ({ prefix }) => redisStorage({ client: sameCluster, prefix }) },
   },

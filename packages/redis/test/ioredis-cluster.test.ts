@@ -46,6 +46,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'redis cluster (ioredis client)',
+    leases: true,
     create: ({ prefix }) => redisStorage({ client, prefix }),
     scope: { createSame: ({ prefix }) => redisStorage({ client: nodeRedis, prefix }) },
   },

@@ -47,6 +47,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'redis standalone (ioredis client)',
+    leases: true,
     create: ({ prefix }) => redisStorage({ client: user, prefix }),
     scope: {
       // A node-redis storage on the same server shares the entries: one key layout and payload for both clients.

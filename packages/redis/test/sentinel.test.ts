@@ -41,7 +41,7 @@ afterAll(async () => {
 
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'redis sentinel (own client)', create: ({ prefix }) => redisStorage({ client, prefix }) },
+  { name: 'redis sentinel (own client)', leases: true, create: ({ prefix }) => redisStorage({ client, prefix }) },
 )
 
 describe('redis sentinel', () => {

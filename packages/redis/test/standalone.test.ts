@@ -34,6 +34,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'redis standalone (url)',
+    leases: true,
     create: ({ prefix }) => redisStorage({ url: shared.url, prefix }),
     scope: {
       createSame: ({ prefix }) => redisStorage({ client: userClient, prefix }),
@@ -46,6 +47,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'redis standalone (own client)',
+    leases: true,
     create: ({ prefix }) => redisStorage({ client: userClient, prefix }),
     scope: {
       createSame: ({ prefix }) => redisStorage({ url: shared.url, prefix }),
@@ -56,7 +58,11 @@ runStorageContract(
 
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'redis standalone (own client pool)', create: ({ prefix }) => redisStorage({ client: userPool, prefix }) },
+  {
+    name: 'redis standalone (own client pool)',
+    leases: true,
+    create: ({ prefix }) => redisStorage({ client: userPool, prefix }),
+  },
 )
 
 describe('the own-client runs', () => {

@@ -47,6 +47,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'tiered (memory L1, redis L2, redisBus)',
+    leases: true,
     create: async ({ prefix }) => {
       const { tier, close } = await tierOver(prefix)
       return Object.assign(Object.create(tier) as typeof tier, { close })

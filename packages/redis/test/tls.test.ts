@@ -108,6 +108,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'redis over TLS (own client with the CA)',
+    leases: true,
     create: ({ prefix }) => redisStorage({ client: userClient, prefix }),
   },
 )
