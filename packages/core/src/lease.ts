@@ -36,6 +36,17 @@ const MAX_POLL_MS = 1_000
 
 type LeaseOp = 'acquireLease' | 'releaseLease' | 'extendLease'
 
+/** One call's way to a computation: what `compute` was given, and how to compute here once decided. */
+interface Attempt {
+  readonly plan: Plan
+  readonly self: unknown
+  readonly args: unknown[]
+  readonly key: string
+  readonly fallback: WithMeta | undefined
+  readonly flight: Flight
+  readonly here: ComputeHere
+}
+
 /** Takes the lease (or waits for whoever holds it), then computes; returns the flight's promise. */
 export function leased(
   plan: Plan,
@@ -48,22 +59,15 @@ export function leased(
 ): Promise<unknown> {
   // Registered now, so this process's other callers join instead of taking leases of their own.
   if (!flight.background && plan.identity.pending.get(key) !== flight) plan.identity.pending.set(key, flight)
-  takeOrWait(plan, self, args, key, fallback, flight, here).catch((error: unknown) => {
+  takeOrWait({ plan, self, args, key, fallback, flight, here }).catch((error: unknown) => {
     forget(plan.identity, flight)
     flight.reject(error)
   })
   return flight.promise
 }
 
-async function takeOrWait(
-  plan: Plan,
-  self: unknown,
-  args: unknown[],
-  key: string,
-  fallback: WithMeta | undefined,
-  flight: Flight,
-  here: ComputeHere,
-): Promise<void> {
+async function takeOrWait(attempt: Attempt): Promise<void> {
+  const { plan, key, flight } = attempt
   const lease = plan.lease as LeasePlan
   const started = Date.now()
   let delay = FIRST_POLL_MS
@@ -71,30 +75,26 @@ async function takeOrWait(
   for (;;) {
     const token = randomBytes(16).toString('hex')
     const took = await leaseOp(plan, 'acquireLease', key, token)
-    if (took === undefined) return computeUnleased(plan, self, args, key, fallback, flight, here)
+    if (took === undefined) return computeUnleased(attempt)
     if (took) {
       // The holder before us may have stored its value and released between our read and this lease.
-      if (lease.distributed && !flight.background && serve(plan, flight, await poll(plan, args, key))) {
+      if (lease.distributed && !flight.background && serve(plan, flight, await poll(attempt))) {
         void leaseOp(plan, 'releaseLease', key, token)
         return
       }
       hold(plan, flight, token)
-      here(plan, self, args, key, true, fallback, flight)
+      computeHere(attempt, true)
       return
     }
     // Another replica holds the lease: a refresh behind a stale hit is its job now, not ours.
     if (flight.background) return dropBackground(plan, flight)
     // `.refresh()` stores what it computes even so; a process-local miss computes but leaves the write to it.
-    if (!lease.distributed || flight.reason === 'refresh') {
-      markUnset(flight.observer, 'miss')
-      here(plan, self, args, key, flight.reason === 'refresh', fallback, flight)
-      return
-    }
-    if (timedOut) return waitTimedOut(plan, self, args, key, fallback, flight, here)
+    if (!lease.distributed || flight.reason === 'refresh') return computeHere(attempt, flight.reason === 'refresh')
+    if (timedOut) return waitTimedOut(attempt)
     await sleep(delay * (0.75 + Math.random() * 0.5))
     delay = Math.min(delay * POLL_GROWTH, MAX_POLL_MS)
-    const held = await poll(plan, args, key)
-    if (held === SKIPPED) return computeUnleased(plan, self, args, key, fallback, flight, here)
+    const held = await poll(attempt)
+    if (held === SKIPPED) return computeUnleased(attempt)
     if (serve(plan, flight, held)) return
     // One more try for the lease before deciding, in case its holder just released it.
     if (Date.now() - started >= lease.waitMs) timedOut = true
@@ -103,7 +103,7 @@ async function takeOrWait(
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-async function poll(plan: Plan, args: unknown[], key: string): Promise<unknown> {
+async function poll({ plan, args, key }: Attempt): Promise<unknown> {
   const held = await readAsync(plan, key)
   return plan.tags === undefined ? held : verifyTags(plan, args, held)
 }
@@ -121,22 +121,16 @@ function serve(plan: Plan, flight: Flight, held: unknown): boolean {
   return true
 }
 
-/** The lease storage failed: compute here as a process-local flight would (the storage's write will tell). */
-function computeUnleased(
-  plan: Plan,
-  self: unknown,
-  args: unknown[],
-  key: string,
-  fallback: WithMeta | undefined,
-  flight: Flight,
-  here: ComputeHere,
-): void {
-  if (flight.background) {
-    dropBackground(plan, flight)
-    return
-  }
+/** Runs `fn` here; `writable`: this flight may store the result (it holds the lease, or it is a `.refresh()`). */
+function computeHere({ plan, self, args, key, fallback, flight, here }: Attempt, writable: boolean): void {
   markUnset(flight.observer, 'miss')
-  here(plan, self, args, key, false, fallback, flight)
+  here(plan, self, args, key, writable, fallback, flight)
+}
+
+/** The lease storage failed: compute here as a process-local flight would (the storage's write will tell). */
+function computeUnleased(attempt: Attempt): void {
+  if (attempt.flight.background) dropBackground(attempt.plan, attempt.flight)
+  else computeHere(attempt, false)
 }
 
 function dropBackground(plan: Plan, flight: Flight): void {
@@ -144,15 +138,8 @@ function dropBackground(plan: Plan, flight: Flight): void {
   flight.resolve(undefined)
 }
 
-function waitTimedOut(
-  plan: Plan,
-  self: unknown,
-  args: unknown[],
-  key: string,
-  fallback: WithMeta | undefined,
-  flight: Flight,
-  here: ComputeHere,
-): void {
+function waitTimedOut(attempt: Attempt): void {
+  const { plan, key, flight } = attempt
   const lease = plan.lease as LeasePlan
   leaseEvent(plan, 'lease-wait-timeout', key)
   if (lease.onTimeout === 'throw') {
@@ -163,8 +150,7 @@ function waitTimedOut(
     )
     return
   }
-  markUnset(flight.observer, 'miss')
-  here(plan, self, args, key, false, fallback, flight)
+  computeHere(attempt, false)
 }
 
 /** This flight holds the lease: its write is fenced by it, and it keeps it alive while `fn` runs. */
