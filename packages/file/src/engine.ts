@@ -54,17 +54,22 @@ function* inspect(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<State>
 
 /** Takes the key's lock, breaking it when its holder evidently crashed. */
 function* tryLock(p: EntryPaths): Task<boolean> {
+  return (yield* tryLockAt(p.lock)) === 'locked'
+}
+
+/** Takes the lock file `lock`: `'busy'` while a live holder has it, `'nodir'` when its directory is missing. */
+export function* tryLockAt(lock: string): Task<'locked' | 'busy' | 'nodir'> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const created = yield* call('create', p.lock, String(process.pid))
-    if (created === 'ok') return true
-    if (created === 'nodir') return false
-    const mtime = yield* call('mtime', p.lock)
+    const created = yield* call('create', lock, String(process.pid))
+    if (created === 'ok') return 'locked'
+    if (created === 'nodir') return 'nodir'
+    const mtime = yield* call('mtime', lock)
     // Released between our create and stat: try again.
     if (mtime === undefined) continue
-    if (Date.now() - mtime < LOCK_STALE_MS) return false
-    yield* call('unlinkQuietly', p.lock)
+    if (Date.now() - mtime < LOCK_STALE_MS) return 'busy'
+    yield* call('unlinkQuietly', lock)
   }
-  return false
+  return 'busy'
 }
 
 /**
@@ -94,10 +99,10 @@ function* readEntryFile(file: string): Task<ParsedFile | undefined> {
   }
 }
 
-/** Writes `content` into a fresh temp file next to the entry, creating directories as needed. */
-function* writeTemp(p: EntryPaths, content: string): Task<string> {
+/** Writes `content` into a fresh temp file next to `target` (the entry), creating directories as needed. */
+function* writeTemp(p: EntryPaths, content: string, target = p.file): Task<string> {
   for (let attempt = 0; ; attempt++) {
-    const tmp = tempPath(p.file)
+    const tmp = tempPath(target)
     const created = yield* call('create', tmp, content)
     if (created === 'ok') return tmp
     if (attempt >= WRITE_ATTEMPTS) break
@@ -106,7 +111,8 @@ function* writeTemp(p: EntryPaths, content: string): Task<string> {
   throw new Error(`could not create a temp file in ${p.nsDir}: its directory kept disappearing`)
 }
 
-const encode = (ctx: Ctx, ns: string, key: string, value: unknown, options: SetOptions | undefined): string => {
+/** An entry file's contents for `value` written now. */
+export const encode = (ctx: Ctx, ns: string, key: string, value: unknown, options: SetOptions | undefined): string => {
   const createdAt = Date.now()
   const ttl = options?.ttl
   const expiresAt = ttl === undefined ? undefined : createdAt + ttl
@@ -140,20 +146,24 @@ export function* setTask(
   value: unknown,
   options: SetOptions | undefined,
 ): Task<void> {
-  const content = encode(ctx, ns, key, value, options)
+  yield* publish(p, p.file, encode(ctx, ns, key, value, options))
+}
+
+/** Writes `content` as `target` (the entry or a file beside it) atomically, creating directories as needed. */
+export function* publish(p: EntryPaths, target: string, content: string): Task<void> {
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-    const tmp = yield* writeTemp(p, content)
+    const tmp = yield* writeTemp(p, content, target)
     let published = false
     try {
       // rename replaces atomically: readers see the old file or the new one, never a partial one.
-      published = yield* call('rename', tmp, p.file)
+      published = yield* call('rename', tmp, target)
     } finally {
       if (!published) yield* call('unlinkQuietly', tmp)
     }
     if (published) return
     // The directory vanished between the temp write and the rename (a concurrent clear): write again.
   }
-  throw new Error(`could not publish ${p.file}: its directory kept disappearing`)
+  throw new Error(`could not publish ${target}: its directory kept disappearing`)
 }
 
 export function* addTask(
@@ -234,8 +244,15 @@ export function* clearTask(
   }
 }
 
-/** Removes expired entries, crash leftovers (temp files, stale locks) and unfinished clears; returns the count. */
-export function* pruneTask(prefixDir: string, ctx: Ctx): Task<number> {
+/**
+ * Removes expired entries, crash leftovers (temp files, stale locks) and unfinished clears; returns the count.
+ * `pruneLease` removes a lease file if expired (lease-engine.ts, passed in to keep the modules acyclic).
+ */
+export function* pruneTask(
+  prefixDir: string,
+  ctx: Ctx,
+  pruneLease: (prefixDir: string, file: string, now: number) => Task<boolean>,
+): Task<number> {
   let removed = 0
   const now = Date.now()
   for (const dirName of yield* call('list', prefixDir)) {
@@ -253,6 +270,8 @@ export function* pruneTask(prefixDir: string, ctx: Ctx): Task<number> {
         if (parsed.expiresAt === undefined || parsed.expiresAt > now) continue
         const p: EntryPaths = { prefixDir, nsDir, file, lock: `${file}.lock` }
         if (yield* removeIfExpired(p, ctx, parsed.namespace, parsed.key)) removed++
+      } else if (kind === 'lease') {
+        if (yield* pruneLease(prefixDir, file, now)) removed++
       } else if (kind === 'temp' || kind === 'lock') {
         const maxAge = kind === 'temp' ? ctx.tempFileMaxAgeMs : LOCK_STALE_MS
         const mtime = yield* call('mtime', file)

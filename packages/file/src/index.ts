@@ -18,10 +18,12 @@ import {
   resolveEntryTtl,
   storageFailure,
 } from '@memokit/core/backend'
-import { addTask, type Ctx, clearTask, deleteTask, getTask, pruneTask, setTask } from './engine'
+import { addTask, type Ctx, getTask, pruneTask, setTask } from './engine'
 import { asyncOps, syncOps } from './fs-ops'
 import { runAsync, runSync, type Task } from './io'
 import { encodeDirName, entryPaths } from './layout'
+import { clearLeasedTask, deleteLeasedTask, pruneLeaseTask } from './lease-engine'
+import { type LeaseMember, leaseCalls } from './lease-members'
 
 /** Options of {@link fileStorage} and {@link fileStorageSync}. */
 export interface FileStorageOptions {
@@ -60,14 +62,20 @@ interface FileStorageExtras<Count> {
 }
 
 /** The async file storage returned by {@link fileStorage}. */
-export interface FileStorage extends AsyncStorage, FileStorageExtras<Promise<number>> {
+export interface FileStorage
+  extends Omit<AsyncStorage, LeaseMember>,
+    Required<Pick<AsyncStorage, LeaseMember>>,
+    FileStorageExtras<Promise<number>> {
   /** `file://<dir>?prefix=<prefix>`: storages with the same scope (same `dir` and `prefix`) share entries. */
   readonly scope: string
   /** Atomic across processes sharing `dir` (a hard link that fails if the entry exists). Always present. */
   add(namespace: string, key: string, value: unknown, options?: SetOptions): Promise<boolean>
 }
 /** The sync file storage returned by {@link fileStorageSync}. */
-export interface FileStorageSync extends Storage, FileStorageExtras<number> {
+export interface FileStorageSync
+  extends Omit<Storage, LeaseMember>,
+    Required<Pick<Storage, LeaseMember>>,
+    FileStorageExtras<number> {
   /** `file://<dir>?prefix=<prefix>`: storages with the same scope (same `dir` and `prefix`) share entries. */
   readonly scope: string
   /** Atomic across processes sharing `dir` (a hard link that fails if the entry exists). Always present. */
@@ -132,6 +140,7 @@ function storageError(error: unknown, op: StorageOp, where: string): Error {
 export function fileStorage(options: FileStorageOptions): FileStorage {
   const { dir, prefixDir, scope, ctx } = prepare(options, 'fileStorage')
   const writes = createWriteTracker()
+  const leases = leaseCalls(prefixDir, ctx)
   const run = async <T>(op: StorageOp, where: string, task: Task<T>, after?: Promise<void>): Promise<T> => {
     try {
       if (after !== undefined) await after
@@ -159,16 +168,29 @@ export function fileStorage(options: FileStorageOptions): FileStorage {
       const p = entryPaths(prefixDir, ns, key)
       return writes.track(ns, key, run('add', p.nsDir, addTask(p, ctx, ns, key, value, opts)))
     },
+    // Taking a lease and the fenced write are tracked like writes: a delete or clear issued after them removes them.
+    async acquireLease(ns, key, token, ttl) {
+      return writes.track(ns, key, run('acquireLease', ...leases.acquire(ns, key, token, ttl)))
+    },
+    async releaseLease(ns, key, token) {
+      return run('releaseLease', ...leases.release(ns, key, token))
+    },
+    async extendLease(ns, key, token, ttl) {
+      return writes.track(ns, key, run('extendLease', ...leases.extend(ns, key, token, ttl)))
+    },
+    async setIfLeased(ns, key, value, token, opts) {
+      return writes.track(ns, key, run('setIfLeased', ...leases.setIfLeased(ns, key, value, token, opts)))
+    },
     delete(ns, key) {
       const p = entryPaths(prefixDir, ns, key)
-      return run('delete', p.nsDir, deleteTask(p, ctx, ns, key), writes.settledKey(ns, key))
+      return run('delete', p.nsDir, deleteLeasedTask(p, ctx, ns, key), writes.settledKey(ns, key))
     },
     clear(ns, keyPrefix) {
       const p = entryPaths(prefixDir, ns, '')
-      return run('clear', p.nsDir, clearTask(p, ns, keyPrefix), writes.settledNamespace(ns, keyPrefix))
+      return run('clear', p.nsDir, clearLeasedTask(p, ctx, ns, keyPrefix), writes.settledNamespace(ns, keyPrefix))
     },
     prune() {
-      return run('clear', prefixDir, pruneTask(prefixDir, ctx))
+      return run('clear', prefixDir, pruneTask(prefixDir, ctx, pruneLeaseTask))
     },
   }
 }
@@ -182,6 +204,7 @@ export function fileStorage(options: FileStorageOptions): FileStorage {
  */
 export function fileStorageSync(options: FileStorageOptions): FileStorageSync {
   const { dir, prefixDir, scope, ctx } = prepare(options, 'fileStorageSync')
+  const leases = leaseCalls(prefixDir, ctx)
   const run = <T>(op: StorageOp, where: string, task: Task<T>): T => {
     try {
       return runSync(task, syncOps)
@@ -208,16 +231,21 @@ export function fileStorageSync(options: FileStorageOptions): FileStorageSync {
       const p = entryPaths(prefixDir, ns, key)
       return run('add', p.nsDir, addTask(p, ctx, ns, key, value, opts))
     },
+    acquireLease: (ns, key, token, ttl) => run('acquireLease', ...leases.acquire(ns, key, token, ttl)),
+    releaseLease: (ns, key, token) => run('releaseLease', ...leases.release(ns, key, token)),
+    extendLease: (ns, key, token, ttl) => run('extendLease', ...leases.extend(ns, key, token, ttl)),
+    setIfLeased: (ns, key, value, token, opts) =>
+      run('setIfLeased', ...leases.setIfLeased(ns, key, value, token, opts)),
     delete(ns, key) {
       const p = entryPaths(prefixDir, ns, key)
-      return run('delete', p.nsDir, deleteTask(p, ctx, ns, key))
+      return run('delete', p.nsDir, deleteLeasedTask(p, ctx, ns, key))
     },
     clear(ns, keyPrefix) {
       const p = entryPaths(prefixDir, ns, '')
-      run('clear', p.nsDir, clearTask(p, ns, keyPrefix))
+      run('clear', p.nsDir, clearLeasedTask(p, ctx, ns, keyPrefix))
     },
     prune() {
-      return run('clear', prefixDir, pruneTask(prefixDir, ctx))
+      return run('clear', prefixDir, pruneTask(prefixDir, ctx, pruneLeaseTask))
     },
   }
 }

@@ -36,10 +36,11 @@ export const keyFileName = (key: string): string => sha256(key)
 const ENTRY_NAME = /^[0-9a-f]{64}$/
 
 /** What kind of file a name in a namespace directory is. */
-export function fileKind(name: string): 'entry' | 'temp' | 'lock' | 'other' {
+export function fileKind(name: string): 'entry' | 'temp' | 'lock' | 'lease' | 'other' {
   if (ENTRY_NAME.test(name)) return 'entry'
   if (name.endsWith('.tmp')) return 'temp'
   if (name.endsWith('.lock')) return 'lock'
+  if (name.endsWith('.lease')) return 'lease'
   return 'other'
 }
 

@@ -18,6 +18,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'file (async)',
+    leases: true,
     create: ({ prefix }) => fileStorage({ dir: shared, prefix }),
     scope: {
       // The sync storage on the same files is the same place.
@@ -31,6 +32,7 @@ runStorageContract(
   { describe, it, beforeAll, afterAll },
   {
     name: 'file (sync)',
+    leases: true,
     create: ({ prefix }) => fileStorageSync({ dir: shared, prefix }),
     scope: {
       createSame: ({ prefix }) => fileStorage({ dir: sharedAgain, prefix }),

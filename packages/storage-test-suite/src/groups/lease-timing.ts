@@ -22,10 +22,13 @@ export function leaseTimingTests(s: Suite): void {
       await set(storage, ns, withEntry, 'old')
       const start = now()
       for (const key of [k, taken, withEntry]) assert.equal(await acquire(storage, ns, key, holder, ttl), true)
+      // The storage stamps the deadline somewhere within the call: it lapses ttl after the call began at the
+      // earliest, and ttl after it returned at the latest.
+      const acquired = now()
       await s.waitUntil(start, ttl / 2)
       const early = await acquire(storage, ns, taken, token(), HOLD)
       if (!late(start, ttl)) assert.equal(early, false, `a lease lapsed ${now() - start} ms into its ${ttl} ms ttl`)
-      await s.waitUntil(start, lapsed)
+      await s.waitUntil(acquired, lapsed)
       assert.equal(
         await acquire(storage, ns, taken, token(), HOLD),
         true,
@@ -53,16 +56,18 @@ export function leaseTimingTests(s: Suite): void {
         const holder = token()
         const start = now()
         assert.equal(await acquire(storage, ns, k, holder, ttl), true)
+        const acquired = now()
         await s.waitUntil(start, ttl / 2)
         const extendedAt = now()
         const extended = await extend(storage, ns, k, holder, 2 * ttl)
+        const extendReturned = now()
         if (!extended && late(start, ttl) && attempt < 5) continue
         assert.equal(extended, true, `the holder could not extend ${now() - start} ms into a ${ttl} ms lease`)
-        await s.waitUntil(start, lapsed)
+        await s.waitUntil(acquired, lapsed)
         const stolen = await acquire(storage, ns, k, token(), HOLD)
         if (stolen && late(extendedAt, 2 * ttl) && attempt < 5) continue
         assert.equal(stolen, false, 'an extended lease lapsed at its first ttl')
-        await s.waitUntil(extendedAt, 2 * ttl + lapsed - ttl)
+        await s.waitUntil(extendReturned, 2 * ttl + lapsed - ttl)
         assert.equal(await setIfLeased(storage, ns, k, 'late', holder), false, 'the extended ttl never lapsed')
         assert.equal(await acquire(storage, ns, k, token(), HOLD), true, 'the extended ttl never lapsed')
         return
@@ -79,21 +84,24 @@ export function leaseTimingTests(s: Suite): void {
         const k = ctx.key()
         const holder = token()
         if (withEntry) await set(storage, ns, k, 'old')
-        const start = now()
         assert.equal(await acquire(storage, ns, k, holder, ttl), true)
-        await s.waitUntil(start, lapsed)
+        await s.waitUntil(now(), lapsed)
         const contenders = Array.from({ length: 8 }, (_, i) => ({ i, tok: token() }))
-        const race = contenders.map(async ({ i, tok }) => {
-          const won = await acquire(storage, ns, k, tok, HOLD)
-          const wrote = await setIfLeased(storage, ns, k, { i }, tok)
-          return { won, wrote }
-        })
-        const old = [setIfLeased(storage, ns, k, { i: 'old holder' }, holder), release(storage, ns, k, holder)]
-        const results = await Promise.all(race)
-        assert.deepEqual(await Promise.all(old), [false, false], 'the expired holder wrote or released')
-        const winners = results.flatMap((r, i) => (r.won ? [i] : []))
-        const writers = results.flatMap((r, i) => (r.wrote ? [i] : []))
+        // All acquires first, racing the old holder: a fenced write ends the lease, so an acquire issued after
+        // one may legitimately win again.
+        const oldHolder = () => [
+          setIfLeased(storage, ns, k, { i: 'old holder' }, holder),
+          release(storage, ns, k, holder),
+        ]
+        const racing = oldHolder()
+        const won = await Promise.all(contenders.map(({ tok }) => acquire(storage, ns, k, tok, HOLD)))
+        assert.deepEqual(await Promise.all(racing), [false, false], 'the expired holder wrote or released')
+        const winners = won.flatMap((w, i) => (w ? [i] : []))
         assert.equal(winners.length, 1, `${winners.length} contenders acquired one lease`)
+        const racingWrites = oldHolder()
+        const wrote = await Promise.all(contenders.map(({ i, tok }) => setIfLeased(storage, ns, k, { i }, tok)))
+        assert.deepEqual(await Promise.all(racingWrites), [false, false], 'the expired holder wrote or released')
+        const writers = wrote.flatMap((w, i) => (w ? [i] : []))
         assert.deepEqual(writers, winners, 'a write landed that did not hold the lease')
         assert.deepEqual((await get(storage, ns, k))?.value, { i: winners[0] }, 'the winner’s write is not what reads')
       }
