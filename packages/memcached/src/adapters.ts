@@ -1,5 +1,6 @@
 import { CodecError } from '@memokit/core'
 import type { MemcachedClient } from './client'
+import { type MemjsPerformLike, memjsCas, memjsGets } from './memjs-cas'
 
 /**
  * The part of a memjs `Client` (memjs 1.x, binary protocol) that {@link fromMemjs} calls. A real
@@ -13,6 +14,10 @@ export interface MemjsClientLike {
   delete(key: string): Promise<boolean>
   /** memjs' servers; their `host:port` becomes the adapter's `server` (credentials are left out). */
   readonly servers?: ReadonlyArray<{ readonly host?: unknown; readonly port?: unknown }>
+  /** memjs' request sequence and `perform` (public in memjs 1.x): the adapter sends `gets` and `cas` through them. */
+  readonly seq?: number
+  incrSeq?(): void
+  perform?: MemjsPerformLike['perform']
 }
 
 // `host:port` of each server, without the credentials a server string may carry (`user:pass@host:port`).
@@ -31,7 +36,9 @@ function withServer(client: MemcachedClient, server: string | undefined): Memcac
  * Adapts a memjs client (`memjs.Client.create('host:port', options)`) to {@link MemcachedClient}. The client stays
  * yours: memokit never closes it. Create it without an `expires` option: memjs sends its default instead of 0, so
  * entries without TTL (and namespace versions) would expire after that default (a later miss, never a wrong value).
- * memjs's own `timeout` (0.5 s) and `retries` (2) apply inside memokit's `operationTimeoutMs`.
+ * memjs's own `timeout` (0.5 s) and `retries` (2) apply inside memokit's `operationTimeoutMs`. memjs has no
+ * method for `gets` and `cas`; the adapter sends them as binary-protocol requests through memjs's `perform`, which
+ * gives the storage its lease members.
  */
 export function fromMemjs(client: MemjsClientLike): MemcachedClient {
   const servers = Array.isArray(client.servers) ? client.servers : []
@@ -42,7 +49,7 @@ export function fromMemjs(client: MemjsClientLike): MemcachedClient {
 }
 
 function fromMemjsCommands(client: MemjsClientLike): MemcachedClient {
-  return {
+  const commands: MemcachedClient = {
     async get(key) {
       return (await client.get(key)).value
     },
@@ -62,6 +69,12 @@ function fromMemjsCommands(client: MemjsClientLike): MemcachedClient {
     },
     delete: (key) => client.delete(key),
   }
+  if (typeof client.perform === 'function' && typeof client.incrSeq === 'function') {
+    const raw = client as MemjsPerformLike
+    commands.gets = (key) => memjsGets(raw, key)
+    commands.cas = (key, value, exptime, cas) => memjsCas(raw, key, value, exptime, cas)
+  }
+  return commands
 }
 
 /** Options memokit passes to memcache-client's store commands. */
@@ -83,6 +96,10 @@ export interface MemcacheClientLike {
   add(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
   append(key: string, value: string, options: MemcacheClientStoreOptions): Promise<unknown>
   delete(key: string): Promise<unknown>
+  /** `gets`: the item with its `casUniq`, or `undefined`; the adapter's `gets` (leases). */
+  gets?(key: string): Promise<unknown>
+  /** `cas`: stores while the key's CAS unique is `options.casUniq`; rejects with `EXISTS` or `NOT_FOUND` otherwise. */
+  cas?(key: string, value: string, options: MemcacheClientStoreOptions & { readonly casUniq: string }): Promise<unknown>
   /** The client's options; `server` (a string, `{ server }` or `{ servers: [{ server }] }`) names the adapter's server. */
   readonly options?: { readonly server?: unknown }
 }
@@ -120,7 +137,8 @@ function itemValue(item: unknown, key: string): string | Buffer | undefined {
 
 /**
  * Adapts a memcache-client `MemcacheClient` (`new MemcacheClient({ server: 'host:port' })`) to
- * {@link MemcachedClient}, with `getMulti` (a read is one `get <version> <entry>` command). The client stays
+ * {@link MemcachedClient}, with `getMulti` (a read is one `get <version> <entry>` command), and `gets`/`cas`
+ * (leases). The client stays
  * yours: memokit never shuts it down. Its `cmdTimeout` (default 5 s)
  * should be at least memokit's `operationTimeoutMs`; memokit's own deadline bounds every call anyway.
  */
@@ -130,7 +148,7 @@ export function fromMemcacheClient(client: MemcacheClientLike): MemcachedClient 
 
 function fromMemcacheClientCommands(client: MemcacheClientLike): MemcachedClient {
   const store = { lifetime: 0, ignoreNotStored: false } as const
-  return {
+  const commands: MemcachedClient = {
     async get(key) {
       return itemValue(await client.get(key), key)
     },
@@ -159,4 +177,27 @@ function fromMemcacheClientCommands(client: MemcacheClientLike): MemcachedClient
       }
     },
   }
+  const { gets, cas } = client
+  if (typeof gets === 'function' && typeof cas === 'function') {
+    commands.gets = async (key) => {
+      const item = await gets.call(client, key)
+      const value = itemValue(item, key)
+      if (value === undefined) return undefined
+      const unique = (item as { casUniq?: unknown }).casUniq
+      if (typeof unique !== 'string' && typeof unique !== 'number') {
+        throw new Error(`memcache-client gets: no CAS unique for ${key}`)
+      }
+      return { value, cas: String(unique) }
+    }
+    commands.cas = async (key, value, exptime, unique) => {
+      try {
+        return await stored(cas.call(client, key, value, { ...store, lifetime: exptime, casUniq: unique }))
+      } catch (error) {
+        // EXISTS: changed since gets; NOT_FOUND: gone.
+        if (replyIs(error, 'EXISTS') || replyIs(error, 'NOT_FOUND')) return false
+        throw error
+      }
+    }
+  }
+  return commands
 }

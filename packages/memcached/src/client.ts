@@ -1,6 +1,7 @@
 /**
- * The five memcached commands memokit needs, as promises. Every memcached client has them: use `fromMemjs` /
- * `fromMemcacheClient`, or write a 10-line adapter for any other client (see the README).
+ * The five memcached commands memokit needs, as promises, plus optional ones (`getMulti`; `gets` and `cas` for
+ * leases). Every memcached client has the five: use `fromMemjs` / `fromMemcacheClient`, or write a 10-line
+ * adapter for any other client (see the README).
  *
  * Keys passed in are always valid memcached keys: at most 250 bytes of UTF-8, no spaces or control characters.
  * `exptime` is passed through to memcached as is: `0` = no expiry, up to 2,592,000 = seconds from now, above =
@@ -30,6 +31,16 @@ export interface MemcachedClient {
    * its entries; otherwise two pipelined `get`s, and one `get` per key.
    */
   getMulti?(keys: readonly string[]): Promise<ReadonlyArray<string | Buffer | null | undefined>>
+  /**
+   * Optional, together with `cas`: `gets`, the stored bytes and their CAS unique (an opaque string for `cas`), or
+   * `null`/`undefined` when the key is absent. With both, the storage has the lease members (`acquireLease`, …).
+   */
+  gets?(key: string): Promise<{ readonly value: string | Buffer; readonly cas: string } | null | undefined>
+  /**
+   * Optional, together with `gets`: `cas`, stores only while the key still has the CAS unique `cas` from `gets`;
+   * `true` if stored, `false` if the key changed since (EXISTS) or is gone (NOT_FOUND).
+   */
+  cas?(key: string, value: string, exptime: number, cas: string): Promise<boolean>
   /**
    * Optional: where the client connects, e.g. `'127.0.0.1:11211'` (several servers joined by `,`), for error
    * messages and the storage's `scope`. Never credentials. `fromMemjs` and `fromMemcacheClient` set it; without

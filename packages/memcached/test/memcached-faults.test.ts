@@ -5,7 +5,7 @@ import { type AsyncStorage, cacheValue, type ErrorReport, StorageError } from '@
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
-import { isListening, type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
+import { freeze, isListening, type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_FAULT_PORT', 11312)
 const DEAD_PORT = portFromEnv('MEMCACHED_DEAD_PORT', 11313)
@@ -126,7 +126,7 @@ describe.each(adapters)('memcached faults via $name', (adapter) => {
     const ns = `ns-${rand()}`
     try {
       await storage.set(ns, 'k', 'before')
-      process.kill(server.pid, 'SIGSTOP')
+      await freeze(server.pid)
       try {
         for (const [op, run] of everyOp(storage, ns)) {
           const { error, ms } = await failsWithin(run, TIMEOUT_MS + SLACK_MS)
@@ -153,7 +153,7 @@ describe.each(adapters)('memcached faults via $name', (adapter) => {
       await storage.set(ns, 'k', 'before the crash')
       // Operations in flight when the server dies (it is stopped first, so they are surely unanswered):
       // each settles in time, with a StorageError.
-      process.kill(server.pid, 'SIGSTOP')
+      await freeze(server.pid)
       const start = Date.now()
       const inFlight = Array.from({ length: 40 }, (_, i) =>
         (i % 2 === 0 ? storage.get(ns, 'k') : storage.set(ns, `k${i}`, i)).then(

@@ -1,9 +1,22 @@
 // Starts and stops real memcached servers for the tests: `memcached -d -P pidfile`, stopped by that PID only.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+/**
+ * Freezes a memcached (SIGSTOP) and resolves once every one of its threads is stopped: the signal takes effect
+ * asynchronously, and on a loaded machine a thread may still answer a request sent right after `kill` returned.
+ */
+export async function freeze(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP')
+  const stopped = (): boolean =>
+    readdirSync(`/proc/${pid}/task`).every((task) =>
+      /^\d+ \(.*\) [Tt]/.test(readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8')),
+    )
+  await until(`memcached pid ${pid} to stop`, stopped, 3000)
+}
 
 /** A memcached this test started. */
 export interface MemcachedServer {

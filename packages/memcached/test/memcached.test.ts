@@ -57,6 +57,7 @@ for (const [i, adapter] of adapters.entries()) {
       name: `memcached via ${adapter.name}`,
       create: ({ prefix }) => memcachedStorage({ client: adapter.client(), prefix }),
       ttlGranularityMs: 1000,
+      leases: true,
       scope: {
         createSame: ({ prefix }) => memcachedStorage({ client: sameServer.client(), prefix }),
         createElsewhere: ({ prefix }) => memcachedStorage({ client: fromMemjs(otherClient), prefix }),
@@ -73,6 +74,7 @@ runStorageContract(
     create: ({ prefix }) =>
       memcachedStorage({ client: fromMemcacheClient(memcacheClient), prefix, versionCacheMs: 50 }),
     ttlGranularityMs: 1000,
+    leases: true,
   },
 )
 
@@ -491,8 +493,10 @@ describe.each(adapters)('memcached specifics via $name', (adapter) => {
     expect(await cached('a')).toBe(`a:${big}`)
     const end = Date.now() + 2000
     while (reports.length === 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10))
-    expect(reports[0]).toMatchObject({ op: 'set', storage: 'memcached' })
+    // Both adapters give the storage leases, so core stores its result through the fenced write.
+    expect(reports[0]).toMatchObject({ op: 'setIfLeased', storage: 'memcached' })
     expect(reports[0]?.error).toBeInstanceOf(StorageError)
+    expect(reports[0]?.error.message).toMatch(/larger than its item size limit/)
     // Nothing was cached: the next call runs the function again and still answers.
     expect(await cached('a')).toBe(`a:${big}`)
     expect(calls).toBe(2)

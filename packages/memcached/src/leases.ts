@@ -1,0 +1,183 @@
+/**
+ * The lease members on memcached, for clients with `gets` and `cas`. A lease is a key of its own beside the entry
+ * (`<prefix>:<ns>:<version>~lease:<key>`, see versioned.ts), so a `clear` moves it out of reach with the entries and
+ * `delete` removes it. Its value is `<expiry ms>:<token>`; memcached's exptime (whole seconds, rounded up) only
+ * frees the memory: the ms expiry in the value decides. A released lease becomes `0:` (expired) for a second.
+ *
+ * `acquireLease` is `add` (atomic), or a `cas` over a lapsed or released lease (atomic: only one `cas` of a given
+ * CAS unique succeeds). `releaseLease` and `extendLease` are `gets` then `cas`. `setIfLeased` can't be atomic: the
+ * entry and the lease are two keys, and memcached has no multi-key transaction. It checks the lease (`gets`),
+ * writes the entry (`set`), then ends the lease with a `cas` of what it checked; when that `cas` fails (a
+ * `delete`, `clear` or take-over came in between), it deletes the entry it wrote and answers `false`. So a
+ * fenced-out write is visible for at most that window (about two round trips) before it is removed: best-effort.
+ */
+import type { AsyncStorage, SetOptions, StorageOp } from '@memokit/core'
+import { ConfigError } from '@memokit/core'
+import { describeValue, hasLoneSurrogate, type WriteTracker } from '@memokit/core/backend'
+import type { MemcachedClient } from './client'
+import type { Call, Run } from './run'
+import { toExptime } from './ttl'
+import { asText, type Versioned } from './versioned'
+
+type LeaseClient = MemcachedClient & Required<Pick<MemcachedClient, 'gets' | 'cas'>>
+type Held = { readonly value: string | Buffer; readonly cas: string }
+
+const MIN_TOKEN = 16
+const MAX_TOKEN = 64
+// A released lease: expired at once, kept (and freed by memcached) for a second.
+const RELEASED = '0:'
+const RELEASED_EXPTIME_S = 1
+// `cas` attempts of the holder against its own concurrent calls (an extension changes the CAS unique).
+const CAS_ROUNDS = 3
+
+/** What the lease members need from their storage. */
+export interface LeaseDeps {
+  readonly client: MemcachedClient
+  readonly versioned: Versioned
+  readonly run: Run
+  readonly writes: WriteTracker
+  /** The entry as `set` writes it: payload and exptime. */
+  readonly encode: (value: unknown, options: SetOptions | undefined) => { payload: string; exptime: number }
+}
+
+/** The four lease members, or `undefined` when the client lacks `gets` or `cas`. */
+export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, LeaseMember> | undefined {
+  const { client, versioned, run, writes, encode } = deps
+  if (typeof client.gets !== 'function' || typeof client.cas !== 'function') return undefined
+  const c = client as LeaseClient
+  const gets = (call: Call, lKey: string) => call(() => c.gets(lKey))
+  const heldBy = (held: Held | null | undefined, token: string): held is Held => {
+    if (held === null || held === undefined) return false
+    const lease = parseLease(asText(held.value))
+    return lease !== undefined && lease.token === token && lease.expiresAt > Date.now()
+  }
+
+  // Replaces the lease with `next()` while it is live and holds `token`; `true` when it did.
+  const whileHeld = async (call: Call, lKey: string, token: string, next: () => [string, number]): Promise<boolean> => {
+    for (let round = 0; round < CAS_ROUNDS; round++) {
+      const held = await gets(call, lKey)
+      if (!heldBy(held, token)) return false
+      const [value, exptime] = next()
+      if (await call(() => c.cas(lKey, value, exptime, held.cas))) return true
+    }
+    return false
+  }
+
+  // Runs `body` with the lease key (and entry key) under the namespace's current version, as a tracked write.
+  const onLease = async (
+    op: StorageOp,
+    ns: string,
+    key: string,
+    token: string,
+    mode: 'read' | 'write',
+    body: (call: Call, lKey: string, mKey: string) => Promise<boolean>,
+    valueBytes?: number,
+  ): Promise<boolean> => {
+    checkToken(token)
+    const work = run(
+      op,
+      async (call) => {
+        const done = await versioned.withState(call, ns, mode, (state) =>
+          body(call, versioned.leaseKey(ns, state, key), versioned.entryKey(ns, state, key)),
+        )
+        return done === true
+      },
+      valueBytes,
+    )
+    return writes.track(ns, key, work)
+  }
+
+  return {
+    async acquireLease(ns, key, token, ttl) {
+      checkTtl(ttl)
+      return onLease('acquireLease', ns, key, token, 'write', async (call, lKey) => {
+        const now = Date.now()
+        const value = leaseValue(now + ttl, token)
+        const exptime = toExptime(ttl, now)
+        if (await call(() => c.add(lKey, value, exptime))) return true
+        const held = await gets(call, lKey)
+        // Gone since the add (memcached expired or a delete removed it): one more add decides.
+        if (held === null || held === undefined) return call(() => c.add(lKey, value, exptime))
+        const lease = parseLease(asText(held.value))
+        if (lease !== undefined && lease.expiresAt > Date.now()) return false
+        // Lapsed (memcached keeps it up to a second longer), released, or not a lease: take it over only as read.
+        return call(() => c.cas(lKey, value, exptime, held.cas))
+      })
+    },
+
+    async releaseLease(ns, key, token) {
+      return onLease('releaseLease', ns, key, token, 'read', (call, lKey) =>
+        whileHeld(call, lKey, token, () => [RELEASED, RELEASED_EXPTIME_S]),
+      )
+    },
+
+    async extendLease(ns, key, token, ttl) {
+      checkTtl(ttl)
+      return onLease('extendLease', ns, key, token, 'read', (call, lKey) =>
+        whileHeld(call, lKey, token, () => {
+          const now = Date.now()
+          return [leaseValue(now + ttl, token), toExptime(ttl, now)]
+        }),
+      )
+    },
+
+    async setIfLeased(ns, key, value, token, options) {
+      const { payload, exptime } = encode(value, options)
+      return onLease(
+        'setIfLeased',
+        ns,
+        key,
+        token,
+        'read',
+        async (call, lKey, mKey) => {
+          let held = await gets(call, lKey)
+          if (!heldBy(held, token)) return false
+          await call(() => c.set(mKey, payload, exptime))
+          for (let round = 0; round < CAS_ROUNDS; round++) {
+            const checked: Held = held
+            if (await call(() => c.cas(lKey, RELEASED, RELEASED_EXPTIME_S, checked.cas))) return true
+            // Changed since the check: by this holder's own extension (then end it again), or the lease was removed
+            // or taken over, and the write just made must not stand.
+            held = await gets(call, lKey)
+            if (!heldBy(held, token)) break
+          }
+          await call(() => c.delete(mKey))
+          return false
+        },
+        Buffer.byteLength(payload),
+      )
+    },
+  }
+}
+
+type LeaseMember = 'acquireLease' | 'releaseLease' | 'extendLease' | 'setIfLeased'
+
+const leaseValue = (expiresAt: number, token: string): string => `${expiresAt}:${token}`
+
+/** A lease value's expiry (ms) and token; `undefined` for anything else (then it counts as no lease). */
+function parseLease(text: string): { expiresAt: number; token: string } | undefined {
+  const colon = text.indexOf(':')
+  if (colon <= 0) return undefined
+  const expiresAt = Number(text.slice(0, colon))
+  return Number.isFinite(expiresAt) ? { expiresAt, token: text.slice(colon + 1) } : undefined
+}
+
+/** A lease token is a string of 16 to 64 characters (core sends 128 random bits) without lone surrogates. */
+function checkToken(token: unknown): void {
+  if (typeof token !== 'string' || token.length < MIN_TOKEN || token.length > MAX_TOKEN || hasLoneSurrogate(token)) {
+    throw new ConfigError(
+      'token',
+      `memcached storage: a lease token must be a string of ${MIN_TOKEN} to ${MAX_TOKEN} characters, got ${describeValue(token)}`,
+    )
+  }
+}
+
+/** A lease ttl is a positive, finite number of ms. */
+function checkTtl(ttl: unknown): void {
+  if (!(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
+    throw new ConfigError(
+      'ttl',
+      `memcached storage: a lease ttl must be a positive, finite number of milliseconds, got ${describeValue(ttl)}`,
+    )
+  }
+}

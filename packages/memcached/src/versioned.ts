@@ -1,0 +1,169 @@
+/**
+ * Keys under the namespace version: every entry (and lease) key embeds the namespace's current version, read from
+ * the namespace's version key, so that `clear` moves a namespace's entries out of reach by changing one key.
+ * This module keeps this process's memory of versions and reads them together with what an operation needs.
+ */
+import { CodecError, escapeKeyPart } from '@memokit/core'
+import type { MemcachedClient } from './client'
+import { toMemcachedKey } from './keys'
+import { type NamespaceState, newToken, parseState, versionPart } from './namespace-state'
+import type { Call } from './run'
+
+// Namespaces whose version this process remembers (as a hint, or trusted for versionCacheMs); oldest dropped first.
+const MAX_REMEMBERED_NAMESPACES = 10_000
+
+interface Remembered {
+  readonly state: NamespaceState
+  readonly at: number
+}
+
+/** What a check of the namespace version against a speculative attempt yields. */
+type Attempt<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown }
+
+/** `get` may trust a remembered version; `read` and `write` read it; only `write` creates an absent one. */
+export type Mode = 'get' | 'read' | 'write'
+
+/** The stored bytes as text (memcached clients answer strings or Buffers). */
+export function asText(raw: unknown): string {
+  if (typeof raw === 'string') return raw
+  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')
+  throw new CodecError(`the memcached client returned a ${typeof raw} where a string or Buffer was expected`)
+}
+
+/** The versioned key space of one storage. */
+export interface Versioned {
+  /** The memcached key holding the namespace's state. */
+  versionKey(ns: string): string
+  /** `<prefix>:<ns>:<version>:<key>`. */
+  entryKey(ns: string, state: NamespaceState, key: string): string
+  /** `<prefix>:<ns>:<version>~lease:<key>`: `~` never occurs in a version, so no entry key is ever a lease key. */
+  leaseKey(ns: string, state: NamespaceState, key: string): string
+  /**
+   * Runs `action` with the namespace's current state. A get may trust a remembered state for versionCacheMs and
+   * run once. Otherwise `action` runs speculatively with the remembered state in parallel with reading the version
+   * key, and again with the read state if they differ (a speculative write then lands under a dead version:
+   * unreachable, left to LRU). Writes never trust a remembered state: a delete or add under a version another
+   * replica has replaced would miss the live entry. Resolves `undefined`, without running `action`, when the
+   * namespace has no version and `mode` isn't `'write'`: nothing was written there since it was created or evicted.
+   * `combined` reads the version key and runs the speculative action in one command (multi-get), when there is one.
+   */
+  withState<R>(
+    call: Call,
+    ns: string,
+    mode: Mode,
+    action: (state: NamespaceState) => Promise<R>,
+    combined?: (vKey: string, hint: NamespaceState) => Promise<[unknown, R]>,
+  ): Promise<R | undefined>
+  /** Writes a fresh version (a whole-namespace clear) and returns it. */
+  rotate(call: Call, ns: string): Promise<NamespaceState>
+  /** A clear of `ns` starts: operations overlapping it must not remember the version they read (it may be the old one). */
+  clearStarts(ns: string): void
+  /** The clear ended; `fresh` is the version it wrote, if any (its own clear counts at once, whatever versionCacheMs says). */
+  clearEnds(ns: string, fresh: NamespaceState | undefined): void
+}
+
+/** The versioned key space of a storage on `client` whose keys start with `escapedPrefix`. */
+export function createVersioned(client: MemcachedClient, escapedPrefix: string, versionCacheMs: number): Versioned {
+  const remembered = new Map<string, Remembered>()
+  // Bumped when a clear of this storage starts and ends; an operation that saw it change remembers nothing.
+  let clearEpoch = 0
+
+  const versionKey = (ns: string): string =>
+    toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:~version`, escapedPrefix)
+  const entryKey = (ns: string, state: NamespaceState, key: string): string =>
+    toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}:${key}`, escapedPrefix)
+  const leaseKey = (ns: string, state: NamespaceState, key: string): string =>
+    toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}~lease:${key}`, escapedPrefix)
+
+  const remember = (ns: string, state: NamespaceState): void => {
+    remembered.delete(ns)
+    remembered.set(ns, { state, at: Date.now() })
+    if (remembered.size > MAX_REMEMBERED_NAMESPACES) {
+      const oldest = remembered.keys().next()
+      if (!oldest.done) remembered.delete(oldest.value)
+    }
+  }
+
+  const settle = <R>(promise: Promise<R>): Promise<Attempt<R>> =>
+    promise.then(
+      (value) => ({ ok: true, value }) as const,
+      (error: unknown) => ({ ok: false, error }) as const,
+    )
+
+  // Creates the namespace version when it is absent (never written, or evicted: a fresh random version then
+  // keeps the entries written under the old one out of reach), or replaces a value that isn't a version.
+  const createState = async (call: Call, vKey: string, raw: unknown): Promise<NamespaceState> => {
+    const fresh = newToken()
+    if (raw === null || raw === undefined) {
+      if (await call(() => client.add(vKey, fresh, 0))) return parseState(fresh) as NamespaceState
+      // Another caller created it first: use theirs, so concurrent first writes land on one version.
+      const theirs = await call(() => client.get(vKey))
+      const state = theirs === null || theirs === undefined ? undefined : parseState(asText(theirs))
+      if (state !== undefined) return state
+    }
+    // Not a version (or gone again at once): start a new one; entries under whatever was there become unreachable.
+    await call(() => client.set(vKey, fresh, 0))
+    return parseState(fresh) as NamespaceState
+  }
+
+  const withState = async <R>(
+    call: Call,
+    ns: string,
+    mode: Mode,
+    action: (state: NamespaceState) => Promise<R>,
+    combined?: (vKey: string, hint: NamespaceState) => Promise<[unknown, R]>,
+  ): Promise<R | undefined> => {
+    const epoch = clearEpoch
+    const known = remembered.get(ns)
+    if (mode === 'get' && known !== undefined && versionCacheMs > 0 && Date.now() - known.at < versionCacheMs) {
+      return action(known.state)
+    }
+    const vKey = versionKey(ns)
+    const hint = known?.state
+    let raw: unknown
+    let speculative: Attempt<R> | undefined
+    if (hint === undefined) raw = await call(() => client.get(vKey))
+    else if (combined !== undefined) {
+      const [vRaw, value] = await combined(vKey, hint)
+      raw = vRaw
+      speculative = { ok: true, value }
+    } else [raw, speculative] = await Promise.all([call(() => client.get(vKey)), settle(action(hint))])
+    let state = raw === null || raw === undefined ? undefined : parseState(asText(raw))
+    if (state === undefined) {
+      if (mode !== 'write') {
+        remembered.delete(ns)
+        return undefined
+      }
+      state = await createState(call, vKey, raw)
+    }
+    if (epoch === clearEpoch) remember(ns, state)
+    if (speculative !== undefined && hint !== undefined && hint.raw === state.raw) {
+      if (speculative.ok) return speculative.value
+      throw speculative.error
+    }
+    return action(state)
+  }
+
+  const rotate = async (call: Call, ns: string): Promise<NamespaceState> => {
+    const fresh = newToken()
+    await call(() => client.set(versionKey(ns), fresh, 0))
+    return parseState(fresh) as NamespaceState
+  }
+
+  return {
+    versionKey,
+    entryKey,
+    leaseKey,
+    withState,
+    rotate,
+    clearStarts(ns) {
+      clearEpoch++
+      remembered.delete(ns)
+    },
+    clearEnds(ns, fresh) {
+      clearEpoch++
+      if (fresh !== undefined) remember(ns, fresh)
+      else remembered.delete(ns)
+    },
+  }
+}
