@@ -54,8 +54,8 @@ interface FileStorageExtras<Count> {
   /** The absolute cache directory. */
   readonly dir: string
   /**
-   * Removes this prefix's expired entry files, temp files older than `tempFileMaxAgeMs`, stale lock files and
-   * leftovers of interrupted clears. Returns the number of files removed (directories of interrupted clears are
+   * Removes this prefix's expired entry and lease files, temp files older than `tempFileMaxAgeMs`, stale lock
+   * files and leftovers of interrupted clears. Returns the number of files removed (directories of interrupted clears are
    * not counted). Reads every entry's header: run it from a timer or a cron job, not on a hot path.
    */
   prune(): Count
@@ -132,7 +132,8 @@ function storageError(error: unknown, op: StorageOp, where: string): Error {
  * Entries survive restarts and are shared by every process using the same `dir` and `prefix`.
  * Writes are atomic (temp file + rename), `add` is atomic across processes (hard link), expired files are
  * removed when read and by `prune()`. `delete` and `clear` wait for the writes this storage object has already
- * started on what they remove, so a value written just before an invalidation never lands after it.
+ * started on what they remove, so a value written just before an invalidation never lands after it. The lease
+ * members are atomic across processes on this machine (README, "Leases").
  *
  * @example
  * const storage = fileStorage({ dir: '.cache/memokit' })
