@@ -31,5 +31,6 @@ describe('under node:test', () => {
     expect(count('pass')).toBeGreaterThanOrEqual(35)
     expect(count('fail')).toBe(0)
     expect(output).toContain('never shows a torn value')
+    expect(output).toContain('exactly one of 20 concurrent acquires wins')
   }, 60_000)
 })
