@@ -69,6 +69,17 @@ function checkClient(client: unknown): MemcachedClient {
   if (c.getMulti !== undefined && typeof c.getMulti !== 'function') {
     throw new ConfigError('client', `client.getMulti must be a function or absent, got ${typeof c.getMulti}`)
   }
+  for (const name of ['gets', 'cas']) {
+    if (c[name] !== undefined && typeof c[name] !== 'function') {
+      throw new ConfigError('client', `client.${name} must be a function or absent, got ${typeof c[name]}`)
+    }
+  }
+  if ((c.gets === undefined) !== (c.cas === undefined)) {
+    throw new ConfigError(
+      'client',
+      `client has ${c.gets === undefined ? 'cas without gets' : 'gets without cas'}: leases need both (or neither)`,
+    )
+  }
   if (c.server !== undefined && typeof c.server !== 'string') {
     throw new ConfigError(
       'client',
