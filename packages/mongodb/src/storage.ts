@@ -170,9 +170,12 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
   }
 }
 
-/** A lease token is a string of 16 to 64 characters (core sends 128 random bits). */
+/**
+ * A lease token is a string of 16 to 64 characters (core sends 128 random bits), without lone surrogates (BSON's
+ * UTF-8 would turn two such tokens into one).
+ */
 function checkToken(token: unknown): void {
-  if (typeof token !== 'string' || token.length < MIN_TOKEN || token.length > MAX_TOKEN) {
+  if (typeof token !== 'string' || token.length < MIN_TOKEN || token.length > MAX_TOKEN || hasLoneSurrogate(token)) {
     throw new ConfigError(
       'token',
       `mongodb storage: a lease token must be a string of ${MIN_TOKEN} to ${MAX_TOKEN} characters, got ${describeValue(token)}`,

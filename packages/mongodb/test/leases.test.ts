@@ -167,7 +167,7 @@ describe('mongodb lease arguments and failures', () => {
   it('rejects a token outside 16-64 characters and a ttl that is not a positive finite number with ConfigError', async () => {
     const prefix = `args-${rand()}`
     const storage = open(prefix)
-    for (const bad of ['short', 'x'.repeat(65), 42, undefined]) {
+    for (const bad of ['short', 'x'.repeat(65), 'a\ud800bcdefghijklmnop', 42, undefined]) {
       await expect(storage.acquireLease('ns', 'k', bad as string, HOLD)).rejects.toBeInstanceOf(ConfigError)
       await expect(storage.releaseLease('ns', 'k', bad as string)).rejects.toBeInstanceOf(ConfigError)
       await expect(storage.setIfLeased('ns', 'k', 1, bad as string)).rejects.toBeInstanceOf(ConfigError)
