@@ -26,6 +26,14 @@ expectTypeOf<MemcachedClient['getMulti']>().toEqualTypeOf<
   ((keys: readonly string[]) => Promise<ReadonlyArray<string | Buffer | null | undefined>>) | undefined
 >()
 
+// gets/cas: optional, both or neither (checked at runtime); with them the storage has the lease members.
+expectTypeOf<Parameters<NonNullable<MemcachedClient['cas']>>>().toEqualTypeOf<
+  [key: string, value: string, exptime: number, cas: string]
+>()
+expectTypeOf<ReturnType<NonNullable<MemcachedClient['gets']>>>().toEqualTypeOf<
+  Promise<{ readonly value: string | Buffer; readonly cas: string } | null | undefined>
+>()
+
 declare const client: MemcachedClient
 // @ts-expect-error client is required
 memcachedStorage({ prefix: 'p' })

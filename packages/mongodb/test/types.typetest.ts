@@ -12,6 +12,11 @@ expectTypeOf(mongoStorage({ url: 'mongodb://127.0.0.1' })).toEqualTypeOf<MongoSt
 expectTypeOf<MongoStorage>().toMatchTypeOf<AsyncStorage>()
 expectTypeOf<MongoStorage['add']>().returns.toEqualTypeOf<Promise<boolean>>()
 expectTypeOf<MongoStorage['close']>().returns.toEqualTypeOf<Promise<void>>()
+// The lease members are always present, so core's singleFlight: 'distributed' accepts it without checks.
+expectTypeOf<MongoStorage['acquireLease']>().toEqualTypeOf<
+  (namespace: string, key: string, token: string, ttl: number) => Promise<boolean>
+>()
+expectTypeOf<MongoStorage['setIfLeased']>().returns.toEqualTypeOf<Promise<boolean>>()
 
 export function compileOnly(client: MongoClient): void {
   mongoStorage({ client, database: 'app', collection: 'memo', prefix: 'api', operationTimeoutMs: 250 })
