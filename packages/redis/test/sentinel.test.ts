@@ -39,9 +39,14 @@ afterAll(async () => {
   await servers?.stop()
 }, 60_000)
 
+// Without the lease group here: node-redis' Sentinel client sends concurrent commands out of the order they were
+// issued in (each waits for a master-connection lease; 8 concurrent SET NX, each followed by a DEL once it won, see
+// 4 winners), and the group's post-expiry race assumes that 8 concurrent acquires reach the server before the
+// winner's fenced write frees the lease again. leases-sentinel.test.ts runs the lease group through an ioredis
+// Sentinel client, and the lease members through this client across a failover.
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'redis sentinel (own client)', leases: true, create: ({ prefix }) => redisStorage({ client, prefix }) },
+  { name: 'redis sentinel (own client)', create: ({ prefix }) => redisStorage({ client, prefix }) },
 )
 
 describe('redis sentinel', () => {
