@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createClient } from 'redis'
 import { uid } from './counted'
-import { envPort, sharedRedis } from './servers'
+import { envPort, type RedisProcess, sharedRedis, startRedisServer } from './servers'
 
 const repoRoot = join(__dirname, '..', '..', '..')
 const script = join(__dirname, 'fixtures', 'flight-replica.ts')
@@ -27,6 +27,7 @@ interface Status {
 }
 interface OpenOptions {
   readonly fnMs: number
+  readonly fnStepMs?: number
   readonly singleFlight?: 'process' | 'distributed'
   readonly lease?: string
   readonly waitTimeout?: string
@@ -101,6 +102,8 @@ interface Run {
   runs(): Promise<number>
   /** Each run: the process that ran it and when it started (ms since the epoch). */
   started(): Promise<{ pid: number; run: number; at: number }[]>
+  /** Each run that returned: the process that ran it and when `fn` returned (its write follows). */
+  ended(): Promise<{ pid: number; run: number; at: number }[]>
 }
 
 let shared: { url: string; stop(): Promise<void> }
@@ -121,18 +124,20 @@ afterAll(async () => {
   await shared?.stop()
 }, 30_000)
 
-function newRun(): Run {
+function newRun(url = shared.url, client = redis): Run {
   const prefix = uid('memokit-flight')
+  const list = async (name: string) =>
+    (await client.lRange(`${prefix}:runs:${name}`, 0, -1)).map((line) => {
+      const [pid, run, at] = line.split(' ').map(Number) as [number, number, number]
+      return { pid, run, at }
+    })
   return {
-    url: shared.url,
+    url,
     prefix,
     namespace: uid('ns'),
-    runs: async () => Number((await redis.get(`${prefix}:runs`)) ?? 0),
-    started: async () =>
-      (await redis.lRange(`${prefix}:runs:started`, 0, -1)).map((line) => {
-        const [pid, run, at] = line.split(' ').map(Number) as [number, number, number]
-        return { pid, run, at }
-      }),
+    runs: async () => Number((await client.get(`${prefix}:runs`)) ?? 0),
+    started: () => list('started'),
+    ended: () => list('ended'),
   }
 }
 
@@ -221,4 +226,51 @@ describe('an invalidation on one replica keeps a computation overtaken on anothe
     expect(await run.runs()).toBe(2)
     expect((await a.status()).events).toContain('lease-lost')
   })
+})
+
+describe('a clear that many fenced writes race (own server, a keyspace big enough for hundreds of SCAN steps)', () => {
+  const KEYS = 40
+  let server: RedisProcess
+  let client: ReturnType<typeof createClient>
+  beforeAll(async () => {
+    server = await startRedisServer(envPort('SINGLE_FLIGHT_CLEAR_PORT', 7421), ['--enable-debug-command', 'local'])
+    client = createClient({ url: server.url })
+    await client.connect()
+    // Keys of no namespace of ours: the clear's SCAN walks them all (1000 per step), which spreads it over time.
+    await client.sendCommand(['DEBUG', 'POPULATE', '300000', 'filler'])
+  }, 60_000)
+  afterAll(async () => {
+    await client?.close()
+    await server?.stop()
+  })
+
+  it.each(['process', 'distributed'] as const)(
+    "singleFlight '%s': no result whose lease was held when the clear started survives it",
+    async (mode) => {
+      const run = newRun(server.url, client)
+      const [a, b] = pool as [Replica, Replica]
+      // How long a clear takes here, so A's 40 writes can be spread over one: fn(x) takes 30 ms + x steps. Each
+      // write that lands mid-clear survives a one-pass clear with a chance of about 1/6 (the entry's key already
+      // walked past, its lease's not yet): with 40, some do on almost every run; with a correct clear, none ever.
+      await b.open(run, { fnMs: 0 })
+      const calibrated = Date.now()
+      await b.send('cacheClear')
+      const stepMs = Math.max(2, Math.round(((Date.now() - calibrated) * 0.8) / KEYS))
+      await Promise.all([a, b].map((r) => r.open(run, { fnMs: 30, fnStepMs: stepMs, singleFlight: mode })))
+      const computing = a.send('eachKey', { count: KEYS }) as Promise<string[]>
+      await runsReach(run, KEYS)
+      const clearStart = Date.now()
+      await b.send('cacheClear')
+      const clearEnd = Date.now()
+      expect(await computing).toEqual(Array.from({ length: KEYS }, () => expect.stringMatching(/^value-\d+-run-\d+$/)))
+      const ends = (await run.ended()).map((e) => e.at)
+      // The race took place: most of A's computations returned (and wrote) while the clear ran.
+      expect(ends.filter((at) => at >= clearStart && at <= clearEnd).length).toBeGreaterThanOrEqual(KEYS / 2)
+      // Every computation held its lease when the clear started (its run began before), so none may be stored.
+      const after = (await b.send('eachKey', { count: KEYS })) as string[]
+      const survivors = after.filter((value) => Number(value.split('-run-')[1]) <= KEYS)
+      expect(survivors).toEqual([])
+    },
+    30_000,
+  )
 })
