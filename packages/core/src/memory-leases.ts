@@ -3,8 +3,7 @@
  * to the holding token and its deadline. Kept apart from the entry slots, so `get` never sees a lease and a
  * storage that never took one pays nothing on reads; `delete` and `clear` look here only while `count` is not 0.
  */
-import { describeValue } from './backend'
-import { ConfigError } from './errors'
+import { checkLeaseArgs } from './lease-args'
 
 interface Lease {
   readonly token: string
@@ -32,26 +31,6 @@ export interface MemoryLeases {
 
 // Leases nobody released are swept once their number doubles since the last sweep, from this many on.
 const FIRST_SWEEP = 256
-
-/**
- * Checks the token (a string of 16 to 64 characters) and, unless `undefined`, the ttl (a positive, finite number
- * of ms) of a lease call made on `storage`; throws a ConfigError naming `token` or `ttl`. Core only passes such
- * values: this guards direct calls, where a short token or a NaN ttl would make a lease anyone can take or none.
- */
-export function checkLeaseArgs(storage: string, token: unknown, ttl?: unknown): void {
-  if (typeof token !== 'string' || token.length < 16 || token.length > 64) {
-    throw new ConfigError(
-      'token',
-      `${storage} storage: a lease token must be a string of 16 to 64 characters, got ${describeValue(token)}`,
-    )
-  }
-  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw new ConfigError(
-      'ttl',
-      `${storage} storage: a lease ttl must be a positive, finite number of milliseconds, got ${describeValue(ttl)}`,
-    )
-  }
-}
 
 /** Creates the lease table of one memory storage (`name` labels its errors). */
 export function createMemoryLeases(name: string): MemoryLeases {

@@ -2,8 +2,8 @@
  * The lease members of both file storages: argument checks and the task of each call, which index.ts runs with
  * sync or async I/O like every other member.
  */
-import { ConfigError, type SetOptions } from '@memokit/core'
-import { describeValue } from '@memokit/core/backend'
+import type { SetOptions } from '@memokit/core'
+import { checkLeaseArgs } from '@memokit/core/backend'
 import type { Ctx } from './engine'
 import type { Task } from './io'
 import { entryPaths } from './layout'
@@ -14,21 +14,7 @@ export type LeaseMember = 'acquireLease' | 'releaseLease' | 'extendLease' | 'set
 
 const NAME = 'file'
 
-// The same rule as the memory storage's: a token of 16 to 64 characters, a positive finite ttl in ms.
-function checkLease(token: unknown, ttl?: unknown): void {
-  if (typeof token !== 'string' || token.length < 16 || token.length > 64) {
-    throw new ConfigError(
-      'token',
-      `${NAME} storage: a lease token must be a string of 16 to 64 characters, got ${describeValue(token)}`,
-    )
-  }
-  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw new ConfigError(
-      'ttl',
-      `${NAME} storage: a lease ttl must be a positive, finite number of milliseconds, got ${describeValue(ttl)}`,
-    )
-  }
-}
+const checkLease = (token: unknown, ttl?: unknown): void => checkLeaseArgs(NAME, token, ttl)
 
 /** A lease call ready to run: where it acts (for error messages) and its task. */
 export type LeaseCall = readonly [where: string, task: Task<boolean>]
