@@ -85,7 +85,7 @@ function judge(
   // Joined in its own process before the computation's callers were answered (the earliest answer it gave there).
   const answered = settled.get(`${call.w} ${r}`)
   if (answered !== undefined && call.s <= answered) return 'late'
-  return `version ${v + 1} was invalidated at ${next.i}, ${call.s - next.i} ms before the call started (${call.o ?? 'no outcome'})`
+  return `version ${v + 1} was invalidated at ${next.i}, ${call.s - next.i} ms before the call started (${call.o ?? 'no outcome'}); the run: ${JSON.stringify(run)}`
 }
 
 /** Runs per function: fills, and overlapping runs with and without an invalidation or chaos step to explain them. */

@@ -11,7 +11,7 @@ export function formatReport(report: SoakReport): string {
     `memokit soak on ${o.backend}: ${(report.elapsedMs / 1000).toFixed(1)} s, ${o.workers} workers x ${o.loops} loops, ${o.keys} keys, ttl ${o.ttlMs} ms, fn ${o.fnMs[0]}-${o.fnMs[1]} ms, seed ${o.seed} (set-up ${(report.setupMs / 1000).toFixed(1)} s)`,
     `  leases ${report.leases ? 'on' : 'off'}, singleFlight 'distributed' ${report.distributed ? 'on (dist, swr)' : 'off'}`,
     ...report.notes.map((note) => `  note: ${note}`),
-    `  chaos: ${report.chaos.length} x ${report.crash} then back (down ${report.chaos.map((c) => c.restarted - c.killed).join(', ') || '-'} ms)`,
+    `  chaos: ${report.chaos.length} x ${report.crash} then back (down ${report.chaos.map((c) => c.restarted - c.killed).join(', ') || '-'} ms${report.chaos.map((c) => `, at ${c.killed}`).join('')})`,
     `  calls ${report.calls}, hits ${hits} (${pct(hits, report.calls)}); outcomes ${JSON.stringify(report.outcomes)}`,
     `  truth updates ${report.updates}, invalidations completed ${report.invalidations} (${report.invalidationRetries} failed tries retried)`,
     ...Object.entries(report.runs).map(
