@@ -164,7 +164,7 @@ describe('scope', () => {
 })
 
 describe('an invalidation issued while a write is still being sent', () => {
-  /** The real client, with every replaceOne sent `ms` late (a slow pool connection): the only fault added. */
+  /** The real client, with every write (updateOne, replaceOne) sent `ms` late (a slow pool connection): the only fault added. */
   const slowWrites = (real: MongoClient, ms: number): MongoClientLike => ({
     db: (name) => ({
       collection: (c) => {
@@ -172,7 +172,7 @@ describe('an invalidation issued while a write is still being sent', () => {
         return new Proxy(col, {
           get(target, property, receiver) {
             const member = Reflect.get(target, property, receiver)
-            if (property !== 'replaceOne' || typeof member !== 'function') return member
+            if ((property !== 'updateOne' && property !== 'replaceOne') || typeof member !== 'function') return member
             return async (...args: unknown[]) => {
               await new Promise((resolve) => setTimeout(resolve, ms))
               return member.apply(target, args)
