@@ -11,12 +11,13 @@ import { runSoak, type SoakReport } from '../src/run'
 const PORT = Number(process.env.SOAK_PORT || 7400)
 const SECONDS = 15
 
-/** The report as the failure message, so a failing run says what it saw. */
+/** The report, printed whatever the verdict, so a failing run says what it saw. */
 const said = (report: SoakReport) => `\n${formatReport(report)}\n`
 
 describe.each<Backend>(['redis', 'mongodb', 'memcached'])('soak on %s', (backend) => {
   it('every value is right and no caller sees an error, through crashes of the cache server', async () => {
     const report = await runSoak({ backend, seconds: SECONDS, kills: 2, port: PORT })
+    process.stdout.write(said(report))
     expect({ wrong: report.wrong, errors: report.errors, samples: report.wrongSamples }).toEqual({
       wrong: 0,
       errors: 0,
@@ -36,7 +37,6 @@ describe.each<Backend>(['redis', 'mongodb', 'memcached'])('soak on %s', (backend
     // more may come from a lease lapsing on a loaded machine (the process-local function shows tens of percent).
     const dist = report.runs.dist
     expect(dist.unexplained).toBeLessThanOrEqual(Math.max(2, dist.runs * 0.02))
-    process.stdout.write(said(report))
   }, 240_000)
 })
 
