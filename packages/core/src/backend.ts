@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
 import { ConfigError, StorageError, type StorageOp } from './errors'
 
-export { checkLeaseArgs } from './lease-args'
+export { checkLeaseArgs, checkLeaseToken, checkLeaseTtl } from './lease-args'
 export { createWriteTracker, type WriteTracker } from './write-order'
 
 /** Default `operationTimeoutMs` of the network backends: 1000 ms. */

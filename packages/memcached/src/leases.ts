@@ -12,8 +12,7 @@
  * fenced-out write is visible for at most that window (about two round trips) before it is removed: best-effort.
  */
 import type { AsyncStorage, SetOptions, StorageOp } from '@memokit/core'
-import { ConfigError } from '@memokit/core'
-import { describeValue, hasLoneSurrogate, type WriteTracker } from '@memokit/core/backend'
+import { checkLeaseToken, checkLeaseTtl, type WriteTracker } from '@memokit/core/backend'
 import type { MemcachedClient } from './client'
 import type { Call, Run } from './run'
 import { toExptime } from './ttl'
@@ -22,8 +21,6 @@ import { asText, type Versioned } from './versioned'
 type LeaseClient = MemcachedClient & Required<Pick<MemcachedClient, 'gets' | 'cas'>>
 type Held = { readonly value: string | Buffer; readonly cas: string }
 
-const MIN_TOKEN = 16
-const MAX_TOKEN = 64
 // A released lease: expired at once, kept (and freed by memcached) for a second.
 const RELEASED = '0:'
 const RELEASED_EXPTIME_S = 1
@@ -73,7 +70,7 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
     body: (call: Call, lKey: string, mKey: string) => Promise<boolean>,
     valueBytes?: number,
   ): Promise<boolean> => {
-    checkToken(token)
+    checkLeaseToken('memcached', token)
     const work = run(
       op,
       async (call) => {
@@ -89,7 +86,7 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
 
   return {
     async acquireLease(ns, key, token, ttl) {
-      checkTtl(ttl)
+      checkLeaseTtl('memcached', ttl)
       return onLease('acquireLease', ns, key, token, 'write', async (call, lKey) => {
         const now = Date.now()
         const value = leaseValue(now + ttl, token)
@@ -112,7 +109,7 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
     },
 
     async extendLease(ns, key, token, ttl) {
-      checkTtl(ttl)
+      checkLeaseTtl('memcached', ttl)
       return onLease('extendLease', ns, key, token, 'read', (call, lKey) =>
         whileHeld(call, lKey, token, () => {
           const now = Date.now()
@@ -160,24 +157,4 @@ function parseLease(text: string): { expiresAt: number; token: string } | undefi
   if (colon <= 0) return undefined
   const expiresAt = Number(text.slice(0, colon))
   return Number.isFinite(expiresAt) ? { expiresAt, token: text.slice(colon + 1) } : undefined
-}
-
-/** A lease token is a string of 16 to 64 characters (core sends 128 random bits) without lone surrogates. */
-function checkToken(token: unknown): void {
-  if (typeof token !== 'string' || token.length < MIN_TOKEN || token.length > MAX_TOKEN || hasLoneSurrogate(token)) {
-    throw new ConfigError(
-      'token',
-      `memcached storage: a lease token must be a string of ${MIN_TOKEN} to ${MAX_TOKEN} characters, got ${describeValue(token)}`,
-    )
-  }
-}
-
-/** A lease ttl is a positive, finite number of ms. */
-function checkTtl(ttl: unknown): void {
-  if (!(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw new ConfigError(
-      'ttl',
-      `memcached storage: a lease ttl must be a positive, finite number of milliseconds, got ${describeValue(ttl)}`,
-    )
-  }
 }

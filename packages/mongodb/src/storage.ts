@@ -1,5 +1,11 @@
-import { type AsyncStorage, ConfigError, type SetOptions, StorageError, type StorageOp } from '@memokit/core'
-import { createWriteTracker, describeValue, hasLoneSurrogate } from '@memokit/core/backend'
+import { type AsyncStorage, type SetOptions, StorageError, type StorageOp } from '@memokit/core'
+import {
+  checkLeaseToken,
+  checkLeaseTtl,
+  createWriteTracker,
+  describeValue,
+  hasLoneSurrogate,
+} from '@memokit/core/backend'
 import { openConnection } from './connection'
 import {
   decodeDocument,
@@ -38,8 +44,6 @@ export interface MongoStorage extends AsyncStorage {
 }
 
 const NAME = 'mongodb'
-const MIN_TOKEN = 16
-const MAX_TOKEN = 64
 
 /**
  * A MongoDB storage (official driver). One document per entry, `{ p: prefix, ns: namespace, k: key, v: value,
@@ -81,7 +85,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     return { p: prefix, ns: namespace, k: key }
   }
   const leaseKeyOf = (op: StorageOp, namespace: string, key: string, token: string): MongoDocument => {
-    checkToken(token)
+    checkLeaseToken('mongodb', token)
     return keyOf(op, namespace, key)
   }
 
@@ -118,7 +122,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
 
     async acquireLease(namespace, key, token, ttl) {
       const filter = leaseKeyOf('acquireLease', namespace, key, token)
-      checkLeaseTtl(ttl)
+      checkLeaseTtl('mongodb', ttl)
       const now = Date.now()
       return run('acquireLease', (col) => leases.acquireLease(col, filter, token, ttl, now), {
         write: [namespace, key],
@@ -133,7 +137,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
 
     async extendLease(namespace, key, token, ttl) {
       const filter = leaseKeyOf('extendLease', namespace, key, token)
-      checkLeaseTtl(ttl)
+      checkLeaseTtl('mongodb', ttl)
       const now = Date.now()
       return run('extendLease', (col) => leases.extendLease(col, filter, token, ttl, now), { write: [namespace, key] })
     },
@@ -167,28 +171,5 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     },
 
     close,
-  }
-}
-
-/**
- * A lease token is a string of 16 to 64 characters (core sends 128 random bits), without lone surrogates (BSON's
- * UTF-8 would turn two such tokens into one).
- */
-function checkToken(token: unknown): void {
-  if (typeof token !== 'string' || token.length < MIN_TOKEN || token.length > MAX_TOKEN || hasLoneSurrogate(token)) {
-    throw new ConfigError(
-      'token',
-      `mongodb storage: a lease token must be a string of ${MIN_TOKEN} to ${MAX_TOKEN} characters, got ${describeValue(token)}`,
-    )
-  }
-}
-
-/** A lease ttl is a positive, finite number of ms. */
-function checkLeaseTtl(ttl: unknown): void {
-  if (!(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw new ConfigError(
-      'ttl',
-      `mongodb storage: a lease ttl must be a positive, finite number of milliseconds, got ${describeValue(ttl)}`,
-    )
   }
 }
