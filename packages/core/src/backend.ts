@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
 import { ConfigError, StorageError, type StorageOp } from './errors'
 
+export { createDeadlineQueue, type Deadline, type DeadlineQueue } from './deadlines'
 export { checkLeaseArgs, checkLeaseToken, checkLeaseTtl } from './lease-args'
 export { createWriteTracker, type WriteTracker } from './write-order'
 

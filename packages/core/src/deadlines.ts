@@ -20,6 +20,9 @@ export interface DeadlineQueue {
 }
 
 /**
+ * The deadline queue of one storage's operations, each bounded by `timeoutMs` (ms; the backends pass their
+ * `operationTimeoutMs`, default 1000 ms). Shared by the network backends (Redis, MongoDB, memcached).
+ *
  * Every operation gets the same timeout, so deadlines arrive in order: a doubly linked list in start order, one
  * timer for its head. A settled operation unlinks itself right away. That matters more than the timer: an
  * operation kept in the queue until its deadline (a second by default) would keep its closures, and through them

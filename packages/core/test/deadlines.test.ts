@@ -1,5 +1,5 @@
-// The deadline queue that bounds every Redis operation (one timer for all), against a model of what it must do:
-// an operation expires exactly `timeout` after it started unless it settled before, in start order, once.
+// The deadline queue that bounds the operations of the network backends (one timer for all), against a model of
+// what it must do: an operation expires exactly `timeout` after it started unless it settled before, in start order, once.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import fc from 'fast-check'
 import { createDeadlineQueue, type Deadline } from '../src/deadlines'
