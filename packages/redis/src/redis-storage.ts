@@ -166,7 +166,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     return run(op, (c) => c.set(physical, payload, setOptions))
   }
 
-  const scanAndUnlink = async (target: ClearTarget, pattern: string): Promise<void> => {
+  const scanAndUnlink = async (target: ClearTarget, pattern: string, leasesOnly = false): Promise<void> => {
     let cursor = '0'
     do {
       const reply = await bounded('clear', target.scan(cursor, pattern, SCAN_COUNT))
@@ -174,10 +174,10 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       if (reply.keys.length > 0) {
         // Keys come back with the client's keyPrefix, which the client adds again on UNLINK. As Buffers (the
         // clients scan for bytes), since a lease key is not valid UTF-8.
-        const keys = reply.keys.map((k) =>
-          Buffer.isBuffer(k) ? k.subarray(keyPrefixBytes) : asString(k).slice(keyPrefix.length),
-        )
-        await bounded('clear', target.unlink(keys))
+        const keys = reply.keys
+          .filter((k) => !leasesOnly || (Buffer.isBuffer(k) && k.includes(0xff)))
+          .map((k) => (Buffer.isBuffer(k) ? k.subarray(keyPrefixBytes) : asString(k).slice(keyPrefix.length)))
+        if (keys.length > 0) await bounded('clear', target.unlink(keys))
       }
     } while (cursor !== '0')
   }
@@ -197,6 +197,10 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     await run('clear', async () => undefined)
     // One target per node to scan: the client itself, or every master of a cluster.
     const targets = await bounded('clear', clearTargets())
+    // Two passes, leases first: a fenced write landing after the first pass finds no lease and stores nothing;
+    // one that landed before left an entry that exists for the whole second pass, so SCAN returns it. (One pass
+    // would miss an entry written behind the cursor whose lease the cursor had not reached yet.)
+    await Promise.all(targets.map((target) => scanAndUnlink(target, pattern, true)))
     await Promise.all(targets.map((target) => scanAndUnlink(target, pattern)))
   }
 
