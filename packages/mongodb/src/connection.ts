@@ -3,7 +3,7 @@
  * `operationTimeoutMs`, turns every failure into a StorageError, and closes the client it built itself.
  */
 import { StorageError, type StorageOp } from '@memokit/core'
-import { storageFailure, type WriteTracker } from '@memokit/core/backend'
+import { createDeadlineQueue, storageFailure, type WriteTracker } from '@memokit/core/backend'
 import type { MongoCollectionLike } from './documents'
 import { ensureIndexes } from './indexes'
 import type { ResolvedOptions } from './options'
@@ -22,9 +22,15 @@ export interface Order {
 export interface Connection {
   /**
    * Runs one driver operation within operationTimeoutMs (connect, index creation and waiting for earlier writes
-   * included) and wraps every failure in a StorageError.
+   * included) and wraps every failure in a StorageError. `map` turns the result into the operation's value in the
+   * same promise (a hit: the decoded entry); what it throws rejects as is.
    */
-  run<T>(op: StorageOp, fn: (col: MongoCollectionLike) => Promise<T>, order?: Order): Promise<T>
+  run<T, R = T>(
+    op: StorageOp,
+    fn: (col: MongoCollectionLike) => Promise<T>,
+    order?: Order,
+    map?: (value: T) => R,
+  ): Promise<R>
   /** Closes the client built from `url` (a client passed in stays open); later `run`s reject. */
   close(): Promise<void>
 }
@@ -58,42 +64,66 @@ export function openConnection(resolved: ResolvedOptions, writes: WriteTracker):
     return ready
   }
 
-  // The driver keeps going after a timeout; its late result is ignored, but a write stays tracked until the driver
-  // is done with it.
-  const run = async <T>(op: StorageOp, fn: (col: MongoCollectionLike) => Promise<T>, order?: Order): Promise<T> => {
-    if (closed) throw new StorageError(`mongodb storage is closed; ${op} is not possible`, { storage: NAME, op })
-    let timer: NodeJS.Timeout | undefined
-    let expired = false
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        expired = true
-        reject(
-          new StorageError(
-            `mongodb ${op} on ${where} timed out after ${operationTimeoutMs} ms (operationTimeoutMs)`,
-            { storage: NAME, op },
-            { cause: new Error(`no answer from MongoDB within ${operationTimeoutMs} ms`) },
-          ),
-        )
-      }, operationTimeoutMs)
-    })
-    try {
-      let work =
-        opened !== undefined && order?.after === undefined
-          ? fn(opened)
-          : collectionReady().then(async (col) => {
-              if (order?.after !== undefined) await order.after
-              // A caller that already got its timeout must not see its write land later (say, after a delete that
-              // succeeded in the meantime): once ready too late, skip the command instead of sending it.
-              if (expired) throw new Error('operation abandoned after its timeout')
-              return fn(col)
-            })
-      if (order?.write !== undefined) work = writes.track(order.write[0], order.write[1], work)
-      return await Promise.race([work, timeout])
-    } catch (error) {
-      throw storageFailure(NAME, op, where, error)
-    } finally {
-      clearTimeout(timer)
+  const deadlines = createDeadlineQueue(operationTimeoutMs)
+  const timedOut = (op: StorageOp): StorageError =>
+    new StorageError(
+      `mongodb ${op} on ${where} timed out after ${operationTimeoutMs} ms (operationTimeoutMs)`,
+      { storage: NAME, op },
+      { cause: new Error(`no answer from MongoDB within ${operationTimeoutMs} ms`) },
+    )
+
+  // One promise per operation, bounded by the shared deadline queue: no timer, race or async function of its own
+  // (a hit paid a setTimeout/clearTimeout pair, a Promise.race and two async layers). The driver keeps going after
+  // a timeout; its late result is ignored, but a write stays tracked until the driver is done with it.
+  const run = <T, R = T>(
+    op: StorageOp,
+    fn: (col: MongoCollectionLike) => Promise<T>,
+    order?: Order,
+    map?: (value: T) => R,
+  ): Promise<R> => {
+    if (closed) {
+      return Promise.reject(new StorageError(`mongodb storage is closed; ${op} is not possible`, { storage: NAME, op }))
     }
+    return new Promise<R>((resolve, reject) => {
+      let expired = false
+      const deadline = deadlines.add(() => {
+        expired = true
+        reject(timedOut(op))
+      })
+      let work: Promise<T>
+      try {
+        work =
+          opened !== undefined && order?.after === undefined
+            ? fn(opened)
+            : collectionReady().then(async (col) => {
+                if (order?.after !== undefined) await order.after
+                // A caller that already got its timeout must not see its write land later (say, after a delete
+                // that succeeded in the meantime): once ready too late, skip the command instead of sending it.
+                if (expired) throw new Error('operation abandoned after its timeout')
+                return fn(col)
+              })
+      } catch (error) {
+        work = Promise.reject(error)
+      }
+      if (order?.write !== undefined) work = writes.track(order.write[0], order.write[1], work)
+      work.then(
+        (value) => {
+          if (!deadlines.settle(deadline)) return
+          // What `map` throws (a CodecError from decoding) is the caller's error as is, not a StorageError.
+          if (map === undefined) resolve(value as unknown as R)
+          else {
+            try {
+              resolve(map(value))
+            } catch (error) {
+              reject(error)
+            }
+          }
+        },
+        (error: unknown) => {
+          if (deadlines.settle(deadline)) reject(storageFailure(NAME, op, where, error))
+        },
+      )
+    })
   }
 
   const close = async (): Promise<void> => {

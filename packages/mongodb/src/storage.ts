@@ -89,15 +89,22 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     return keyOf(op, namespace, key)
   }
 
+  const decodeHit = (doc: MongoDocument | null) => (doc === null ? undefined : decodeDocument(doc, codec))
+
   return {
     async: true,
     name: NAME,
     scope: resolved.scope,
 
-    async get(namespace, key) {
-      const filter = keyOf('get', namespace, key)
-      const doc = await run('get', (col) => col.findOne(filter, { projection: VALUE_PROJECTION }))
-      return doc === null ? undefined : decodeDocument(doc, codec)
+    // Not an async function: a hit is the driver's promise plus the one `run` makes (decoding included).
+    get(namespace, key) {
+      let filter: MongoDocument
+      try {
+        filter = keyOf('get', namespace, key)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return run('get', (col) => col.findOne(filter, { projection: VALUE_PROJECTION }), undefined, decodeHit)
     },
 
     async getMany(namespace, keys) {
