@@ -24,6 +24,10 @@ type Held = { readonly value: string | Buffer; readonly cas: string }
 // A released lease: expired at once, kept (and freed by memcached) for a second.
 const RELEASED = '0:'
 const RELEASED_EXPTIME_S = 1
+// memcached counts relative exptimes from its own clock, which ticks once a second and lags real time by up to
+// one: an item can leave up to a second before `exptime` seconds have passed. An entry leaving early is a miss; a
+// lease leaving early would let a second holder in, so a lease's key lives a second longer than its ms expiry.
+const CLOCK_SLACK_MS = 1_000
 // `cas` attempts of the holder against its own concurrent calls (an extension changes the CAS unique).
 const CAS_ROUNDS = 3
 
@@ -90,7 +94,7 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
       return onLease('acquireLease', ns, key, token, 'write', async (call, lKey) => {
         const now = Date.now()
         const value = leaseValue(now + ttl, token)
-        const exptime = toExptime(ttl, now)
+        const exptime = toExptime(ttl + CLOCK_SLACK_MS, now)
         if (await call(() => c.add(lKey, value, exptime))) return true
         const held = await gets(call, lKey)
         // Gone since the add (memcached expired or a delete removed it): one more add decides.
@@ -113,7 +117,7 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
       return onLease('extendLease', ns, key, token, 'read', (call, lKey) =>
         whileHeld(call, lKey, token, () => {
           const now = Date.now()
-          return [leaseValue(now + ttl, token), toExptime(ttl, now)]
+          return [leaseValue(now + ttl, token), toExptime(ttl + CLOCK_SLACK_MS, now)]
         }),
       )
     },

@@ -106,11 +106,10 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
           // A corrupt payload is no live entry: remove it all the same.
           if (!(error instanceof CodecError)) throw error
         }
-        const [removed] = await Promise.all([
-          present && call(() => client.delete(found.mKey)),
-          // The lease goes too (only a client with gets/cas can have written one): it fences out its holder.
-          leases !== undefined && call(() => client.delete(found.lKey)),
-        ])
+        // The lease goes first (only a client with gets/cas can have written one): it fences out its holder. Then
+        // the entry key, present at the read or not: a fenced write may have landed since, before the lease went.
+        if (leases !== undefined) await call(() => client.delete(found.lKey))
+        const removed = await call(() => client.delete(found.mKey))
         return live && removed
       })
     },
