@@ -1,5 +1,5 @@
 import { CodecError, StorageError, type StorageOp } from '@memokit/core'
-import { messageOf, storageFailure } from '@memokit/core/backend'
+import { createDeadlineQueue, messageOf, storageFailure } from '@memokit/core/backend'
 
 /** Sends one command of an operation: rejects at the operation's deadline, and sends nothing after it. */
 export type Call = <R>(start: () => Promise<R>) => Promise<R>
@@ -27,44 +27,48 @@ export function createRunner(where: string, operationTimeoutMs: number): Run {
     return storageFailure(NAME, op, where, error)
   }
 
-  // One deadline per storage operation, shared by all its round trips. After it passes, the operation rejects and
-  // no further command is sent; late replies are dropped (their rejections are handled, nothing leaks).
-  const run = async <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let timedOut = false
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = true
-        reject(
-          new StorageError(
-            `memcached ${op} on ${where} timed out after ${operationTimeoutMs} ms (operationTimeoutMs): the server is slow, hung or unreachable`,
-            { storage: NAME, op },
-          ),
-        )
-      }, operationTimeoutMs)
-    })
-    const call: Call = <R>(start: () => Promise<R>): Promise<R> => {
-      if (timedOut) return deadline
-      let pending: Promise<R>
-      try {
-        pending = Promise.resolve(start())
-      } catch (error) {
-        return Promise.reject(fail(op, error, valueBytes))
+  const deadlines = createDeadlineQueue(operationTimeoutMs)
+  const timedOut = (op: StorageOp): StorageError =>
+    new StorageError(
+      `memcached ${op} on ${where} timed out after ${operationTimeoutMs} ms (operationTimeoutMs): the server is slow, hung or unreachable`,
+      { storage: NAME, op },
+    )
+
+  // One deadline per storage operation, shared by all its round trips, in the shared deadline queue (no timer,
+  // Promise.race or async function per operation: a hit paid a setTimeout/clearTimeout pair and two races). After
+  // the deadline the operation has rejected and no further command is sent; late replies are dropped.
+  const run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      let expired = false
+      const deadline = deadlines.add(() => {
+        expired = true
+        reject(timedOut(op))
+      })
+      const onFailure = (error: unknown): never => {
+        throw fail(op, error, valueBytes)
       }
-      return Promise.race([
-        pending.then(undefined, (error: unknown) => {
-          throw fail(op, error, valueBytes)
-        }),
-        deadline,
-      ])
-    }
-    const work = body(call)
-    try {
-      return await Promise.race([work, deadline])
-    } finally {
-      clearTimeout(timer)
-      work.catch(() => undefined)
-    }
-  }
+      const call: Call = <R>(start: () => Promise<R>): Promise<R> => {
+        if (expired) return Promise.reject(timedOut(op))
+        try {
+          return Promise.resolve(start()).then(undefined, onFailure)
+        } catch (error) {
+          return Promise.reject(fail(op, error, valueBytes))
+        }
+      }
+      let work: Promise<T>
+      try {
+        work = body(call)
+      } catch (error) {
+        work = Promise.reject(error)
+      }
+      work.then(
+        (value) => {
+          if (deadlines.settle(deadline)) resolve(value)
+        },
+        (error: unknown) => {
+          if (deadlines.settle(deadline)) reject(error)
+        },
+      )
+    })
   return run
 }
