@@ -59,6 +59,15 @@ export function leased(
 ): Promise<unknown> {
   // Registered now, so this process's other callers join instead of taking leases of their own.
   if (!flight.background && plan.identity.pending.get(key) !== flight) plan.identity.pending.set(key, flight)
+  // A waiter with a stale value in hand answers with it after the soft timeout, as a computing caller would.
+  const soft = plan.softTimeoutMs
+  if (plan.lease?.distributed && fallback !== undefined && soft !== undefined && !flight.background) {
+    flight.after(soft, () => {
+      if (flight.settled) return
+      mark(flight.observer, 'stale-if-timeout')
+      flight.resolve(fallback.value)
+    })
+  }
   takeOrWait({ plan, self, args, key, fallback, flight, here }).catch((error: unknown) => {
     forget(plan.identity, flight)
     flight.reject(error)

@@ -159,6 +159,26 @@ describe("singleFlight: 'distributed'", () => {
     expect((error as Error).message).toMatch(/waitTimeout/)
   })
 
+  it('a waiter with a value in its staleIfError window answers with it after the soft timeout', async () => {
+    const state = sharedState()
+    const { fn } = source(5)
+    const { namespace, wrappers } = fleet(state, 1, fn, {
+      singleFlight: 'distributed',
+      ttl: 30,
+      staleIfError: '1m',
+      timeout: { soft: 40, hard: 2000 },
+    })
+    const first = await wrappers[0](8)
+    await sleep(60)
+    state.leases.set(`${namespace}\u0000${wrappers[0].keyFor(8)}`, {
+      token: 'held'.repeat(8),
+      expiresAt: Date.now() + 5000,
+    })
+    const started = Date.now()
+    expect(await wrappers[0](8)).toEqual(first)
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
   it('fails open when the lease operations fail: the call answers and the failure is reported', async () => {
     const state = sharedState()
     state.failing.add('acquireLease')
