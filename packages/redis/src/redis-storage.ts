@@ -98,7 +98,8 @@ async function mgetBySlot(c: RedisCompatibleClient, keys: string[], clientPrefix
  * A Redis storage over node-redis 6 (standalone, Cluster, Sentinel) or your ioredis 5 client (`Redis`, `Cluster`).
  * One round trip per read (`GET`; `getMany` is one `MGET`, one per hash slot on a cluster) and per write
  * (`SET ... PX`); `add` is `SET NX`; `clear` walks the namespace
- * with `SCAN` + `UNLINK` (never `KEYS` or `FLUSHDB`), on every master of a cluster. Every operation is bounded by
+ * with `SCAN` + `UNLINK` (never `KEYS` or `FLUSHDB`), on every master of a cluster. The lease members are `SET NX PX`
+ * and Lua scripts (`EVALSHA`, `EVAL` on `NOSCRIPT`); `delete` is a script removing the entry and its lease. Every operation is bounded by
  * `operationTimeoutMs` and fails with a StorageError naming the server, so a slow or dead server never hangs a
  * caller (core then runs the function). Unknown or invalid options throw a ConfigError before anything connects.
  *
