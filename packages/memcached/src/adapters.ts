@@ -1,6 +1,7 @@
 import { CodecError } from '@memokit/core'
 import type { MemcachedClient } from './client'
 import { type MemjsPerformLike, memjsCas, memjsGets } from './memjs-cas'
+import { canGetMulti, type MemjsServerLike, memjsGetMulti } from './memjs-multi'
 
 /**
  * The part of a memjs `Client` (memjs 1.x, binary protocol) that {@link fromMemjs} calls. A real
@@ -18,6 +19,8 @@ export interface MemjsClientLike {
   readonly seq?: number
   incrSeq?(): void
   perform?: MemjsPerformLike['perform']
+  /** memjs' server for a key (public in memjs 1.x): the adapter's `getMulti` writes to it directly. */
+  server?(key: string): MemjsServerLike | null | undefined
 }
 
 // `host:port` of each server, without the credentials a server string may carry (`user:pass@host:port`).
@@ -68,6 +71,11 @@ function fromMemjsCommands(client: MemjsClientLike): MemcachedClient {
       }
     },
     delete: (key) => client.delete(key),
+  }
+  if (canGetMulti(client)) {
+    const multi = client
+    // Keys spread over several servers are read one by one, concurrently (memjs pipelines each connection).
+    commands.getMulti = (keys) => memjsGetMulti(multi, keys) ?? Promise.all(keys.map((key) => commands.get(key)))
   }
   if (typeof client.perform === 'function' && typeof client.incrSeq === 'function') {
     const raw = client as MemjsPerformLike

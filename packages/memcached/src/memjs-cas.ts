@@ -19,7 +19,7 @@ export interface MemjsPerformLike {
 
 /** A binary-protocol response as memjs hands it to `perform`'s callback. */
 export interface MemjsResponseLike {
-  readonly header: { readonly status?: number; readonly cas?: Buffer }
+  readonly header: { readonly status?: number; readonly cas?: Buffer; readonly opcode?: number }
   readonly val: Buffer
 }
 

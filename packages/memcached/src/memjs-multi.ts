@@ -1,0 +1,99 @@
+/**
+ * A multi-key `get` for memjs, which has none: one write of quiet GETKQ requests, one per key, ended by a NOOP
+ * (memcached's binary-protocol multi-get). memcached answers only the keys it holds, then the NOOP, all in the
+ * order of the requests, so the reply to a read of the namespace version and the entry (versioned.ts) describes
+ * the version first and the entry after it, as two sequential GETs would. The requests go through memjs's own
+ * per-server queue (`server(key)`, `onResponse`, `onError`, `write`), the way memjs sends its own multi-reply
+ * `stats`, so they share its connection, its request timeout and the order of its other requests.
+ */
+import type { MemjsResponseLike } from './memjs-cas'
+
+/** A memjs server connection (memjs 1.x `Server`), as memjs's own commands use it. */
+export interface MemjsServerLike {
+  onResponse(
+    seq: number,
+    handler: ((response: MemjsResponseLike & { key: Buffer }) => void) & { quiet?: boolean },
+  ): void
+  onError(seq: number, handler: (error: Error) => void): void
+  write(request: Uint8Array): void
+}
+
+/** The part of a memjs `Client` the multi-get uses. */
+export interface MemjsMultiLike {
+  readonly seq: number
+  incrSeq(): void
+  /** The server a key goes to; `null` when none is available. */
+  server(key: string): MemjsServerLike | null | undefined
+  readonly servers?: readonly unknown[]
+}
+
+const MAGIC_REQUEST = 0x80
+const GETKQ = 0x0d
+const NOOP = 0x0a
+const HEADER_BYTES = 24
+const OK = 0
+const KEY_NOT_FOUND = 1
+
+/** Whether `client` has what {@link memjsGetMulti} needs (memjs 1.x does). */
+export function canGetMulti(client: object): client is MemjsMultiLike {
+  const c = client as Partial<MemjsMultiLike>
+  return typeof c.server === 'function' && typeof c.incrSeq === 'function' && typeof c.seq === 'number'
+}
+
+// GETKQ for every key, then a NOOP, all carrying `seq`: the NOOP's reply (no body) ends memjs's quiet handler.
+function requests(keys: readonly string[], seq: number): Buffer {
+  const bytes = keys.map((key) => Buffer.from(key, 'utf8'))
+  let size = HEADER_BYTES
+  for (const key of bytes) size += HEADER_BYTES + key.length
+  const buf = Buffer.alloc(size)
+  let at = 0
+  const header = (opcode: number, keyLength: number): void => {
+    buf[at] = MAGIC_REQUEST
+    buf[at + 1] = opcode
+    buf.writeUInt16BE(keyLength, at + 2)
+    buf.writeUInt32BE(keyLength, at + 8)
+    buf.writeUInt32BE(seq, at + 12)
+    at += HEADER_BYTES
+  }
+  for (const key of bytes) {
+    header(GETKQ, key.length)
+    buf.set(key, at)
+    at += key.length
+  }
+  header(NOOP, 0)
+  return buf
+}
+
+/**
+ * The values of `keys` in their order (`undefined` for absent ones) in one round trip, or `undefined` when the
+ * keys go to more than one server (the caller then reads them one by one). memjs's `retries` do not apply: a
+ * connection error rejects at once.
+ */
+export function memjsGetMulti(
+  client: MemjsMultiLike,
+  keys: readonly string[],
+): Promise<(Buffer | undefined)[]> | undefined {
+  const server = client.server(keys[0] as string)
+  if (server === null || server === undefined) return Promise.reject(new Error('No servers available'))
+  if ((client.servers?.length ?? 1) > 1 && keys.some((key) => client.server(key) !== server)) return undefined
+  client.incrSeq()
+  const seq = client.seq
+  return new Promise((resolve, reject) => {
+    const found = new Map<string, Buffer>()
+    let failure: Error | undefined
+    const handler = (response: MemjsResponseLike & { key: Buffer }): void => {
+      const { status } = response.header
+      if (response.header.opcode === NOOP) {
+        if (failure !== undefined) reject(failure)
+        else resolve(keys.map((key) => found.get(key)))
+      } else if (status === OK) found.set(response.key.toString('utf8'), response.val)
+      else if (status !== KEY_NOT_FOUND)
+        failure ??= new Error(`memjs get: the server answered status ${String(status)}`)
+    }
+    // Quiet: memjs keeps the handler for every reply with a body and drops it at the NOOP's, which has none.
+    handler.quiet = true
+    server.onResponse(seq, handler)
+    server.onError(seq, reject)
+    server.write(requests(keys, seq))
+  })
+}

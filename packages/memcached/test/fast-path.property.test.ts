@@ -1,0 +1,124 @@
+// The one-round-trip read (memjs multi-get of the namespace version and the entry under the version this process
+// last saw) against the plain path (a memjs adapter without getMulti) and a model, on a real memcached this file
+// starts: random sets, deletes, clears of the namespace and of key prefixes, from three replicas with their own
+// clients, so the fast replica's remembered version is often dead when it reads. It must never answer an entry
+// written under an older namespace version: every get and getMany must equal the model and the plain path.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import type { AsyncStorage } from '@memokit/core'
+import fc from 'fast-check'
+import memjs from 'memjs'
+import { fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
+import { type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
+
+const PORT = portFromEnv('MEMCACHED_FASTPATH_PORT', 11317)
+const quiet = { log: () => undefined }
+
+let server: MemcachedServer
+const clients: memjs.Client[] = []
+
+beforeAll(async () => {
+  server = await startMemcached(PORT)
+}, 15_000)
+
+afterAll(async () => {
+  for (const client of clients) client.close()
+  await server?.stop()
+}, 15_000)
+
+function memjsClient(): memjs.Client {
+  const client = memjs.Client.create(server.address, { logger: quiet, timeout: 0.5, retries: 1 })
+  clients.push(client)
+  return client
+}
+
+function withoutMulti(client: MemcachedClient): MemcachedClient {
+  const { getMulti: _, ...rest } = client
+  return rest
+}
+
+const KEYS = ['a', 'ab', 'b', 'ba', 'c'] as const
+const PREFIXES = ['a', 'b'] as const
+const replica = fc.constantFrom(0, 1, 2)
+type Step =
+  | { kind: 'set'; by: number; key: string; value: number }
+  | { kind: 'delete'; by: number; key: string }
+  | { kind: 'clear'; by: number; prefix: string | undefined }
+  | { kind: 'get'; key: string }
+  | { kind: 'getMany'; keys: string[] }
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant('set' as const), by: replica, key: fc.constantFrom(...KEYS), value: fc.nat(99) }),
+  fc.record({ kind: fc.constant('delete' as const), by: replica, key: fc.constantFrom(...KEYS) }),
+  fc.record({ kind: fc.constant('clear' as const), by: replica, prefix: fc.option(fc.constantFrom(...PREFIXES), { nil: undefined }) }),
+  fc.record({ kind: fc.constant('get' as const), key: fc.constantFrom(...KEYS) }),
+  fc.record({ kind: fc.constant('getMany' as const), keys: fc.array(fc.constantFrom(...KEYS), { maxLength: 4 }) }),
+)
+
+describe('memcached read through memjs multi-get (speculative version) vs the plain path', () => {
+  it('sends one multi-get per read once the version is known', () => {
+    expect(typeof fromMemjs(memjsClient()).getMulti).toBe('function')
+  })
+
+  it('answers every get and getMany as the plain path and the model do, across clears by other replicas', async () => {
+    let run = 0
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
+        const prefix = `fp${process.pid}-${run++}`
+        const ns = 'ns'
+        // 0: the fast path under test (multi-get), 1: the plain path, 2: another replica. Both readers also write.
+        const fast = memcachedStorage({ client: fromMemjs(memjsClient()), prefix })
+        const plain = memcachedStorage({ client: withoutMulti(fromMemjs(memjsClient())), prefix })
+        const other = memcachedStorage({ client: fromMemjs(memjsClient()), prefix })
+        const replicas: AsyncStorage[] = [fast, plain, other]
+        const model = new Map<string, number>()
+        const read = async (storage: AsyncStorage, key: string) => (await storage.get(ns, key))?.value
+        for (const s of steps) {
+          if (s.kind === 'set') {
+            await replicas[s.by]?.set(ns, s.key, s.value)
+            model.set(s.key, s.value)
+          } else if (s.kind === 'delete') {
+            await replicas[s.by]?.delete(ns, s.key)
+            model.delete(s.key)
+          } else if (s.kind === 'clear') {
+            await replicas[s.by]?.clear(ns, s.prefix)
+            for (const key of [...model.keys()])
+              if (s.prefix === undefined || key.startsWith(s.prefix)) model.delete(key)
+          } else if (s.kind === 'get') {
+            const want = model.get(s.key)
+            expect(await read(fast, s.key)).toBe(want)
+            expect(await read(plain, s.key)).toBe(want)
+          } else {
+            const want = s.keys.map((key) => model.get(key))
+            expect((await fast.getMany?.(ns, s.keys))?.map((e) => e?.value)).toEqual(want)
+            expect((await plain.getMany?.(ns, s.keys))?.map((e) => e?.value)).toEqual(want)
+          }
+        }
+        for (const client of clients.splice(0)) client.close()
+      }),
+      { numRuns: 60 },
+    )
+  }, 120_000)
+
+  it('never answers an entry of the version a concurrent clear replaced: reads racing clears and rewrites', async () => {
+    const prefix = `fp${process.pid}-race`
+    const ns = 'ns'
+    const fast = memcachedStorage({ client: fromMemjs(memjsClient()), prefix })
+    const writer = memcachedStorage({ client: fromMemjs(memjsClient()), prefix })
+    // Each generation g clears the namespace, then writes g: a read may see g-1's clear or g's write, but once a
+    // read has seen generation g, no later read may see an older one, and no read a value of a cleared generation
+    // after its clear completed.
+    let cleared = -1
+    for (let g = 0; g < 150; g++) {
+      const readsStarted = cleared
+      const reads = Array.from({ length: 8 }, () => fast.get(ns, 'k'))
+      await writer.clear(ns)
+      cleared = g - 1
+      await writer.set(ns, 'k', g)
+      for (const entry of await Promise.all(reads)) {
+        // Started after generation `readsStarted`'s value was cleared: nothing older than the last set before.
+        if (entry !== undefined) expect(entry.value as number).toBeGreaterThan(readsStarted)
+      }
+      expect((await fast.get(ns, 'k'))?.value).toBe(g)
+    }
+  }, 60_000)
+})
