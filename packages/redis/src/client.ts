@@ -36,7 +36,10 @@ export interface RedisCommandClient {
 
 /** A client that can `SCAN` its own keyspace (standalone, Sentinel, a cluster's node client). */
 export interface RedisScanClient {
-  /** `SCAN cursor MATCH pattern COUNT n`. */
+  /**
+   * `SCAN cursor MATCH pattern COUNT n`. node-redis types the pattern as a string; `clear` also passes bytes (a
+   * pattern for lease keys only), which it sends unchanged.
+   */
   scan(cursor: string, options: { MATCH: string; COUNT: number }): Promise<{ cursor: unknown; keys: unknown[] }>
 }
 
@@ -97,7 +100,7 @@ export interface IoredisCompatibleClient {
 /** One node's keyspace that `clear` walks, and how to remove the keys found there. */
 export interface ClearTarget {
   /** `SCAN cursor MATCH pattern COUNT count` on this node. */
-  scan(cursor: string, pattern: string, count: number): Promise<{ cursor: unknown; keys: unknown[] }>
+  scan(cursor: string, pattern: string | Buffer, count: number): Promise<{ cursor: unknown; keys: unknown[] }>
   /** Removes found keys (without the client's keyPrefix, which the client adds again). */
   unlink(keys: RedisKey[]): Promise<unknown>
 }

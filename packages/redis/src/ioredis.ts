@@ -17,7 +17,7 @@ interface Ioredis {
   unlink(keys: RedisKey | RedisKey[]): Promise<unknown>
   evalsha(sha: string, numKeys: number, ...keysAndArgs: RedisKey[]): Promise<unknown>
   eval(script: string, numKeys: number, ...keysAndArgs: RedisKey[]): Promise<unknown>
-  scanBuffer(cursor: string, ...args: (string | number)[]): Promise<[unknown, unknown[]]>
+  scanBuffer(cursor: string, ...args: (string | number | Buffer)[]): Promise<[unknown, unknown[]]>
   nodes(role: 'master'): Ioredis[]
   once(event: 'ready' | 'close', listener: () => void): unknown
   off(event: 'ready' | 'close', listener: () => void): unknown

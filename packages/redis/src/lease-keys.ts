@@ -14,9 +14,9 @@
 //   contain '}', which could close a '{' of the key into a tag; should they, one more 0xFF gives other ones.
 import { crc16, hashTag } from './slots'
 
-// A byte no UTF-8 text contains.
-const MARK = 0xff
-const MARK_BYTE = Buffer.of(MARK)
+/** The byte after an entry's key in its lease key: no UTF-8 text contains it. */
+export const LEASE_MARK = 0xff
+const MARK_BYTE = Buffer.of(LEASE_MARK)
 const CLOSE_BRACE = 0x7d
 // CRC16/XMODEM's polynomial without its x^16 term.
 const POLY = 0x1021
@@ -57,9 +57,9 @@ export function leaseKey(entryKey: string, clientPrefix: string): Buffer {
   }
 }
 
-// The entry key's bytes followed by `length` bytes of MARK.
+// The entry key's bytes followed by `length` bytes of LEASE_MARK.
 function withSuffix(entryKey: string, entryLength: number, length: number): Buffer {
   const key = Buffer.allocUnsafe(entryLength + length)
   key.write(entryKey, 0, 'utf8')
-  return key.fill(MARK, entryLength)
+  return key.fill(LEASE_MARK, entryLength)
 }

@@ -16,7 +16,8 @@ function binary<T>(client: T): T {
 
 function scanTarget(node: RedisScanClient, unlink: ClearTarget['unlink']): ClearTarget {
   const scanner = binary(node)
-  return { scan: (cursor, pattern, count) => scanner.scan(cursor, { MATCH: pattern, COUNT: count }), unlink }
+  // A Buffer pattern goes through as it is (node-redis pushes MATCH's argument unchanged), though typed as a string.
+  return { scan: (cursor, pattern, count) => scanner.scan(cursor, { MATCH: pattern as string, COUNT: count }), unlink }
 }
 
 /** How `clear` reaches the keyspace of a node-redis client: standalone, pool, Sentinel or cluster. */

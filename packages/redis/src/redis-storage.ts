@@ -8,7 +8,8 @@ import {
   type StorageOp,
 } from '@memokit/core'
 import { hasLoneSurrogate, resolveEntryTtl } from '@memokit/core/backend'
-import type { ClearTarget, RedisCompatibleClient } from './client'
+import { asString, createClear } from './clear'
+import type { RedisCompatibleClient } from './client'
 import { createConnection } from './connection'
 import { adaptIoredis } from './ioredis'
 import { type EncodedEntry, type LeaseMembers, leaseMembers } from './leases'
@@ -49,25 +50,11 @@ export interface RedisStorage extends AsyncStorage, LeaseMembers {
 }
 
 const NAME = 'redis'
-// Keys per SCAN step and per UNLINK batch: big enough that a clear needs few round trips, small enough that
-// one SCAN step stays well under a millisecond of server time.
-const SCAN_COUNT = 1000
-// Glob characters of Redis' MATCH, escaped so a namespace like `a*` matches only itself.
-const GLOB_CHARS = /[*?[\]\\]/g
-
-function asString(reply: unknown): string {
-  return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString('utf8') : String(reply)
-}
-
 function loneSurrogate(op: StorageOp): StorageError {
   return new StorageError(
     'redis cannot store a namespace or key with a lone UTF-16 surrogate: it would collide with other keys in UTF-8',
     { storage: NAME, op },
   )
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(GLOB_CHARS, '\\$&')
 }
 
 function mget(c: RedisCompatibleClient, keys: string[]): Promise<unknown[]> {
@@ -120,10 +107,9 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     operationTimeoutMs,
     io === undefined ? locate : () => io.location,
   )
-  const { track, run, read, bounded } = connection
+  const { track, run, read } = connection
   const { keyPrefix, cluster, clearTargets } = io?.adapter ?? adaptNodeRedis(client)
   const prefixPart = `${escapeKeyPart(prefix)}:`
-  const keyPrefixBytes = Buffer.byteLength(keyPrefix)
 
   // A wrapper reads one namespace over and over: its checked, escaped part is kept instead of redone per call.
   let lastNamespace: string | undefined
@@ -167,22 +153,6 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     return run(op, (c) => c.set(physical, payload, setOptions))
   }
 
-  const scanAndUnlink = async (target: ClearTarget, pattern: string, leasesOnly = false): Promise<void> => {
-    let cursor = '0'
-    do {
-      const reply = await bounded('clear', target.scan(cursor, pattern, SCAN_COUNT))
-      cursor = asString(reply.cursor)
-      if (reply.keys.length > 0) {
-        // Keys come back with the client's keyPrefix, which the client adds again on UNLINK. As Buffers (the
-        // clients scan for bytes), since a lease key is not valid UTF-8.
-        const keys = reply.keys
-          .filter((k) => !leasesOnly || (Buffer.isBuffer(k) && k.includes(0xff)))
-          .map((k) => (Buffer.isBuffer(k) ? k.subarray(keyPrefixBytes) : asString(k).slice(keyPrefix.length)))
-        if (keys.length > 0) await bounded('clear', target.unlink(keys))
-      }
-    } while (cursor !== '0')
-  }
-
   const decode = (payload: unknown): Entry | undefined => {
     if (payload === null || payload === undefined) return undefined
     const entry: Entry = codec.decodeEntry(asString(payload))
@@ -192,18 +162,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   }
   const decodeAll = (replies: unknown): (Entry | undefined)[] => (replies as unknown[]).map(decode)
 
-  const clear = async (namespace: string, functionKeyPrefix: string | undefined): Promise<void> => {
-    const physical = physicalKey(namespace, functionKeyPrefix ?? '', 'clear')
-    const pattern = `${escapeGlob(keyPrefix + physical)}*`
-    await run('clear', async () => undefined)
-    // One target per node to scan: the client itself, or every master of a cluster.
-    const targets = await bounded('clear', clearTargets())
-    // Two passes, leases first: a fenced write landing after the first pass finds no lease and stores nothing;
-    // one that landed before left an entry that exists for the whole second pass, so SCAN returns it. (One pass
-    // would miss an entry written behind the cursor whose lease the cursor had not reached yet.)
-    await Promise.all(targets.map((target) => scanAndUnlink(target, pattern, true)))
-    await Promise.all(targets.map((target) => scanAndUnlink(target, pattern)))
-  }
+  const clear = createClear({ connection, clientPrefix: keyPrefix, clearTargets, physicalKey })
 
   return {
     async: true,

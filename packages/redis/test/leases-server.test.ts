@@ -101,6 +101,19 @@ describe.each(kinds)('redis leases on a server of our own ($name)', ({ create })
     await storage.clear('ns')
   })
 
+  it('clears in two passes: the first unlinks the leases only, the second the entries', async () => {
+    const storage = create(uid('passes'))
+    await Promise.all(Array.from({ length: 20 }, (_, i) => storage.set('ns', `k${i}`, i)))
+    expect(await storage.acquireLease('ns', 'k0', token(), LONG)).toBe(true)
+    expect(await storage.acquireLease('ns', 'other', token(), LONG)).toBe(true)
+    // One UNLINK per pass that found keys: a first pass matching nothing, or everything, would leave one.
+    const sent = await measure(own.port, () => storage.clear('ns'))
+    expect(sent).toEqual({ scan: 2, unlink: 2 })
+    expect(await storage.acquireLease('ns', 'k0', token(), LONG)).toBe(true)
+    expect(await storage.get('ns', 'k1')).toBeUndefined()
+    await storage.clear('ns')
+  })
+
   it('loads its scripts again after SCRIPT FLUSH: EVALSHA answers NOSCRIPT, one EVAL follows', async () => {
     const storage = create(uid('flush'))
     const t = token()
