@@ -1,5 +1,5 @@
 /**
- * `pnpm --filter @memokit/soak run soak -- [--seconds 600] [--backend redis|mongodb|memcached|all] [--kills N]
+ * `pnpm --filter @memokit/soak run soak -- [--seconds 600] [--backend redis|mongodb|memcached|redis-cluster|all] [--kills N]
  * [--workers N] [--distributed auto|on|off] [--unfenced] [--seed N] [--port N]`: runs the soak per backend, prints
  * the report, and exits 1 when a value was wrong or a caller saw an error.
  */
@@ -45,8 +45,8 @@ async function main(): Promise<void> {
     // A long soak kills the server every ~30 s unless told otherwise.
     const seconds = options.seconds ?? DEFAULTS.seconds
     const kills = options.kills ?? Math.max(DEFAULTS.kills, Math.floor(seconds / 30))
-    // Ports 7410+ by default: the CI test uses 7400+, and the two may run at once.
-    const report = await runSoak({ port: 7410, ...options, backend, kills })
+    // Ports 7410+ by default (a cluster 7470-7475): the CI tests use 7400+ and 7460+, and they may run at once.
+    const report = await runSoak({ port: backend === 'redis-cluster' ? 7470 : 7410, ...options, backend, kills })
     process.stdout.write(`${formatReport(report)}\n`)
     if (report.wrong > 0 || report.errors > 0) failed = true
   }

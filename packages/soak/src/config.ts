@@ -3,11 +3,11 @@
  * (run.ts) hands a {@link ChildConfig} to every worker and to the writer as one JSON argument.
  */
 
-/** The cache backends the soak runs against. */
-export type Backend = 'redis' | 'mongodb' | 'memcached'
+/** The cache backends the soak runs against (`redis-cluster`: 3 masters + 3 replicas, one master killed). */
+export type Backend = 'redis' | 'mongodb' | 'memcached' | 'redis-cluster'
 
 /** All backends, in the order `--backend all` runs them. */
-export const BACKENDS: readonly Backend[] = ['redis', 'mongodb', 'memcached']
+export const BACKENDS: readonly Backend[] = ['redis', 'mongodb', 'memcached', 'redis-cluster']
 
 /** The single-flight mode of one cached function of the workload. */
 export type FlightMode = 'process' | 'distributed'
@@ -32,9 +32,12 @@ export interface SoakOptions {
   readonly thinkMs: readonly [number, number]
   /** Pause between two truth updates of the writer, ms: uniform in [min, max]. Default: 20..80. */
   readonly updateMs: readonly [number, number]
-  /** How many times the chaos step kills the cache server (SIGKILL, by PID) and restarts it. Default: 2. */
+  /**
+   * How many times the chaos step kills the cache server (SIGKILL, by PID) and restarts it; on a cluster, kills a
+   * master and brings it back as a replica after the failover. Default: 2.
+   */
   readonly kills: number
-  /** How long the killed server stays down, ms. Default: 500. */
+  /** How long the killed server stays down, ms (a cluster's killed master: at least until the failover). Default: 500. */
   readonly downMs: number
   /**
    * Which functions use `singleFlight: 'distributed'` (the others the default, process-local). `'auto'`: the
@@ -46,7 +49,10 @@ export interface SoakOptions {
    * the harness's own check that it finds the stale writes fencing prevents. Default: false.
    */
   readonly unfenced: boolean
-  /** The ports range start for servers the soak starts (the cache server takes this one). Default: 7400. */
+  /**
+   * The ports range start for servers the soak starts: Redis takes this one, MongoDB the next, memcached the one
+   * after, a Redis Cluster this one and the 5 after it. Default: 7400.
+   */
   readonly port: number
   /** Seed of the workload's random choices (each process derives its own). Default: the current time. */
   readonly seed: number
@@ -73,7 +79,7 @@ export const DEFAULTS: SoakOptions = Object.freeze({
 /** What a worker or the writer needs to know: the run's options plus where everything is. */
 export interface ChildConfig {
   readonly options: SoakOptions
-  /** The cache server's URL (Redis, MongoDB) or `host:port` (memcached). */
+  /** The cache server's URL (Redis, MongoDB), `host:port` (memcached) or nodes' URLs, comma-separated (Cluster). */
   readonly cacheUrl: string
   /** The storage prefix of this run, so runs never share entries. */
   readonly prefix: string

@@ -62,8 +62,13 @@ export interface WriterRecords {
   readonly invalidations: InvalidationRecord[]
 }
 
-/** A chaos step: the cache server ended at `killed`, answering again at `restarted`. */
+/**
+ * A chaos step: the cache server ended at `killed`, answering again at `restarted` (a cluster: the failover done
+ * and the killed master back as a replica).
+ */
 export interface ChaosRecord {
   readonly killed: number
   readonly restarted: number
+  /** What happened, when the server says more (a cluster: which node was killed, which replica took over, when). */
+  readonly note?: string
 }

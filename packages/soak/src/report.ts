@@ -12,6 +12,7 @@ export function formatReport(report: SoakReport): string {
     `  leases ${report.leases ? 'on' : 'off'}, singleFlight 'distributed' ${report.distributed ? 'on (dist, swr)' : 'off'}`,
     ...report.notes.map((note) => `  note: ${note}`),
     `  chaos: ${report.chaos.length} x ${report.crash} then back (down ${report.chaos.map((c) => c.restarted - c.killed).join(', ') || '-'} ms${report.chaos.map((c) => `, at ${c.killed}`).join('')})`,
+    ...report.chaos.flatMap((c) => (c.note === undefined ? [] : [`    ${c.note}`])),
     `  calls ${report.calls}, hits ${hits} (${pct(hits, report.calls)}); outcomes ${JSON.stringify(report.outcomes)}`,
     `  truth updates ${report.updates}, invalidations completed ${report.invalidations} (${report.invalidationRetries} failed tries retried)`,
     ...Object.entries(report.runs).map(

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { check, type Verdict } from './check'
 import { type Child, startChild } from './child'
-import { BACKENDS, type Backend, type ChildConfig, DEFAULTS, type SoakOptions } from './config'
+import { type ChildConfig, DEFAULTS, type SoakOptions } from './config'
 import { BREAKER_COOLDOWN_MS } from './functions'
 import type { ChaosRecord, WorkerRecords, WriterRecords } from './records'
 import { type CacheServer, startCacheServer } from './servers'
@@ -69,8 +69,8 @@ async function chaos(server: CacheServer, options: SoakOptions, start: number, l
     const killed = Date.now()
     await server.kill()
     await sleep(options.downMs)
-    await server.restart()
-    log.push({ killed, restarted: Date.now() })
+    const note = await server.restart()
+    log.push({ killed, restarted: Date.now(), ...(note === undefined ? {} : { note }) })
   }
 }
 
@@ -80,7 +80,7 @@ export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<Soa
   const began = Date.now()
   const id = `${options.backend}-${randomBytes(4).toString('hex')}`
   const dir = mkdtempSync(join(tmpdir(), `memokit-soak-${id}-`))
-  const server = await startCacheServer(options.backend, options.port + BACKENDS.indexOf(options.backend as Backend))
+  const server = await startCacheServer(options.backend, options.port)
   const truth = await openTruth(TRUTH_URL, `memokit-soak:${id}`)
   const children: Child[] = []
   try {

@@ -5,27 +5,39 @@
 import { type MemcachedServer, startMemcached } from '../../memcached/test/memcached-server'
 import { startStandIn } from '../../mongodb/test/server'
 import { startRedisServer } from '../../redis/test/servers'
+import { clusterServer } from './cluster'
 import type { Backend } from './config'
 
 /** A cache server the soak started and may crash. */
 export interface CacheServer {
-  /** What the storages connect to: a URL (Redis, MongoDB) or `host:port` (memcached). */
+  /**
+   * What the storages connect to: a URL (Redis, MongoDB), `host:port` (memcached), or the nodes' URLs joined by
+   * commas (Redis Cluster).
+   */
   readonly url: string
   /** How the chaos step ends the process, for the report. */
   readonly crash: string
   /** Ends the process abruptly (as `crash` says) and waits until it is gone; or freezes it (MongoDB stand-in). */
   kill(): Promise<void>
-  /** Starts it again on the same port, empty, and waits until it answers; or resumes it (MongoDB stand-in). */
-  restart(): Promise<void>
+  /**
+   * Starts it again on the same port, empty, and waits until it answers; or resumes it (MongoDB stand-in); or, on
+   * a cluster, waits for the failover and brings the killed master back as a replica. May resolve to a note on
+   * what happened, for the report.
+   */
+  restart(): Promise<string | undefined>
   /** Stops it for good. Idempotent. */
   stop(): Promise<void>
 }
 
-/** Starts the cache server of `backend` on `port` (which must be free). */
-export async function startCacheServer(backend: Backend, port: number): Promise<CacheServer> {
-  if (backend === 'redis') return redisServer(port)
-  if (backend === 'memcached') return memcachedServer(port)
-  return mongoServer(port)
+/**
+ * Starts the cache server of `backend`: Redis on `basePort`, MongoDB on `basePort + 1`, memcached on
+ * `basePort + 2`, a Redis Cluster on `basePort`..`basePort + 5` (the ports must be free).
+ */
+export async function startCacheServer(backend: Backend, basePort: number): Promise<CacheServer> {
+  if (backend === 'redis') return redisServer(basePort)
+  if (backend === 'redis-cluster') return clusterServer(basePort)
+  if (backend === 'memcached') return memcachedServer(basePort + 2)
+  return mongoServer(basePort + 1)
 }
 
 async function redisServer(port: number): Promise<CacheServer> {
@@ -37,7 +49,10 @@ async function redisServer(port: number): Promise<CacheServer> {
       server.signal('SIGKILL')
       await server.exited()
     },
-    restart: () => server.restart(),
+    async restart() {
+      await server.restart()
+      return undefined
+    },
     stop: () => server.stop(),
   }
 }
@@ -51,6 +66,7 @@ async function memcachedServer(port: number): Promise<CacheServer> {
     kill: () => server.stop('SIGKILL'),
     async restart() {
       server = await startMemcached(port)
+      return undefined
     },
     stop: () => server.stop(),
   }
@@ -69,6 +85,7 @@ async function mongoServer(port: number): Promise<CacheServer> {
     },
     async restart() {
       server.thaw()
+      return undefined
     },
     stop: () => server.stop(),
   }

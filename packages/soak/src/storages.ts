@@ -7,6 +7,7 @@ import { fromMemjs, memcachedStorage } from '@memokit/memcached'
 import { mongoStorage } from '@memokit/mongodb'
 import { redisStorage } from '@memokit/redis'
 import memjs from 'memjs'
+import { createCluster } from 'redis'
 import type { Backend } from './config'
 
 /** The storage contract's lease members (all four or none). */
@@ -21,8 +22,36 @@ export interface OpenStorage {
 // Short timeouts: a killed server must cost a call well under a second before core runs `fn` itself.
 const OPERATION_TIMEOUT_MS = 500
 
+/**
+ * A node-redis cluster client over the nodes' URLs (comma-separated) that rides out a failover as the Redis
+ * cluster tests' client does: no offline queue (fail fast while a master is down), quick reconnects, and a
+ * slot-map refresh while reconnecting, so the promoted replica is found within ~200 ms of the failover.
+ */
+function openCluster(urls: string, prefix: string): OpenStorage {
+  const client = createCluster({
+    rootNodes: urls.split(',').map((url) => ({ url })),
+    defaults: {
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+    },
+    topologyRefreshOnReconnectionAttemptStrategy: 200,
+  })
+  // Errors reach the storage's callers as StorageErrors of the commands they break; this only keeps them quiet.
+  client.on('error', () => {})
+  const storage = redisStorage({ client, prefix, operationTimeoutMs: OPERATION_TIMEOUT_MS })
+  return {
+    storage,
+    async close() {
+      await storage.close()
+      // The storage leaves a client it was given open. Never connected (the orchestrator's probe): nothing to do.
+      if (client.isOpen) await client.close().catch(() => client.destroy())
+    },
+  }
+}
+
 /** Opens a storage of `backend` at `url` under `prefix` (all processes of a run use the same prefix). */
 export function openStorage(backend: Backend, url: string, prefix: string): OpenStorage {
+  if (backend === 'redis-cluster') return openCluster(url, prefix)
   if (backend === 'redis') {
     const storage = redisStorage({ url, prefix, operationTimeoutMs: OPERATION_TIMEOUT_MS })
     return { storage, close: () => storage.close() }
