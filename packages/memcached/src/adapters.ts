@@ -41,7 +41,9 @@ function withServer(client: MemcachedClient, server: string | undefined): Memcac
  * entries without TTL (and namespace versions) would expire after that default (a later miss, never a wrong value).
  * memjs's own `timeout` (0.5 s) and `retries` (2) apply inside memokit's `operationTimeoutMs`. memjs has no
  * method for `gets` and `cas`; the adapter sends them as binary-protocol requests through memjs's `perform`, which
- * gives the storage its lease members.
+ * gives the storage its lease members. Reads (`get`, `getMulti`) are quiet binary-protocol GETs: all those started
+ * in one tick go to a server in one write, each key once; memjs's `retries` don't apply to them (a connection
+ * error fails the read, which memokit reports as a StorageError).
  */
 export function fromMemjs(client: MemjsClientLike): MemcachedClient {
   const servers = Array.isArray(client.servers) ? client.servers : []
@@ -50,6 +52,8 @@ export function fromMemjs(client: MemjsClientLike): MemcachedClient {
   )
   return withServer(fromMemjsCommands(client), server)
 }
+
+const first = (values: readonly (Buffer | undefined)[]): Buffer | undefined => values[0]
 
 function fromMemjsCommands(client: MemjsClientLike): MemcachedClient {
   const commands: MemcachedClient = {
@@ -74,7 +78,10 @@ function fromMemjsCommands(client: MemjsClientLike): MemcachedClient {
   }
   if (canGetMulti(client)) {
     const multi = client
-    // Keys spread over several servers are read one by one, concurrently (memjs pipelines each connection).
+    // Single gets join the tick's batch too (one socket write for all the reads started in a tick); one key is
+    // always on one server.
+    commands.get = (key) => (memjsGetMulti(multi, [key]) as Promise<(Buffer | undefined)[]>).then(first)
+    // Keys spread over several servers are read per key (each server's reads still share a write).
     commands.getMulti = (keys) => memjsGetMulti(multi, keys) ?? Promise.all(keys.map((key) => commands.get(key)))
   }
   if (typeof client.perform === 'function' && typeof client.incrSeq === 'function') {

@@ -3,7 +3,7 @@ import { createWriteTracker, objectLabel, resolveEntryTtl } from '@memokit/core/
 import { leaseMembers } from './leases'
 import { markLine, type NamespaceState, newToken, parseState } from './namespace-state'
 import { type MemcachedStorageOptions, resolveOptions } from './options'
-import { createReads } from './reads'
+import { createReads, type Found } from './reads'
 import { createRunner } from './run'
 import { toExptime } from './ttl'
 import { asText, createVersioned } from './versioned'
@@ -50,6 +50,8 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     return entry
   }
 
+  const decodeFound = (found: Found | undefined): Entry | undefined => decodeLive(found?.raw)
+
   const encode = (value: unknown, options: SetOptions | undefined): { payload: string; exptime: number } => {
     const ttl = resolveEntryTtl(NAME, options?.ttl)
     const createdAt = Date.now()
@@ -68,10 +70,9 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     name: NAME,
     scope,
 
-    async get(ns, key) {
-      return run('get', async (call) => {
-        return decodeLive((await readEntry(call, ns, key, 'get'))?.raw)
-      })
+    // No async functions on the hit path: run's promise, the read's and a `then` that decodes.
+    get(ns, key) {
+      return run('get', (call) => readEntry(call, ns, key, 'get').then(decodeFound))
     },
 
     async getMany(ns, keys) {
@@ -108,7 +109,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
         }
         // The lease goes first (only a client with gets/cas can have written one): it fences out its holder. Then
         // the entry key, present at the read or not: a fenced write may have landed since, before the lease went.
-        if (leases !== undefined) await call(() => client.delete(found.lKey))
+        if (leases !== undefined) await call(() => client.delete(versioned.leaseKey(ns, found.state, key)))
         const removed = await call(() => client.delete(found.mKey))
         return live && removed
       })

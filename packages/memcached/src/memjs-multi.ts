@@ -64,6 +64,52 @@ function requests(keys: readonly string[], seq: number): Buffer {
   return buf
 }
 
+interface Waiter {
+  readonly keys: readonly string[]
+  resolve(values: (Buffer | undefined)[]): void
+  reject(error: unknown): void
+}
+
+/** The multi-gets of one tick for one server: written together, each key once. */
+interface Batch {
+  readonly keys: string[]
+  readonly seen: Set<string>
+  readonly waiters: Waiter[]
+}
+
+const batches = new WeakMap<MemjsServerLike, Batch>()
+
+// A socket write costs more than the rest of a hit (a syscall, and waking memcached): the multi-gets started in one
+// tick go out as one write at its end, each distinct key once (16 hits in flight read their namespace version
+// once). Every key is read after anything written to this server before the flush. A key another waiter asked for
+// first may be read before a version key that comes earlier in this waiter's list: harmless, since a speculative
+// entry only counts when the version read equals the one it was read under, and a replaced version never returns
+// (a fresh random token), so that version was current at both reads.
+function flush(client: MemjsMultiLike, server: MemjsServerLike, batch: Batch): void {
+  batches.delete(server)
+  client.incrSeq()
+  const seq = client.seq
+  const found = new Map<string, Buffer>()
+  let failure: Error | undefined
+  const fail = (error: unknown): void => {
+    for (const waiter of batch.waiters) waiter.reject(error)
+  }
+  const handler = (response: MemjsResponseLike & { key: Buffer }): void => {
+    const { status } = response.header
+    if (response.header.opcode === NOOP) {
+      if (failure !== undefined) fail(failure)
+      else for (const waiter of batch.waiters) waiter.resolve(waiter.keys.map((key) => found.get(key)))
+    } else if (status === OK) found.set(response.key.toString('utf8'), response.val)
+    else if (status !== KEY_NOT_FOUND) failure ??= new Error(`memjs get: the server answered status ${String(status)}`)
+  }
+  // Quiet: memjs keeps the handler for every reply with a body and drops it at the NOOP's, which has none.
+  handler.quiet = true
+  server.onResponse(seq, handler)
+  server.onError(seq, fail)
+  // A Buffer is a Uint8Array; the cast only bridges two copies of Node's typings (memjs's and ours).
+  server.write(requests(batch.keys, seq) as unknown as Uint8Array)
+}
+
 /**
  * The values of `keys` in their order (`undefined` for absent ones) in one round trip, or `undefined` when the
  * keys go to more than one server (the caller then reads them one by one). memjs's `retries` do not apply: a
@@ -76,24 +122,20 @@ export function memjsGetMulti(
   const server = client.server(keys[0] as string)
   if (server === null || server === undefined) return Promise.reject(new Error('No servers available'))
   if ((client.servers?.length ?? 1) > 1 && keys.some((key) => client.server(key) !== server)) return undefined
-  client.incrSeq()
-  const seq = client.seq
+  let batch = batches.get(server)
+  if (batch === undefined) {
+    const created: Batch = { keys: [], seen: new Set(), waiters: [] }
+    batch = created
+    batches.set(server, created)
+    queueMicrotask(() => flush(client, server, created))
+  }
+  for (const key of keys) {
+    if (batch.seen.has(key)) continue
+    batch.seen.add(key)
+    batch.keys.push(key)
+  }
+  const { waiters } = batch
   return new Promise((resolve, reject) => {
-    const found = new Map<string, Buffer>()
-    let failure: Error | undefined
-    const handler = (response: MemjsResponseLike & { key: Buffer }): void => {
-      const { status } = response.header
-      if (response.header.opcode === NOOP) {
-        if (failure !== undefined) reject(failure)
-        else resolve(keys.map((key) => found.get(key)))
-      } else if (status === OK) found.set(response.key.toString('utf8'), response.val)
-      else if (status !== KEY_NOT_FOUND)
-        failure ??= new Error(`memjs get: the server answered status ${String(status)}`)
-    }
-    // Quiet: memjs keeps the handler for every reply with a body and drops it at the NOOP's, which has none.
-    handler.quiet = true
-    server.onResponse(seq, handler)
-    server.onError(seq, reject)
-    server.write(requests(keys, seq))
+    waiters.push({ keys, resolve, reject })
   })
 }

@@ -3,13 +3,17 @@
  * (`getMany`), each with the version key in one round trip when the client has a multi-get.
  */
 import type { MemcachedClient } from './client'
+import type { NamespaceState } from './namespace-state'
 import type { Call } from './run'
 import type { Mode, Versioned } from './versioned'
 
-/** An entry as read: its memcached key, its lease key, and the stored bytes (`null`/`undefined` when absent). */
+/**
+ * An entry as read: its memcached key, the namespace state it was read under (`delete` derives the lease key from
+ * it; a hit doesn't build that key), and the stored bytes (`null`/`undefined` when absent).
+ */
 export interface Found {
   readonly mKey: string
-  readonly lKey: string
+  readonly state: NamespaceState
   readonly raw: unknown
 }
 
@@ -24,7 +28,7 @@ export interface Reads {
 /** The reads of a storage on `client` over `versioned`'s keys. */
 export function createReads(client: MemcachedClient, versioned: Versioned): Reads {
   const getMulti = client.getMulti?.bind(client)
-  const { entryKey, leaseKey, withState } = versioned
+  const { entryKey, withState } = versioned
 
   const readEntry = (call: Call, ns: string, key: string, mode: Exclude<Mode, 'write'>) =>
     withState(
@@ -33,14 +37,16 @@ export function createReads(client: MemcachedClient, versioned: Versioned): Read
       mode,
       async (state): Promise<Found> => {
         const mKey = entryKey(ns, state, key)
-        return { mKey, lKey: leaseKey(ns, state, key), raw: await call(() => client.get(mKey)) }
+        return { mKey, state, raw: await call(() => client.get(mKey)) }
       },
       getMulti === undefined
         ? undefined
-        : async (vKey, hint): Promise<[unknown, Found]> => {
+        : (vKey, hint): Promise<[unknown, Found]> => {
             const mKey = entryKey(ns, hint, key)
-            const values = await call(() => getMulti([vKey, mKey]))
-            return [values[0], { mKey, lKey: leaseKey(ns, hint, key), raw: values[1] }]
+            return call(() => getMulti([vKey, mKey])).then((values) => [
+              values[0],
+              { mKey, state: hint, raw: values[1] },
+            ])
           },
     )
 

@@ -14,7 +14,8 @@ const MAX_REMEMBERED_NAMESPACES = 10_000
 
 interface Remembered {
   readonly state: NamespaceState
-  readonly at: number
+  /** When a read last confirmed the state (Date.now(), ms): what versionCacheMs counts from. */
+  at: number
 }
 
 /** What a check of the namespace version against a speculative attempt yields. */
@@ -76,6 +77,13 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}~lease:${key}`, escapedPrefix)
 
   const remember = (ns: string, state: NamespaceState): void => {
+    const known = remembered.get(ns)
+    // The usual hit: the state read is the one remembered. Only the time moves (no Map re-insert per read); the
+    // entry keeps its place in the eviction order, which only decides which namespace is read without a hint.
+    if (known !== undefined && known.state === state) {
+      if (versionCacheMs > 0) known.at = Date.now()
+      return
+    }
     remembered.delete(ns)
     remembered.set(ns, { state, at: Date.now() })
     if (remembered.size > MAX_REMEMBERED_NAMESPACES) {
@@ -128,7 +136,7 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
       raw = vRaw
       speculative = { ok: true, value }
     } else [raw, speculative] = await Promise.all([call(() => client.get(vKey)), settle(action(hint))])
-    let state = raw === null || raw === undefined ? undefined : parseState(asText(raw))
+    let state = raw === null || raw === undefined ? undefined : stateOf(asText(raw), hint)
     if (state === undefined) {
       if (mode !== 'write') {
         remembered.delete(ns)
@@ -143,6 +151,11 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     }
     return action(state)
   }
+
+  // The version key usually holds what it held at the last read: then the remembered state is reused as is (no
+  // parse, and `remember` sees the same object).
+  const stateOf = (text: string, hint: NamespaceState | undefined): NamespaceState | undefined =>
+    hint !== undefined && hint.raw === text ? hint : parseState(text)
 
   const rotate = async (call: Call, ns: string): Promise<NamespaceState> => {
     const fresh = newToken()

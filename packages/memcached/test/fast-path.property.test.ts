@@ -49,14 +49,32 @@ type Step =
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), by: replica, key: fc.constantFrom(...KEYS), value: fc.nat(99) }),
   fc.record({ kind: fc.constant('delete' as const), by: replica, key: fc.constantFrom(...KEYS) }),
-  fc.record({ kind: fc.constant('clear' as const), by: replica, prefix: fc.option(fc.constantFrom(...PREFIXES), { nil: undefined }) }),
+  fc.record({
+    kind: fc.constant('clear' as const),
+    by: replica,
+    prefix: fc.option(fc.constantFrom(...PREFIXES), { nil: undefined }),
+  }),
   fc.record({ kind: fc.constant('get' as const), key: fc.constantFrom(...KEYS) }),
   fc.record({ kind: fc.constant('getMany' as const), keys: fc.array(fc.constantFrom(...KEYS), { maxLength: 4 }) }),
 )
 
 describe('memcached read through memjs multi-get (speculative version) vs the plain path', () => {
-  it('sends one multi-get per read once the version is known', () => {
-    expect(typeof fromMemjs(memjsClient()).getMulti).toBe('function')
+  it('writes the reads started in one tick to the server at once: 16 hits, one socket write, right values', async () => {
+    const client = memjsClient()
+    const storage = memcachedStorage({ client: fromMemjs(client), prefix: `fp${process.pid}-tick` })
+    for (let k = 0; k < 16; k++) await storage.set('ns', `k${k}`, k)
+    const server = (client as unknown as { servers: { write(b: Buffer): void }[] }).servers[0] as {
+      write(b: Buffer): void
+    }
+    const write = server.write.bind(server)
+    let writes = 0
+    server.write = (b) => {
+      writes++
+      write(b)
+    }
+    const values = await Promise.all(Array.from({ length: 16 }, (_, k) => storage.get('ns', `k${k}`)))
+    expect(writes).toBe(1)
+    expect(values.map((e) => e?.value)).toEqual(Array.from({ length: 16 }, (_, k) => k))
   })
 
   it('answers every get and getMany as the plain path and the model do, across clears by other replicas', async () => {
