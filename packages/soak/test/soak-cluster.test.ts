@@ -11,7 +11,7 @@ const PORT = Number(process.env.SOAK_CLUSTER_PORT || 7460)
 
 describe('soak on redis-cluster', () => {
   it('every value is right and no caller sees an error, through a master SIGKILL, failover and rejoin', async () => {
-    const report = await runSoak({ backend: 'redis-cluster', seconds: 12, kills: 1, port: PORT })
+    const report = await runSoak({ backend: 'redis-cluster', seconds: 10, kills: 1, port: PORT })
     expectCleanRun(report, 1)
     // The chaos step did what it says: a replica took over and the killed master came back as a replica.
     expect(report.chaos[0]?.note).toMatch(

@@ -1,4 +1,4 @@
-// The soak's CI form: 15 s per backend of 4 worker processes and a writer over one cache server that the chaos
+// The soak's CI form: 10 s per backend of 4 worker processes and a writer over one cache server that the chaos
 // step crashes and brings back twice; every value returned must be right (check.ts) and no caller may see an error.
 // The last test hides the lease members: the same check must then find the stale writes that fencing prevents,
 // or it could not fail. Longer runs: `pnpm --filter @memokit/soak run soak -- --seconds 600` (README).
@@ -9,7 +9,7 @@ import { expectCleanRun } from './expectations'
 
 // Ports 7400-7402 (one per backend); 7410+ are the CLI's.
 const PORT = Number(process.env.SOAK_PORT || 7400)
-const SECONDS = 15
+const SECONDS = 10
 
 describe.each<Backend>(['redis', 'mongodb', 'memcached'])('soak on %s', (backend) => {
   it('every value is right and no caller sees an error, through crashes of the cache server', async () => {
