@@ -3,4 +3,6 @@ export type { MemcacheClientLike, MemcacheClientStoreOptions, MemjsClientLike } 
 export { fromMemcacheClient, fromMemjs } from './adapters'
 export type { MemcachedClient } from './client'
 export { memcachedStorage } from './memcached-storage'
+export type { MemjsResponseLike } from './memjs-cas'
+export type { MemjsServerLike } from './memjs-multi'
 export type { MemcachedStorageOptions } from './options'
