@@ -17,6 +17,11 @@ export interface DeadlineQueue {
    * its deadline had already passed (or it was settled before).
    */
   settle(deadline: Deadline): boolean
+  /**
+   * `work` bounded: its value, or `failed(error)` when it rejects, or `timedOut()` when the deadline passes first
+   * (a late reply is then ignored, and its rejection handled, so nothing leaks as an unhandled rejection).
+   */
+  bound<T>(work: PromiseLike<T> | T, timedOut: () => unknown, failed: (error: unknown) => unknown): Promise<T>
 }
 
 /**
@@ -76,6 +81,21 @@ export function createDeadlineQueue(timeoutMs: number): DeadlineQueue {
       if (item.expire === undefined) return false
       unlink(item)
       return true
+    },
+    bound(work, timedOut, failed) {
+      return new Promise((resolve, reject) => {
+        const deadline = this.add(() => reject(timedOut()))
+        Promise.resolve(work).then(
+          (value) => {
+            this.settle(deadline)
+            resolve(value)
+          },
+          (error: unknown) => {
+            this.settle(deadline)
+            reject(failed(error))
+          },
+        )
+      })
     },
   }
 }

@@ -77,3 +77,34 @@ describe('createDeadlineQueue', () => {
     expect(jest.getTimerCount()).toBe(1)
   })
 })
+
+describe('DeadlineQueue.bound', () => {
+  const timedOut = () => new Error('timed out')
+  const failed = (error: unknown) => new Error(`failed: ${(error as Error).message}`)
+
+  it('answers with the work, or its failure mapped, and leaves the queue', async () => {
+    const queue = createDeadlineQueue(TIMEOUT)
+    await expect(queue.bound(Promise.resolve(7), timedOut, failed)).resolves.toBe(7)
+    await expect(queue.bound(Promise.reject(new Error('boom')), timedOut, failed)).rejects.toThrow('failed: boom')
+    await expect(queue.bound(3, timedOut, failed)).resolves.toBe(3)
+  })
+
+  it('rejects with timedOut() at the deadline, and a late failure of the work goes nowhere', async () => {
+    const queue = createDeadlineQueue(TIMEOUT)
+    let rejectWork!: (error: unknown) => void
+    const work = new Promise<number>((_, reject) => {
+      rejectWork = reject
+    })
+    const bounded = queue.bound(work, timedOut, failed)
+    const outcome = bounded.then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    )
+    jest.advanceTimersByTime(TIMEOUT - 1)
+    await Promise.resolve()
+    jest.advanceTimersByTime(1)
+    expect(await outcome).toBe('timed out')
+    rejectWork(new Error('late'))
+    await Promise.resolve()
+  })
+})

@@ -3,9 +3,9 @@
 
 import type { ResolvedBusOptions } from './bus-options'
 import type { IoredisCompatibleClient, OwnedClient, RedisCompatibleClient } from './client'
-import { createOwnedClient } from './connection'
 import { adaptIoredis } from './ioredis'
 import { locate } from './locate'
+import { createOwnedClient } from './owned-client'
 
 /** A message listener on one channel; `message` is the raw string as published. */
 export type RawListener = (message: string) => void

@@ -1,3 +1,4 @@
+import type { StorageOp } from '@memokit/core'
 /** A key as memokit sends it: a string, or bytes for a lease key (which is not valid UTF-8 by design). */
 export type RedisKey = string | Buffer
 
@@ -113,4 +114,25 @@ export interface ClientAdapter {
   readonly cluster: boolean
   /** Every node a clear must scan (each master of a cluster); called once the client is connected. */
   clearTargets(): Promise<readonly ClearTarget[]>
+}
+
+/** The storage's side of one client: connecting, bounding, tracking what is in flight, closing. */
+export interface Connection {
+  /** Runs one storage operation: rejects at once after `close()`, and `close()` waits for it. */
+  track<T>(op: StorageOp, work: () => Promise<T>): Promise<T>
+  /** Sends one command, waiting (bounded) for the first connect; wraps failures into StorageErrors. */
+  run<T>(op: StorageOp, command: (client: RedisCompatibleClient) => Promise<T>): Promise<T>
+  /**
+   * `track` + `run` + `decode` of the reply as one promise: the hit path. Once connected, it saves the two promises
+   * and microtask hops per read that composing them costs (bench R1). Rejects with what `decode` throws, unwrapped.
+   */
+  read<T>(
+    op: StorageOp,
+    command: (client: RedisCompatibleClient) => Promise<unknown>,
+    decode: (reply: unknown) => T,
+  ): Promise<T>
+  /** Bounds work that doesn't go through `run` (a SCAN step) by `operationTimeoutMs`. */
+  bounded<T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T>
+  /** Waits for the operations in flight, then closes a client memokit created (a user's client stays open). */
+  close(): Promise<void>
 }

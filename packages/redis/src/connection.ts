@@ -1,64 +1,15 @@
-import { ConfigError, StorageError, type StorageOp } from '@memokit/core'
+import { StorageError, type StorageOp } from '@memokit/core'
 import { createDeadlineQueue, storageFailure } from '@memokit/core/backend'
-import { createClient } from 'redis'
-import type { OwnedClient, RedisCompatibleClient } from './client'
+import type { Connection, RedisCompatibleClient } from './client'
+
+export type { Connection } from './client'
+
 import { hint } from './hints'
 import type { Location } from './locate'
 import { type StandaloneClient, untimed } from './node-redis'
-
-/** The storage's side of one client: connecting, bounding, tracking what is in flight, closing. */
-export interface Connection {
-  /** Runs one storage operation: rejects at once after `close()`, and `close()` waits for it. */
-  track<T>(op: StorageOp, work: () => Promise<T>): Promise<T>
-  /** Sends one command, waiting (bounded) for the first connect; wraps failures into StorageErrors. */
-  run<T>(op: StorageOp, command: (client: RedisCompatibleClient) => Promise<T>): Promise<T>
-  /**
-   * `track` + `run` + `decode` of the reply as one promise: the hit path. Once connected, it saves the two promises
-   * and microtask hops per read that composing them costs (bench R1). Rejects with what `decode` throws, unwrapped.
-   */
-  read<T>(
-    op: StorageOp,
-    command: (client: RedisCompatibleClient) => Promise<unknown>,
-    decode: (reply: unknown) => T,
-  ): Promise<T>
-  /** Bounds work that doesn't go through `run` (a SCAN step) by `operationTimeoutMs`. */
-  bounded<T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T>
-  /** Waits for the operations in flight, then closes a client memokit created (a user's client stays open). */
-  close(): Promise<void>
-}
+import { createOwnedClient, RECONNECT_MAX_DELAY_MS } from './owned-client'
 
 const NAME = 'redis'
-// Commands a client built from `url` keeps waiting for replies: against a hung server, timed-out commands stay in
-// node-redis' queue until the connection drops, so the cap bounds memory; past it, calls fail at once.
-const MAX_PENDING_COMMANDS = 10_000
-// Reconnect backoff of a client built from `url`: 50, 100, 200, ... ms, capped at 1 s, plus jitter. Also how long
-// after its last operation a storage counts as idle, and how often a client closed for good is connected again.
-const RECONNECT_MAX_DELAY_MS = 1000
-
-/** Creates the client for `url` (not connected); `reconnect` decides each reconnect like node-redis' strategy. */
-export function createOwnedClient(
-  url: string,
-  operationTimeoutMs: number,
-  reconnect: (retries: number) => number | Error,
-): OwnedClient {
-  try {
-    return createClient({
-      url,
-      // Without this, commands issued while disconnected wait in memory until the server is back.
-      disableOfflineQueue: true,
-      commandsQueueMaxLength: MAX_PENDING_COMMANDS,
-      // Every operation is bounded by our own deadline queue; node-redis' per-command AbortSignal timer would
-      // double that work and costs more than the round trip itself on a hit (bench R1).
-      commandOptions: { timeout: 0 },
-      socket: { connectTimeout: Math.max(operationTimeoutMs, 1000), reconnectStrategy: reconnect },
-    }) as unknown as OwnedClient
-  } catch (error) {
-    // node-redis' message may quote the URL, password included: keep it only as the cause.
-    throw new ConfigError('url', 'url is not a valid Redis URL (redis[s]://[[user][:password]@]host[:port][/db])', {
-      cause: error,
-    })
-  }
-}
 
 /**
  * Connects `client` lazily. An owned client (built from `url`) is ref'd only while an operation is in flight, so an
@@ -109,8 +60,6 @@ export function createConnection(
   const fail = (op: StorageOp, error: unknown): StorageError =>
     storageFailure(NAME, op, location.where(), error, hint(error, owned !== undefined, client.isOpen, lastError))
 
-  // Races the work with a timer. A late reply is ignored: the promise is already settled, and the work's own
-  // rejection is handled here, so nothing leaks as an unhandled rejection.
   const deadlines = createDeadlineQueue(operationTimeoutMs)
   const timedOut = (op: StorageOp): StorageError =>
     new StorageError(
@@ -118,19 +67,11 @@ export function createConnection(
       { storage: NAME, op },
     )
   const bounded = <T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const deadline = deadlines.add(() => reject(timedOut(op)))
-      Promise.resolve(work).then(
-        (value) => {
-          deadlines.settle(deadline)
-          resolve(value)
-        },
-        (error: unknown) => {
-          deadlines.settle(deadline)
-          reject(fail(op, error))
-        },
-      )
-    })
+    deadlines.bound(
+      work,
+      () => timedOut(op),
+      (error) => fail(op, error),
+    )
 
   const startConnect = (): Promise<void> => {
     if (connecting) return connecting
