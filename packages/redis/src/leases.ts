@@ -2,8 +2,8 @@
 // own beside the entry (lease-keys.ts), holding the token, with the lease's ttl as its PX. Each member is one
 // command or one script, so it is atomic on the server and costs one round trip; on a Cluster the lease and its
 // entry share a slot, so a script may touch both.
-import { ConfigError, type SetOptions, type StorageOp } from '@memokit/core'
-import { describeValue, hasLoneSurrogate, messageOf } from '@memokit/core/backend'
+import type { SetOptions, StorageOp } from '@memokit/core'
+import { checkLeaseToken, checkLeaseTtl, messageOf } from '@memokit/core/backend'
 import type { Connection } from './connection'
 import { leaseKey } from './lease-keys'
 import { DELETE, EXTEND, evalScript, RELEASE, SET_IF_LEASED } from './lua'
@@ -34,26 +34,15 @@ export interface LeaseMembers {
   delete(namespace: string, key: string): Promise<boolean>
 }
 
-const MIN_TOKEN = 16
-const MAX_TOKEN = 64
-
-function checkToken(op: StorageOp, token: unknown): string {
-  if (typeof token === 'string' && token.length >= MIN_TOKEN && token.length <= MAX_TOKEN && !hasLoneSurrogate(token)) {
-    return token
-  }
-  throw new ConfigError(
-    'token',
-    `redis storage: ${op} needs a token of ${MIN_TOKEN} to ${MAX_TOKEN} characters without lone UTF-16 surrogates (core passes 128 random bits as 32 hex digits), got ${describeValue(token)}`,
-  )
+function checkToken(token: unknown): string {
+  checkLeaseToken('redis', token)
+  return token as string
 }
 
 // Whole ms, rounded up like an entry's PX: a lease never lapses before the time its holder was promised.
-function leaseMs(op: StorageOp, ttl: unknown): number {
-  if (typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0) return Math.ceil(ttl)
-  throw new ConfigError(
-    'ttl',
-    `redis storage: ${op} needs a lease ttl that is a positive, finite number of milliseconds, got ${describeValue(ttl)}`,
-  )
+function leaseMs(ttl: unknown): number {
+  checkLeaseTtl('redis', ttl)
+  return Math.ceil(ttl as number)
 }
 
 const isOne = (reply: unknown): boolean => Number(reply) === 1
@@ -77,8 +66,8 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
     acquireLease: (namespace, key, token, ttl) =>
       track('acquireLease', async () => {
         const op = 'acquireLease'
-        const tok = checkToken(op, token)
-        const px = leaseMs(op, ttl)
+        const tok = checkToken(token)
+        const px = leaseMs(ttl)
         const [, lease] = keysOf(op, namespace, key)
         const reply = await run(op, (c) =>
           c.set(lease, tok, { expiration: { type: 'PX', value: px }, condition: 'NX' }),
@@ -89,7 +78,7 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
     releaseLease: (namespace, key, token) =>
       track('releaseLease', async () => {
         const op = 'releaseLease'
-        const tok = checkToken(op, token)
+        const tok = checkToken(token)
         const [, lease] = keysOf(op, namespace, key)
         return isOne(await run(op, (c) => evalScript(c, RELEASE, [lease], [tok])))
       }),
@@ -97,8 +86,8 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
     extendLease: (namespace, key, token, ttl) =>
       track('extendLease', async () => {
         const op = 'extendLease'
-        const tok = checkToken(op, token)
-        const px = leaseMs(op, ttl)
+        const tok = checkToken(token)
+        const px = leaseMs(ttl)
         const [, lease] = keysOf(op, namespace, key)
         return isOne(await run(op, (c) => evalScript(c, EXTEND, [lease], [tok, String(px)])))
       }),
@@ -106,7 +95,7 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
     setIfLeased: (namespace, key, value, token, options) =>
       track('setIfLeased', async () => {
         const op = 'setIfLeased'
-        const tok = checkToken(op, token)
+        const tok = checkToken(token)
         const [entry, lease] = keysOf(op, namespace, key)
         const { payload, px } = encode(value, options)
         const args = [tok, payload, px === undefined ? '' : String(px)]
