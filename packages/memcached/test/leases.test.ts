@@ -50,6 +50,28 @@ const open = (client: MemcachedClient, prefix: string): Leased => memcachedStora
 describe.each(Object.keys(adapters) as Array<keyof typeof adapters>)('memcached leases via %s', (name) => {
   const connect = adapters[name]
 
+  it("a live lease is never taken by another token, whatever the phase of memcached's one-second clock", async () => {
+    // memcached counts exptime from a clock that ticks once a second: an item with exptime 1 can leave ~0.1 s
+    // after it was set. A lease key must outlive its ms expiry, or a second holder gets in while it is live.
+    const prefix = `phase-${rand()}`
+    const holder = open(connect(), prefix)
+    const other = open(connect(), prefix)
+    const ns = 'n'
+    let stolen = 0
+    for (let round = 0; round < 4; round++) {
+      const key = `k${round}`
+      const started = Date.now()
+      expect(await holder.acquireLease(ns, key, token(), 1000)).toBe(true)
+      while (Date.now() - started < 900) {
+        if (await other.acquireLease(ns, key, token(), 1000)) stolen++
+        await sleep(25)
+      }
+      // Start the next round at another phase of the server's clock.
+      await sleep(170)
+    }
+    expect(stolen).toBe(0)
+  }, 20_000)
+
   it('the adapter answers gets and cas as MemcachedClient documents', async () => {
     const client = connect()
     const gets = client.gets as NonNullable<MemcachedClient['gets']>
