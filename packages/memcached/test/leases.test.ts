@@ -50,6 +50,41 @@ const open = (client: MemcachedClient, prefix: string): Leased => memcachedStora
 describe.each(Object.keys(adapters) as Array<keyof typeof adapters>)('memcached leases via %s', (name) => {
   const connect = adapters[name]
 
+  it('delete removes a fenced write whose lease was taken before it, even one landing during its own read', async () => {
+    const base = connect()
+    let during: (() => Promise<void>) | undefined
+    // The deleting replica's client: right after its entry read answers, the holder's whole fenced write runs.
+    const after = async <T>(read: Promise<T>): Promise<T> => {
+      const value = await read
+      const hook = during
+      during = undefined
+      if (hook !== undefined) await hook()
+      return value
+    }
+    const getMulti = base.getMulti
+    const wrapped: MemcachedClient = {
+      get: (key) => after(base.get(key)),
+      set: (...a) => base.set(...a),
+      add: (...a) => base.add(...a),
+      append: (...a) => base.append(...a),
+      delete: (key) => base.delete(key),
+      ...(getMulti === undefined ? {} : { getMulti: (keys) => after(getMulti.call(base, keys)) }),
+      ...(base.gets === undefined ? {} : { gets: base.gets.bind(base), cas: base.cas?.bind(base) }),
+    }
+    const prefix = `del-${rand()}`
+    const holder = open(connect(), prefix)
+    const deleter = open(wrapped, prefix)
+    await holder.set('n', 'other', 1)
+    const t = token()
+    expect(await holder.acquireLease('n', 'k', t, HOLD)).toBe(true)
+    during = async () => {
+      expect(await holder.setIfLeased('n', 'k', 'computed before the delete', t)).toBe(true)
+    }
+    await deleter.delete('n', 'k')
+    expect(during).toBeUndefined()
+    expect(await holder.get('n', 'k')).toBeUndefined()
+  })
+
   it("a live lease is never taken by another token, whatever the phase of memcached's one-second clock", async () => {
     // memcached counts exptime from a clock that ticks once a second: an item with exptime 1 can leave ~0.1 s
     // after it was set. A lease key must outlive its ms expiry, or a second holder gets in while it is live.
