@@ -83,6 +83,8 @@ export interface Variant {
   readonly mk: Memokit
   /** True for the current sources (the row that carries the targets and the comparison). */
   readonly current: boolean
+  /** Comparisons this row carries besides the current row's (the channels bundle's with the no-channels build). */
+  readonly versus?: readonly Versus[]
 }
 
 /**
@@ -96,10 +98,11 @@ export async function memokitVariants(options: { readonly noChannels?: boolean }
   /** `versus`, and with `noChannels` the comparison with the build without channels too. */
   readonly versusAll: readonly Versus[]
 }> {
-  const [mk, old, bare] = await Promise.all([
+  const [mk, old, bare, bundle] = await Promise.all([
     loadMemokit(),
     loadMemokitBefore(),
     options.noChannels ? loadMemokitNoChannels() : undefined,
+    options.noChannels ? loadMemokitNoChannels(true) : undefined,
   ])
   const variants: Variant[] = []
   const skipped: string[] = []
@@ -112,40 +115,50 @@ export async function memokitVariants(options: { readonly noChannels?: boolean }
       ? { name: old.name, label: 'current/before', min: BEFORE_MIN_RATIO }
       : undefined
   const versusAll = versus ? [versus] : []
-  if (bare?.cacheValue) {
+  // Judged bundle against bundle: the current row runs the sources through tsx (a module per file), which alone
+  // measured a few percent off the same sources bundled (an A/A run), so it would charge the checks for tsx.
+  if (bare?.cacheValue && bundle?.cacheValue) {
+    const judged = { name: NO_CHANNELS, label: 'bundle/no-channels', min: NO_CHANNELS_MIN_RATIO }
+    variants.push({ name: CHANNELS_BUNDLE, mk: bundle, current: false, versus: [judged] })
     variants.push({ name: NO_CHANNELS, mk: bare, current: false })
-    if (mk.cacheValue) versusAll.push({ name: NO_CHANNELS, label: 'current/no-channels', min: NO_CHANNELS_MIN_RATIO })
-  } else if (bare) skipped.push(`${NO_CHANNELS} skipped: ${bare.reason}`)
+  } else if (bare && bundle) skipped.push(`${NO_CHANNELS} skipped: ${bare.reason ?? bundle.reason}`)
   return { variants, skipped, versus, versusAll }
 }
 
 /** Issue 12: with nobody subscribed, S1-S3 stay within 3% of the same core built without its channel checks. */
 export const NO_CHANNELS_MIN_RATIO = 0.97
 const NO_CHANNELS = 'memokit without channels'
+const CHANNELS_BUNDLE = 'memokit, bundled'
 const NO_CHANNELS_SCRIPT = fileURLToPath(new URL('../scripts/build-no-channels.mjs', import.meta.url))
-let noChannels: Promise<Memokit> | undefined
+const noChannels = new Map<boolean, Promise<Memokit>>()
 
 /**
  * The current core sources with every `hasSubscribers` check replaced by `false` (scripts/build-no-channels.mjs),
- * built when the sources changed (about 1.5 s). Never throws: a failed build becomes the `reason`.
+ * or with `withChannels` the same build with the checks kept; built when the sources changed (about 1.5 s). Never
+ * throws: a failed build becomes the `reason`.
  */
-export function loadMemokitNoChannels(): Promise<Memokit> {
-  noChannels ??= (async () => {
+export function loadMemokitNoChannels(withChannels = false): Promise<Memokit> {
+  const name = withChannels ? CHANNELS_BUNDLE : NO_CHANNELS
+  const cached = noChannels.get(withChannels)
+  if (cached) return cached
+  const loading = (async () => {
     try {
-      const out = execFileSync(process.execPath, [NO_CHANNELS_SCRIPT, '--json'], {
+      const flags = withChannels ? ['--json', '--with-channels'] : ['--json']
+      const out = execFileSync(process.execPath, [NO_CHANNELS_SCRIPT, ...flags], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       const info = JSON.parse(out) as { core: string; built: boolean; seconds: number }
-      if (info.built) process.stderr.write(`built ${NO_CHANNELS} in ${info.seconds.toFixed(1)} s\n`)
-      return coreFrom(NO_CHANNELS, import(pathToFileURL(info.core).href))
+      if (info.built) process.stderr.write(`built ${name} in ${info.seconds.toFixed(1)} s\n`)
+      return coreFrom(name, import(pathToFileURL(info.core).href))
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr?.trim()
-      const reason = `the build without channels failed: ${stderr || message(error)}`
+      const reason = `the build of ${name} failed: ${stderr || message(error)}`
       return { cacheValue: undefined, memoryStorage: () => undefined, reason }
     }
   })()
-  return noChannels
+  noChannels.set(withChannels, loading)
+  return loading
 }
 
 interface BuildInfo {

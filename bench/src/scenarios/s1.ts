@@ -78,12 +78,13 @@ export const s1: Scenario = {
 
     const { variants, skipped, versusAll: versus } = await memokitVariants({ noChannels: true })
     const lines = [...skipped]
-    for (const [i, { name, mk, current }] of variants.entries()) {
+    for (const [i, { name, mk, current, versus: own }] of variants.entries()) {
       const cached = mk.cacheValue?.(fn, { storage: mk.memoryStorage(), name: 'bench.s1' }) as (n: number) => number
       contenders.push({
         name,
         note: 'cacheValue, memoryStorage()',
         ...(current ? { target: 0.3, versus } : {}),
+        ...(own ? { versus: own } : {}),
         // Each variant's loop has its own source text, so no two share a call site's feedback.
         loop: loop(`cached${i}(k)`, { keys, [`cached${i}`]: cached }),
         check: probe(name, cached),

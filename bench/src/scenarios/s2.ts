@@ -97,12 +97,13 @@ export const s2: Scenario = {
 
     const { variants, skipped, versusAll: versus } = await memokitVariants({ noChannels: true })
     const lines = [...skipped]
-    for (const { name, mk, current } of variants) {
+    for (const { name, mk, current, versus: own } of variants) {
       const cached = mk.cacheValue?.(fn, { storage: mk.memoryStorage(), name: 'bench.s2' }) as typeof fn
       contenders.push({
         name,
         note: 'cacheValue, memoryStorage()',
         ...(current ? { targetVs: { factor: 2, best: ['lru-cache', 'memoizee', 'memoize', 'moize'] }, versus } : {}),
+        ...(own ? { versus: own } : {}),
         // Each variant's loop has its own source text, so the two never share a call site's feedback.
         loop: current
           ? loop('cached ARGS', { keys, cached })

@@ -89,12 +89,13 @@ export const s3: Scenario = {
 
     const { variants, skipped, versusAll: versus } = await memokitVariants({ noChannels: true })
     const lines = [...skipped]
-    for (const { name, mk, current } of variants) {
+    for (const { name, mk, current, versus: own } of variants) {
       const cached = mk.cacheValue?.(fn, { storage: mk.memoryStorage(), name: 'bench.s3' }) as typeof fn
       contenders.push({
         name,
         note: 'cacheValue(async fn), memoryStorage()',
         ...(current ? { target: 0.7, versus } : {}),
+        ...(own ? { versus: own } : {}),
         // Each variant's loop has its own source text, so the two never share a call site's feedback.
         loop: current ? loop('cached(k)', { keys, cached }) : loop('cachedBefore(k)', { keys, cachedBefore: cached }),
         check: probe(name, cached),
