@@ -9,6 +9,7 @@ import { ConfigError, StorageError, type StorageOp } from './errors'
 export { createDeadlineQueue, type Deadline, type DeadlineQueue } from './deadlines'
 export { defaultPrefix } from './default-prefix'
 export { checkLeaseArgs, checkLeaseToken, checkLeaseTtl } from './lease-args'
+export { LEASE_MEMBERS } from './lease-options'
 export { createWriteTracker, type WriteTracker } from './write-order'
 
 /** Default `operationTimeoutMs` of the network backends: 1000 ms. */

@@ -3,15 +3,13 @@
  * whether it has the lease members, and whether core accepts `singleFlight: 'distributed'` over it.
  */
 import { type AsyncStorage, cacheValue } from '@memokit/core'
+import { LEASE_MEMBERS } from '@memokit/core/backend'
 import { fromMemjs, memcachedStorage } from '@memokit/memcached'
 import { mongoStorage } from '@memokit/mongodb'
 import { redisStorage } from '@memokit/redis'
 import memjs from 'memjs'
 import { createCluster } from 'redis'
 import type { Backend } from './config'
-
-/** The storage contract's lease members (all four or none). */
-export const LEASE_MEMBERS = ['acquireLease', 'releaseLease', 'extendLease', 'setIfLeased'] as const
 
 /** An open storage and how to close what it opened. */
 export interface OpenStorage {
