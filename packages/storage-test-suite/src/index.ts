@@ -14,6 +14,7 @@ import { getManyTests, tagTests } from './groups/tags'
 import { createSuite } from './harness'
 import type { StorageContractOptions, TestRunner } from './types'
 
+export { type LeaseFlowOptions, runLeaseFlowChecks } from './lease-flow'
 export type { ScopeCheckOptions, StorageContractOptions, StorageFactory, TestRunner } from './types'
 
 const isFactory = (value: unknown): boolean => value === undefined || typeof value === 'function'
