@@ -2,12 +2,12 @@ import { NO_SCAN } from './arg-scan'
 import { shapeOf } from './compute'
 import { UsageError } from './errors'
 import { Flight } from './flight'
-import { afterRead, refreshNow } from './flow'
+import { afterRead, readAndServe, refreshNow } from './flow'
 import { classify, FRESH } from './freshness'
 import { asyncInvalidation, syncInvalidation } from './invalidation'
 import { type MemoryInternals, MISS, memoryInternals, WithMeta } from './memory'
 import { createSlotReader, memoryWrapper, NOT_FRESH } from './memory-hits'
-import { callObserved, mark } from './observe'
+import { callObserved, mark, storageChannel } from './observe'
 import { type CacheStats, observedCall } from './observed-call'
 import { type AnyFunction, type CacheValueOptions, mirrorFunction } from './options'
 import { type Plan, resolvePlan } from './plan'
@@ -164,6 +164,8 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
       mark(undefined, 'joined')
       return inflight.promise
     }
+    // The common case in one promise (flow.ts); tags and traces take the plain path.
+    if (plan.tags === undefined && !storageChannel.hasSubscribers) return readAndServe(plan, self, args, key)
     // Registered before the read, so concurrent callers share the read too.
     const flight = new Flight(key, false)
     pending.set(key, flight)

@@ -8,8 +8,11 @@ import { type CallMessage, type ComputeReason, currentCall } from './observe'
  * while it ran) keeps its result out of the storage.
  */
 export class Flight {
-  /** What callers await. */
-  readonly promise: Promise<unknown>
+  /**
+   * What callers await. A chained flight (the async read path, flow.ts readAndServe) gets the read's own promise
+   * here from its creator, and a deferred one only when it needs more than the read (`open`).
+   */
+  promise!: Promise<unknown>
   /** Set by a delete or clear of the key while the computation ran: its result must not be stored. */
   invalidated = false
   /** The callers got their answer (the computation may still run). */
@@ -40,14 +43,22 @@ export class Flight {
     readonly key: string,
     /** A refresh behind a stale hit: nobody waits for it. */
     readonly background: boolean,
+    /** The creator sets `promise` and calls `open` before anything may settle the flight (flow.ts readAndServe). */
+    chained = false,
   ) {
+    if (!chained) this.open()
+    // A background flight's rejection is reported, not awaited: it must not surface as an unhandled rejection.
+    if (background) this.promise.catch(() => {})
+    this.observer = background ? undefined : currentCall()
+  }
+
+  /** Makes the promise `resolve` and `reject` settle, and returns it (a chained flight's callers follow it). */
+  open(): Promise<unknown> {
     this.promise = new Promise((resolve, reject) => {
       this.resolveCallers = resolve
       this.rejectCallers = reject
     })
-    // A background flight's rejection is reported, not awaited: it must not surface as an unhandled rejection.
-    if (background) this.promise.catch(() => {})
-    this.observer = background ? undefined : currentCall()
+    return this.promise
   }
 
   /** The signal `fn` sees through computeContext(); created on first use. */

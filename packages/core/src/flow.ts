@@ -10,7 +10,11 @@ import { AHEAD, classify, FALLBACK, FRESH, STALE } from './freshness'
 import { MISS, WithMeta } from './memory'
 import { mark } from './observe'
 import type { Plan } from './plan'
-import { SKIPPED } from './store'
+import type { AsyncStorage, Entry } from './storage'
+import { readDone, readFailed, readFailedNow, SKIPPED, succeeded } from './store'
+
+// What readAndServe reads while the breaker is open (readAsync's SKIPPED).
+const SKIPPED_READ: Promise<typeof SKIPPED> = Promise.resolve(SKIPPED)
 
 const heldValue = (held: unknown): unknown => (held instanceof WithMeta ? held.value : held)
 
@@ -29,7 +33,8 @@ export function afterRead(
 ): unknown {
   let fallback: WithMeta | undefined
   if (held !== MISS && held !== SKIPPED) {
-    const state = held instanceof WithMeta ? classify(held.meta, Date.now()) : FRESH
+    // No clock read for an entry without a timeline (most hits): classify calls it FRESH whatever the time.
+    const state = held instanceof WithMeta && held.meta.staleAt !== undefined ? classify(held.meta, Date.now()) : FRESH
     if (state === FRESH || state === AHEAD || state === STALE) {
       mark(flight?.observer, state === STALE ? 'stale' : 'hit')
       if (state !== FRESH) refreshBehind(plan, self, args, key, held as WithMeta, state === AHEAD)
@@ -51,6 +56,85 @@ export function afterRead(
     }
   }
   return compute(plan, self, args, key, held !== SKIPPED, fallback, flight ?? new Flight(key, false))
+}
+
+/**
+ * An async storage's read and what follows it, as one promise: a fresh hit resolves it with the value, without
+ * a deferred promise, a second `then` or a lookup in every flight map; anything else opens the flight and goes
+ * through `afterRead`, as `readAsync` + `afterRead` would (flow.property.test.ts compares the two). The caller
+ * (cache-value.ts) takes this path while nothing traces the storage and the wrapper has no tags; the flight is
+ * registered as pending before any reply can arrive.
+ */
+export function readAndServe(plan: Plan, self: unknown, args: unknown[], key: string): Promise<unknown> {
+  const { pending } = plan.identity
+  const flight = new Flight(key, false, true)
+  // Everything after the read, when it isn't a fresh hit; `afterRead` settles the flight, or throws.
+  const slow = (held: unknown): Promise<unknown> => {
+    const served = flight.open()
+    try {
+      afterRead(plan, self, args, key, held, flight)
+    } catch (error) {
+      if (pending.get(key) === flight) pending.delete(key)
+      flight.reject(error)
+    }
+    return served
+  }
+  // readFailed throws in strict mode: the flight ends there, and the call rejects with that error.
+  const failed = (error: unknown): Promise<unknown> => {
+    let held: unknown
+    try {
+      held = readFailed(plan, error, key)
+    } catch (thrown) {
+      if (pending.get(key) === flight) pending.delete(key)
+      flight.settled = true
+      throw thrown
+    }
+    return slow(held)
+  }
+  let read: Promise<Entry | undefined | typeof SKIPPED>
+  if (!plan.breaker.allow()) read = SKIPPED_READ
+  else {
+    try {
+      read = (plan.storage as AsyncStorage).get(plan.namespace, key)
+    } catch (error) {
+      // A storage that throws instead of rejecting: readAsync counts and reports that at once, before its first
+      // await; so does this, and then it goes on exactly as the plain path (cache-value.ts) would.
+      flight.open()
+      pending.set(key, flight)
+      readFailedNow(plan, error, key)
+        .then((held) => afterRead(plan, self, args, key, held, flight))
+        .catch((failure: unknown) => {
+          if (pending.get(key) === flight) pending.delete(key)
+          flight.reject(failure)
+        })
+      return flight.promise
+    }
+  }
+  const served = read.then((entry) => {
+    if (entry === SKIPPED) return slow(SKIPPED)
+    // An entry without a timeline is a fresh hit (classify); it needs no WithMeta (readDone) to say so.
+    if (entry === undefined || entry.meta?.staleAt !== undefined) {
+      let held: unknown
+      try {
+        held = readDone(plan, entry)
+      } catch (error) {
+        return failed(error)
+      }
+      return slow(held)
+    }
+    try {
+      succeeded(plan)
+    } catch (error) {
+      return failed(error)
+    }
+    mark(flight.observer, 'hit')
+    if (pending.get(key) === flight) pending.delete(key)
+    flight.settled = true
+    return entry.value
+  }, failed)
+  flight.promise = served
+  pending.set(key, flight)
+  return served
 }
 
 function answer(plan: Plan, flight: Flight | undefined, held: unknown): unknown {

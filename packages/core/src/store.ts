@@ -44,17 +44,20 @@ export async function readAsync(plan: Plan, key: string): Promise<unknown> {
   if (!plan.breaker.allow()) return SKIPPED
   try {
     const storage = plan.storage as AsyncStorage
-    // No closure unless someone traces: this runs on every hit of a remote storage.
-    const found = held(
-      (await (storageChannel.hasSubscribers
-        ? traced(plan, 'get', key, () => storage.get(plan.namespace, key))
-        : storage.get(plan.namespace, key))) as Entry | undefined,
-    )
-    succeeded(plan)
-    return found
+    const found = (await (storageChannel.hasSubscribers
+      ? traced(plan, 'get', key, () => storage.get(plan.namespace, key))
+      : storage.get(plan.namespace, key))) as Entry | undefined
+    return readDone(plan, found)
   } catch (error) {
     return readFailed(plan, error, key)
   }
+}
+
+/** What a read that succeeded found, as the call path sees it (readAsync; flow.ts readAndServe). */
+export function readDone(plan: Plan, entry: Entry | undefined): unknown {
+  const found = held(entry)
+  succeeded(plan)
+  return found
 }
 
 /** Runs a storage operation as a `memokit:storage` trace (only called when someone listens). */
@@ -85,7 +88,8 @@ export function traced(plan: Plan, op: StorageOp, key: string | undefined, run: 
   })
 }
 
-function succeeded(plan: Plan): void {
+/** Counts a storage operation that succeeded (the breaker may close). */
+export function succeeded(plan: Plan): void {
   if (plan.breaker.success()) publishEvent(plan.event('breaker-close', ''))
 }
 
@@ -146,8 +150,20 @@ export function writeLeased(
   )
 }
 
-// A corrupt payload is a miss, to be overwritten; any other failure skips the write too.
-function readFailed(plan: Plan, error: unknown, key: string): unknown {
+/** `readFailed` as readAsync returns it for a storage that threw synchronously: a settled promise. */
+export function readFailedNow(plan: Plan, error: unknown, key: string): Promise<unknown> {
+  try {
+    return Promise.resolve(readFailed(plan, error, key))
+  } catch (failure) {
+    return Promise.reject(failure)
+  }
+}
+
+/**
+ * What a failed read means for the call: a corrupt payload is a miss, to be overwritten; any other failure is
+ * SKIPPED (no write either), or thrown in strict mode.
+ */
+export function readFailed(plan: Plan, error: unknown, key: string): unknown {
   const failure = toStorageError(plan.storage, 'get', error)
   if (failure instanceof CodecError) {
     plan.report('get', plan.namespace, key, failure)
