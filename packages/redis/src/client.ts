@@ -125,10 +125,12 @@ export interface Connection {
   /**
    * `track` + `run` + `decode` of the reply as one promise: the hit path. Once connected, it saves the two promises
    * and microtask hops per read that composing them costs (bench R1). Rejects with what `decode` throws, unwrapped.
+   * `command` gets `arg` too, so a storage passes one function made once instead of a closure per read.
    */
-  read<T>(
+  read<A, T>(
     op: StorageOp,
-    command: (client: RedisCompatibleClient) => Promise<unknown>,
+    command: (client: RedisCompatibleClient, arg: A) => Promise<unknown>,
+    arg: A,
     decode: (reply: unknown) => T,
   ): Promise<T>
   /** Bounds work that doesn't go through `run` (a SCAN step) by `operationTimeoutMs`. */

@@ -126,8 +126,8 @@ export function createConnection(
     return gate
   }
 
-  // Sends a command once the first connect has settled.
-  const send = <T>(command: (c: RedisCompatibleClient) => Promise<T>): Promise<T> => {
+  // Sends a command once the first connect has settled; `arg` spares a read its closure (Connection.read).
+  const send = <A, T>(command: (c: RedisCompatibleClient, arg: A) => Promise<T>, arg: A): Promise<T> => {
     // A client is closed for good when its connect fails (e.g. a cluster with no reachable root node, or a
     // reconnect strategy that gives up): try again in the background, at most once per backoff interval, so
     // caching comes back with the server. Never for a user's client that was open before: they closed it.
@@ -140,7 +140,7 @@ export function createConnection(
       startConnect().catch(() => {})
     }
     try {
-      return command(fast !== undefined && (client as StandaloneClient).isReady ? fast : client)
+      return command(fast !== undefined && (client as StandaloneClient).isReady ? fast : client, arg)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -152,7 +152,7 @@ export function createConnection(
       gate = undefined
       gateOpen = false
     }
-    if (gateOpen) return bounded(op, send(command))
+    if (gateOpen) return bounded(op, send(command, undefined))
     return bounded(
       op,
       openGate().then(() => command(client)),
@@ -166,10 +166,13 @@ export function createConnection(
   const settle = (): void => {
     // Only read while nothing is in flight (reconnect), so only the last operation to finish needs to set it.
     if (--inflight > 0) return
-    lastUsedAt = performance.now()
-    // Idle: the socket no longer keeps the process alive (node-redis keeps it unref'd across reconnects).
-    owned?.unref()
-    for (const resolve of drained.splice(0)) resolve()
+    if (owned !== undefined) {
+      // Only an owned client's reconnect reads it: no clock read per idle moment of a user's client.
+      lastUsedAt = performance.now()
+      // Idle: the socket no longer keeps the process alive (node-redis keeps it unref'd across reconnects).
+      owned.unref()
+    }
+    if (drained.length > 0) for (const resolve of drained.splice(0)) resolve()
   }
 
   // Made once: `finally` would allocate two closures and a second promise per operation.
@@ -197,14 +200,15 @@ export function createConnection(
     return result.then(settled, failed)
   }
 
-  const read = <T>(
+  const read = <A, T>(
     op: StorageOp,
-    command: (c: RedisCompatibleClient) => Promise<unknown>,
+    command: (c: RedisCompatibleClient, arg: A) => Promise<unknown>,
+    arg: A,
     decode: (reply: unknown) => T,
   ): Promise<T> => {
-    if (closed || dormant || !gateOpen) return track(op, () => run(op, command).then(decode))
+    if (closed || dormant || !gateOpen) return track(op, () => run(op, (c) => command(c, arg)).then(decode))
     if (inflight++ === 0) owned?.ref()
-    const work = send(command)
+    const work = send(command, arg)
     return new Promise<T>((resolve, reject) => {
       const deadline = deadlines.add(() => {
         settle()
