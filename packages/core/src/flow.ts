@@ -11,7 +11,7 @@ import { MISS, WithMeta } from './memory'
 import { mark } from './observe'
 import type { Plan } from './plan'
 import type { AsyncStorage, Entry } from './storage'
-import { readDone, readFailed, readFailedNow, SKIPPED, succeeded } from './store'
+import { GET_THEN, type GetThen, readDone, readFailed, readFailedNow, SKIPPED, succeeded } from './store'
 
 // What readAndServe reads while the breaker is open (readAsync's SKIPPED).
 const SKIPPED_READ: Promise<typeof SKIPPED> = Promise.resolve(SKIPPED)
@@ -68,73 +68,81 @@ export function afterRead(
 export function readAndServe(plan: Plan, self: unknown, args: unknown[], key: string): Promise<unknown> {
   const { pending } = plan.identity
   const flight = new Flight(key, false, true)
-  // Everything after the read, when it isn't a fresh hit; `afterRead` settles the flight, or throws.
-  const slow = (held: unknown): Promise<unknown> => {
-    const served = flight.open()
-    try {
-      afterRead(plan, self, args, key, held, flight)
-    } catch (error) {
-      if (pending.get(key) === flight) pending.delete(key)
-      flight.reject(error)
-    }
-    return served
-  }
-  // readFailed throws in strict mode: the flight ends there, and the call rejects with that error.
-  const failed = (error: unknown): Promise<unknown> => {
-    let held: unknown
-    try {
-      held = readFailed(plan, error, key)
-    } catch (thrown) {
-      if (pending.get(key) === flight) pending.delete(key)
-      flight.settled = true
-      throw thrown
-    }
-    return slow(held)
-  }
-  let read: Promise<Entry | undefined | typeof SKIPPED>
-  if (!plan.breaker.allow()) read = SKIPPED_READ
-  else {
-    try {
-      read = (plan.storage as AsyncStorage).get(plan.namespace, key)
-    } catch (error) {
-      // A storage that throws instead of rejecting: readAsync counts and reports that at once, before its first
-      // await; so does this, and then it goes on exactly as the plain path (cache-value.ts) would.
-      flight.open()
-      pending.set(key, flight)
-      readFailedNow(plan, error, key)
-        .then((held) => afterRead(plan, self, args, key, held, flight))
-        .catch((failure: unknown) => {
-          if (pending.get(key) === flight) pending.delete(key)
-          flight.reject(failure)
-        })
-      return flight.promise
-    }
-  }
-  const served = read.then((entry) => {
-    if (entry === SKIPPED) return slow(SKIPPED)
+  const onEntry = (entry: Entry | undefined | typeof SKIPPED): unknown => {
+    if (entry === SKIPPED) return serveSlow(plan, self, args, flight, SKIPPED)
     // An entry without a timeline is a fresh hit (classify); it needs no WithMeta (readDone) to say so.
     if (entry === undefined || entry.meta?.staleAt !== undefined) {
       let held: unknown
       try {
         held = readDone(plan, entry)
       } catch (error) {
-        return failed(error)
+        return serveFailed(plan, self, args, flight, error)
       }
-      return slow(held)
+      return serveSlow(plan, self, args, flight, held)
     }
     try {
       succeeded(plan)
     } catch (error) {
-      return failed(error)
+      return serveFailed(plan, self, args, flight, error)
     }
     mark(flight.observer, 'hit')
     if (pending.get(key) === flight) pending.delete(key)
     flight.settled = true
     return entry.value
-  }, failed)
+  }
+  const onError = (error: unknown): unknown => serveFailed(plan, self, args, flight, error)
+  const storage = plan.storage as AsyncStorage & { [GET_THEN]?: GetThen }
+  let served: Promise<unknown>
+  try {
+    if (!plan.breaker.allow()) served = SKIPPED_READ.then(onEntry)
+    else {
+      const getThen = storage[GET_THEN]
+      served =
+        getThen === undefined
+          ? storage.get(plan.namespace, key).then(onEntry, onError)
+          : getThen.call(storage, plan.namespace, key, onEntry, onError)
+    }
+  } catch (error) {
+    // A storage that throws instead of rejecting: readAsync counts and reports that at once, before its first
+    // await; so does this, and then it goes on exactly as the plain path (cache-value.ts) would.
+    flight.open()
+    pending.set(key, flight)
+    readFailedNow(plan, error, key)
+      .then((held) => afterRead(plan, self, args, key, held, flight))
+      .catch((failure: unknown) => {
+        if (pending.get(key) === flight) pending.delete(key)
+        flight.reject(failure)
+      })
+    return flight.promise
+  }
   flight.promise = served
   pending.set(key, flight)
   return served
+}
+
+/** readAndServe after anything but a fresh hit: `afterRead` settles the opened flight, or throws. */
+function serveSlow(plan: Plan, self: unknown, args: unknown[], flight: Flight, held: unknown): Promise<unknown> {
+  const served = flight.open()
+  try {
+    afterRead(plan, self, args, flight.key, held, flight)
+  } catch (error) {
+    if (plan.identity.pending.get(flight.key) === flight) plan.identity.pending.delete(flight.key)
+    flight.reject(error)
+  }
+  return served
+}
+
+/** readAndServe after a failed read. readFailed throws in strict mode: the call rejects with that error. */
+function serveFailed(plan: Plan, self: unknown, args: unknown[], flight: Flight, error: unknown): Promise<unknown> {
+  let held: unknown
+  try {
+    held = readFailed(plan, error, flight.key)
+  } catch (thrown) {
+    if (plan.identity.pending.get(flight.key) === flight) plan.identity.pending.delete(flight.key)
+    flight.settled = true
+    throw thrown
+  }
+  return serveSlow(plan, self, args, flight, held)
 }
 
 function answer(plan: Plan, flight: Flight | undefined, held: unknown): unknown {

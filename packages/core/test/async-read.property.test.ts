@@ -23,6 +23,8 @@ interface Settings {
   refreshAhead: number | undefined
   failOpen: boolean
   breaker: boolean
+  // The storage has core's read-and-continue member (store.ts GET_THEN), as the Redis storage has.
+  getThen: boolean
 }
 
 const arg = fc.constantFrom(1, 2)
@@ -49,6 +51,7 @@ const settings: fc.Arbitrary<Settings> = fc.record({
   refreshAhead: fc.option(fc.constantFrom(0.5, 0.9), { nil: undefined }),
   failOpen: fc.boolean(),
   breaker: fc.boolean(),
+  getThen: fc.boolean(),
 })
 // Mostly good reads, so entries live long enough to be hit.
 const fault = fc.constantFrom<Fault>('ok', 'ok', 'ok', 'ok', 'ok', 'slow', 'reject', 'throw', 'corrupt')
@@ -61,7 +64,7 @@ const dc = diagnostics as unknown as {
 }
 
 /** An async storage over a Map; its n-th `get` does what `faults[n % faults.length]` says. */
-function faultyStorage(faults: readonly Fault[]) {
+function faultyStorage(faults: readonly Fault[], getThen: boolean) {
   const entries = new Map<string, Entry>()
   let reads = 0
   const live = (k: string): Entry | undefined => {
@@ -98,6 +101,31 @@ function faultyStorage(faults: readonly Fault[]) {
       return Promise.resolve()
     },
   }
+  if (getThen) {
+    // Its own promise, settled by the callbacks, as Connection.read does (not a `then` on get's promise).
+    const withThen = storage as AsyncStorage & Record<symbol, unknown>
+    withThen[Symbol.for('memokit.getThen')] = (
+      namespace: string,
+      key: string,
+      onEntry: (entry: Entry | undefined) => unknown,
+      onError: (error: unknown) => unknown,
+    ): Promise<unknown> => {
+      const read = storage.get(namespace, key)
+      return new Promise((resolve, reject) => {
+        const settle = (f: () => unknown) => {
+          try {
+            resolve(f())
+          } catch (error) {
+            reject(error)
+          }
+        }
+        read.then(
+          (entry) => settle(() => onEntry(entry)),
+          (error: unknown) => settle(() => onError(error)),
+        )
+      })
+    }
+  }
   return { storage, entries }
 }
 
@@ -114,7 +142,7 @@ async function play(ops: readonly Op[], s: Settings, faults: readonly Fault[], p
   const channel = dc.tracingChannel(CHANNELS.storage)
   if (plain) channel.subscribe(handlers)
   try {
-    const { storage, entries } = faultyStorage(faults)
+    const { storage, entries } = faultyStorage(faults, s.getThen)
     const reports: string[] = []
     let runs = 0
     // Numbered per argument: the two paths may start the computations of different keys in another order.

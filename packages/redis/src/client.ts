@@ -125,14 +125,19 @@ export interface Connection {
   /**
    * `track` + `run` + `decode` of the reply as one promise: the hit path. Once connected, it saves the two promises
    * and microtask hops per read that composing them costs (bench R1). Rejects with what `decode` throws, unwrapped.
-   * `command` gets `arg` too, so a storage passes one function made once instead of a closure per read.
+   * `command` gets `arg` too, so a storage passes one function made once instead of a closure per read. With
+   * `onValue` (and `onError`, given together), the decoded value (or the failure: a StorageError, a timeout, what
+   * `decode` threw) goes to them inside this promise, which settles with what they return or throw: core's hit
+   * path without a promise of its own (redis-storage.ts, GET_THEN).
    */
-  read<A, T>(
+  read<A, T, R = T>(
     op: StorageOp,
     command: (client: RedisCompatibleClient, arg: A) => Promise<unknown>,
     arg: A,
     decode: (reply: unknown) => T,
-  ): Promise<T>
+    onValue?: (value: T) => R,
+    onError?: (error: unknown) => R,
+  ): Promise<R>
   /** Bounds work that doesn't go through `run` (a SCAN step) by `operationTimeoutMs`. */
   bounded<T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T>
   /** Waits for the operations in flight, then closes a client memokit created (a user's client stays open). */

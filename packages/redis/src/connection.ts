@@ -8,6 +8,7 @@ import { hint } from './hints'
 import type { Location } from './locate'
 import { type StandaloneClient, untimed } from './node-redis'
 import { createOwnedClient, RECONNECT_MAX_DELAY_MS } from './owned-client'
+import { type ReadContext, settleRead } from './read'
 
 const NAME = 'redis'
 
@@ -200,41 +201,21 @@ export function createConnection(
     return result.then(settled, failed)
   }
 
-  const read = <A, T>(
+  const readContext: ReadContext = { deadlines, settle, timedOut, fail }
+  const read = <A, T, R = T>(
     op: StorageOp,
     command: (c: RedisCompatibleClient, arg: A) => Promise<unknown>,
     arg: A,
     decode: (reply: unknown) => T,
-  ): Promise<T> => {
-    if (closed || dormant || !gateOpen) return track(op, () => run(op, (c) => command(c, arg)).then(decode))
+    onValue?: (value: T) => R,
+    onError?: (error: unknown) => R,
+  ): Promise<R> => {
+    if (closed || dormant || !gateOpen) {
+      const decoded = track(op, () => run(op, (c) => command(c, arg)).then(decode))
+      return (onValue === undefined ? decoded : decoded.then(onValue, onError)) as Promise<R>
+    }
     if (inflight++ === 0) owned?.ref()
-    const work = send(command, arg)
-    return new Promise<T>((resolve, reject) => {
-      const deadline = deadlines.add(() => {
-        settle()
-        reject(timedOut(op))
-      })
-      // A late reply (or failure) after the deadline is dropped here, so nothing leaks as an unhandled rejection.
-      work.then(
-        (reply) => {
-          if (!deadlines.settle(deadline)) return
-          settle()
-          let value: T
-          try {
-            value = decode(reply)
-          } catch (error) {
-            reject(error)
-            return
-          }
-          resolve(value)
-        },
-        (error: unknown) => {
-          if (!deadlines.settle(deadline)) return
-          settle()
-          reject(fail(op, error))
-        },
-      )
-    })
+    return settleRead(readContext, op, send(command, arg), decode, onValue, onError)
   }
 
   let closing: Promise<void> | undefined
