@@ -4,9 +4,13 @@ import { decodeDocument, type MongoCollectionLike, type MongoDocument, VALUE_PRO
 // The value fields plus the key, to put each document back at the positions that asked for it.
 const MANY_PROJECTION = { ...VALUE_PROJECTION, k: 1 }
 
-/** `getMany`'s one query: `{ p, ns, k: { $in: keys } }`, which the unique { p, ns, k } index answers. */
+/**
+ * `getMany`'s one query: `{ k: { $in: keys }, ns, p }`, which the unique { p, ns, k } index answers. The key comes
+ * first for the reason `get`'s filter names it first (storage.ts): a server testing fields in order rejects the
+ * other documents at once.
+ */
 export function findMany(col: MongoCollectionLike, filter: MongoDocument, keys: readonly string[]) {
-  return col.find({ ...filter, k: { $in: [...new Set(keys)] } }, { projection: MANY_PROJECTION }).toArray()
+  return col.find({ k: { $in: [...new Set(keys)] }, ...filter }, { projection: MANY_PROJECTION }).toArray()
 }
 
 /** The documents found, decoded as `get` decodes them (expired -> undefined, corrupt -> CodecError), in `keys` order. */

@@ -84,6 +84,15 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     checkText(op, namespace, key)
     return { p: prefix, ns: namespace, k: key }
   }
+  // `get`'s filter names the key first. A server that tests a filter's fields in order on every document it scans
+  // (the wire-protocol stand-in scans the whole collection for each find) then rejects every other key at the
+  // first field, where `{ p, ns, k }` compared the two fields all documents share first: a hit cost it a third
+  // more CPU than a `findOne({ k })`. MongoDB plans the same { p, ns, k } index for either order. Writes keep
+  // `keyOf`'s order, so the documents an upsert creates keep their field order.
+  const hitFilterOf = (namespace: string, key: string): MongoDocument => {
+    checkText('get', namespace, key)
+    return { k: key, ns: namespace, p: prefix }
+  }
   const leaseKeyOf = (op: StorageOp, namespace: string, key: string, token: string): MongoDocument => {
     checkLeaseToken('mongodb', token)
     return keyOf(op, namespace, key)
@@ -100,7 +109,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     get(namespace, key) {
       let filter: MongoDocument
       try {
-        filter = keyOf('get', namespace, key)
+        filter = hitFilterOf(namespace, key)
       } catch (error) {
         return Promise.reject(error)
       }
