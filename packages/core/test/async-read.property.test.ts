@@ -8,6 +8,7 @@ import diagnostics from 'node:diagnostics_channel'
 import { afterEach, expect, it, jest } from '@jest/globals'
 import { type AsyncStorage, CHANNELS, CodecError, cacheValue, type Entry, type SetOptions } from '@memokit/core'
 import fc from 'fast-check'
+import { claimIdentity } from '../src/identity'
 
 type Fault = 'ok' | 'reject' | 'throw' | 'corrupt' | 'slow'
 type Op =
@@ -226,4 +227,33 @@ it('async storage: the one-promise read path serves what readAsync + afterRead s
     { numRuns: 300 },
   )
   expect(hits).toBeGreaterThan(300)
+})
+
+it('async storage: hits on many keys leave pending bounded, and concurrent misses still share one run', async () => {
+  const { storage } = faultyStorage(['ok'], true)
+  let runs = 0
+  const fn = async (x: number): Promise<string> => `${x}:${runs++}`
+  const namespace = `async-read-sweep-${namespaces++}`
+  const cached = cacheValue(fn, { storage, namespace, name: 'f' })
+  const pending = claimIdentity(storage, namespace, 'f', fn, false).pending
+  for (let x = 0; x < 2048; x++) await cached(x)
+  expect(runs).toBe(2048)
+  // Hits in bursts of 64 in flight, as bench R1 makes them: each key's flight is vacated, and swept in batches.
+  for (let round = 0; round < 5; round++) {
+    for (let base = 0; base < 2048; base += 64) {
+      const burst = Array.from({ length: 64 }, (_, j) => cached(base + j))
+      expect(pending.size).toBeGreaterThan(0)
+      const values = await Promise.all(burst)
+      values.forEach((v, j) => expect(v).toBe(`${base + j}:${base + j}`))
+      expect(pending.size).toBeLessThanOrEqual(2 * 256 + 64)
+    }
+  }
+  expect(runs).toBe(2048)
+  // A vacated key is absent to every reader: two concurrent misses of a new key run fn once, and a delete works.
+  const [a, b] = await Promise.all([cached(5000), cached(5000)])
+  expect(a).toBe('5000:2048')
+  expect(b).toBe(a)
+  expect(await cached.delete(7)).toBe(true)
+  expect(await cached(7)).toBe('7:2049')
+  expect([...pending.values()].every((f) => f === undefined || !f.settled)).toBe(true)
 })
