@@ -41,10 +41,10 @@ export function canGetMulti(client: object): client is MemjsMultiLike {
 }
 
 // GETKQ for every key, then a NOOP, all carrying `seq`: the NOOP's reply (no body) ends memjs's quiet handler.
+// One buffer, keys written into it (no Buffer per key): this runs once per hit.
 function requests(keys: readonly string[], seq: number): Buffer {
-  const bytes = keys.map((key) => Buffer.from(key, 'utf8'))
   let size = HEADER_BYTES
-  for (const key of bytes) size += HEADER_BYTES + key.length
+  for (const key of keys) size += HEADER_BYTES + Buffer.byteLength(key, 'utf8')
   const buf = Buffer.alloc(size)
   let at = 0
   const header = (opcode: number, keyLength: number): void => {
@@ -55,10 +55,11 @@ function requests(keys: readonly string[], seq: number): Buffer {
     buf.writeUInt32BE(seq, at + 12)
     at += HEADER_BYTES
   }
-  for (const key of bytes) {
-    header(GETKQ, key.length)
-    buf.set(key, at)
-    at += key.length
+  for (const key of keys) {
+    const length = Buffer.byteLength(key, 'utf8')
+    header(GETKQ, length)
+    buf.write(key, at, length, 'utf8')
+    at += length
   }
   header(NOOP, 0)
   return buf
@@ -70,14 +71,52 @@ interface Waiter {
   reject(error: unknown): void
 }
 
-/** The multi-gets of one tick for one server: written together, each key once. */
+/**
+ * The multi-gets of one tick for one server: written together, each key once. `seen` is only built when a second
+ * waiter joins: a lone waiter (every sequential hit) sends its keys as they are.
+ */
 interface Batch {
-  readonly keys: string[]
-  readonly seen: Set<string>
+  keys: string[]
+  seen: Set<string> | undefined
   readonly waiters: Waiter[]
 }
 
 const batches = new WeakMap<MemjsServerLike, Batch>()
+
+// The reply's values in the order of `batch.keys`. memcached answers in the order of the requests and skips the
+// absent keys, so each reply's key is looked for from where the previous one was found.
+function collector(keys: readonly string[]): {
+  values: (Buffer | undefined)[]
+  found(key: Buffer, value: Buffer): void
+} {
+  const values: (Buffer | undefined)[] = new Array(keys.length).fill(undefined)
+  let next = 0
+  return {
+    values,
+    found(key, value) {
+      const text = key.toString('utf8')
+      for (let i = next; i < keys.length; i++) {
+        if (keys[i] === text) {
+          values[i] = value
+          next = i + 1
+          return
+        }
+      }
+    },
+  }
+}
+
+// Each waiter's values: a lone waiter's keys are the batch's keys (no copy); otherwise by position of each key.
+function answer(batch: Batch, values: (Buffer | undefined)[]): void {
+  const { waiters, keys } = batch
+  if (waiters.length === 1) {
+    ;(waiters[0] as Waiter).resolve(values)
+    return
+  }
+  const at = new Map<string, number>()
+  for (let i = 0; i < keys.length; i++) at.set(keys[i] as string, i)
+  for (const waiter of waiters) waiter.resolve(waiter.keys.map((key) => values[at.get(key) as number]))
+}
 
 // A socket write costs more than the rest of a hit (a syscall, and waking memcached): the multi-gets started in one
 // tick go out as one write at its end, each distinct key once (16 hits in flight read their namespace version
@@ -89,7 +128,7 @@ function flush(client: MemjsMultiLike, server: MemjsServerLike, batch: Batch): v
   batches.delete(server)
   client.incrSeq()
   const seq = client.seq
-  const found = new Map<string, Buffer>()
+  const collected = collector(batch.keys)
   let failure: Error | undefined
   const fail = (error: unknown): void => {
     for (const waiter of batch.waiters) waiter.reject(error)
@@ -98,8 +137,8 @@ function flush(client: MemjsMultiLike, server: MemjsServerLike, batch: Batch): v
     const { status } = response.header
     if (response.header.opcode === NOOP) {
       if (failure !== undefined) fail(failure)
-      else for (const waiter of batch.waiters) waiter.resolve(waiter.keys.map((key) => found.get(key)))
-    } else if (status === OK) found.set(response.key.toString('utf8'), response.val)
+      else answer(batch, collected.values)
+    } else if (status === OK) collected.found(response.key, response.val)
     else if (status !== KEY_NOT_FOUND) failure ??= new Error(`memjs get: the server answered status ${String(status)}`)
   }
   // Quiet: memjs keeps the handler for every reply with a body and drops it at the NOOP's, which has none.
@@ -124,15 +163,18 @@ export function memjsGetMulti(
   if ((client.servers?.length ?? 1) > 1 && keys.some((key) => client.server(key) !== server)) return undefined
   let batch = batches.get(server)
   if (batch === undefined) {
-    const created: Batch = { keys: [], seen: new Set(), waiters: [] }
+    // The first reads of the tick: their keys as they are (a repeated key is just read twice).
+    const created: Batch = { keys: [...keys], seen: undefined, waiters: [] }
     batch = created
     batches.set(server, created)
     queueMicrotask(() => flush(client, server, created))
-  }
-  for (const key of keys) {
-    if (batch.seen.has(key)) continue
-    batch.seen.add(key)
-    batch.keys.push(key)
+  } else {
+    batch.seen ??= new Set(batch.keys)
+    for (const key of keys) {
+      if (batch.seen.has(key)) continue
+      batch.seen.add(key)
+      batch.keys.push(key)
+    }
   }
   const { waiters } = batch
   return new Promise((resolve, reject) => {

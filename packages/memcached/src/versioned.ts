@@ -14,6 +14,8 @@ const MAX_REMEMBERED_NAMESPACES = 10_000
 
 interface Remembered {
   readonly state: NamespaceState
+  /** The namespace's version key (built once per namespace, not per read). */
+  readonly vKey: string
   /** When a read last confirmed the state (Date.now(), ms): what versionCacheMs counts from. */
   at: number
 }
@@ -85,7 +87,7 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
       return
     }
     remembered.delete(ns)
-    remembered.set(ns, { state, at: Date.now() })
+    remembered.set(ns, { state, vKey: known?.vKey ?? versionKey(ns), at: Date.now() })
     if (remembered.size > MAX_REMEMBERED_NAMESPACES) {
       const oldest = remembered.keys().next()
       if (!oldest.done) remembered.delete(oldest.value)
@@ -114,7 +116,38 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     return parseState(fresh) as NamespaceState
   }
 
-  const withState = async <R>(
+  // What follows the version read: the state it names (created for a write when absent), remembered unless a clear
+  // overlapped; then the speculative result if it was read under that same state, else `action` under the state.
+  const afterVersion = <R>(
+    call: Call,
+    ns: string,
+    vKey: string,
+    mode: Mode,
+    epoch: number,
+    hint: NamespaceState | undefined,
+    raw: unknown,
+    speculative: Attempt<R> | undefined,
+    action: (state: NamespaceState) => Promise<R>,
+  ): R | Promise<R | undefined> | undefined => {
+    const finish = (state: NamespaceState): R | Promise<R> => {
+      if (epoch === clearEpoch) remember(ns, state)
+      if (speculative !== undefined && hint !== undefined && hint.raw === state.raw) {
+        if (speculative.ok) return speculative.value
+        throw speculative.error
+      }
+      return action(state)
+    }
+    const state = raw === null || raw === undefined ? undefined : stateOf(asText(raw), hint)
+    if (state !== undefined) return finish(state)
+    if (mode !== 'write') {
+      remembered.delete(ns)
+      return undefined
+    }
+    return createState(call, vKey, raw).then(finish)
+  }
+
+  // Not an async function: the usual hit (a remembered hint and a multi-get) is one `then` after the read.
+  const withState = <R>(
     call: Call,
     ns: string,
     mode: Mode,
@@ -126,30 +159,21 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     if (mode === 'get' && known !== undefined && versionCacheMs > 0 && Date.now() - known.at < versionCacheMs) {
       return action(known.state)
     }
-    const vKey = versionKey(ns)
+    const vKey = known?.vKey ?? versionKey(ns)
     const hint = known?.state
-    let raw: unknown
-    let speculative: Attempt<R> | undefined
-    if (hint === undefined) raw = await call(() => client.get(vKey))
-    else if (combined !== undefined) {
-      const [vRaw, value] = await combined(vKey, hint)
-      raw = vRaw
-      speculative = { ok: true, value }
-    } else [raw, speculative] = await Promise.all([call(() => client.get(vKey)), settle(action(hint))])
-    let state = raw === null || raw === undefined ? undefined : stateOf(asText(raw), hint)
-    if (state === undefined) {
-      if (mode !== 'write') {
-        remembered.delete(ns)
-        return undefined
-      }
-      state = await createState(call, vKey, raw)
+    if (hint === undefined) {
+      return call(() => client.get(vKey)).then((raw) =>
+        afterVersion(call, ns, vKey, mode, epoch, hint, raw, undefined, action),
+      )
     }
-    if (epoch === clearEpoch) remember(ns, state)
-    if (speculative !== undefined && hint !== undefined && hint.raw === state.raw) {
-      if (speculative.ok) return speculative.value
-      throw speculative.error
+    if (combined !== undefined) {
+      return combined(vKey, hint).then(([raw, value]) =>
+        afterVersion(call, ns, vKey, mode, epoch, hint, raw, { ok: true, value }, action),
+      )
     }
-    return action(state)
+    return Promise.all([call(() => client.get(vKey)), settle(action(hint))]).then(([raw, speculative]) =>
+      afterVersion(call, ns, vKey, mode, epoch, hint, raw, speculative, action),
+    )
   }
 
   // The version key usually holds what it held at the last read: then the remembered state is reused as is (no

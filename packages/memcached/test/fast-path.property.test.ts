@@ -36,6 +36,30 @@ function withoutMulti(client: MemcachedClient): MemcachedClient {
   return rest
 }
 
+const GETKQ = 0x0d
+const NOOP = 0x0a
+
+// The request buffers memjs's server connection is asked to write (one per socket write), from now on.
+function countWrites(client: memjs.Client): Buffer[] {
+  const server = (client as unknown as { servers: { write(b: Buffer): void }[] }).servers[0] as {
+    write(b: Buffer): void
+  }
+  const write = server.write.bind(server)
+  const writes: Buffer[] = []
+  server.write = (b) => {
+    writes.push(b)
+    write(b)
+  }
+  return writes
+}
+
+// The opcodes of the binary-protocol requests in one write.
+function opcodesOf(buf: Buffer): number[] {
+  const opcodes: number[] = []
+  for (let at = 0; at < buf.length; at += 24 + buf.readUInt32BE(at + 8)) opcodes.push(buf[at + 1] as number)
+  return opcodes
+}
+
 const KEYS = ['a', 'ab', 'b', 'ba', 'c'] as const
 const PREFIXES = ['a', 'b'] as const
 const replica = fc.constantFrom(0, 1, 2)
@@ -63,18 +87,48 @@ describe('memcached read through memjs multi-get (speculative version) vs the pl
     const client = memjsClient()
     const storage = memcachedStorage({ client: fromMemjs(client), prefix: `fp${process.pid}-tick` })
     for (let k = 0; k < 16; k++) await storage.set('ns', `k${k}`, k)
-    const server = (client as unknown as { servers: { write(b: Buffer): void }[] }).servers[0] as {
-      write(b: Buffer): void
-    }
-    const write = server.write.bind(server)
-    let writes = 0
-    server.write = (b) => {
-      writes++
-      write(b)
-    }
+    const writes = countWrites(client)
     const values = await Promise.all(Array.from({ length: 16 }, (_, k) => storage.get('ns', `k${k}`)))
-    expect(writes).toBe(1)
+    expect(writes).toHaveLength(1)
     expect(values.map((e) => e?.value)).toEqual(Array.from({ length: 16 }, (_, k) => k))
+  })
+
+  it('sends one sequential hit as one socket write: version + entry (or the entry alone within versionCacheMs)', async () => {
+    const client = memjsClient()
+    const writes = countWrites(client)
+    for (const [versionCacheMs, opcodes] of [
+      [0, [GETKQ, GETKQ, NOOP]],
+      [60_000, [GETKQ, NOOP]],
+    ] as const) {
+      const prefix = `fp${process.pid}-seq${versionCacheMs}`
+      const storage = memcachedStorage({ client: fromMemjs(client), prefix, versionCacheMs })
+      for (let k = 0; k < 4; k++) await storage.set('ns', `k${k}`, k)
+      writes.length = 0
+      for (let k = 0; k < 4; k++) expect((await storage.get('ns', `k${k}`))?.value).toBe(k)
+      // One write per hit, nothing more after its reply, each carrying the reads of that hit only.
+      expect(writes.map(opcodesOf)).toEqual(Array(4).fill(opcodes))
+    }
+  })
+
+  it('answers the reads of one tick with shared, repeated and absent keys: each its own values, one write', async () => {
+    const client = memjsClient()
+    const storage = memcachedStorage({ client: fromMemjs(client), prefix: `fp${process.pid}-mix` })
+    for (const [key, value] of [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ] as const)
+      await storage.set('ns', key, value)
+    const writes = countWrites(client)
+    const [first, single, second] = await Promise.all([
+      storage.getMany?.('ns', ['a', 'x', 'a']),
+      storage.get('ns', 'b'),
+      storage.getMany?.('ns', ['c', 'b', 'y', 'c', 'a']),
+    ])
+    expect(writes).toHaveLength(1)
+    expect(first?.map((e) => e?.value)).toEqual([1, undefined, 1])
+    expect(single?.value).toBe(2)
+    expect(second?.map((e) => e?.value)).toEqual([3, 2, undefined, 3, 1])
   })
 
   it('answers every get and getMany as the plain path and the model do, across clears by other replicas', async () => {
