@@ -36,8 +36,43 @@ if (which === 'S1') {
     for (const r of rs) s += r.id
   }
   await storage.close?.()
+} else if (which === 'R1OWN' || which === 'R1RAW') {
+  // A Redis hit through the user's own client with `commandOptions: { timeout: 0 }` (R1's "own client, no command
+  // timeout" row), memokit (R1OWN) or the raw read on the same kind of client (R1RAW); argv[3] is the number of
+  // hits here (default 20000), argv[4] the calls in flight (default 1). Load-independent figures: instructions per
+  // hit are `valgrind --tool=callgrind node --single-threaded --import tsx src/profile.ts R1OWN <n>` for two values
+  // of n, the difference of the two totals divided by the difference of n (bench README, issue 14).
+  const { redisStorage } = await import('@memokit/redis')
+  const { createClient } = await import('redis')
+  const client = await createClient({ url: process.env.REDIS_URL, commandOptions: { timeout: 0 } })
+    .on('error', () => {})
+    .connect()
+  const prefix = `mkprofile-${process.pid}`
+  const value = { name: 'Ada', tags: Array.from({ length: 12 }, (_, i) => `tag-${i}`), bio: 'x'.repeat(800) }
+  const storage = redisStorage({ client, prefix })
+  const cached = cacheValue(async (n: number) => ({ id: n, ...value }), { storage, name: 'profile.r1own', ttl: 60_000 })
+  const f =
+    which === 'R1OWN'
+      ? cached
+      : async (n: number): Promise<{ id: number }> => {
+          const hit = await client.get(`${prefix}:raw:${n}`)
+          if (hit !== null) return JSON.parse(hit)
+          const v = { id: n, ...value }
+          await client.set(`${prefix}:raw:${n}`, JSON.stringify(v), { expiration: { type: 'PX', value: 60_000 } })
+          return v
+        }
+  const hits = Number(process.argv[3] ?? 20_000)
+  const inFlight = Number(process.argv[4] ?? 1)
+  for (let k = 0; k < 64; k++) await f(k)
+  for (let i = 0; i < hits; i += inFlight) {
+    const rs = await Promise.all(Array.from({ length: inFlight }, (_, j) => f((i + j) & 63)))
+    for (const r of rs) s += r.id
+  }
+  await cached.clear()
+  await client.del(Array.from({ length: 64 }, (_, k) => `${prefix}:raw:${k}`))
+  await client.quit()
 } else {
-  console.error(`unknown scenario ${which}; use S1, S2, S3 or R1`)
+  console.error(`unknown scenario ${which}; use S1, S2, S3, R1, R1OWN or R1RAW`)
   process.exit(2)
 }
 console.log(which, s)
