@@ -36,7 +36,9 @@ export function createRunner(where: string, operationTimeoutMs: number): Run {
 
   // One deadline per storage operation, shared by all its round trips, in the shared deadline queue (no timer,
   // Promise.race or async function per operation: a hit paid a setTimeout/clearTimeout pair and two races). After
-  // the deadline the operation has rejected and no further command is sent; late replies are dropped.
+  // the deadline the operation has rejected and no further command is sent; late replies are dropped. A client's
+  // error becomes a StorageError where the operation rejects, not per command (a `then` per command on every hit);
+  // nothing inside an operation tells errors apart except CodecError, which stays as it is either way.
   const run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       let expired = false
@@ -44,15 +46,13 @@ export function createRunner(where: string, operationTimeoutMs: number): Run {
         expired = true
         reject(timedOut(op))
       })
-      const onFailure = (error: unknown): never => {
-        throw fail(op, error, valueBytes)
-      }
+      // Promise.resolve returns a native promise as it is (no extra step) and makes a custom client's value one.
       const call: Call = <R>(start: () => Promise<R>): Promise<R> => {
         if (expired) return Promise.reject(timedOut(op))
         try {
-          return Promise.resolve(start()).then(undefined, onFailure)
+          return Promise.resolve(start())
         } catch (error) {
-          return Promise.reject(fail(op, error, valueBytes))
+          return Promise.reject(error)
         }
       }
       let work: Promise<T>
@@ -66,7 +66,7 @@ export function createRunner(where: string, operationTimeoutMs: number): Run {
           if (deadlines.settle(deadline)) resolve(value)
         },
         (error: unknown) => {
-          if (deadlines.settle(deadline)) reject(error)
+          if (deadlines.settle(deadline)) reject(fail(op, error, valueBytes))
         },
       )
     })
