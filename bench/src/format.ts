@@ -31,11 +31,22 @@ export function rowsTable(rows: readonly Row[]): string {
   )
 }
 
+/** Where `@memokit/core` resolves: the sources (tsx, tsconfig paths) or the built package (`pnpm bench:built`). */
+function memokitSource(): string {
+  try {
+    const url = import.meta.resolve('@memokit/core')
+    return url.includes('/dist/') ? 'the built packages (dist), as users get them' : 'the sources, through tsx'
+  } catch {
+    return 'unknown'
+  }
+}
+
 export function header(cfg: BenchConfig): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU'
   return [
     `memokit bench — ${new Date().toISOString()}`,
     `Node ${process.version} (${process.platform}/${process.arch}), ${cpu} x${cpus().length}`,
+    `memokit from: ${memokitSource()}`,
     `mode: ${cfg.quick ? 'quick (smoke run, figures not meaningful)' : 'full'}; ${cfg.rounds} rounds x ${cfg.sliceMs} ms per contender, interleaved; gc: ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'exposed' : 'NOT exposed (run with --expose-gc)'}`,
   ].join('\n')
 }
