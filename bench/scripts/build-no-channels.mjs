@@ -42,8 +42,15 @@ const CHECKS = [
   'computeChannel.hasSubscribers',
   'if (callObserved)',
   '|| callObserved)',
+  'callObserved ?',
+  ': callObserved,',
 ]
-const CONSTANT = { 'if (callObserved)': 'if (false)', '|| callObserved)': '|| false)' }
+const CONSTANT = {
+  'if (callObserved)': 'if (false)',
+  '|| callObserved)': '|| false)',
+  'callObserved ?': 'false ?',
+  ': callObserved,': ': false,',
+}
 const COPY = ['packages/core/src', 'packages/core/package.json', 'packages/core/tsconfig.json', 'tsconfig.base.json']
 
 function sourceHash(root) {

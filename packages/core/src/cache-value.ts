@@ -102,6 +102,8 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
     held instanceof WithMeta && held.meta.staleAt !== undefined && classify(held.meta, Date.now()) !== FRESH
       ? NOT_FRESH
       : shapeOf(plan, held)
+  // The memory fast paths' view: an observed call goes the key-string way, to the observed path (memoryWrapper).
+  const fastFromSlot = (held: unknown): unknown => (callObserved ? NOT_FRESH : fromSlot(held))
 
   const internals = memoryInternals(plan.storage)
   const reader =
@@ -109,7 +111,7 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
       ? undefined
       : createSlotReader({ internals, namespace, keyPrefix, plainKeys, byValue, isAsyncFn, fromSlot })
   // `h` is the argument scan's hash when the by-value hit path missed: a fresh hit found here is remembered.
-  const run = (self: unknown, args: unknown[], h: number): unknown => {
+  const runPlain = (self: unknown, args: unknown[], h: number): unknown => {
     let key: string
     let held: unknown
     try {
@@ -132,15 +134,20 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
     }
     return afterRead(plan, self, args, key, held, undefined)
   }
-  const observed = observedCall(plan, (self, args) => run(self, args, NO_SCAN))
+  const observed = observedCall(plan, (self, args) => runPlain(self, args, NO_SCAN))
   if (plan.counters !== undefined) return observedOnly(observed)
+  const run = (self: unknown, args: unknown[], h: number): unknown =>
+    callObserved ? observed(self, args) : runPlain(self, args, h)
   // Tagged entries are checked against their tags' tokens on every read: no fast path can skip that.
   return reader === undefined || internals === undefined || plan.tags !== undefined
     ? function cached(this: unknown, ...args: unknown[]): unknown {
-        if (callObserved) return observed(this, args)
         return run(this, args, NO_SCAN)
       }
-    : memoryWrapper({ internals, namespace, keyPrefix, plainKeys, byValue, isAsyncFn, fromSlot }, reader, run, observed)
+    : memoryWrapper(
+        { internals, namespace, keyPrefix, plainKeys, byValue, isAsyncFn, fromSlot: fastFromSlot },
+        reader,
+        run,
+      )
 }
 
 function observedOnly(observed: (self: unknown, args: unknown[]) => unknown) {
@@ -206,9 +213,20 @@ function tierWrapper(
     if (held.meta.staleAt !== undefined && classify(held.meta, Date.now()) !== FRESH) return NOT_FRESH
     return Promise.resolve(held.value)
   }
-  const hits = { internals: l1, namespace, keyPrefix, plainKeys, byValue: false, isAsyncFn: true, fromSlot }
+  // The fast paths' view: an observed call goes to `run`, which takes the observed path (see memoryWrapper).
+  const fastFromSlot = (held: unknown): unknown => (callObserved ? NOT_FRESH : fromSlot(held))
+  const hits = {
+    internals: l1,
+    namespace,
+    keyPrefix,
+    plainKeys,
+    byValue: false,
+    isAsyncFn: true,
+    fromSlot: fastFromSlot,
+  }
   const reader = createSlotReader(hits)
   const run = (self: unknown, args: unknown[]): unknown => {
+    if (callObserved) return observed(self, args)
     if (plainKeys) {
       let key: string
       try {
@@ -227,5 +245,5 @@ function tierWrapper(
     }
     return call(self, args)
   }
-  return memoryWrapper(hits, reader, run, observed) as (this: unknown, ...args: unknown[]) => Promise<unknown>
+  return memoryWrapper(hits, reader, run) as (this: unknown, ...args: unknown[]) => Promise<unknown>
 }

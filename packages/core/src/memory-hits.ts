@@ -9,7 +9,6 @@ import {
   shouldScan,
 } from './arg-scan'
 import { type MemoryInternals, MISS, type Table, WithMeta } from './memory'
-import { callObserved } from './observe'
 
 /**
  * The hit paths over a memory storage that skip the key string: a one-number argument list reads the function's
@@ -80,17 +79,19 @@ export function createSlotReader(plan: MemoryHitPlan): SlotReader & { readonly r
 /**
  * The wrapper over a memory storage: the fast paths first, then `run` (the key-string path, which reads through
  * `reader.read` and remembers by-value hits when it is given the scan's hash).
+ *
+ * Observation costs these paths no test: while `memokit:call` has subscribers every table's flags are set
+ * (memory-route.ts), so a hit goes through `plan.fromSlot`, which answers NOT_FRESH when observed, and `run`, which
+ * takes the observed path then. Both must do so.
  */
 export function memoryWrapper(
   plan: MemoryHitPlan,
   reader: ReturnType<typeof createSlotReader>,
   run: (self: unknown, args: unknown[], h: number) => unknown,
-  observed: (self: unknown, args: unknown[]) => unknown,
 ): (this: unknown, ...args: unknown[]) => unknown {
   const { internals, namespace, keyPrefix, fromSlot, byValue, isAsyncFn } = plan
   if (!plan.plainKeys) {
     return function cached(this: unknown, ...args: unknown[]): unknown {
-      if (callObserved) return observed(this, args)
       return run(this, args, NO_SCAN)
     }
   }
@@ -132,13 +133,7 @@ export function memoryWrapper(
     }
     return run(this, args, h)
   }
-  const observedApply = function (this: unknown, ...args: unknown[]): unknown {
-    return observed(this, args)
-  }
   return function cached(this: unknown): unknown {
-    // One flag read while nobody observes `memokit:call`; the observed path skips the fast paths below.
-    // biome-ignore lint/complexity/noArguments: read in place and passed on only by `apply`, as below
-    if (callObserved) return observedApply.apply(this, arguments as unknown as unknown[])
     // `arguments` read in place, never stored or passed on but by `apply`: then V8 allocates no arguments object,
     // and the one-number path allocates nothing (bench S1).
     // biome-ignore lint/complexity/noArguments: as above

@@ -62,19 +62,32 @@ export const callChannel = tracingChannel<CallMessage>(CHANNELS.call)
 export const callStart: TraceEventChannel = callChannel.start
 
 /**
- * `callStart.hasSubscribers`, kept in a module variable the hit paths read: a variable read costs a hit less than
- * the getter (about 7 of 245 instructions of an S1 hit, measured with callgrind). It follows every change because
+ * `callStart.hasSubscribers`, kept in a module variable the call paths read: a variable read costs a call less than
+ * the getter (about 7 of 245 instructions of an S1 hit, measured with callgrind); the memory hit paths don't read it
+ * at all while it is false (memory-route.ts closes them when it turns true). It follows every change because
  * the start channel's own subscribe, unsubscribe, bindStore and unbindStore are wrapped to refresh it; should a
  * Node version change the channel behind those methods, the self-check below leaves it `true`, and every call
  * takes the observed path, which asks the getter itself: slower, never blind.
  */
 export let callObserved = true
 
+// Called each time `callObserved` turns true (memory-route.ts closes the memory fast paths then).
+const onObserve: Array<() => void> = []
+
+/** Registers `listener` for each time `memokit:call` gains its first subscriber. */
+export function onObservationStart(listener: () => void): void {
+  onObserve.push(listener)
+}
+
+function setObserved(observed: boolean): void {
+  const was = callObserved
+  callObserved = observed
+  if (observed && !was) for (const listener of onObserve) listener()
+}
+
 function watchCallStart(): void {
   const channel = callStart as unknown as Record<string, unknown>
-  const refresh = (): void => {
-    callObserved = callStart.hasSubscribers
-  }
+  const refresh = (): void => setObserved(callStart.hasSubscribers)
   for (const method of ['subscribe', 'unsubscribe', 'bindStore', 'unbindStore']) {
     Object.defineProperty(channel, method, {
       configurable: true,
@@ -95,7 +108,7 @@ function watchCallStart(): void {
   diagnostics.subscribe(`tracing:${CHANNELS.call}:start`, probe)
   const seen = callObserved
   diagnostics.unsubscribe(`tracing:${CHANNELS.call}:start`, probe)
-  callObserved = seen ? callStart.hasSubscribers : true
+  setObserved(seen ? callStart.hasSubscribers : true)
 }
 watchCallStart()
 export const computeChannel = tracingChannel<ComputeMessage>(CHANNELS.compute)
