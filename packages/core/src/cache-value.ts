@@ -1,7 +1,7 @@
 import { NO_SCAN } from './arg-scan'
 import { shapeOf } from './compute'
 import { UsageError } from './errors'
-import { Flight } from './flight'
+import { Flight, leavePending } from './flight'
 import { afterRead, readAndServe, refreshNow } from './flow'
 import { classify, FRESH } from './freshness'
 import { asyncInvalidation, syncInvalidation } from './invalidation'
@@ -102,8 +102,6 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
     held instanceof WithMeta && held.meta.staleAt !== undefined && classify(held.meta, Date.now()) !== FRESH
       ? NOT_FRESH
       : shapeOf(plan, held)
-  // The memory fast paths' view: an observed call goes the key-string way, to the observed path (memoryWrapper).
-  const fastFromSlot = (held: unknown): unknown => (callObserved ? NOT_FRESH : fromSlot(held))
 
   const internals = memoryInternals(plan.storage)
   const reader =
@@ -143,11 +141,7 @@ function syncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => unknown
     ? function cached(this: unknown, ...args: unknown[]): unknown {
         return run(this, args, NO_SCAN)
       }
-    : memoryWrapper(
-        { internals, namespace, keyPrefix, plainKeys, byValue, isAsyncFn, fromSlot: fastFromSlot },
-        reader,
-        run,
-      )
+    : memoryWrapper({ internals, namespace, keyPrefix, plainKeys, byValue, isAsyncFn, fromSlot }, reader, run)
 }
 
 function observedOnly(observed: (self: unknown, args: unknown[]) => unknown) {
@@ -180,7 +174,7 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
     ;(plan.tags === undefined ? read : read.then((held) => verifyTags(plan, args, held)))
       .then((held) => afterRead(plan, self, args, key, held, flight))
       .catch((error: unknown) => {
-        if (pending.get(key) === flight) pending.delete(key)
+        leavePending(plan.identity, flight)
         flight.reject(error)
       })
     return flight.promise
@@ -213,8 +207,6 @@ function tierWrapper(
     if (held.meta.staleAt !== undefined && classify(held.meta, Date.now()) !== FRESH) return NOT_FRESH
     return Promise.resolve(held.value)
   }
-  // The fast paths' view: an observed call goes to `run`, which takes the observed path (see memoryWrapper).
-  const fastFromSlot = (held: unknown): unknown => (callObserved ? NOT_FRESH : fromSlot(held))
   const hits = {
     internals: l1,
     namespace,
@@ -222,7 +214,7 @@ function tierWrapper(
     plainKeys,
     byValue: false,
     isAsyncFn: true,
-    fromSlot: fastFromSlot,
+    fromSlot,
   }
   const reader = createSlotReader(hits)
   const run = (self: unknown, args: unknown[]): unknown => {

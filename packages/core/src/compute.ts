@@ -4,7 +4,7 @@
  */
 import { type ComputeContext, runInContext } from './context'
 import { TimeoutError } from './errors'
-import { type Flight, forget } from './flight'
+import { type Flight, forget, leavePending } from './flight'
 import { writeTimes } from './freshness'
 import { endLease, leased } from './lease'
 import { WithMeta } from './memory'
@@ -230,7 +230,7 @@ function armTimeouts(plan: Plan, flight: Flight, fallback: WithMeta | undefined)
     endLease(plan, flight)
     const { identity } = plan
     // Free the key for new callers; the computation runs on, and later misses join it rather than start another.
-    if (identity.pending.get(flight.key) === flight) identity.pending.delete(flight.key)
+    leavePending(identity, flight)
     if (identity.refreshing.get(flight.key) === flight) identity.refreshing.delete(flight.key)
     if (!identity.abandoned.has(flight.key)) identity.abandoned.set(flight.key, flight)
     if (flight.settled) return

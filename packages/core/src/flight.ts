@@ -114,7 +114,12 @@ export function inBackoff(identity: Identity, key: string): boolean {
 /** Removes `flight` from wherever it is registered (if a newer one didn't take its place). */
 export function forget(identity: Identity, flight: Flight): void {
   const { key } = flight
-  if (identity.pending.get(key) === flight) identity.pending.delete(key)
+  leavePending(identity, flight)
   if (identity.refreshing.get(key) === flight) identity.refreshing.delete(key)
   if (identity.abandoned.get(key) === flight) identity.abandoned.delete(key)
+}
+
+/** Takes `flight` out of `pending` if it is still the one registered under its key (a newer one may have replaced it). */
+export function leavePending(identity: Identity, flight: Flight): void {
+  if (identity.pending.get(flight.key) === flight) identity.pending.delete(flight.key)
 }

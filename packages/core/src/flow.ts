@@ -5,7 +5,7 @@
  * sync `fn` over a sync storage stays synchronous and anything that returns a Promise goes through a Flight.
  */
 import { compute, shapeOf } from './compute'
-import { Flight, forget, inBackoff } from './flight'
+import { Flight, forget, inBackoff, leavePending } from './flight'
 import { AHEAD, classify, FALLBACK, FRESH, STALE } from './freshness'
 import { MISS, WithMeta } from './memory'
 import { mark } from './observe'
@@ -110,7 +110,7 @@ export function readAndServe(plan: Plan, self: unknown, args: unknown[], key: st
     readFailedNow(plan, error, key)
       .then((held) => afterRead(plan, self, args, key, held, flight))
       .catch((failure: unknown) => {
-        if (pending.get(key) === flight) pending.delete(key)
+        leavePending(plan.identity, flight)
         flight.reject(failure)
       })
     return flight.promise
@@ -147,7 +147,7 @@ function serveSlow(plan: Plan, self: unknown, args: unknown[], flight: Flight, h
   try {
     afterRead(plan, self, args, flight.key, held, flight)
   } catch (error) {
-    if (plan.identity.pending.get(flight.key) === flight) plan.identity.pending.delete(flight.key)
+    leavePending(plan.identity, flight)
     flight.reject(error)
   }
   return served
@@ -159,7 +159,7 @@ function serveFailed(plan: Plan, self: unknown, args: unknown[], flight: Flight,
   try {
     held = readFailed(plan, error, flight.key)
   } catch (thrown) {
-    if (plan.identity.pending.get(flight.key) === flight) plan.identity.pending.delete(flight.key)
+    leavePending(plan.identity, flight)
     flight.settled = true
     throw thrown
   }

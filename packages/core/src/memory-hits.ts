@@ -9,6 +9,7 @@ import {
   shouldScan,
 } from './arg-scan'
 import { type MemoryInternals, MISS, type Table, WithMeta } from './memory'
+import { callObserved } from './observe'
 
 /**
  * The hit paths over a memory storage that skip the key string: a one-number argument list reads the function's
@@ -89,7 +90,9 @@ export function memoryWrapper(
   reader: ReturnType<typeof createSlotReader>,
   run: (self: unknown, args: unknown[], h: number) => unknown,
 ): (this: unknown, ...args: unknown[]) => unknown {
-  const { internals, namespace, keyPrefix, fromSlot, byValue, isAsyncFn } = plan
+  const { internals, namespace, keyPrefix, byValue, isAsyncFn } = plan
+  // Read only when a table's flags send a hit here: an observed call then goes the key-string way, to `run`.
+  const fromSlot = (held: unknown): unknown => (callObserved ? NOT_FRESH : plan.fromSlot(held))
   if (!plan.plainKeys) {
     return function cached(this: unknown, ...args: unknown[]): unknown {
       return run(this, args, NO_SCAN)
