@@ -15,16 +15,19 @@ export { createWriteTracker, type WriteTracker } from './write-order'
 /** Default `operationTimeoutMs` of the network backends: 1000 ms. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 1000
 
-// In unicode mode a surrogate pair is one code point, so this matches only unpaired halves.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+// String.prototype.isWellFormed (Node 20+, which every package requires; not in the ES2022 lib compiled against).
+type WellFormed = string & { isWellFormed(): boolean }
 
 /**
  * True when `text` holds an unpaired UTF-16 surrogate. UTF-8 turns every one of them into U+FFFD, so two
- * different strings holding one would meet on one server-side key: backends refuse such prefixes and keys.
+ * different strings holding one would meet on one server-side key: backends refuse such prefixes and keys. The
+ * builtin `isWellFormed` costs a fraction of a regex test, and backends run this on every read's key.
  */
 export function hasLoneSurrogate(text: string): boolean {
-  return LONE_SURROGATE.test(text)
+  return !(text as WellFormed).isWellFormed()
 }
+
+export { GET_THEN, type GetThen } from './get-then'
 
 /** The message of an Error, or the thrown value as text. */
 export function messageOf(error: unknown): string {

@@ -14,21 +14,7 @@ import { toStorageError } from './report'
 import type { AsyncStorage, Entry, SetOptions, Storage } from './storage'
 import { trackWrite } from './writes'
 
-/**
- * A storage's optional read-and-continue member, `[GET_THEN](namespace, key, onEntry, onError)`: reads as `get`
- * does and hands the entry (or the failure) to the callbacks inside its own promise, which settles with what they
- * return or throw. Core's hit path (flow.ts readAndServe) then needs no promise of its own. A registered symbol,
- * not an export: a storage implements it without importing anything, and it is no part of the Storage API.
- */
-export const GET_THEN: unique symbol = Symbol.for('memokit.getThen') as never
-
-/** The type of a storage's {@link GET_THEN} member. */
-export type GetThen = (
-  namespace: string,
-  key: string,
-  onEntry: (entry: Entry | undefined) => unknown,
-  onError: (error: unknown) => unknown,
-) => Promise<unknown>
+export { GET_THEN, type GetThen } from './get-then'
 
 /** A read that was skipped (breaker open) or failed while failing open: a miss, and no write either. */
 export const SKIPPED: unique symbol = Symbol('memokit.skipped')

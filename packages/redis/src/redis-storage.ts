@@ -7,7 +7,7 @@ import {
   StorageError,
   type StorageOp,
 } from '@memokit/core'
-import { hasLoneSurrogate, resolveEntryTtl } from '@memokit/core/backend'
+import { GET_THEN, hasLoneSurrogate, resolveEntryTtl } from '@memokit/core/backend'
 import { asString, createClear } from './clear'
 import type { RedisCompatibleClient } from './client'
 import { createConnection } from './connection'
@@ -50,17 +50,12 @@ export interface RedisStorage extends AsyncStorage, LeaseMembers {
 }
 
 const NAME = 'redis'
-// String.prototype.isWellFormed (Node 20+; not in the ES2022 lib this package compiles against).
-type WellFormed = string & { isWellFormed(): boolean }
 function loneSurrogate(op: StorageOp): StorageError {
   return new StorageError(
     'redis cannot store a namespace or key with a lone UTF-16 surrogate: it would collide with other keys in UTF-8',
     { storage: NAME, op },
   )
 }
-
-// core's hidden read-and-continue member (core store.ts GET_THEN): a registered symbol, so no import and no API.
-const GET_THEN = Symbol.for('memokit.getThen')
 
 const getCommand = (c: RedisCompatibleClient, key: string): Promise<unknown> => c.get(key)
 
@@ -127,8 +122,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       lastNamespacePart = `${prefixPart}${escapeKeyPart(namespace)}:`
       lastNamespace = namespace
     }
-    // isWellFormed() is hasLoneSurrogate's negation as a builtin: on every read, a fraction of the regex's cost.
-    if (!(key as WellFormed).isWellFormed()) throw loneSurrogate(op)
+    if (hasLoneSurrogate(key)) throw loneSurrogate(op)
     return lastNamespacePart + key
   }
 
