@@ -57,6 +57,7 @@ runStorageContract(
   {
     name: 'redis cluster (own client)',
     leases: true,
+    getThen: true,
     create: ({ prefix }) => redisStorage({ client, prefix }),
     scope: { createSame: ({ prefix }) => redisStorage({ client: sameCluster, prefix }) },
   },

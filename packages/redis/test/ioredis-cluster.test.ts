@@ -47,6 +47,7 @@ runStorageContract(
   {
     name: 'redis cluster (ioredis client)',
     leases: true,
+    getThen: true,
     create: ({ prefix }) => redisStorage({ client, prefix }),
     scope: { createSame: ({ prefix }) => redisStorage({ client: nodeRedis, prefix }) },
   },

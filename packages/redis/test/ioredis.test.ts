@@ -48,6 +48,7 @@ runStorageContract(
   {
     name: 'redis standalone (ioredis client)',
     leases: true,
+    getThen: true,
     create: ({ prefix }) => redisStorage({ client: user, prefix }),
     scope: {
       // A node-redis storage on the same server shares the entries: one key layout and payload for both clients.

@@ -67,6 +67,7 @@ runStorageContract(
   {
     name: 'redis sentinel (ioredis client)',
     leases: true,
+    getThen: true,
     create: ({ prefix }) => redisStorage({ client: ioSentinel, prefix }),
   },
 )

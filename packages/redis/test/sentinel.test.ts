@@ -46,7 +46,7 @@ afterAll(async () => {
 // Sentinel client, and the lease members through this client across a failover.
 runStorageContract(
   { describe, it, beforeAll, afterAll },
-  { name: 'redis sentinel (own client)', create: ({ prefix }) => redisStorage({ client, prefix }) },
+  { name: 'redis sentinel (own client)', getThen: true, create: ({ prefix }) => redisStorage({ client, prefix }) },
 )
 
 describe('redis sentinel', () => {

@@ -36,6 +36,7 @@ runStorageContract(
   {
     name: 'redis standalone (url)',
     leases: true,
+    getThen: true,
     create: ({ prefix }) => redisStorage({ url: shared.url, prefix }),
     scope: {
       createSame: ({ prefix }) => redisStorage({ client: userClient, prefix }),
@@ -49,6 +50,7 @@ runStorageContract(
   {
     name: 'redis standalone (own client)',
     leases: true,
+    getThen: true,
     create: ({ prefix }) => redisStorage({ client: userClient, prefix }),
     scope: {
       createSame: ({ prefix }) => redisStorage({ url: shared.url, prefix }),
@@ -62,6 +64,7 @@ runStorageContract(
   {
     name: 'redis standalone (own client pool)',
     leases: true,
+    getThen: true,
     create: ({ prefix }) => redisStorage({ client: userPool, prefix }),
   },
 )

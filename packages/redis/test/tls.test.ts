@@ -109,6 +109,7 @@ runStorageContract(
   {
     name: 'redis over TLS (own client with the CA)',
     leases: true,
+    getThen: true,
     create: ({ prefix }) => redisStorage({ client: userClient, prefix }),
   },
 )

@@ -7,6 +7,7 @@ import { deleteTests, readWriteTests, shapeTests } from './groups/basics'
 import { clearTests, prefixTests } from './groups/clear'
 import { closeTests, concurrencyTests, orderingTests } from './groups/concurrency'
 import { addTests, ttlTests } from './groups/expiry'
+import { getThenTests } from './groups/get-then'
 import { leaseTests } from './groups/leases'
 import { metaTests } from './groups/meta'
 import { scopeTests } from './groups/scope'
@@ -29,8 +30,10 @@ function checkOptions(options: StorageContractOptions): void {
   if (advanceTime !== undefined && typeof advanceTime !== 'function') {
     throw new TypeError('runStorageContract: advanceTime must be a function (ms) => void | Promise<void>')
   }
-  if (options.leases !== undefined && typeof options.leases !== 'boolean') {
-    throw new TypeError(`runStorageContract: leases must be a boolean, got ${String(options.leases)}`)
+  for (const flag of ['leases', 'getThen'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw new TypeError(`runStorageContract: ${flag} must be a boolean, got ${String(options[flag])}`)
+    }
   }
   if (scope !== undefined) {
     if (typeof scope !== 'object' || scope === null) {
@@ -74,6 +77,7 @@ export function runStorageContract(runner: TestRunner, options: StorageContractO
     getManyTests(suite)
     tagTests(suite)
     leaseTests(suite)
+    getThenTests(suite)
     closeTests(suite)
   })
 }

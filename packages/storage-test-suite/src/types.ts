@@ -79,6 +79,12 @@ export interface StorageContractOptions {
    * Default: `false` (then the suite only checks the storage has all four members or none).
    */
   readonly leases?: boolean
+  /**
+   * Whether the storage implements core's optional read-and-continue member (`GET_THEN` of
+   * `@memokit/core/backend`). `true` checks that it answers exactly what `get` answers (values, meta, misses,
+   * expiry, after random writes, deletes and clears). Default: `false` (then the suite checks it is absent).
+   */
+  readonly getThen?: boolean
   /** Extra checks of `storage.scope` ({@link ScopeCheckOptions}). Default: only the checks every storage gets. */
   readonly scope?: ScopeCheckOptions
 }
