@@ -333,3 +333,24 @@ describe('options', () => {
     expect(() => cacheValue(fn, { storage, lease: -1 })).toThrow(ConfigError)
   })
 })
+
+describe('lease tokens', () => {
+  it('are unique to each lease, across wrappers and replicas of one process, and 32 hex characters', async () => {
+    const state = sharedState()
+    const tokens: string[] = []
+    const { fn } = source(0)
+    const wrappers = Array.from({ length: 3 }, (_, i) => {
+      const storage = replicaStorage(state, `replica-${i}`)
+      const acquire = storage.acquireLease
+      storage.acquireLease = (namespace, key, token, ttl) => {
+        tokens.push(token)
+        return acquire(namespace, key, token, ttl)
+      }
+      return cacheValue(fn, { storage, namespace: uniqueNamespace('tokens'), ttl: '1m' })
+    })
+    for (let id = 0; id < 100; id++) await Promise.all(wrappers.map((cached) => cached(id)))
+    expect(tokens).toHaveLength(300)
+    expect(new Set(tokens).size).toBe(300)
+    for (const token of tokens) expect(token).toMatch(/^[0-9a-f]{32}$/)
+  })
+})
