@@ -50,29 +50,48 @@ if (which === 'S1') {
   const client = await createClient({ url: process.env.REDIS_URL, commandOptions: { timeout: 0 } })
     .on('error', () => {})
     .connect()
+  // argv[5] `bench`: R1's own value (redis-common valueFor) and its 256 hot keys instead of this file's smaller
+  // value and 64 keys. With R1's value, 64 of memokit's replies are 65,792 bytes and 64 raw ones 62,528: only
+  // memokit's cross libuv's 64 KiB read buffer, which cost a raw read whose stored JSON was padded by the same 51
+  // bytes (env R1_PAD=51, leading spaces that JSON.parse skips) 1-2 us of CPU per hit, mostly in the kernel's copy
+  // to user space and V8's UTF-8 decoding of the reply (perf record -e cpu-clock; 2026-12-04).
+  const bench = process.argv[5] === 'bench'
+  // Imported only then: redis-common loads every peer's client.
+  const common = bench ? await import('./redis-common') : undefined
+  const keys = common?.HOT ?? 64
   const prefix = `mkprofile-${process.pid}`
   const value = { name: 'Ada', tags: Array.from({ length: 12 }, (_, i) => `tag-${i}`), bio: 'x'.repeat(800) }
+  const make = common?.valueFor ?? ((n: number) => ({ id: n, ...value }))
+  const pad = ' '.repeat(Number(process.env.R1_PAD ?? 0))
   const storage = redisStorage({ client, prefix })
-  const cached = cacheValue(async (n: number) => ({ id: n, ...value }), { storage, name: 'profile.r1own', ttl: 60_000 })
+  const cached = cacheValue(async (n: number) => make(n), { storage, name: 'profile.r1own', ttl: 60_000 })
   const f =
     which === 'R1OWN'
       ? cached
       : async (n: number): Promise<{ id: number }> => {
           const hit = await client.get(`${prefix}:raw:${n}`)
           if (hit !== null) return JSON.parse(hit)
-          const v = { id: n, ...value }
-          await client.set(`${prefix}:raw:${n}`, JSON.stringify(v), { expiration: { type: 'PX', value: 60_000 } })
+          const v = make(n)
+          await client.set(`${prefix}:raw:${n}`, pad + JSON.stringify(v), { expiration: { type: 'PX', value: 60_000 } })
           return v
         }
   const hits = Number(process.argv[3] ?? 20_000)
   const inFlight = Number(process.argv[4] ?? 1)
-  for (let k = 0; k < 64; k++) await f(k)
+  for (let k = 0; k < keys; k++) await f(k)
+  const started = process.hrtime.bigint()
+  const cpu = process.cpuUsage()
   for (let i = 0; i < hits; i += inFlight) {
-    const rs = await Promise.all(Array.from({ length: inFlight }, (_, j) => f((i + j) & 63)))
+    const rs = await Promise.all(Array.from({ length: inFlight }, (_, j) => f((i + j) % keys)))
     for (const r of rs) s += r.id
   }
+  // Per hit, this process only: wall-clock, and CPU time in user space and in the kernel (the Redis server's own
+  // work and idle waits for replies are the difference between wall and user + system).
+  const used = process.cpuUsage(cpu)
+  const wall = Number(process.hrtime.bigint() - started) / 1000
+  const per = (us: number): string => (us / hits).toFixed(2)
+  console.error(`${which} us per hit: wall ${per(wall)}, user ${per(used.user)}, system ${per(used.system)}`)
   await cached.clear()
-  await client.del(Array.from({ length: 64 }, (_, k) => `${prefix}:raw:${k}`))
+  await client.del(Array.from({ length: keys }, (_, k) => `${prefix}:raw:${k}`))
   await client.quit()
 } else {
   console.error(`unknown scenario ${which}; use S1, S2, S3, R1, R1OWN or R1RAW`)
