@@ -1,7 +1,14 @@
 import { CodecError } from '@memokit/core'
 import type { MemcachedClient } from './client'
 import { type MemjsPerformLike, memjsCas, memjsGets } from './memjs-cas'
-import { canGetMulti, type MemjsServerLike, memjsGetMulti } from './memjs-multi'
+import {
+  canGetMulti,
+  type MemjsServerLike,
+  type MultiReader,
+  memjsGetMulti,
+  memjsReadMulti,
+  READ_MULTI,
+} from './memjs-multi'
 
 /**
  * The part of a memjs `Client` (memjs 1.x, binary protocol) that {@link fromMemjs} calls. A real
@@ -82,7 +89,12 @@ function fromMemjsCommands(client: MemjsClientLike): MemcachedClient {
     // always on one server.
     commands.get = (key) => (memjsGetMulti(multi, [key]) as Promise<(Buffer | undefined)[]>).then(first)
     // Keys spread over several servers are read per key (each server's reads still share a write).
-    commands.getMulti = (keys) => memjsGetMulti(multi, keys) ?? Promise.all(keys.map((key) => commands.get(key)))
+    const getMulti = (keys: readonly string[]) =>
+      memjsGetMulti(multi, keys) ?? Promise.all(keys.map((key) => commands.get(key)))
+    // The storage's hit reads through this (hit.ts), without a promise of the read's own.
+    commands.getMulti = Object.assign(getMulti, {
+      [READ_MULTI]: (reader: MultiReader) => memjsReadMulti(multi, reader),
+    })
   }
   if (typeof client.perform === 'function' && typeof client.incrSeq === 'function') {
     const raw = client as MemjsPerformLike

@@ -41,13 +41,15 @@ export function canGetMulti(client: object): client is MemjsMultiLike {
 }
 
 // GETKQ for every key, then a NOOP, all carrying `seq`: the NOOP's reply (no body) ends memjs's quiet handler.
-// One buffer, keys written into it (no Buffer per key): this runs once per hit.
+// One buffer from Node's pool (allocUnsafe: no ArrayBuffer of its own), keys written into it; every header byte is
+// written, the unused ones as zeros. This runs once per sequential hit.
 function requests(keys: readonly string[], seq: number): Buffer {
   let size = HEADER_BYTES
   for (const key of keys) size += HEADER_BYTES + Buffer.byteLength(key, 'utf8')
-  const buf = Buffer.alloc(size)
+  const buf = Buffer.allocUnsafe(size)
   let at = 0
   const header = (opcode: number, keyLength: number): void => {
+    buf.fill(0, at, at + HEADER_BYTES)
     buf[at] = MAGIC_REQUEST
     buf[at + 1] = opcode
     buf.writeUInt16BE(keyLength, at + 2)
@@ -65,20 +67,36 @@ function requests(keys: readonly string[], seq: number): Buffer {
   return buf
 }
 
-interface Waiter {
+/**
+ * A reader of several keys in one round trip, told the values in the order of its `keys` (`undefined` for absent
+ * ones) or the failure, never both and never before the read's promise (or caller) has returned: replies arrive
+ * in a later tick. The storage's hit is one (hit.ts): no promise or closure of its own for the read.
+ */
+export interface MultiReader {
   readonly keys: readonly string[]
-  resolve(values: (Buffer | undefined)[]): void
-  reject(error: unknown): void
+  onValues(values: (Buffer | undefined)[]): void
+  onError(error: unknown): void
 }
 
 /**
- * The multi-gets of one tick for one server: written together, each key once. `seen` is only built when a second
- * waiter joins: a lone waiter (every sequential hit) sends its keys as they are.
+ * A hidden member of an adapter's `getMulti` function (fromMemjs): reads `reader.keys` as `getMulti` would and
+ * tells `reader` instead of settling a promise; `false`, with nothing sent, when `getMulti` would have to read the
+ * keys one by one. It sits on the function, so a `getMulti` replaced by the user's own is never bypassed.
+ */
+export const READ_MULTI: unique symbol = Symbol('memokit.memcached.readMulti') as never
+
+/** The type of {@link READ_MULTI}. */
+export type ReadMulti = (reader: MultiReader) => boolean
+
+/**
+ * The multi-gets of one tick for one server: written together, each key once. A lone reader's keys are the
+ * batch's keys, not copied (every sequential hit); `seen` and a copy of the keys are made only when a second
+ * reader joins.
  */
 interface Batch {
-  keys: string[]
+  keys: readonly string[]
   seen: Set<string> | undefined
-  readonly waiters: Waiter[]
+  readonly readers: MultiReader[]
 }
 
 const batches = new WeakMap<MemjsServerLike, Batch>()
@@ -106,22 +124,22 @@ function collector(keys: readonly string[]): {
   }
 }
 
-// Each waiter's values: a lone waiter's keys are the batch's keys (no copy); otherwise by position of each key.
+// Each reader's values: a lone reader's keys are the batch's keys; otherwise by position of each key.
 function answer(batch: Batch, values: (Buffer | undefined)[]): void {
-  const { waiters, keys } = batch
-  if (waiters.length === 1) {
-    ;(waiters[0] as Waiter).resolve(values)
+  const { readers, keys } = batch
+  if (readers.length === 1) {
+    ;(readers[0] as MultiReader).onValues(values)
     return
   }
   const at = new Map<string, number>()
   for (let i = 0; i < keys.length; i++) at.set(keys[i] as string, i)
-  for (const waiter of waiters) waiter.resolve(waiter.keys.map((key) => values[at.get(key) as number]))
+  for (const reader of readers) reader.onValues(reader.keys.map((key) => values[at.get(key) as number]))
 }
 
 // A socket write costs more than the rest of a hit (a syscall, and waking memcached): the multi-gets started in one
 // tick go out as one write at its end, each distinct key once (16 hits in flight read their namespace version
-// once). Every key is read after anything written to this server before the flush. A key another waiter asked for
-// first may be read before a version key that comes earlier in this waiter's list: harmless, since a speculative
+// once). Every key is read after anything written to this server before the flush. A key another reader asked for
+// first may be read before a version key that comes earlier in this reader's list: harmless, since a speculative
 // entry only counts when the version read equals the one it was read under, and a replaced version never returns
 // (a fresh random token), so that version was current at both reads.
 function flush(client: MemjsMultiLike, server: MemjsServerLike, batch: Batch): void {
@@ -131,7 +149,7 @@ function flush(client: MemjsMultiLike, server: MemjsServerLike, batch: Batch): v
   const collected = collector(batch.keys)
   let failure: Error | undefined
   const fail = (error: unknown): void => {
-    for (const waiter of batch.waiters) waiter.reject(error)
+    for (const reader of batch.readers) reader.onError(error)
   }
   const handler = (response: MemjsResponseLike & { key: Buffer }): void => {
     const { status } = response.header
@@ -150,34 +168,51 @@ function flush(client: MemjsMultiLike, server: MemjsServerLike, batch: Batch): v
 }
 
 /**
+ * Reads `reader.keys` in one round trip and tells `reader` (always in a later tick); `false`, with nothing sent,
+ * when the keys go to more than one server (the caller then reads them one by one). memjs's `retries` do not
+ * apply: a connection error fails the read at once.
+ */
+export function memjsReadMulti(client: MemjsMultiLike, reader: MultiReader): boolean {
+  const { keys } = reader
+  const server = client.server(keys[0] as string)
+  if (server === null || server === undefined) {
+    queueMicrotask(() => reader.onError(new Error('No servers available')))
+    return true
+  }
+  if ((client.servers?.length ?? 1) > 1 && keys.some((key) => client.server(key) !== server)) return false
+  const batch = batches.get(server)
+  if (batch === undefined) {
+    // The first reads of the tick: their keys as they are (a repeated key is just read twice).
+    const created: Batch = { keys, seen: undefined, readers: [reader] }
+    batches.set(server, created)
+    queueMicrotask(() => flush(client, server, created))
+    return true
+  }
+  if (batch.seen === undefined) {
+    batch.seen = new Set(batch.keys)
+    batch.keys = [...batch.keys]
+  }
+  for (const key of keys) {
+    if (batch.seen.has(key)) continue
+    batch.seen.add(key)
+    ;(batch.keys as string[]).push(key)
+  }
+  batch.readers.push(reader)
+  return true
+}
+
+/**
  * The values of `keys` in their order (`undefined` for absent ones) in one round trip, or `undefined` when the
- * keys go to more than one server (the caller then reads them one by one). memjs's `retries` do not apply: a
- * connection error rejects at once.
+ * keys go to more than one server (the caller then reads them one by one).
  */
 export function memjsGetMulti(
   client: MemjsMultiLike,
   keys: readonly string[],
 ): Promise<(Buffer | undefined)[]> | undefined {
-  const server = client.server(keys[0] as string)
-  if (server === null || server === undefined) return Promise.reject(new Error('No servers available'))
-  if ((client.servers?.length ?? 1) > 1 && keys.some((key) => client.server(key) !== server)) return undefined
-  let batch = batches.get(server)
-  if (batch === undefined) {
-    // The first reads of the tick: their keys as they are (a repeated key is just read twice).
-    const created: Batch = { keys: [...keys], seen: undefined, waiters: [] }
-    batch = created
-    batches.set(server, created)
-    queueMicrotask(() => flush(client, server, created))
-  } else {
-    batch.seen ??= new Set(batch.keys)
-    for (const key of keys) {
-      if (batch.seen.has(key)) continue
-      batch.seen.add(key)
-      batch.keys.push(key)
-    }
-  }
-  const { waiters } = batch
-  return new Promise((resolve, reject) => {
-    waiters.push({ keys, resolve, reject })
+  let reader: MultiReader | undefined
+  const values = new Promise<(Buffer | undefined)[]>((resolve, reject) => {
+    // A copy: the caller may change its array before the tick's write.
+    reader = { keys: [...keys], onValues: resolve, onError: reject }
   })
+  return memjsReadMulti(client, reader as MultiReader) ? values : undefined
 }

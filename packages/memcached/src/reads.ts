@@ -21,6 +21,8 @@ export interface Found {
 export interface Reads {
   /** get and delete: the entry under the namespace's current state; `undefined` when the namespace has no version. */
   readEntry(call: Call, ns: string, key: string, mode: Exclude<Mode, 'write'>): Promise<Found | undefined>
+  /** The entry under a given state, read with `call`: what a read does once it knows the namespace's state. */
+  entryUnder(call: Call, ns: string, key: string): (state: NamespaceState) => Promise<Found>
   /** getMany: the stored bytes of every key, in order; `undefined` when the namespace has no version. */
   readMany(call: Call, ns: string, keys: readonly string[]): Promise<readonly unknown[] | undefined>
 }
@@ -30,15 +32,19 @@ export function createReads(client: MemcachedClient, versioned: Versioned): Read
   const getMulti = client.getMulti?.bind(client)
   const { entryKey, withState } = versioned
 
+  const entryUnder =
+    (call: Call, ns: string, key: string) =>
+    async (state: NamespaceState): Promise<Found> => {
+      const mKey = entryKey(ns, state, key)
+      return { mKey, state, raw: await call(() => client.get(mKey)) }
+    }
+
   const readEntry = (call: Call, ns: string, key: string, mode: Exclude<Mode, 'write'>) =>
     withState(
       call,
       ns,
       mode,
-      async (state): Promise<Found> => {
-        const mKey = entryKey(ns, state, key)
-        return { mKey, state, raw: await call(() => client.get(mKey)) }
-      },
+      entryUnder(call, ns, key),
       getMulti === undefined
         ? undefined
         : (vKey, hint): Promise<[unknown, Found]> => {
@@ -71,5 +77,5 @@ export function createReads(client: MemcachedClient, versioned: Versioned): Read
           },
     )
 
-  return { readEntry, readMany }
+  return { readEntry, entryUnder, readMany }
 }

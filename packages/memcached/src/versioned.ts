@@ -12,7 +12,8 @@ import type { Call } from './run'
 // Namespaces whose version this process remembers (as a hint, or trusted for versionCacheMs); oldest dropped first.
 const MAX_REMEMBERED_NAMESPACES = 10_000
 
-interface Remembered {
+/** What this process remembers of a namespace's version. */
+export interface Remembered {
   readonly state: NamespaceState
   /** The namespace's version key (built once per namespace, not per read). */
   readonly vKey: string
@@ -29,6 +30,8 @@ export type Mode = 'get' | 'read' | 'write'
 /** The stored bytes as text (memcached clients answer strings or Buffers). */
 export function asText(raw: unknown): string {
   if (typeof raw === 'string') return raw
+  // memjs answers Buffers: decoded as they are (a view of another Uint8Array first costs a typed array per hit).
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8')
   if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')
   throw new CodecError(`the memcached client returned a ${typeof raw} where a string or Buffer was expected`)
 }
@@ -57,6 +60,28 @@ export interface Versioned {
     action: (state: NamespaceState) => Promise<R>,
     combined?: (vKey: string, hint: NamespaceState) => Promise<[unknown, R]>,
   ): Promise<R | undefined>
+  /** The hit path's view (hit.ts): what this process remembers of `ns`'s version, if anything. */
+  known(ns: string): Remembered | undefined
+  /** Whether a get may use `known` without reading the version key (within versionCacheMs of its last read). */
+  trusted(known: Remembered): boolean
+  /** The clear epoch: what an operation takes when it starts, for {@link Versioned.confirm} and `resume`. */
+  epoch(): number
+  /** A read started at `epoch` found the version key holding `state` (remembered unless a clear overlapped). */
+  confirm(ns: string, state: NamespaceState, epoch: number): void
+  /**
+   * The rest of `withState`'s combined read after its reply, for a get that made that read itself: `raw` is what
+   * the version key held, `speculative` what was read under `hint`.
+   */
+  resume<R>(
+    call: Call,
+    ns: string,
+    vKey: string,
+    epoch: number,
+    hint: NamespaceState,
+    raw: unknown,
+    speculative: R,
+    action: (state: NamespaceState) => Promise<R>,
+  ): R | Promise<R | undefined> | undefined
   /** Writes a fresh version (a whole-namespace clear) and returns it. */
   rotate(call: Call, ns: string): Promise<NamespaceState>
   /** A clear of `ns` starts: operations overlapping it must not remember the version they read (it may be the old one). */
@@ -77,6 +102,8 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}:${key}`, escapedPrefix)
   const leaseKey = (ns: string, state: NamespaceState, key: string): string =>
     toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}~lease:${key}`, escapedPrefix)
+
+  const trusted = (known: Remembered): boolean => versionCacheMs > 0 && Date.now() - known.at < versionCacheMs
 
   const remember = (ns: string, state: NamespaceState): void => {
     const known = remembered.get(ns)
@@ -156,7 +183,7 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
   ): Promise<R | undefined> => {
     const epoch = clearEpoch
     const known = remembered.get(ns)
-    if (mode === 'get' && known !== undefined && versionCacheMs > 0 && Date.now() - known.at < versionCacheMs) {
+    if (mode === 'get' && known !== undefined && trusted(known)) {
       return action(known.state)
     }
     const vKey = known?.vKey ?? versionKey(ns)
@@ -192,6 +219,14 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     entryKey,
     leaseKey,
     withState,
+    known: (ns) => remembered.get(ns),
+    trusted,
+    epoch: () => clearEpoch,
+    confirm(ns, state, epoch) {
+      if (epoch === clearEpoch) remember(ns, state)
+    },
+    resume: (call, ns, vKey, epoch, hint, raw, speculative, action) =>
+      afterVersion(call, ns, vKey, 'get', epoch, hint, raw, { ok: true, value: speculative }, action),
     rotate,
     clearStarts(ns) {
       clearEpoch++

@@ -58,6 +58,7 @@ for (const [i, adapter] of adapters.entries()) {
       create: ({ prefix }) => memcachedStorage({ client: adapter.client(), prefix }),
       ttlGranularityMs: 1000,
       leases: true,
+      getThen: true,
       scope: {
         createSame: ({ prefix }) => memcachedStorage({ client: sameServer.client(), prefix }),
         createElsewhere: ({ prefix }) => memcachedStorage({ client: fromMemjs(otherClient), prefix }),
@@ -75,6 +76,7 @@ runStorageContract(
       memcachedStorage({ client: fromMemcacheClient(memcacheClient), prefix, versionCacheMs: 50 }),
     ttlGranularityMs: 1000,
     leases: true,
+    getThen: true,
   },
 )
 
