@@ -53,10 +53,14 @@ function countWrites(client: memjs.Client): Buffer[] {
   return writes
 }
 
-// The opcodes of the binary-protocol requests in one write.
+// The opcodes of the binary-protocol requests in one write. Every header's unused fields (extras length, data
+// type, vbucket, CAS) must be zeros: the request buffer comes from Node's pool, which holds old bytes.
 function opcodesOf(buf: Buffer): number[] {
   const opcodes: number[] = []
-  for (let at = 0; at < buf.length; at += 24 + buf.readUInt32BE(at + 8)) opcodes.push(buf[at + 1] as number)
+  for (let at = 0; at < buf.length; at += 24 + buf.readUInt32BE(at + 8)) {
+    expect([buf.readUInt32BE(at + 4), buf.readUInt32BE(at + 16), buf.readUInt32BE(at + 20)]).toEqual([0, 0, 0])
+    opcodes.push(buf[at + 1] as number)
+  }
   return opcodes
 }
 
