@@ -8,6 +8,7 @@ import type { Entry, EntryMeta } from './storage'
 
 export const TAG_ENTRY = 101 // 'e'
 export const TAG_ENTRY_META = 109 // 'm'
+export const TAG_ENTRY_PROMISE = 112 // 'p'
 
 /** Characters of JSON the metadata of one entry may take (it is read with every hit). */
 export const MAX_META_LENGTH = 65_536
@@ -36,8 +37,9 @@ export function unknownTag(payload: string, at: number): CodecError {
 }
 
 /**
- * An entry's payload: `e<createdAt>,<expiresAt>,<value payload>`, or with metadata
- * `m<createdAt>,<expiresAt>,<meta length>,<meta JSON><value payload>`.
+ * An entry's payload: `e<createdAt>,<expiresAt>,<value payload>`, with metadata
+ * `m<createdAt>,<expiresAt>,<meta length>,<meta JSON><value payload>`, and with exactly `{ promise: true }` (every
+ * async function's entry without a timeline) `p<createdAt>,<expiresAt>,<value payload>`.
  */
 export function encodeEntryPayload(entry: Entry, encodeValue: (value: unknown) => string): string {
   if (!isObject(entry)) throw new CodecError(`Cannot encode entry: expected an object, got ${nameValue(entry)}.`)
@@ -46,6 +48,7 @@ export function encodeEntryPayload(entry: Entry, encodeValue: (value: unknown) =
   if (expiresAt !== undefined) checkTime(expiresAt, 'expiresAt')
   const head = `${createdAt},${expiresAt ?? ''},`
   if (meta === undefined) return `e${head}${encodeValue(value)}`
+  if (isPromiseFlag(meta)) return `p${head}${encodeValue(value)}`
   // Checked before the value is encoded: bad metadata is the caller's bug, found without side effects.
   const metaText = encodeMeta(meta)
   return `m${head}${metaText.length},${metaText}${encodeValue(value)}`
@@ -55,15 +58,32 @@ export function encodeEntryPayload(entry: Entry, encodeValue: (value: unknown) =
 export function decodeEntryPayload(payload: string, decodeValue: (payload: string, start: number) => unknown): Entry {
   checkPayload(payload)
   const tag = payload.charCodeAt(0)
-  if (tag !== TAG_ENTRY && tag !== TAG_ENTRY_META) throw unknownTag(payload, 0)
+  if (tag !== TAG_ENTRY && tag !== TAG_ENTRY_META && tag !== TAG_ENTRY_PROMISE) throw unknownTag(payload, 0)
   const first = payload.indexOf(',', 1)
   const second = first < 0 ? -1 : payload.indexOf(',', first + 1)
   if (second < 0) throw corrupt('truncated entry header')
   const createdAt = parseTime(payload, 1, first, 'createdAt')
   const expiresAt = second === first + 1 ? undefined : parseTime(payload, first + 1, second, 'expiresAt')
   if (tag === TAG_ENTRY) return { value: decodeValue(payload, second + 1), createdAt, expiresAt }
+  // A new object each time, as the `m` layout's JSON.parse would return.
+  if (tag === TAG_ENTRY_PROMISE)
+    return { value: decodeValue(payload, second + 1), createdAt, expiresAt, meta: { promise: true } }
   const { meta, end } = decodeMeta(payload, second + 1)
   return { value: decodeValue(payload, end), createdAt, expiresAt, meta }
+}
+
+/**
+ * Whether `meta` is exactly `{ promise: true }`, which the `p` layout stores as its tag alone: 19 bytes fewer per
+ * entry than its JSON in the `m` layout (a Redis reply of 64 ~1 KB hits then fits libuv's 64 KiB read, bench R1).
+ */
+function isPromiseFlag(meta: unknown): boolean {
+  return (
+    isObject(meta) &&
+    (meta as EntryMeta).promise === true &&
+    !Array.isArray(meta) &&
+    isPlainObjectLike(meta) &&
+    Object.keys(meta).length === 1
+  )
 }
 
 function checkTime(time: unknown, field: string): asserts time is number {

@@ -4,7 +4,7 @@
  */
 import { SuperJSON } from 'superjson'
 import type { AnyTransformer } from './codec-builtins'
-import { corrupt, TAG_ENTRY, TAG_ENTRY_META, unknownTag } from './codec-entry'
+import { corrupt, TAG_ENTRY, TAG_ENTRY_META, TAG_ENTRY_PROMISE, unknownTag } from './codec-entry'
 import { assertJson, isObject, isPlainJson, nameValue } from './codec-json'
 import { checkReferences, type Descent } from './codec-refs'
 import { CodecError } from './errors'
@@ -143,7 +143,7 @@ export function createValueCodec(): ValueCodec {
     const tag = payload.charCodeAt(start)
     if (tag !== TAG_JSON && tag !== TAG_SUPERJSON) {
       if (start === payload.length) throw corrupt('truncated')
-      if (start === 0 && (tag === TAG_ENTRY || tag === TAG_ENTRY_META)) {
+      if (start === 0 && (tag === TAG_ENTRY || tag === TAG_ENTRY_META || tag === TAG_ENTRY_PROMISE)) {
         throw corrupt('an entry payload (read it with decodeEntry)')
       }
       throw unknownTag(payload, start)

@@ -74,6 +74,10 @@ export interface CodecTransformer<T = unknown, J = unknown> {
  *   of the meta JSON, which is written in ASCII (other characters as `\uXXXX`), so it counts characters and bytes
  *   alike. Only entries with `meta` use it: others keep the `e` layout, which older readers read; an older reader
  *   takes an `m` payload for an unknown format (a miss).
+ * - `p<createdAt>,<expiresAt>,<value payload>` an Entry whose `meta` is exactly `{ promise: true }` (what core
+ *   stores for an async function's result without a timeline): the `m` layout without its 19 bytes of meta. Written
+ *   since 0.2; `m` payloads with that meta, written before, still decode. A reader older than 0.2 takes a `p`
+ *   payload for an unknown format (a miss, then rewritten).
  *
  * ## Version policy
  * A payload layout never changes under an existing tag: a new layout (or a superjson `meta.v` other than 1, or a
