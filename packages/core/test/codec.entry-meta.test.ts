@@ -130,9 +130,10 @@ describe('entry metadata', () => {
 
 describe('the promise-flag shortcut of decodeEntry', () => {
   // The plain path: what JSON.parse makes of the meta JSON in the payload's header.
-  // (A `p` payload has no meta JSON: its meta is the tag, checked against what was written.)
+  // A `p` payload has no meta JSON: its meta is the tag, checked against what the `m` layout would have stored for
+  // the written meta (its JSON, parsed: a null-prototype object comes back plain).
   const plainMeta = (payload: string, written: unknown): unknown => {
-    if (payload.startsWith('p')) return written
+    if (payload.startsWith('p')) return JSON.parse(JSON.stringify(written))
     const header = /^m[^,]*,[^,]*,(\d+),/.exec(payload) as RegExpExecArray
     const start = header[0].length
     return JSON.parse(payload.slice(start, start + Number(header[1])))
