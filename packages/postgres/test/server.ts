@@ -92,7 +92,16 @@ export async function startPostgres(port: number): Promise<OwnServer> {
   execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '-N'], options)
   const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off']
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
-  let child: ChildProcess = spawn(path.join(bin, 'postgres'), args, { ...options, stdio: 'ignore' })
+  // The tail of the postmaster's log, for the error when it will not start (its own FATAL line says why).
+  let log = ''
+  const launch = (): ChildProcess => {
+    const started = spawn(path.join(bin, 'postgres'), args, { ...options, stdio: ['ignore', 'ignore', 'pipe'] })
+    started.stderr?.on('data', (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-2000)
+    })
+    return started
+  }
+  let child: ChildProcess = launch()
   let frozen: number[] = []
   const running = (): boolean => child.exitCode === null && child.signalCode === null
   const exited = (): Promise<void> =>
@@ -100,7 +109,11 @@ export async function startPostgres(port: number): Promise<OwnServer> {
   const waitReady = async (): Promise<void> => {
     const deadline = Date.now() + 20_000
     while (!(await ready(url))) {
-      if (!running() || Date.now() > deadline) throw new Error(`postgres on port ${port} did not start`)
+      if (!running() || Date.now() > deadline) {
+        throw new Error(
+          `postgres on port ${port} did not start; its log ends:\n${log.trim().split('\n').slice(-6).join('\n')}`,
+        )
+      }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
@@ -112,8 +125,25 @@ export async function startPostgres(port: number): Promise<OwnServer> {
     }
     rmSync(dir, { recursive: true, force: true })
   }
+  // Until the backends of a postmaster killed moments ago (by this or an earlier test file) exit, a new one may
+  // refuse to start: keep trying for a while, as restart() does.
+  const startUntilReady = async (): Promise<void> => {
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      try {
+        await waitReady()
+        return
+      } catch (error) {
+        if (running()) child.kill('SIGKILL')
+        await exited()
+        if (Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        child = launch()
+      }
+    }
+  }
   try {
-    await waitReady()
+    await startUntilReady()
   } catch (error) {
     await stop()
     throw error
@@ -135,20 +165,8 @@ export async function startPostgres(port: number): Promise<OwnServer> {
     },
     async restart() {
       await exited()
-      // The killed postmaster's backends exit on their own within moments; until then the new one refuses to start.
-      const deadline = Date.now() + 15_000
-      for (;;) {
-        child = spawn(path.join(bin, 'postgres'), args, { ...options, stdio: 'ignore' })
-        try {
-          await waitReady()
-          return
-        } catch (error) {
-          if (running()) child.kill('SIGKILL')
-          await exited()
-          if (Date.now() > deadline) throw error
-          await new Promise((resolve) => setTimeout(resolve, 200))
-        }
-      }
+      child = launch()
+      await startUntilReady()
     },
     stop,
   }
