@@ -3,14 +3,14 @@
 // path's remembered version is then stale), a dead and a hung server. Core's hit path reads through GET_THEN, so
 // it must answer exactly what `get` answers, through the callbacks, never before it has returned.
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { type AsyncStorage, CodecError, createCodec, type Entry, StorageError } from '@memokit/core'
 import { GET_THEN, type GetThen } from '@memokit/core/backend'
 import fc from 'fast-check'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
-import { freeze, type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
+import { freeze, memcachedForFile, portFromEnv, startMemcached } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_GETTHEN_PORT', 11333)
 // A server of the fault test's own, killed and frozen there.
@@ -18,20 +18,11 @@ const FAULT_PORT = portFromEnv('MEMCACHED_GETTHEN_FAULT_PORT', 11334)
 const quiet = { log: () => undefined }
 const NS = 'ns'
 
-let server: MemcachedServer
-const closers: (() => void)[] = []
-
-beforeAll(async () => {
-  server = await startMemcached(PORT)
-}, 15_000)
-
-afterAll(async () => {
-  for (const close of closers) close()
-  await server?.stop()
-}, 15_000)
+const file = memcachedForFile(PORT)
+const { closers } = file
 
 // memjs' own request timeout far above the storage's operationTimeoutMs: memokit's deadline must be what fires.
-function memjsClient(address = server.address): memjs.Client {
+function memjsClient(address = file.server.address): memjs.Client {
   const client = memjs.Client.create(address, { logger: quiet, timeout: 5, retries: 1 })
   closers.push(() => client.close())
   return client

@@ -3,12 +3,12 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { ConfigError, StorageError } from '@memokit/core'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
-import { type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
+import { memcachedForFile, portFromEnv } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_SCOPE_PORT', 11314)
 // Nothing listens here.
@@ -16,22 +16,13 @@ const DEAD_PORT = portFromEnv('MEMCACHED_SCOPE_DEAD_PORT', 11315)
 const quiet = { log: () => undefined }
 const rand = (): string => randomBytes(6).toString('hex')
 
-let server: MemcachedServer
-const closers: (() => void)[] = []
+const file = memcachedForFile(PORT)
+const { closers } = file
 const memjsClient = (address: string, retries = 1): memjs.Client => {
   const client = memjs.Client.create(address, { logger: quiet, timeout: 0.3, retries })
   closers.push(() => client.close())
   return client
 }
-
-beforeAll(async () => {
-  server = await startMemcached(PORT)
-}, 15_000)
-
-afterAll(async () => {
-  for (const close of closers) close()
-  await server?.stop()
-}, 15_000)
 
 describe('scope', () => {
   it('is the server and prefix, equal through either adapter, different per prefix and server', () => {
@@ -55,7 +46,7 @@ describe('scope', () => {
   })
 
   it('is the client object for an adapter that does not name its server', () => {
-    const bare = { ...fromMemjs(memjsClient(server.address)), server: undefined }
+    const bare = { ...fromMemjs(memjsClient(file.server.address)), server: undefined }
     const a = memcachedStorage({ client: bare, prefix: 'p' })
     expect(a.scope).toMatch(/^memcached-client#\d+ p:$/)
     expect(memcachedStorage({ client: bare, prefix: 'p' }).scope).toBe(a.scope)
@@ -66,9 +57,9 @@ describe('scope', () => {
 describe('default prefix', () => {
   it("is memokit/<name> from the application's package.json", async () => {
     const { name } = JSON.parse(readFileSync(resolve(process.cwd(), 'package.json'), 'utf8')) as { name: string }
-    const client = fromMemjs(memjsClient(server.address))
+    const client = fromMemjs(memjsClient(file.server.address))
     const storage = memcachedStorage({ client })
-    expect(storage.scope).toBe(`memcached://${server.address} memokit/${name}:`)
+    expect(storage.scope).toBe(`memcached://${file.server.address} memokit/${name}:`)
     const ns = `ns-${rand()}`
     await storage.set(ns, 'k', 'v')
     expect((await memcachedStorage({ client, prefix: `memokit/${name}` }).get(ns, 'k'))?.value).toBe('v')
@@ -77,7 +68,7 @@ describe('default prefix', () => {
 })
 
 describe('options', () => {
-  const client = (): MemcachedClient => fromMemjs(memjsClient(server.address))
+  const client = (): MemcachedClient => fromMemjs(memjsClient(file.server.address))
   const thrown = (fn: () => unknown): unknown => {
     try {
       fn()
@@ -126,7 +117,7 @@ describe('failures name the server', () => {
 
   it('in a timeout', async () => {
     const hung = {
-      ...fromMemjs(memjsClient(server.address)),
+      ...fromMemjs(memjsClient(file.server.address)),
       get: () => new Promise<never>(() => {}),
     }
     const storage = memcachedStorage({ client: hung, prefix: 'p', operationTimeoutMs: 50 })
@@ -138,7 +129,7 @@ describe('failures name the server', () => {
 
 describe('entries written before meta existed', () => {
   it('still read, without meta', async () => {
-    const inner = fromMemjs(memjsClient(server.address))
+    const inner = fromMemjs(memjsClient(file.server.address))
     const written: string[] = []
     const recording: MemcachedClient = {
       ...inner,

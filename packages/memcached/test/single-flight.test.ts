@@ -1,35 +1,26 @@
 // Core's lease flow over memcached (the storage-test-suite's lease flow checks), with each adapter: replicas in one
 // process, each with its own connection.
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, it } from '@jest/globals'
+import { describe, it } from '@jest/globals'
 import type { AsyncStorage } from '@memokit/core'
 import { runLeaseFlowChecks } from '@memokit/storage-test-suite'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
-import { type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
+import { memcachedForFile, portFromEnv } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_FLIGHT_PORT', 11332)
-let server: MemcachedServer
-const closers: Array<() => void> = []
-
-beforeAll(async () => {
-  server = await startMemcached(PORT)
-}, 15_000)
-
-afterAll(async () => {
-  for (const close of closers) close()
-  await server?.stop()
-}, 15_000)
+const file = memcachedForFile(PORT)
+const { closers } = file
 
 const connect: Record<string, () => MemcachedClient> = {
   memjs: () => {
-    const c = memjs.Client.create(server.address, { logger: { log: () => undefined }, timeout: 0.5, retries: 1 })
+    const c = memjs.Client.create(file.server.address, { logger: { log: () => undefined }, timeout: 0.5, retries: 1 })
     closers.push(() => c.close())
     return fromMemjs(c)
   },
   'memcache-client': () => {
-    const c = new MemcacheClient({ server: server.address, cmdTimeout: 1000 })
+    const c = new MemcacheClient({ server: file.server.address, cmdTimeout: 1000 })
     closers.push(() => c.shutdown())
     return fromMemcacheClient(c)
   },
