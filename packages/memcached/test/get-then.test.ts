@@ -10,7 +10,8 @@ import fc from 'fast-check'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
-import { freeze, memcachedForFile, portFromEnv, startMemcached } from './memcached-server'
+import { memcachedForFile } from './memcached-for-file'
+import { freeze, portFromEnv, startMemcached } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_GETTHEN_PORT', 11333)
 // A server of the fault test's own, killed and frozen there.

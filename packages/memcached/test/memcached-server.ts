@@ -4,7 +4,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll } from '@jest/globals'
 
 /**
  * Freezes a memcached (SIGSTOP) and resolves once every one of its threads is stopped: the signal takes effect
@@ -138,28 +137,5 @@ export async function startMemcached(port: number, extraArgs: readonly string[] 
       await until(`port ${port} to be free`, async () => !(await isListening(port)), 5000)
       rmSync(dir, { recursive: true, force: true })
     },
-  }
-}
-
-/**
- * A memcached for one test file: started on `port` before its tests; after them, every close in `closers` runs
- * (the clients the file made), then the server stops.
- */
-export function memcachedForFile(port: number): { readonly server: MemcachedServer; readonly closers: (() => void)[] } {
-  let server: MemcachedServer | undefined
-  const closers: (() => void)[] = []
-  beforeAll(async () => {
-    server = await startMemcached(port)
-  }, 15_000)
-  afterAll(async () => {
-    for (const close of closers) close()
-    await server?.stop()
-  }, 15_000)
-  return {
-    get server() {
-      if (server === undefined) throw new Error(`memcached on port ${port} is not started (used outside a test?)`)
-      return server
-    },
-    closers,
   }
 }

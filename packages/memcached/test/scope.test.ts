@@ -8,7 +8,8 @@ import { ConfigError, StorageError } from '@memokit/core'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
-import { memcachedForFile, portFromEnv } from './memcached-server'
+import { memcachedForFile } from './memcached-for-file'
+import { portFromEnv } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_SCOPE_PORT', 11314)
 // Nothing listens here.

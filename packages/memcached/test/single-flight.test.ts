@@ -7,7 +7,8 @@ import { runLeaseFlowChecks } from '@memokit/storage-test-suite'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
-import { memcachedForFile, portFromEnv } from './memcached-server'
+import { memcachedForFile } from './memcached-for-file'
+import { portFromEnv } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_FLIGHT_PORT', 11332)
 const file = memcachedForFile(PORT)
