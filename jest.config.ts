@@ -25,7 +25,9 @@ const config: Config = {
     '^@memokit/core/backend$': '<rootDir>/packages/core/src/backend.ts',
     '^@memokit/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
-  maxWorkers: 2,
+  // Three workers on CI's two cores: most test files wait on timers and servers (TTLs, leases, failovers), so two
+  // workers kept the cores under half busy; three measured 175-190 s against 322 s for the same files.
+  maxWorkers: 3,
   testTimeout: 30_000,
 }
 
