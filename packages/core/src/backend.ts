@@ -27,7 +27,7 @@ export function hasLoneSurrogate(text: string): boolean {
   return !(text as WellFormed).isWellFormed()
 }
 
-export { GET_THEN, type GetThen } from './get-then'
+export { GET_THEN, type GetThen, settleFailure, settleValue } from './get-then'
 
 /** The message of an Error, or the thrown value as text. */
 export function messageOf(error: unknown): string {

@@ -16,3 +16,46 @@ export type GetThen = (
   onEntry: (entry: Entry | undefined) => unknown,
   onError: (error: unknown) => unknown,
 ) => Promise<unknown>
+
+/**
+ * Settles a read-and-continue read's promise with a value, as {@link GET_THEN} promises: through `onValue` when
+ * given (its return value, or a rejection with what it throws), else with the value itself. Backends call it with
+ * their read's own `resolve`/`reject`, so the hit needs no promise besides the read's.
+ */
+export function settleValue<T>(
+  value: T,
+  onValue: ((value: T) => unknown) | undefined,
+  resolve: (result: unknown) => void,
+  reject: (error: unknown) => void,
+): void {
+  if (onValue === undefined) {
+    resolve(value)
+    return
+  }
+  try {
+    resolve(onValue(value))
+  } catch (thrown) {
+    reject(thrown)
+  }
+}
+
+/**
+ * Settles a read-and-continue read's promise with a failure: through `onError` when given (its return value, or a
+ * rejection with what it throws), else a rejection with the failure. What `onValue` throws never comes here.
+ */
+export function settleFailure(
+  error: unknown,
+  onError: ((error: unknown) => unknown) | undefined,
+  resolve: (result: unknown) => void,
+  reject: (error: unknown) => void,
+): void {
+  if (onError === undefined) {
+    reject(error)
+    return
+  }
+  try {
+    resolve(onError(error))
+  } catch (thrown) {
+    reject(thrown)
+  }
+}

@@ -8,7 +8,7 @@
  * read would, under the same deadline. fast-path.property.test.ts and get-then.test.ts hold the two paths equal.
  */
 import type { Entry } from '@memokit/core'
-import type { Deadline } from '@memokit/core/backend'
+import { type Deadline, settleFailure, settleValue } from '@memokit/core/backend'
 import type { MemcachedClient } from './client'
 import { type MultiReader, READ_MULTI, type ReadMulti } from './memjs-multi'
 import type { Found, Reads } from './reads'
@@ -151,29 +151,11 @@ class Hit implements MultiReader {
       this.failWith(this.ctx.runner.fail('get', error))
       return
     }
-    const { onEntry } = this
-    if (onEntry === undefined) {
-      this.resolve(entry)
-      return
-    }
-    try {
-      this.resolve(onEntry(entry))
-    } catch (thrown) {
-      this.reject(thrown)
-    }
+    settleValue(entry, this.onEntry, this.resolve, this.reject)
   }
 
   private failWith(error: unknown): void {
-    const { onFailure } = this
-    if (onFailure === undefined) {
-      this.reject(error)
-      return
-    }
-    try {
-      this.resolve(onFailure(error))
-    } catch (thrown) {
-      this.reject(thrown)
-    }
+    settleFailure(error, this.onFailure, this.resolve, this.reject)
   }
 }
 

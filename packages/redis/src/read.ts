@@ -1,5 +1,5 @@
 import type { StorageOp } from '@memokit/core'
-import type { DeadlineQueue } from '@memokit/core/backend'
+import { type DeadlineQueue, settleFailure, settleValue } from '@memokit/core/backend'
 
 /** What a bounded read needs from its connection (connection.ts): made once per connection, not per read. */
 export interface ReadContext {
@@ -26,15 +26,7 @@ export function settleRead<T, R>(
 ): Promise<R> {
   const { deadlines, settle } = context
   return new Promise<R>((resolve, reject) => {
-    const failWith = (error: unknown): void => {
-      if (onError === undefined) reject(error)
-      else
-        try {
-          resolve(onError(error))
-        } catch (thrown) {
-          reject(thrown)
-        }
-    }
+    const failWith = (error: unknown): void => settleFailure(error, onError, resolve as (r: unknown) => void, reject)
     const deadline = deadlines.add(() => {
       settle()
       failWith(context.timedOut(op))
@@ -51,12 +43,7 @@ export function settleRead<T, R>(
           failWith(error)
           return
         }
-        if (onValue === undefined) return resolve(value as unknown as R)
-        try {
-          resolve(onValue(value))
-        } catch (thrown) {
-          reject(thrown)
-        }
+        settleValue(value, onValue, resolve as (r: unknown) => void, reject)
       },
       (error: unknown) => {
         if (!deadlines.settle(deadline)) return
