@@ -1,8 +1,8 @@
 import { NO_SCAN } from './arg-scan'
 import { shapeOf } from './compute'
 import { UsageError } from './errors'
-import { Flight, leavePending } from './flight'
-import { afterRead, readAndServe, refreshNow } from './flow'
+import { Flight } from './flight'
+import { afterRead, readAndServe, refreshNow, serveAfter } from './flow'
 import { classify, FRESH } from './freshness'
 import { asyncInvalidation, syncInvalidation } from './invalidation'
 import { type MemoryInternals, MISS, memoryInternals, WithMeta } from './memory'
@@ -171,13 +171,13 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
     const flight = new Flight(key, false)
     pending.set(key, flight)
     const read = readAsync(plan, key)
-    ;(plan.tags === undefined ? read : read.then((held) => verifyTags(plan, args, held)))
-      .then((held) => afterRead(plan, self, args, key, held, flight))
-      .catch((error: unknown) => {
-        leavePending(plan.identity, flight)
-        flight.reject(error)
-      })
-    return flight.promise
+    return serveAfter(
+      plan,
+      self,
+      args,
+      plan.tags === undefined ? read : read.then((held) => verifyTags(plan, args, held)),
+      flight,
+    )
   }
   const observed = observedCall(plan, call)
   if (plan.counters !== undefined) return observedOnly(observed) as (...args: unknown[]) => Promise<unknown>

@@ -59,6 +59,26 @@ export function afterRead(
 }
 
 /**
+ * The plain async path after its read (cache-value.ts; readAndServe for a storage that throws): what the read
+ * held goes through `afterRead` into `flight`, registered as pending by the caller, whose promise is returned.
+ */
+export function serveAfter(
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  held: Promise<unknown>,
+  flight: Flight,
+): Promise<unknown> {
+  held
+    .then((h) => afterRead(plan, self, args, flight.key, h, flight))
+    .catch((error: unknown) => {
+      leavePending(plan.identity, flight)
+      flight.reject(error)
+    })
+  return flight.promise
+}
+
+/**
  * An async storage's read and what follows it, as one promise: a fresh hit resolves it with the value, without
  * a deferred promise, a second `then` or a lookup in every flight map; anything else opens the flight and goes
  * through `afterRead`, as `readAsync` + `afterRead` would (flow.property.test.ts compares the two). The caller
@@ -104,16 +124,10 @@ export function readAndServe(plan: Plan, self: unknown, args: unknown[], key: st
     }
   } catch (error) {
     // A storage that throws instead of rejecting: readAsync counts and reports that at once, before its first
-    // await; so does this, and then it goes on exactly as the plain path (cache-value.ts) would.
+    // await; so does this, and then it goes on as the plain path does.
     flight.open()
     pending.set(key, flight)
-    readFailedNow(plan, error, key)
-      .then((held) => afterRead(plan, self, args, key, held, flight))
-      .catch((failure: unknown) => {
-        leavePending(plan.identity, flight)
-        flight.reject(failure)
-      })
-    return flight.promise
+    return serveAfter(plan, self, args, readFailedNow(plan, error, key), flight)
   }
   flight.promise = served
   pending.set(key, flight)
