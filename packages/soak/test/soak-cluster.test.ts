@@ -1,5 +1,5 @@
 // The soak's CI form on Redis Cluster (3 masters + 3 replicas on ports 7460-7465, or from SOAK_CLUSTER_PORT):
-// 12 s of 4 worker processes and a writer over node-redis cluster clients, while the chaos step SIGKILLs one
+// 10 s of 4 worker processes and a writer over node-redis cluster clients, while the chaos step SIGKILLs one
 // master by PID, waits until its replica took over, and brings the killed node back as a replica. Every value
 // returned must be right (check.ts) and no caller may see an error. A separate file so jest can run it beside
 // soak.test.ts. Longer runs: `pnpm --filter @memokit/soak run soak -- --seconds 600 --backend redis-cluster`.
