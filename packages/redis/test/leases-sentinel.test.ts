@@ -9,12 +9,11 @@ import { runStorageContract } from '@memokit/storage-test-suite'
 import { Redis } from 'ioredis'
 import { createSentinel, type RedisSentinelType } from 'redis'
 import { uid } from './counted'
-import { disposer, envPort, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
+import { disposer, envPort, type RedisSentinelProcesses, redisCli, startRedisSentinel, writesSteadily } from './servers'
 
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
 const token = (): string => randomBytes(16).toString('hex')
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const LONG = 60_000
 
 let servers: RedisSentinelProcesses
@@ -72,19 +71,6 @@ runStorageContract(
   },
 )
 
-// Retries `call` until it answers (the failover takes a few seconds), within 25 s.
-async function eventually<T>(call: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + 25_000
-  for (;;) {
-    try {
-      return await call()
-    } catch (error) {
-      if (performance.now() > deadline) throw error
-      await sleep(50)
-    }
-  }
-}
-
 describe('redis leases through Sentinel', () => {
   it('work on the promoted replica after the master is killed (node-redis and ioredis)', async () => {
     const storages = [
@@ -102,15 +88,8 @@ describe('redis leases through Sentinel', () => {
       Number(/cmdstat_eval:calls=(\d+)/.exec(await redisCli(servers.replica.port, 'info', 'commandstats'))?.[1] ?? 0)
     for (const [i, storage] of storages.entries()) {
       // A write succeeds on the old master's replica only once it is the master: the promoted one. (A probe, not the
-      // lease: a try that timed out may still land, and would hold the lease for the next.) Five in a row, 100 ms
-      // apart: a failover reaches a Sentinel client in steps, and on a loaded machine the node-redis client once
-      // took a first probe on the new master and then reconnected, timing out the acquire after it.
-      await eventually(async () => {
-        for (let n = 0; n < 5; n++) {
-          await storage.set('ns', 'probe', n)
-          await sleep(100)
-        }
-      })
+      // lease: a try that timed out may still land, and would hold the lease for the next.)
+      await writesSteadily(() => storage.set('ns', 'probe', 1))
       expect(await redisCli(servers.replica.port, 'role')).toMatch(/^master/)
       expect(await storage.acquireLease('ns', 'k', t, LONG)).toBe(true)
       const before = await evals()

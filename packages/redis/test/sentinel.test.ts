@@ -5,7 +5,15 @@ import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memo
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { createSentinel, type RedisSentinelType } from 'redis'
 import { counted, uid } from './counted'
-import { disposer, envPort, fill, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
+import {
+  disposer,
+  envPort,
+  fill,
+  type RedisSentinelProcesses,
+  redisCli,
+  startRedisSentinel,
+  writesSteadily,
+} from './servers'
 
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
@@ -109,6 +117,7 @@ describe('redis sentinel', () => {
     )
     expect(writableAfter).toBeLessThan(20_000)
     expect(slowest).toBeLessThan(1500)
+    await writesSteadily(() => storage.set(namespace, 'probe', 1))
     expect(await redisCli(servers.replica.port, 'role')).toMatch(/^master/)
     expect((await storage.get(namespace, 'probe'))?.value).toBe(1)
     // Caching works again: after one pass (which may rerun entries the failover lost), a second is all hits.

@@ -393,3 +393,25 @@ export async function fill(
     await Promise.all(Array.from({ length: end - start }, (_, i) => storage.set(namespace, `k${start + i}`, start + i)))
   }
 }
+
+/**
+ * Resolves once `write` has succeeded five times in a row, 100 ms apart (retrying for up to 25 s): after a
+ * failover, a client is on the new master for good only then. A failover reaches a Sentinel client in steps, and
+ * on a loaded machine node-redis's once took a first write on the new master and then reconnected, so an
+ * operation right after the first success timed out.
+ */
+export async function writesSteadily(write: () => Promise<unknown>): Promise<void> {
+  const deadline = performance.now() + 25_000
+  for (;;) {
+    try {
+      for (let n = 0; n < 5; n++) {
+        await write()
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      return
+    } catch (error) {
+      if (performance.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
