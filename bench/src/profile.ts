@@ -36,12 +36,17 @@ if (which === 'S1') {
     for (const r of rs) s += r.id
   }
   await storage.close?.()
-} else if (which === 'R1OWN' || which === 'R1RAW') {
+} else if (which === 'R1OWN' || which === 'R1RAW' || which === 'R1PAIR') {
   // A Redis hit through the user's own client with `commandOptions: { timeout: 0 }` (R1's "own client, no command
-  // timeout" row), memokit (R1OWN) or the raw read on the same kind of client (R1RAW); argv[3] is the number of
-  // hits here (default 20000), argv[4] the calls in flight (default 1). Load-independent figures: instructions per
-  // hit are `valgrind --tool=callgrind node --single-threaded --import tsx src/profile.ts R1OWN <n>` for two values
-  // of n, the difference of the two totals divided by the difference of n (bench README, issue 14). Measure the
+  // timeout" row), memokit (R1OWN) or the raw read on the same kind of client (R1RAW), each in a process of its own,
+  // or both in one process on one client, in interleaved rounds (R1PAIR: what an application that also reads its
+  // client directly sees; JIT feedback from one side changes the other, so the pair and the two single runs can
+  // disagree). argv[3] is the number of hits (default 20000; R1PAIR: per round, 12 rounds, the first 2 dropped),
+  // argv[4] the calls in flight (default 1). Instructions per hit (load-independent): `valgrind --tool=callgrind
+  // node --single-threaded --import tsx src/profile.ts R1OWN <n>` for two values of n, the difference of the totals
+  // divided by the difference of n; take n large enough (10,000 and 30,000 one at a time) that JIT compilation is
+  // over, and compare per function, not only totals: under valgrind the timer-driven GCs land in different windows.
+  // Add `--perf-basic-prof` and bench/src/callgrind-names.py names the JIT code (bench README, Profiling). Measure the
   // built packages (`pnpm build`, then `TSX_TSCONFIG_PATH=tsconfig.built.json` from bench/): through tsx and the
   // sources, every closure memokit makes per hit goes through esbuild's keepNames `__name`, an Object.defineProperty
   // that cost 11.6k of R1OWN's 55.0k instructions per hit at 64 in flight (28 on the built packages; 2026-12-04).
@@ -65,36 +70,65 @@ if (which === 'S1') {
   const pad = ' '.repeat(Number(process.env.R1_PAD ?? 0))
   const storage = redisStorage({ client, prefix })
   const cached = cacheValue(async (n: number) => make(n), { storage, name: 'profile.r1own', ttl: 60_000 })
-  const f =
-    which === 'R1OWN'
-      ? cached
-      : async (n: number): Promise<{ id: number }> => {
-          const hit = await client.get(`${prefix}:raw:${n}`)
-          if (hit !== null) return JSON.parse(hit)
-          const v = make(n)
-          await client.set(`${prefix}:raw:${n}`, pad + JSON.stringify(v), { expiration: { type: 'PX', value: 60_000 } })
-          return v
-        }
+  const raw = async (n: number): Promise<{ id: number }> => {
+    const hit = await client.get(`${prefix}:raw:${n}`)
+    if (hit !== null) return JSON.parse(hit)
+    const v = make(n)
+    await client.set(`${prefix}:raw:${n}`, pad + JSON.stringify(v), { expiration: { type: 'PX', value: 60_000 } })
+    return v
+  }
+  const sides: [string, (n: number) => Promise<{ id: number }>][] =
+    which === 'R1PAIR'
+      ? [
+          ['R1RAW', raw],
+          ['R1OWN', cached],
+        ]
+      : [[which, which === 'R1OWN' ? cached : raw]]
   const hits = Number(process.argv[3] ?? 20_000)
   const inFlight = Number(process.argv[4] ?? 1)
-  for (let k = 0; k < keys; k++) await f(k)
-  const started = process.hrtime.bigint()
-  const cpu = process.cpuUsage()
-  for (let i = 0; i < hits; i += inFlight) {
-    const rs = await Promise.all(Array.from({ length: inFlight }, (_, j) => f((i + j) % keys)))
-    for (const r of rs) s += r.id
+  for (const [, f] of sides) for (let k = 0; k < keys; k++) await f(k)
+  const run = async (
+    f: (n: number) => Promise<{ id: number }>,
+  ): Promise<{ wall: number; user: number; system: number }> => {
+    const started = process.hrtime.bigint()
+    const cpu = process.cpuUsage()
+    for (let i = 0; i < hits; i += inFlight) {
+      const rs = await Promise.all(Array.from({ length: inFlight }, (_, j) => f((i + j) % keys)))
+      for (const r of rs) s += r.id
+    }
+    // Per hit, this process only: wall-clock, and CPU time in user space and in the kernel (the Redis server's own
+    // work and idle waits for replies are the difference between wall and user + system).
+    const used = process.cpuUsage(cpu)
+    return {
+      wall: Number(process.hrtime.bigint() - started) / 1000 / hits,
+      user: used.user / hits,
+      system: used.system / hits,
+    }
   }
-  // Per hit, this process only: wall-clock, and CPU time in user space and in the kernel (the Redis server's own
-  // work and idle waits for replies are the difference between wall and user + system).
-  const used = process.cpuUsage(cpu)
-  const wall = Number(process.hrtime.bigint() - started) / 1000
-  const per = (us: number): string => (us / hits).toFixed(2)
-  console.error(`${which} us per hit: wall ${per(wall)}, user ${per(used.user)}, system ${per(used.system)}`)
+  const per = (us: number): string => us.toFixed(2)
+  if (which !== 'R1PAIR') {
+    const t = await run(sides[0]?.[1] as (n: number) => Promise<{ id: number }>)
+    console.error(`${which} us per hit: wall ${per(t.wall)}, user ${per(t.user)}, system ${per(t.system)}`)
+  } else {
+    const walls: number[][] = [[], []]
+    const ratios: number[] = []
+    for (let round = 0; round < 12; round++) {
+      const [rawT, ownT] = [await run(raw), await run(cached)]
+      if (round < 2) continue
+      walls[0]?.push(rawT.wall)
+      walls[1]?.push(ownT.wall)
+      ratios.push(rawT.wall / ownT.wall)
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
+    console.error(
+      `R1PAIR, ${inFlight} in flight, median us per hit: raw ${per(median(walls[0] ?? []))}, memokit ${per(median(walls[1] ?? []))}; memokit/raw ops ratio ${median(ratios).toFixed(3)} (per round: ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
+    )
+  }
   await cached.clear()
   await client.del(Array.from({ length: keys }, (_, k) => `${prefix}:raw:${k}`))
   await client.quit()
 } else {
-  console.error(`unknown scenario ${which}; use S1, S2, S3, R1, R1OWN or R1RAW`)
+  console.error(`unknown scenario ${which}; use S1, S2, S3, R1, R1OWN, R1RAW or R1PAIR`)
   process.exit(2)
 }
 console.log(which, s)

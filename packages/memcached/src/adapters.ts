@@ -48,9 +48,9 @@ function withServer(client: MemcachedClient, server: string | undefined): Memcac
  * entries without TTL (and namespace versions) would expire after that default (a later miss, never a wrong value).
  * memjs's own `timeout` (0.5 s) and `retries` (2) apply inside memokit's `operationTimeoutMs`. memjs has no
  * method for `gets` and `cas`; the adapter sends them as binary-protocol requests through memjs's `perform`, which
- * gives the storage its lease members. Reads (`get`, `getMulti`) are quiet binary-protocol GETs: all those started
- * in one tick go to a server in one write, each key once; memjs's `retries` don't apply to them (a connection
- * error fails the read, which memokit reports as a StorageError).
+ * gives the storage its lease members. Reads (`get`, `getMulti`) are binary-protocol GETK requests, quiet for every
+ * key but the last: all those started in one tick go to a server in one write, each key once; memjs's `retries`
+ * don't apply to them (a connection error fails the read, which memokit reports as a StorageError).
  */
 export function fromMemjs(client: MemjsClientLike): MemcachedClient {
   const servers = Array.isArray(client.servers) ? client.servers : []

@@ -6,28 +6,33 @@ export const MAX_KEY_BYTES = 250
 const HASH_TAG = 0x23 // '#'
 
 /**
- * True when memcached takes `text` as a key unchanged: at most 250 bytes of UTF-8, no space, no control
- * character (C0, DEL, C1) and no lone surrogate (UTF-8 would turn every lone surrogate into the same U+FFFD, so
- * two different keys could meet on one memcached key).
+ * The UTF-8 length of `text` when memcached takes it as (part of) a key unchanged within `budget` bytes: no space,
+ * no control character (C0, DEL, C1) and no lone surrogate (UTF-8 would turn every lone surrogate into the same
+ * U+FFFD, so two different keys could meet on one memcached key); otherwise -1.
  */
-export function isSafeKey(text: string): boolean {
+export function safeKeyBytes(text: string, budget: number): number {
   // Every UTF-16 code unit needs at least one byte, so longer strings can't fit.
-  if (text.length > MAX_KEY_BYTES) return false
+  if (text.length > budget) return -1
   let bytes = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (c <= 0x20 || (c >= 0x7f && c <= 0x9f)) return false
+    if (c <= 0x20 || (c >= 0x7f && c <= 0x9f)) return -1
     if (c < 0x80) bytes += 1
     else if (c < 0x800) bytes += 2
     else if (c >= 0xd800 && c <= 0xdbff) {
       const next = text.charCodeAt(i + 1)
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return false
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return -1
       bytes += 4
       i++
-    } else if (c >= 0xdc00 && c <= 0xdfff) return false
+    } else if (c >= 0xdc00 && c <= 0xdfff) return -1
     else bytes += 3
   }
-  return bytes <= MAX_KEY_BYTES
+  return bytes <= budget ? bytes : -1
+}
+
+/** True when memcached takes `text` as a key unchanged: at most 250 bytes of UTF-8 that {@link safeKeyBytes} accepts. */
+export function isSafeKey(text: string): boolean {
+  return safeKeyBytes(text, MAX_KEY_BYTES) >= 0
 }
 
 /**
@@ -39,4 +44,30 @@ export function isSafeKey(text: string): boolean {
 export function toMemcachedKey(logical: string, escapedPrefix: string): string {
   if (logical.charCodeAt(escapedPrefix.length + 1) !== HASH_TAG && isSafeKey(logical)) return logical
   return `${escapedPrefix}:#${createHash('sha256').update(logical, 'utf16le').digest('base64url')}`
+}
+
+/**
+ * The fixed start of many logical keys (`<prefix>:<ns>:<version>:`, ending in an ASCII `:`), checked once, so each
+ * key's check scans only what follows it: a hit no longer scans the whole 60-odd characters of its key, a string
+ * built by concatenation, whose every character read goes through V8's slow path.
+ */
+export interface KeyHead {
+  readonly text: string
+  readonly escapedPrefix: string
+  /** The bytes left for the rest of a key that stays unhashed; -1 when every key under this head is hashed. */
+  readonly budget: number
+}
+
+/** `text` as a {@link KeyHead} of the keys of a storage whose keys start with `escapedPrefix`. */
+export function keyHead(text: string, escapedPrefix: string): KeyHead {
+  // The hashed form's `#` must come right after the prefix's `:`, inside the head, or the head tells nothing.
+  const fits = text.length > escapedPrefix.length + 1 && text.charCodeAt(text.length - 1) === 0x3a
+  const bytes = !fits || text.charCodeAt(escapedPrefix.length + 1) === HASH_TAG ? -1 : safeKeyBytes(text, MAX_KEY_BYTES)
+  return { text, escapedPrefix, budget: bytes < 0 ? -1 : MAX_KEY_BYTES - bytes }
+}
+
+/** `toMemcachedKey(head.text + rest, head.escapedPrefix)`, scanning only `rest` (keys.test.ts holds them equal). */
+export function memcachedKeyAfter(head: KeyHead, rest: string): string {
+  if (head.budget >= 0 && safeKeyBytes(rest, head.budget) >= 0) return head.text + rest
+  return toMemcachedKey(head.text + rest, head.escapedPrefix)
 }

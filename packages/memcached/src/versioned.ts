@@ -5,7 +5,7 @@
  */
 import { CodecError, escapeKeyPart } from '@memokit/core'
 import type { MemcachedClient } from './client'
-import { toMemcachedKey } from './keys'
+import { type KeyHead, keyHead, memcachedKeyAfter, toMemcachedKey } from './keys'
 import { type NamespaceState, newToken, parseState, versionPart } from './namespace-state'
 import type { Call } from './run'
 
@@ -98,8 +98,22 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
 
   const versionKey = (ns: string): string =>
     toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:~version`, escapedPrefix)
-  const entryKey = (ns: string, state: NamespaceState, key: string): string =>
-    toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}:${key}`, escapedPrefix)
+  // The head of the last namespace state's entry keys (without cleared prefixes, its version part is the same for
+  // every key): built and checked once per state, not per read.
+  let headNs: string | undefined
+  let headState: NamespaceState | undefined
+  let head: KeyHead | undefined
+  const entryKey = (ns: string, state: NamespaceState, key: string): string => {
+    if (state.marks.size > 0) {
+      return toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}:${key}`, escapedPrefix)
+    }
+    if (head === undefined || ns !== headNs || state !== headState) {
+      head = keyHead(`${escapedPrefix}:${escapeKeyPart(ns)}:${state.version}:`, escapedPrefix)
+      headNs = ns
+      headState = state
+    }
+    return memcachedKeyAfter(head, key)
+  }
   const leaseKey = (ns: string, state: NamespaceState, key: string): string =>
     toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}~lease:${key}`, escapedPrefix)
 

@@ -1,6 +1,6 @@
 // getMany on memcached, per adapter, against a real memcached this file starts: the answers `get` gives, in the
 // order asked, under the namespace's current version (clears of the namespace and of a key prefix), in one
-// multi-get with memcache-client and memjs (GETKQ + NOOP), and concurrent gets with a memjs adapter without getMulti.
+// multi-get with memcache-client and memjs (GETKQ..., GETK), and concurrent gets with a memjs adapter without getMulti.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CodecError } from '@memokit/core'
 import { MemcacheClient } from 'memcache-client'
@@ -111,3 +111,67 @@ for (const adapter of adapters) {
     })
   })
 }
+
+// memjs keeps a response handler marked `quiet` for every reply with a body and drops it at the first reply without
+// one, or after a call that cleared the flag: memjs reads `quiet` after calling the handler. The multi-get ends with
+// a GETK whose reply (hit or miss) has a body, and relies on that read to drop its handler.
+describe('memjs multi-get: what it relies on in memjs', () => {
+  type Handler = ((response: unknown) => void) & { quiet?: boolean }
+  interface ServerInternals {
+    onResponse(seq: number, handler: Handler): void
+    respond(response: unknown): void
+    responseCallbacks: Record<number, Handler | undefined>
+    requestTimeouts: number[]
+  }
+  const serverOf = (client: memjs.Client): ServerInternals =>
+    (client as unknown as { servers: ServerInternals[] }).servers[0] as ServerInternals
+
+  it('drops a quiet handler after the call that cleared its flag, and not before', () => {
+    const server = serverOf(memjs.Client.create('127.0.0.1:1', { logger: { log: () => undefined } }))
+    const seen: number[] = []
+    const handler: Handler = (response) => {
+      const { opaque, opcode } = (response as { header: { opaque: number; opcode: number } }).header
+      seen.push(opcode)
+      if (opcode === 0x0c) handler.quiet = false
+      expect(server.responseCallbacks[opaque]).toBe(handler)
+    }
+    handler.quiet = true
+    server.onResponse(7, handler)
+    server.requestTimeouts.push(Date.now() + 1000)
+    const reply = (opcode: number) => ({ header: { opaque: 7, opcode, totalBodyLength: 10 } })
+    server.respond(reply(0x0d))
+    expect(server.responseCallbacks[7]).toBe(handler)
+    server.respond(reply(0x0c))
+    expect(seen).toEqual([0x0d, 0x0c])
+    expect(server.responseCallbacks[7]).toBeUndefined()
+    expect(server.requestTimeouts).toEqual([])
+  })
+
+  it('leaves no handler behind after hits, misses, one-key and two-key reads', async () => {
+    const client = memjs.Client.create(server.address, { logger: { log: () => undefined }, timeout: 0.5, retries: 1 })
+    try {
+      const prefix = `gm${process.pid}-handlers`
+      const storage = memcachedStorage({ client: fromMemjs(client), prefix })
+      const trusting = memcachedStorage({ client: fromMemjs(client), prefix, versionCacheMs: 60_000 })
+      await storage.set('ns', 'a', 1)
+      for (const s of [storage, trusting]) {
+        expect((await s.get('ns', 'a'))?.value).toBe(1)
+        expect(await s.get('ns', 'absent')).toBeUndefined()
+        expect((await s.getMany?.('ns', ['absent', 'a', 'absent']))?.map((e) => e?.value)).toEqual([
+          undefined,
+          1,
+          undefined,
+        ])
+        expect((await Promise.all([s.get('ns', 'a'), s.get('ns', 'absent')])).map((e) => e?.value)).toEqual([
+          1,
+          undefined,
+        ])
+      }
+      const internals = serverOf(client)
+      expect(Object.keys(internals.responseCallbacks)).toEqual([])
+      expect(internals.requestTimeouts).toEqual([])
+    } finally {
+      client.close()
+    }
+  })
+})

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
+import { escapeKeyPart } from '@memokit/core'
 import fc from 'fast-check'
-import { isSafeKey, MAX_KEY_BYTES, toMemcachedKey } from '../src/keys'
+import { isSafeKey, keyHead, MAX_KEY_BYTES, memcachedKeyAfter, toMemcachedKey } from '../src/keys'
 import { markLine, newToken, parseState, versionPart } from '../src/namespace-state'
 
 const P = 'mk'
@@ -78,6 +79,29 @@ describe('memcached keys', () => {
         },
       ),
       { numRuns: 2000 },
+    )
+  })
+
+  // The hit path's key (versioned.ts): the head `<prefix>:<ns>:<version>:` checked once, then only the rest.
+  it('builds the same key from a checked head and a rest as from the whole logical key (differential property)', () => {
+    // Short strings of characters near every boundary the check cares about, and long runs to cross 250 bytes.
+    const piece = fc.oneof(
+      fc.string({
+        unit: fc.constantFrom('a', ' ', '#', ':', '%', '\u007f', '\u0085', 'é', '日', '😀', '\ud800', '\udc00'),
+        maxLength: 8,
+      }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.integer({ min: 0, max: 260 }).map((n) => 'x'.repeat(n)),
+    )
+    fc.assert(
+      fc.property(piece, piece, fc.constantFrom('V1', 'a_b-C', 'x'.repeat(64)), piece, (prefix, ns, version, rest) => {
+        const escapedPrefix = escapeKeyPart(prefix)
+        const text = `${escapedPrefix}:${escapeKeyPart(ns)}:${version}:`
+        expect(memcachedKeyAfter(keyHead(text, escapedPrefix), rest)).toBe(
+          toMemcachedKey(`${text}${rest}`, escapedPrefix),
+        )
+      }),
+      { numRuns: 5000 },
     )
   })
 })

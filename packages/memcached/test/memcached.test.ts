@@ -422,7 +422,7 @@ describe.each(adapters)('memcached specifics via $name', (adapter) => {
       await op()
       return rec.gets.slice(before).map((g) => (g.startsWith('multi:') ? g : 'get'))
     }
-    // One multi-get of the version and the entry: memcache-client's `get <version> <entry>`, memjs's GETKQ x2 + NOOP.
+    // One multi-get of the version and the entry: memcache-client's `get <version> <entry>`, memjs's GETKQ + GETK.
     const oneTrip = ['multi:2']
     expect(await commands(async () => expect((await storage.get(ns, 'k'))?.value).toBe('v'))).toEqual(oneTrip)
     expect(await commands(async () => expect(await storage.get(ns, 'missing')).toBeUndefined())).toEqual(oneTrip)
