@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { escapeKeyPart } from '@memokit/core'
+import { type NamespaceState, versionPart } from './namespace-state'
 
 /** memcached's longest key, in bytes. */
 export const MAX_KEY_BYTES = 250
@@ -70,4 +72,39 @@ export function keyHead(text: string, escapedPrefix: string): KeyHead {
 export function memcachedKeyAfter(head: KeyHead, rest: string): string {
   if (head.budget >= 0 && safeKeyBytes(rest, head.budget) >= 0) return head.text + rest
   return toMemcachedKey(head.text + rest, head.escapedPrefix)
+}
+
+/** The memcached keys of one storage's namespaces, under their versions (versioned.ts keeps the versions). */
+export interface KeySpace {
+  /** The memcached key holding the namespace's state. */
+  versionKey(ns: string): string
+  /** `<prefix>:<ns>:<version>:<key>`. */
+  entryKey(ns: string, state: NamespaceState, key: string): string
+  /** `<prefix>:<ns>:<version>~lease:<key>`: `~` never occurs in a version, so no entry key is ever a lease key. */
+  leaseKey(ns: string, state: NamespaceState, key: string): string
+}
+
+/** The key space of a storage whose keys start with `escapedPrefix`. */
+export function createKeySpace(escapedPrefix: string): KeySpace {
+  // The head of the last namespace state's entry keys (without cleared prefixes, its version part is the same for
+  // every key): built and checked once per state, not per read.
+  let headNs: string | undefined
+  let headState: NamespaceState | undefined
+  let head: KeyHead | undefined
+  return {
+    versionKey: (ns) => toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:~version`, escapedPrefix),
+    entryKey(ns, state, key) {
+      if (state.marks.size > 0) {
+        return toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}:${key}`, escapedPrefix)
+      }
+      if (head === undefined || ns !== headNs || state !== headState) {
+        head = keyHead(`${escapedPrefix}:${escapeKeyPart(ns)}:${state.version}:`, escapedPrefix)
+        headNs = ns
+        headState = state
+      }
+      return memcachedKeyAfter(head, key)
+    },
+    leaseKey: (ns, state, key) =>
+      toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}~lease:${key}`, escapedPrefix),
+  }
 }

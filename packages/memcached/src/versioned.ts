@@ -3,10 +3,10 @@
  * the namespace's version key, so that `clear` moves a namespace's entries out of reach by changing one key.
  * This module keeps this process's memory of versions and reads them together with what an operation needs.
  */
-import { CodecError, escapeKeyPart } from '@memokit/core'
+import { CodecError } from '@memokit/core'
 import type { MemcachedClient } from './client'
-import { type KeyHead, keyHead, memcachedKeyAfter, toMemcachedKey } from './keys'
-import { type NamespaceState, newToken, parseState, versionPart } from './namespace-state'
+import { createKeySpace, type KeySpace } from './keys'
+import { type NamespaceState, newToken, parseState } from './namespace-state'
 import type { Call } from './run'
 
 // Namespaces whose version this process remembers (as a hint, or trusted for versionCacheMs); oldest dropped first.
@@ -37,13 +37,7 @@ export function asText(raw: unknown): string {
 }
 
 /** The versioned key space of one storage. */
-export interface Versioned {
-  /** The memcached key holding the namespace's state. */
-  versionKey(ns: string): string
-  /** `<prefix>:<ns>:<version>:<key>`. */
-  entryKey(ns: string, state: NamespaceState, key: string): string
-  /** `<prefix>:<ns>:<version>~lease:<key>`: `~` never occurs in a version, so no entry key is ever a lease key. */
-  leaseKey(ns: string, state: NamespaceState, key: string): string
+export interface Versioned extends KeySpace {
   /**
    * Runs `action` with the namespace's current state. A get may trust a remembered state for versionCacheMs and
    * run once. Otherwise `action` runs speculatively with the remembered state in parallel with reading the version
@@ -96,26 +90,7 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
   // Bumped when a clear of this storage starts and ends; an operation that saw it change remembers nothing.
   let clearEpoch = 0
 
-  const versionKey = (ns: string): string =>
-    toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:~version`, escapedPrefix)
-  // The head of the last namespace state's entry keys (without cleared prefixes, its version part is the same for
-  // every key): built and checked once per state, not per read.
-  let headNs: string | undefined
-  let headState: NamespaceState | undefined
-  let head: KeyHead | undefined
-  const entryKey = (ns: string, state: NamespaceState, key: string): string => {
-    if (state.marks.size > 0) {
-      return toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}:${key}`, escapedPrefix)
-    }
-    if (head === undefined || ns !== headNs || state !== headState) {
-      head = keyHead(`${escapedPrefix}:${escapeKeyPart(ns)}:${state.version}:`, escapedPrefix)
-      headNs = ns
-      headState = state
-    }
-    return memcachedKeyAfter(head, key)
-  }
-  const leaseKey = (ns: string, state: NamespaceState, key: string): string =>
-    toMemcachedKey(`${escapedPrefix}:${escapeKeyPart(ns)}:${versionPart(state, key)}~lease:${key}`, escapedPrefix)
+  const { versionKey, entryKey, leaseKey } = createKeySpace(escapedPrefix)
 
   const trusted = (known: Remembered): boolean => versionCacheMs > 0 && Date.now() - known.at < versionCacheMs
 
