@@ -1,13 +1,5 @@
-import {
-  countScan,
-  createRecentHits,
-  findRecent,
-  NO_SCAN,
-  type RecentHits,
-  rememberRecent,
-  scanArgs,
-  shouldScan,
-} from './arg-scan'
+import { NO_SCAN, scanArgs } from './arg-scan'
+import { countScan, createRecentHits, findRecent, type RecentHits, rememberRecent, shouldScan } from './arg-scan-recent'
 import { type MemoryInternals, MISS, type Table, WithMeta } from './memory'
 import { callObserved } from './observe'
 

@@ -1,15 +1,8 @@
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import {
-  createRecentHits,
-  findRecent,
-  matchesKey,
-  NO_SCAN,
-  type RecentHits,
-  rememberRecent,
-  scanArgs,
-} from '../src/arg-scan'
+import { matchesKey, NO_SCAN, scanArgs } from '../src/arg-scan'
+import { createRecentHits, findRecent, type RecentHits, rememberRecent } from '../src/arg-scan-recent'
 import { createKeyEncoder } from '../src/keys'
 import { argList, objectFrom, primitive, reshuffle, tiny } from './key-arbitraries'
 

@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals'
 import fc from 'fast-check'
-import { createKeyEncoder, isSparse, type KeyEncoderOptions } from '../src/keys'
+import { isSparse } from '../src/key-walk'
+import { createKeyEncoder, type KeyEncoderOptions } from '../src/keys'
 import { argList, objectFrom, primitive, value } from './key-arbitraries'
 import { createReferenceKeyEncoder } from './key-reference'
 
