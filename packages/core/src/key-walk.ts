@@ -65,8 +65,8 @@ export const SPARSE_MIN_HOLES = 64
 
 /**
  * Whether an array of `length` slots holding `elements` of them is encoded in its sparse form,
- * `Array(length)[index:value,...]`, rather than slot by slot. The argument scan uses it to leave such arrays to
- * the encoder.
+ * `Array(length)[index:value,...]`, rather than slot by slot. The argument scan does not need it: it reads such an
+ * array slot by slot, so its text never matches the key and the array takes the encoder's path.
  */
 export const isSparse = (length: number, elements: number): boolean =>
   length - elements > SPARSE_MIN_HOLES && length - elements > elements
