@@ -5,10 +5,11 @@
  * memory hit paths can read the L1 directly (tiered-hits.ts).
  *
  * Promotions race with invalidations: an L2 read that started before a write, delete, clear or bus message touching
- * its key may return what that invalidation replaced; and writes race each other: a set issued before a delete may
- * be acknowledged after it. A logical clock orders them: each write or invalidation takes a tick (per key while an
- * operation on that key is running, else for everything), and a read promotes, or a write stores its value, only if
- * nothing touching its key ticked since it began. A promotion never replaces a newer L1 entry (by createdAt) either.
+ * its key, or while a write of it ran, may return what that invalidation replaced; and writes race each other: a set
+ * issued before a delete may be acknowledged after it. A logical clock orders them: each write or invalidation takes
+ * a tick (per key while an operation on that key is running, else for everything), and a read promotes, or a write
+ * stores its value, only if nothing touching its key ticked since it began. A promotion never replaces a newer L1
+ * entry (by createdAt) either.
  */
 import type { MemoryInternals } from './memory-slots'
 import type { Entry, Storage } from './storage'
@@ -34,8 +35,9 @@ export interface L1 {
    */
   beginWrite(namespace: string, key: string): L2Op
   /**
-   * Ends the write; stores `entry` (what L2 accepted) unless an operation on its key was issued since the write
-   * began: L2 applies them in order, so the later one decides what L1 may hold.
+   * Ends the write; stores `entry` (what L2 accepted) unless an operation on its key was issued (or another write
+   * of it ended) since the write began: L2 applies them in order, so the later one decides what L1 may hold. Reads
+   * of the key still running won't promote.
    */
   endWrite(write: L2Op, entry: Entry | undefined): void
   /** Drops a key's copy, and stops running reads of it from promoting what they find. */
@@ -83,21 +85,27 @@ export function createL1(storage: Storage, internals: MemoryInternals, maxL1Age:
     if (writes) touched.set(id, ++clock)
     return { namespace, key, id, start: clock }
   }
-  // Unregisters it; true when nothing touching its key came since it began.
-  const end = (op: L2Op): boolean => {
+  // Unregisters it; true when nothing touching its key came since it began. A write's end touches the key again:
+  // an L2 that runs operations concurrently (a pool) may answer a read issued during the write with what it held
+  // before, whose createdAt may tie with, or on a skewed clock pass, the write's.
+  const end = (op: L2Op, writes: boolean): boolean => {
     const left = (reading.get(op.id) ?? 1) - 1
     const last = touched.get(op.id) ?? 0
+    const clean = broad <= op.start && last <= op.start
     if (left === 0) {
       reading.delete(op.id)
       touched.delete(op.id)
-    } else reading.set(op.id, left)
-    return broad <= op.start && last <= op.start
+    } else {
+      reading.set(op.id, left)
+      if (writes) touched.set(op.id, ++clock)
+    }
+    return clean
   }
   return {
     read,
     beginRead: (namespace, key) => begin(namespace, key, false),
     endRead(r, entry) {
-      if (!end(r) || entry === undefined) return
+      if (!end(r, false) || entry === undefined) return
       const current = read(r.namespace, r.key)
       if (current !== undefined && current.createdAt > entry.createdAt) return
       store(r.namespace, r.key, entry)
@@ -108,7 +116,7 @@ export function createL1(storage: Storage, internals: MemoryInternals, maxL1Age:
       return op
     },
     endWrite(w, entry) {
-      if (end(w) && entry !== undefined) store(w.namespace, w.key, entry)
+      if (end(w, true) && entry !== undefined) store(w.namespace, w.key, entry)
     },
     drop(namespace, key) {
       touch(namespace, key)
