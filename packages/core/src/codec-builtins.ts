@@ -5,6 +5,7 @@
 import type { CodecTransformer } from './codec'
 import { BUILTIN_ERRORS } from './codec-errors'
 import { isObject, isPlainObjectLike } from './codec-json'
+import { isBuiltin } from './key-binary'
 
 type ByteKind =
   | 'Buffer'
@@ -105,7 +106,9 @@ const MAX_INDEX = 2 ** 32 - 2
  */
 export const sparseArrayTransformer: CodecTransformer<unknown[], { n: number; e: [number, unknown][] }> = {
   name: 'memokit:sparse-array',
-  isApplicable: (value): value is unknown[] => Array.isArray(value) && hasHole(value),
+  // Only Arrays (from any realm): a subclass would come back as an Array, so the reference walk refuses it.
+  isApplicable: (value): value is unknown[] =>
+    Array.isArray(value) && isBuiltin(Object.getPrototypeOf(value), Array.prototype, 'Array', 2) && hasHole(value),
   serialize(array) {
     const e: [number, unknown][] = []
     // Own keys: the indices, and any other property, which is not stored (as with dense arrays).
@@ -150,7 +153,9 @@ export const unsafeKeysTransformer: CodecTransformer<object, [string, unknown][]
 
 export const invalidDateTransformer: CodecTransformer<Date, 0> = {
   name: 'memokit:invalid-date',
-  isApplicable: (value): value is Date => value instanceof Date && Number.isNaN(value.getTime()),
+  // Not a subclass, which would come back as a Date: the reference walk refuses it.
+  isApplicable: (value): value is Date =>
+    value instanceof Date && Object.getPrototypeOf(value) === Date.prototype && Number.isNaN(value.getTime()),
   serialize: () => 0,
   deserialize: () => new Date(Number.NaN),
 }
@@ -169,6 +174,31 @@ export const BUILTIN_CLASSES = new Set<unknown>([
   ...Object.values(TYPED_ARRAYS),
   ...Object.values(BUILTIN_ERRORS),
 ])
+
+// Built-ins that keep their contents in internal slots rather than in properties.
+const SLOT_BUILTINS: readonly (abstract new (...args: never[]) => unknown)[] = [
+  Array,
+  Date,
+  RegExp,
+  Map,
+  Set,
+  URL,
+  ArrayBuffer,
+  SharedArrayBuffer,
+  DataView,
+  ...Object.values(TYPED_ARRAYS),
+  Promise,
+  WeakMap,
+  WeakSet,
+]
+
+/**
+ * The built-in `cls` extends whose contents are not properties (a Map's entries, a Date's time, an array's length),
+ * which registerClass would not store; undefined for any other class.
+ */
+export function slotBuiltinBase(cls: { readonly prototype: unknown }): { readonly name: string } | undefined {
+  return SLOT_BUILTINS.find((b) => cls.prototype instanceof b)
+}
 
 /** Any transformer, whatever its types: what superjson's registry takes. */
 export interface AnyTransformer {

@@ -42,7 +42,13 @@ export function serializeError(error: Error): ErrorData {
   for (const key of Object.keys(error)) {
     if (key === 'cause' || key === 'stack' || key === 'message') continue
     props ??= {}
-    props[key] = (error as unknown as Record<string, unknown>)[key]
+    // defineProperty, not assignment: assigning `__proto__` would set the prototype and lose the property.
+    Object.defineProperty(props, key, {
+      value: (error as unknown as Record<string, unknown>)[key],
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    })
   }
   if (props !== undefined) data.props = props
   return data

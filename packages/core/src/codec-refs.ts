@@ -13,8 +13,18 @@
  * the exact path, what superjson would pass through unchanged (class instances, Promises, functions, symbols).
  */
 
-import { cannotEncode, formatPath, isJsonNumber, isObject, isPlainObjectLike, type PathPart } from './codec-json'
+import {
+  cannotEncode,
+  formatPath,
+  isJsonNumber,
+  isObject,
+  isPlainObjectLike,
+  nameValue,
+  type PathPart,
+} from './codec-json'
+import { className, withArticle } from './describe'
 import { CodecError } from './errors'
+import { isBuiltin } from './key-binary'
 
 /** Values that copies of shared parts may add to a stored value before `encode` throws a CodecError. */
 export const MAX_COPIED_VALUES = 1_000_000
@@ -72,7 +82,12 @@ function visit(value: unknown, walk: Walk): number {
     walk.plain = false
     return 1
   } else if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) walk.plain = false
+    const proto = Object.getPrototypeOf(value)
+    if (proto !== Array.prototype) {
+      // superjson stores any array as an Array: a subclass would come back as its base class.
+      if (!isBuiltin(proto, Array.prototype, 'Array', 2)) throw subclassOf(value, 'Array', walk.path)
+      walk.plain = false
+    }
     walk.open.add(value)
     // Dense: a sparse array is custom-encoded (in time proportional to its elements).
     for (let i = 0; i < value.length; i++) {
@@ -81,6 +96,7 @@ function visit(value: unknown, walk: Walk): number {
       path.pop()
     }
   } else if (value instanceof Map || value instanceof Set) {
+    checkNotSubclass(value, value instanceof Map ? Map : Set, walk.path)
     walk.plain = false
     walk.open.add(value)
     size += visitEntries(value, walk)
@@ -88,6 +104,7 @@ function visit(value: unknown, walk: Walk): number {
     size += visitFields(value, walk)
   } else if (value instanceof Date || value instanceof RegExp || value instanceof URL) {
     // superjson writes each as one string.
+    checkNotSubclass(value, value instanceof Date ? Date : value instanceof RegExp ? RegExp : URL, walk.path)
     walk.plain = false
     return 1
   } else {
@@ -132,6 +149,27 @@ function visitEntries(collection: Map<unknown, unknown> | Set<unknown>, walk: Wa
     }
   }
   return size
+}
+
+/**
+ * superjson recognises these built-ins by `instanceof` and rebuilds the built-in itself, so an instance of a
+ * subclass (or with another prototype) would come back as the base class: refused instead.
+ */
+function checkNotSubclass(
+  value: object,
+  base: { readonly prototype: object; readonly name: string },
+  path: PathPart[],
+) {
+  if (Object.getPrototypeOf(value) !== base.prototype) throw subclassOf(value, base.name, path)
+}
+
+function subclassOf(value: object, base: string, path: readonly PathPart[]): CodecError {
+  const name = className(value) ?? 'its class'
+  return new CodecError(
+    `Cannot encode ${nameValue(value)} at ${formatPath(path)}: ${name} is a subclass of ${base}, which would come ` +
+      `back as a plain ${base}. Add it with codec.register({ name, isApplicable, serialize, deserialize }), or ` +
+      `convert it to ${withArticle(base)} before caching.`,
+  )
 }
 
 function isJsonLeaf(value: unknown): boolean {

@@ -3,6 +3,7 @@ import {
   BUILTIN_CLASSES,
   bytesTransformer,
   invalidDateTransformer,
+  slotBuiltinBase,
   sparseArrayTransformer,
   unsafeKeysTransformer,
 } from './codec-builtins'
@@ -56,10 +57,12 @@ export interface CodecTransformer<T = unknown, J = unknown> {
  * but `decoded.a === decoded.b` no longer holds. A cycle (a value that contains itself) makes `encode` throw a
  * CodecError naming the path, and so does a value whose shared parts, written as copies, would add more than
  * 1,000,000 values (a graph built to share, such as a tree whose every level holds the level below twice).
- * Anything else (instances of unregistered classes, Error subclasses included, Promises, functions, symbols) makes
- * `encode` throw a CodecError naming it and where it is: nothing is silently stored as `{}`. As with JSON,
- * symbol-keyed and non-enumerable properties and extra properties on arrays are not stored, and null-prototype
- * objects come back as plain objects.
+ * Anything else (instances of unregistered classes, Error subclasses included, subclasses of Map, Set, Date,
+ * RegExp, URL, Array and the typed arrays, Promises, functions, symbols) makes `encode` throw a CodecError naming it
+ * and where it is: nothing is silently stored as `{}` or as its base class. As with JSON, symbol-keyed and
+ * non-enumerable properties and extra properties on arrays are not stored, nor are properties added to a Date,
+ * Map, Set, RegExp (its `lastIndex` included), URL or typed array; null-prototype objects come back as plain
+ * objects.
  *
  * ## Payload format (version 1)
  * Every payload is a string. Its first character tags the format and its version; value payloads end with `;`
@@ -109,7 +112,9 @@ export interface Codec {
   decodeEntry(payload: string): Entry
   /**
    * Adds a custom type to this codec only (no global registry). Returns the codec for chaining.
-   * Built-in types listed on {@link Codec} take precedence over registered ones.
+   * The codec's own built-in types (bytes, sparse arrays, Errors, invalid Dates, objects with keys like
+   * `__proto__`) take precedence over registered ones; a registered type takes precedence over the other built-ins
+   * (Date, Map, Set, RegExp, URL), so keep `isApplicable` to your own type.
    * Throws a ConfigError for a malformed transformer or a name already used on this codec.
    */
   register<T, J>(transformer: CodecTransformer<T, J>): Codec
@@ -118,7 +123,9 @@ export interface Codec {
    * and decoding restores its prototype without calling the constructor (private `#fields` are not stored).
    * For Error subclasses, `message`, `stack` and `cause` are stored too.
    * `name` (default: the class's `name`) is stored in payloads; it must be unique on this codec and stable across
-   * deployments (set it explicitly if your build minifies class names). Throws a ConfigError otherwise.
+   * deployments (set it explicitly if your build minifies class names). Throws a ConfigError otherwise, and for
+   * a subclass of a built-in that keeps its contents outside properties (Map, Set, Date, Array, typed arrays...):
+   * add such a class with {@link Codec.register}.
    */
   registerClass(cls: new (...args: never[]) => unknown, options?: { readonly name?: string }): Codec
 }
@@ -221,6 +228,14 @@ function checkClass(cls: unknown, options: { readonly name?: string } | undefine
   }
   if (BUILTIN_CLASSES.has(cls)) {
     throw new ConfigError('class', `codec.registerClass(): ${cls.name} is supported without registering it.`)
+  }
+  // Only own enumerable properties are stored: a Map's entries, a Date's time or an array's length would be lost.
+  const base = slotBuiltinBase(cls)
+  if (base !== undefined) {
+    throw new ConfigError(
+      'class',
+      `codec.registerClass(): ${cls.name || name} extends ${base.name}, whose contents are not properties and would not be stored; add it with codec.register({ name, isApplicable, serialize, deserialize }) instead.`,
+    )
   }
   return name
 }
