@@ -4,7 +4,7 @@
  */
 import { type ComputeContext, runInContext } from './context'
 import { TimeoutError } from './errors'
-import { type Flight, forget, leavePending } from './flight'
+import { type Flight, forget, holdOff, leavePending } from './flight'
 import { writeTimes } from './freshness'
 import { endLease, leased } from './lease'
 import { WithMeta } from './memory'
@@ -199,7 +199,7 @@ function failed(plan: Plan, flight: Flight, fallback: WithMeta | undefined, erro
   const usable = fallback !== undefined && (flight.background || (fallback.meta.errorUntil ?? 0) > now)
   const direct = sync && !plan.storage.async
   if (usable) {
-    plan.identity.backoff.set(flight.key, now + plan.errorBackoffMs)
+    holdOff(plan.identity, flight.key, now + plan.errorBackoffMs)
     plan.report('compute', plan.namespace, flight.key, error)
     publishEvent(plan.event('stale-if-error', flight.key, error))
     if (!flight.settled) mark(flight.observer, 'stale-if-error')
@@ -236,7 +236,7 @@ function armTimeouts(plan: Plan, flight: Flight, fallback: WithMeta | undefined)
     if (flight.settled) return
     const errorUntil = fallback?.meta.errorUntil
     if (fallback !== undefined && errorUntil !== undefined && Date.now() < errorUntil) {
-      identity.backoff.set(flight.key, Date.now() + plan.errorBackoffMs)
+      holdOff(identity, flight.key, Date.now() + plan.errorBackoffMs)
       plan.report('compute', plan.namespace, flight.key, error)
       publishEvent(plan.event('stale-if-error', flight.key, error))
       mark(flight.observer, 'stale-if-timeout')

@@ -1,4 +1,4 @@
-import type { Identity } from './identity'
+import { BACKOFF_SWEEP_MIN, type Identity } from './identity'
 import { type CallMessage, type ComputeReason, currentCall } from './observe'
 
 /**
@@ -109,6 +109,21 @@ export function inBackoff(identity: Identity, key: string): boolean {
   if (Date.now() < until) return true
   identity.backoff.delete(key)
   return false
+}
+
+/**
+ * No new attempt to compute `key` before `until` (ms since the epoch). A key is otherwise dropped from the map only
+ * when it is asked for again, so an origin outage over a large key space (a key per user) left one entry for every
+ * key served stale, for the life of the process. Past BACKOFF_SWEEP_MIN keys, or twice what the last sweep left, the
+ * keys whose time has passed are swept in one pass: the map holds at most about twice the keys backing off at once.
+ */
+export function holdOff(identity: Identity, key: string, until: number): void {
+  const { backoff } = identity
+  backoff.set(key, until)
+  if (backoff.size <= identity.backoffSweepAt) return
+  const now = Date.now()
+  for (const [k, t] of backoff) if (t <= now) backoff.delete(k)
+  identity.backoffSweepAt = Math.max(BACKOFF_SWEEP_MIN, backoff.size * 2)
 }
 
 /** Removes `flight` from wherever it is registered (if a newer one didn't take its place). */

@@ -15,9 +15,14 @@ export interface Identity {
   readonly abandoned: Map<string, Flight>
   /** Keys whose computation failed while a stale value was served: no new attempt before this time (ms). */
   readonly backoff: Map<string, number>
+  /** The size of `backoff` past which `holdOff` (flight.ts) drops the keys whose time has passed. */
+  backoffSweepAt: number
 }
 
 type Registry = Map<string, Identity>
+
+/** The least size of an identity's `backoff` at which `holdOff` (flight.ts) sweeps it. */
+export const BACKOFF_SWEEP_MIN = 256
 
 // Keyed on where a storage writes (`storage.scope`), so two storage objects on one server and prefix share one
 // registry; a storage without a scope is its own place.
@@ -60,6 +65,7 @@ export function claimIdentity(
       refreshing: new Map(),
       abandoned: new Map(),
       backoff: new Map(),
+      backoffSweepAt: BACKOFF_SWEEP_MIN,
     }
     registry.set(id, identity)
     return identity
