@@ -1,6 +1,8 @@
 // Races of the L1 with L2 operations and bus messages that the other tiered tests leave out: an L2 that may answer
-// a read issued during a write with what it held before the write (a connection pool), a read racing a remote
-// clear, and a read racing the flush of a bus that came back up.
+// a read issued during a write or delete with what it held before (a connection pool), a read racing a remote
+// clear, and a read racing the flush of a bus that came back up; and what a promotion keeps (the L2 entry's expiry,
+// never an older copy over a newer one). Each test fails when the guard it names is removed from tiered-l1.ts or
+// tiered.ts.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { type AsyncStorage, type Entry, memoryStorage, tieredStorage } from '@memokit/core'
 import { advance, type Cluster, cluster, type Replica, settle, uniqueNs, useFakeClock } from './tiered-helpers'
@@ -25,10 +27,9 @@ const gate = () => {
  */
 function pooledL2(createdAtSkew = 0) {
   const inner = memoryStorage()
-  const read = gate()
+  const readHolds: Promise<void>[] = []
   const write = gate()
   const removal = gate()
-  let holdRead = false
   let holdWrite = false
   let holdDelete = false
   // Another replica's clock may run ahead: the entries it wrote carry later createdAts.
@@ -39,10 +40,8 @@ function pooledL2(createdAtSkew = 0) {
     name: 'pooled',
     async get(ns, key) {
       const found = skewed(inner.get(ns, key))
-      if (holdRead) {
-        holdRead = false
-        await read.opened
-      }
+      const held = readHolds.shift()
+      if (held !== undefined) await held
       return found
     },
     async set(ns, key, value, o) {
@@ -64,8 +63,11 @@ function pooledL2(createdAtSkew = 0) {
   return {
     storage,
     inner,
-    holdNextRead: () => {
-      holdRead = true
+    /** Holds the next read (after it took its answer) until the returned function is called. */
+    holdNextRead: (): (() => void) => {
+      const held = gate()
+      readHolds.push(held.opened)
+      return held.open
     },
     holdNextWrite: () => {
       holdWrite = true
@@ -73,7 +75,6 @@ function pooledL2(createdAtSkew = 0) {
     holdNextDelete: () => {
       holdDelete = true
     },
-    releaseRead: read.open,
     releaseWrite: write.open,
     releaseDelete: removal.open,
   }
@@ -92,12 +93,12 @@ describe('tieredStorage: a read that overlaps a local write or delete', () => {
     const writing = tier.set(ns, 'k', 'new')
     await settle()
     // Issued while the write runs; the pool answers it first, with the value from before the write.
-    l2.holdNextRead()
+    const releaseRead = l2.holdNextRead()
     const reading = tier.get(ns, 'k')
     await settle()
     l2.releaseWrite()
     await writing
-    l2.releaseRead()
+    releaseRead()
     expect((await reading)?.value).toBe('old')
     expect(l2.inner.get(ns, 'k')?.value).toBe('new')
     // The set resolved before this read: it must see the new value, from L1 or L2.
@@ -118,16 +119,16 @@ describe('tieredStorage: a read that overlaps a local write or delete', () => {
     const deleting = tier.delete(ns, 'k')
     await settle()
     // Issued after the delete; the pool answers it first, with the value from before the delete.
-    l2.holdNextRead()
+    const releaseRead = l2.holdNextRead()
     const reading = tier.get(ns, 'k')
     await settle()
     if (!lateAnswer) {
-      l2.releaseRead()
+      releaseRead()
       expect((await reading)?.value).toBe('old')
     }
     l2.releaseDelete()
     expect(await deleting).toBe(true)
-    l2.releaseRead()
+    releaseRead()
     expect((await reading)?.value).toBe('old')
     expect(await tier.get(ns, 'k')).toBeUndefined()
   })
@@ -171,5 +172,61 @@ describe('tieredStorage on a bus: reads racing broad invalidations', () => {
     expect((await reading)?.value).toBe('old')
     expect(await b.tier.get(ns, 'k')).toBeUndefined()
     await c.close()
+  })
+})
+
+describe('tieredStorage: what a promotion keeps', () => {
+  it("ends the L1 copy at the L2 entry's expiry when that comes before staleAt and maxL1Age", async () => {
+    const l2 = pooledL2()
+    const tier = tieredStorage({ l1: memoryStorage(), l2: l2.storage, maxL1Age: 60_000 })
+    const ns = uniqueNs()
+    l2.inner.set(ns, 'k', 'short-lived', { ttl: 2_000 })
+    expect((await tier.get(ns, 'k'))?.value).toBe('short-lived')
+    await advance(1_999, 1_000)
+    expect((await tier.get(ns, 'k'))?.value).toBe('short-lived')
+    await advance(1)
+    expect(await tier.get(ns, 'k')).toBeUndefined()
+  })
+
+  // No bus in both: another replica's write reaches this one only through reads, and a late read must not undo a
+  // newer one this replica has already served.
+  it('never replaces a newer L1 copy with an older one', async () => {
+    const l2 = pooledL2()
+    const other = tieredStorage({ l1: memoryStorage(), l2: l2.storage })
+    const tier = tieredStorage({ l1: memoryStorage(), l2: l2.storage })
+    const ns = uniqueNs()
+    l2.inner.set(ns, 'k', 'v1')
+    const releaseOld = l2.holdNextRead()
+    const late = tier.get(ns, 'k')
+    await settle()
+    await advance(10)
+    await other.set(ns, 'k', 'v2')
+    expect((await tier.get(ns, 'k'))?.value).toBe('v2')
+    releaseOld()
+    expect((await late)?.value).toBe('v1')
+    expect((await tier.get(ns, 'k'))?.value).toBe('v2')
+  })
+
+  it('drops an older L1 copy when a newer entry arrives already past its bound', async () => {
+    const l2 = pooledL2()
+    const other = tieredStorage({ l1: memoryStorage(), l2: l2.storage })
+    const tier = tieredStorage({ l1: memoryStorage(), l2: l2.storage })
+    const ns = uniqueNs()
+    l2.inner.set(ns, 'k', 'v1')
+    const releaseOld = l2.holdNextRead()
+    const old = tier.get(ns, 'k')
+    await settle()
+    await advance(10)
+    await other.set(ns, 'k', 'v2', { meta: { staleAt: Date.now() + 20 } })
+    const releaseNew = l2.holdNextRead()
+    const fresh = tier.get(ns, 'k')
+    await settle()
+    releaseOld()
+    expect((await old)?.value).toBe('v1')
+    await advance(30)
+    releaseNew()
+    expect((await fresh)?.value).toBe('v2')
+    // v2 is stale now: the L2 answers (and serves it stale), never the older v1 copy.
+    expect((await tier.get(ns, 'k'))?.value).toBe('v2')
   })
 })
