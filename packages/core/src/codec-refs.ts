@@ -10,7 +10,8 @@
  * back as equal copies, in the same order. What copies cannot express is a cycle: superjson writes `null` there,
  * so this walk finds cycles first and throws. It also counts what copying adds, since a value built to share (a
  * tree whose every level holds the level below twice) would otherwise expand exponentially, and it rejects, with
- * the exact path, what superjson would pass through unchanged (class instances, Promises, functions, symbols).
+ * the exact path, what superjson would pass through unchanged (class instances, Promises, functions, symbols) and
+ * what it would rebuild as a base class (subclasses of Map, Set, Date, RegExp, URL, Array).
  */
 
 import {
@@ -159,7 +160,7 @@ function checkNotSubclass(
   value: object,
   base: { readonly prototype: object; readonly name: string },
   path: PathPart[],
-) {
+): void {
   if (Object.getPrototypeOf(value) !== base.prototype) throw subclassOf(value, base.name, path)
 }
 
