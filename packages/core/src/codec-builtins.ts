@@ -5,7 +5,7 @@
 import type { CodecTransformer } from './codec'
 import { BUILTIN_ERRORS } from './codec-errors'
 import { isObject, isPlainObjectLike } from './codec-json'
-import { isBuiltin } from './key-binary'
+import { isBuiltin, isDatePrototype } from './key-binary'
 
 type ByteKind =
   | 'Buffer'
@@ -155,7 +155,7 @@ export const invalidDateTransformer: CodecTransformer<Date, 0> = {
   name: 'memokit:invalid-date',
   // Not a subclass, which would come back as a Date: the reference walk refuses it.
   isApplicable: (value): value is Date =>
-    value instanceof Date && Object.getPrototypeOf(value) === Date.prototype && Number.isNaN(value.getTime()),
+    value instanceof Date && isDatePrototype(Object.getPrototypeOf(value)) && Number.isNaN(value.getTime()),
   serialize: () => 0,
   deserialize: () => new Date(Number.NaN),
 }

@@ -25,7 +25,7 @@ import {
 } from './codec-json'
 import { className, withArticle } from './describe'
 import { CodecError } from './errors'
-import { isBuiltin } from './key-binary'
+import { isBuiltin, isDatePrototype } from './key-binary'
 
 /** Values that copies of shared parts may add to a stored value before `encode` throws a CodecError. */
 export const MAX_COPIED_VALUES = 1_000_000
@@ -103,9 +103,14 @@ function visit(value: unknown, walk: Walk): number {
     size += visitEntries(value, walk)
   } else if (isPlainObjectLike(value)) {
     size += visitFields(value, walk)
-  } else if (value instanceof Date || value instanceof RegExp || value instanceof URL) {
+  } else if (value instanceof Date) {
+    // superjson writes it as one string, and decodes it with the Date of the moment: a fake clock's is a Date too.
+    if (!isDatePrototype(Object.getPrototypeOf(value))) throw subclassOf(value, 'Date', walk.path)
+    walk.plain = false
+    return 1
+  } else if (value instanceof RegExp || value instanceof URL) {
     // superjson writes each as one string.
-    checkNotSubclass(value, value instanceof Date ? Date : value instanceof RegExp ? RegExp : URL, walk.path)
+    checkNotSubclass(value, value instanceof RegExp ? RegExp : URL, walk.path)
     walk.plain = false
     return 1
   } else {

@@ -21,6 +21,24 @@ export function isBuiltin(proto: object, own: object, name: string, protoDepth: 
   return p === null
 }
 
+/**
+ * A Date's prototype: the built-in one (of any realm), or that of the Date class a fake clock installs
+ * (@sinonjs/fake-timers, behind jest's fake timers: `class ClockDate extends Date`, marked `isFake`), whose
+ * instances are plain Dates to everyone else. Accepted on either side of `useFakeTimers()`/`useRealTimers()`, so a
+ * Date made before a test fakes the clock, or during it, keys and encodes as any Date does.
+ */
+export function isDatePrototype(proto: object): boolean {
+  if (isBuiltin(proto, Date.prototype, 'Date', 2)) return true
+  const ctor = (proto as { constructor?: unknown }).constructor
+  const parent = getProto(proto) as object | null
+  return (
+    typeof ctor === 'function' &&
+    (ctor as { isFake?: unknown }).isFake === true &&
+    parent !== null &&
+    isBuiltin(parent, Date.prototype, 'Date', 2)
+  )
+}
+
 const TypedArrayProto = getProto(Uint8Array.prototype) as object
 const typedArrayTag = Object.getOwnPropertyDescriptor(TypedArrayProto, Symbol.toStringTag)?.get as (
   this: unknown,

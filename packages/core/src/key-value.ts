@@ -5,7 +5,7 @@
  * path). What they use that is not recursive is in key-walk.ts.
  */
 import { types } from 'node:util'
-import { encodeBinary, isBuiltin } from './key-binary'
+import { encodeBinary, isBuiltin, isDatePrototype } from './key-binary'
 import { addSegment, Fail, IDENTIFIER, propertySegment } from './key-errors'
 import { jsonText, NOT_JSON, shouldTryJson } from './key-json'
 import { firstKey, nextKey, numberText, quote } from './key-text'
@@ -228,7 +228,7 @@ function encSparse(
 }
 
 function encBuiltin(o: object, proto: object, c: Context, depth: number, stack: object[] | null): string {
-  if (types.isDate(o) && isBuiltin(proto, Date.prototype, 'Date', 2)) {
+  if (types.isDate(o) && isDatePrototype(proto)) {
     // Time values are integers or NaN, never -0, so the number's text is canonical.
     return `Date(${dateTime.call(o)})`
   }
