@@ -1,5 +1,5 @@
 import type { CachedReturn, IsAsyncStorage } from './cache-value'
-import { clearSucceeded, retryClear } from './clear-retry'
+import { clearSucceeded, clearTicket, retryClear } from './clear-retry'
 import { ConfigError } from './errors'
 import { invalidateFlights, namespacesInUse } from './identity'
 import {
@@ -70,12 +70,13 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
   const unused = unusedNamespaceCheck(entry, storage, namespaces, options.storage === undefined)
 
   // Reports a failed clear and retries it in the background; returns the failure to throw in strict mode.
-  const failed = (namespace: string, error: unknown): unknown => {
+  const failed = (namespace: string, ticket: number, error: unknown): unknown => {
     const failure = toStorageError(storage, 'clear', error)
     report('clear', namespace, undefined, failure)
     retryClear(
       storage,
       namespace,
+      ticket,
       () => storage.clear(namespace),
       (again) => {
         report('clear', namespace, undefined, toStorageError(storage, 'clear', again))
@@ -89,30 +90,34 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
     let toThrow: unknown
     for (const namespace of namespaces) {
       invalidateFlights(storage, namespace)
+      const ticket = clearTicket()
       try {
         ;(storage as Storage).clear(namespace)
-        clearSucceeded(storage, namespace)
+        clearSucceeded(storage, namespace, ticket)
       } catch (error) {
-        toThrow ??= failed(namespace, error)
+        toThrow ??= failed(namespace, ticket, error)
       }
     }
     return toThrow
   }
-  const clearOne = async (namespace: string): Promise<void> => {
+  // What a failed clear of `namespace` throws in strict mode; undefined when it succeeded or fails open.
+  const clearOne = async (namespace: string): Promise<unknown> => {
     invalidateFlights(storage, namespace)
     // Writes issued before this clear must land before it, or they would bring back what it removes.
     await issuedWrites(storage, namespace)
-    await storage.clear(namespace)
-    clearSucceeded(storage, namespace)
+    const ticket = clearTicket()
+    try {
+      await storage.clear(namespace)
+    } catch (error) {
+      return failed(namespace, ticket, error)
+    }
+    clearSucceeded(storage, namespace, ticket)
+    return undefined
   }
   const clearAsync = async (): Promise<unknown> => {
     unused()
-    const results = await Promise.allSettled(namespaces.map(clearOne))
-    let toThrow: unknown
-    results.forEach((result, i) => {
-      if (result.status === 'rejected') toThrow ??= failed(namespaces[i] as string, result.reason)
-    })
-    return toThrow
+    const results = await Promise.all(namespaces.map(clearOne))
+    return results.find((toThrow) => toThrow !== undefined)
   }
   const settle = async (outcome: Promise<unknown>): Promise<unknown> => {
     let value: unknown

@@ -1,7 +1,7 @@
 // cacheClear's safety nets: a failed clear is retried in the background until it succeeds, and a clear that can't
 // reach any cached function is reported instead of silently clearing nothing.
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
-import { cacheClear, cacheValue, type ErrorReport, memoryStorage } from '@memokit/core'
+import { type AsyncStorage, cacheClear, cacheValue, type ErrorReport, memoryStorage } from '@memokit/core'
 import { RETRY_DELAYS_MS } from '../src/clear-retry'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
@@ -85,6 +85,75 @@ describe('a failed clear', () => {
     failing.delete('clear')
     await advance(RETRY_DELAYS_MS[0] as number)
     expect(calls.clear).toBe(2)
+  })
+})
+
+/**
+ * An async memory storage whose clears the test scripts: 'fail' rejects without clearing; 'hold' clears at once (the
+ * server ran it) but answers only on `release()`; anything else clears and answers at once.
+ */
+function scriptedClears() {
+  const inner = memoryStorage()
+  const script: ('fail' | 'hold')[] = []
+  const held: (() => void)[] = []
+  let clears = 0
+  const storage: AsyncStorage = {
+    async: true,
+    name: 'scripted-clears',
+    get: async (ns, key) => inner.get(ns, key),
+    set: async (ns, key, value, options) => inner.set(ns, key, value, options),
+    delete: async (ns, key) => inner.delete(ns, key),
+    clear: (ns, prefix) => {
+      clears++
+      const outcome = script.shift()
+      if (outcome === 'fail') return Promise.reject(new Error('connection lost during clear'))
+      inner.clear(ns, prefix)
+      return outcome === 'hold' ? new Promise<void>((resolve) => held.push(resolve)) : Promise.resolve()
+    },
+  }
+  return { storage, script, release: () => held.shift()?.(), clears: () => clears }
+}
+
+const ALL_DELAYS = RETRY_DELAYS_MS.reduce((a, b) => a + b, 0)
+
+describe('a failed clear is retried by a clear issued after it', () => {
+  // An entry computed from the data before a write, stored after a clear issued earlier ran: only a clear issued
+  // after the write's own (failed) clear removes it.
+  it('a retry already running when another clear fails does not stand for it', async () => {
+    jest.useFakeTimers({ now: 1_000 })
+    const { storage, script, release } = scriptedClears()
+    const namespace = uniqueNamespace()
+    const cached = cacheValue(async (n: number) => n, { storage, namespace, name: 'ident' })
+    const save = cacheClear(async () => 'saved', { storage, namespaces: namespace, onError: () => {} })
+    script.push('fail')
+    await save()
+    script.push('hold')
+    await advance(RETRY_DELAYS_MS[0] as number) // the retry ran on the server; its answer is on the way
+    await cached(1)
+    script.push('fail')
+    await save()
+    release()
+    await advance(ALL_DELAYS)
+    expect(await storage.get(namespace, cached.keyFor(1))).toBeUndefined()
+  })
+
+  it('a clear issued before another one failed does not cancel its retry when it succeeds', async () => {
+    jest.useFakeTimers({ now: 1_000 })
+    const { storage, script, release, clears } = scriptedClears()
+    const namespace = uniqueNamespace()
+    const cached = cacheValue(async (n: number) => n, { storage, namespace, name: 'ident' })
+    const save = cacheClear(async () => 'saved', { storage, namespaces: namespace, onError: () => {} })
+    script.push('hold')
+    const first = save()
+    await advance(0)
+    expect(clears()).toBe(1)
+    await cached(1)
+    script.push('fail')
+    await save()
+    release()
+    await first
+    await advance(ALL_DELAYS)
+    expect(await storage.get(namespace, cached.keyFor(1))).toBeUndefined()
   })
 })
 
