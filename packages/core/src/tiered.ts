@@ -32,7 +32,7 @@ export interface TieredStorage extends AsyncStorage {
  * while the bus is down, or silent (this replica's own heartbeats stop coming back), reads bypass the L1; after a
  * (re)subscription or a lost message, every L1 entry written before is dropped. When `set`, `delete` or `clear`
  * resolves, this replica's L1 already reflects it. A failed L2 delete or clear still updates L1 and publishes
- * (then rethrows); a failed L2 set leaves L1 without the value and publishes nothing.
+ * (then rethrows); a failed L2 write leaves L1 without the value and publishes too (it may have landed).
  *
  * @example
  * const storage = tieredStorage({
@@ -118,12 +118,17 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
   ): Promise<boolean> => {
     const now = Date.now()
     const op = l1.beginWrite(namespace, key)
-    let wrote = false
+    let wrote: boolean
     try {
       wrote = await write()
-    } finally {
-      l1.endWrite(op, wrote && usable() ? written(value, options, now) : undefined)
+    } catch (error) {
+      l1.endWrite(op, undefined)
+      // A failed write may still have landed (a timeout after the server applied it): the other replicas drop
+      // their copies as after a write. A needless message costs them one L2 read; a missing one, stale reads.
+      publish({ kind: 'keys', op: 'set', namespace, keys: [key] })
+      throw error
     }
+    l1.endWrite(op, wrote && usable() ? written(value, options, now) : undefined)
     if (wrote) publish({ kind: 'keys', op: 'set', namespace, keys: [key] })
     return wrote
   }

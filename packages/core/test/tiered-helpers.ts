@@ -22,6 +22,8 @@ export interface TestL2 {
   readonly storage: AsyncStorage
   readonly calls: Record<L2Op, number>
   readonly failing: Set<L2Op>
+  /** Ops that are applied, then fail as if their reply was lost (a timeout after the server did the work). */
+  readonly lost: Set<L2Op>
   /** While set, reads wait until `releaseReads()`; each paused read has already taken its value. */
   pauseReads: boolean
   releaseReads(): void
@@ -40,16 +42,20 @@ export function testL2(options: { scope?: string; encoded?: boolean } = {}): Tes
     entry === undefined || !encoded ? entry : { ...entry, value: codec.decode(entry.value as string) }
   const calls: Record<L2Op, number> = { get: 0, getMany: 0, set: 0, delete: 0, clear: 0 }
   const failing = new Set<L2Op>()
+  const lost = new Set<L2Op>()
   let waiting: (() => void)[] = []
   const run = async <T>(op: L2Op, body: () => T): Promise<T> => {
     calls[op]++
     await Promise.resolve()
     if (failing.has(op)) throw new Error(`connection lost during ${op}`)
-    return body()
+    const result = body()
+    if (lost.has(op)) throw new Error(`reply lost after ${op}`)
+    return result
   }
   const l2: TestL2 = {
     calls,
     failing,
+    lost,
     pauseReads: false,
     releaseReads() {
       const released = waiting
