@@ -154,14 +154,21 @@ export function createConnection(
       gateOpen = false
     }
     if (gateOpen) return bounded(op, send(command, undefined))
-    return bounded(
-      op,
-      openGate().then(() => command(client)),
-    ).catch((error: unknown) => {
-      // Stop waiting for a connect that outlives the timeout: later calls fail fast instead of waiting again.
-      gateOpen = true
-      throw error
-    })
+    // A command whose wait timed out is never sent: its caller was told it failed, and the commands issued since,
+    // which the client queued meanwhile, would go first, so a late write could undo a delete or a newer set.
+    let late = false
+    const work = openGate().then(() => (late ? (undefined as T) : command(client)))
+    const lateFailure = (): StorageError => {
+      late = true
+      return timedOut(op)
+    }
+    return deadlines
+      .bound(work, lateFailure, (error) => fail(op, error))
+      .catch((error: unknown) => {
+        // Stop waiting for a connect that outlives the timeout: later calls fail fast instead of waiting again.
+        gateOpen = true
+        throw error
+      })
   }
 
   const settle = (): void => {
