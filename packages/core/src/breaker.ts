@@ -77,28 +77,30 @@ export function storageBreaker(storage: object, config: BreakerConfig | false, r
 function createBreaker({ failures: limit, cooldownMs }: BreakerConfig, random: () => number): Breaker {
   let consecutive = 0
   let openUntil = 0
-  let probing = false
+  const cooldown = (): number => Math.round(cooldownMs * (0.8 + 0.4 * random()))
   return {
     allow() {
       if (consecutive < limit) return true
-      // Open: skip the storage until the cooldown ends, then let exactly one call probe it.
-      if (probing || Date.now() < openUntil) return false
-      probing = true
+      // Open: skip the storage until the cooldown ends, then let exactly one call probe it. The next probe is due a
+      // cooldown later unless this one reports first: a probe may never report (a hung request, or a read that
+      // found a corrupt entry, which counts neither way, with no write after it), and must not keep the circuit
+      // open for good.
+      const now = Date.now()
+      if (now < openUntil) return false
+      openUntil = now + cooldown()
       return true
     },
     success() {
       const closed = consecutive >= limit
       consecutive = 0
-      probing = false
       return closed
     },
     failure() {
       consecutive++
-      probing = false
       if (consecutive < limit) return undefined
-      const cooldown = Math.round(cooldownMs * (0.8 + 0.4 * random()))
-      openUntil = Date.now() + cooldown
-      return `${consecutive} storage failures in a row: skipping the storage for ${cooldown} ms (circuitBreaker), then one call probes it`
+      const ms = cooldown()
+      openUntil = Date.now() + ms
+      return `${consecutive} storage failures in a row: skipping the storage for ${ms} ms (circuitBreaker), then one call probes it`
     },
   }
 }

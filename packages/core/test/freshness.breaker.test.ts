@@ -2,7 +2,7 @@
 // (100 wrappers on one failing storage try it `failures` times in all), and a cooldown of
 // cooldownMs * (0.8 + 0.4 * random()) with the injectable `random`.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { cacheValue, type ErrorReport } from '@memokit/core'
+import { type AsyncStorage, CodecError, cacheValue, type ErrorReport } from '@memokit/core'
 import { tickTo, useFakeClock } from './controllable'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
@@ -90,5 +90,53 @@ describe('the breaker cooldown is jittered by the injected random', () => {
     await tickTo(12_000)
     cached(4)
     expect(calls.get).toBe(3)
+  })
+})
+
+describe('the probe after the cooldown', () => {
+  it('ends when it finds a corrupt payload, even with nothing written after it: later calls use the storage', async () => {
+    const inner = faultyStorage(true).storage
+    let mode: 'down' | 'corrupt' | 'up' = 'down'
+    let reads = 0
+    const storage: AsyncStorage = {
+      ...inner,
+      name: 'probed-corrupt',
+      get: async (ns, key) => {
+        reads++
+        if (mode === 'down') throw new Error('connection lost')
+        if (mode === 'corrupt') throw new CodecError('corrupt payload')
+        return inner.get(ns, key)
+      },
+    }
+    let originDown = false
+    const cached = cacheValue(
+      async (n: number) => {
+        if (originDown) throw new Error('origin down')
+        return n
+      },
+      {
+        storage,
+        namespace: uniqueNamespace(),
+        name: 'probedCorrupt',
+        onError: () => {},
+        circuitBreaker: { failures: 2, cooldownMs: 1000 },
+        random: () => 0.5,
+      },
+    )
+    await cached(1)
+    await cached(1)
+    expect(reads).toBe(2) // open
+    await tickTo(1000)
+    mode = 'corrupt'
+    originDown = true
+    // The probe: the storage answered (a corrupt entry), fn failed, so no write tells the breaker either.
+    await expect(cached(1)).rejects.toThrow('origin down')
+    expect(reads).toBe(3)
+    mode = 'up'
+    originDown = false
+    await tickTo(60_000)
+    await expect(cached(2)).resolves.toBe(2)
+    await expect(cached(2)).resolves.toBe(2)
+    expect(reads).toBe(5)
   })
 })
