@@ -70,6 +70,13 @@ function computeHere(
   // another (it stores its own result, so they don't write it again).
   const orphan = flight.reason === 'miss' ? plan.identity.abandoned.get(key)?.computation : undefined
   markUnset(flight.observer, orphan !== undefined ? 'joined' : writable ? 'miss' : 'bypass')
+  // Over an async storage, or behind a stale hit, fn runs after the call returned: an argument object changed since
+  // then makes it compute another key's result, for neither this key's entry nor its later callers (not a hit cost).
+  const moved = orphan === undefined && (plan.storage.async || flight.background) && keyMoved(plan, args, key)
+  if (moved) {
+    writable = false
+    leavePending(plan.identity, flight)
+  }
   let result: unknown
   try {
     result = orphan ?? run(plan, self, args, flight, fallback)
@@ -80,7 +87,7 @@ function computeHere(
   if (orphan !== undefined) writable = false
   const computation = Promise.resolve(result)
   flight.computation = computation
-  if (!flight.background && plan.identity.pending.get(key) !== flight) plan.identity.pending.set(key, flight)
+  if (!moved && !flight.background && plan.identity.pending.get(key) !== flight) plan.identity.pending.set(key, flight)
   armTimeouts(plan, flight, fallback)
   // Callers hold flight.promise; these handlers settle it and must not hand a rejection to anyone else.
   computation.then(
@@ -92,6 +99,15 @@ function computeHere(
     },
   )
   return flight.promise
+}
+
+/** Whether `args` no longer encode to `key` (or no longer encode at all). */
+function keyMoved(plan: Plan, args: unknown[], key: string): boolean {
+  try {
+    return plan.encodeKey(args) !== key
+  } catch {
+    return true
+  }
 }
 
 /** Calls `fn` in its compute context, traced on `memokit:compute` when anyone listens. */
