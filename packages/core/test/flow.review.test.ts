@@ -1,6 +1,6 @@
 // Adversarial review of the miss/stale flow (flow.ts, compute.ts): cases no other test reached.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { cacheValue, memoryStorage } from '@memokit/core'
+import { cacheValue, type ErrorReport, memoryStorage } from '@memokit/core'
 import { tick, useFakeClock } from './controllable'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
@@ -42,5 +42,54 @@ describe('an argument object changed after the call, before fn ran', () => {
     q.id = 2
     await tick(0)
     expect(cached({ id: 1 })).not.toBe('user 2 v2')
+  })
+})
+
+describe('a per-result duration function that throws or answers what is not a duration', () => {
+  const answers: [string, () => unknown][] = [
+    [
+      'throws',
+      () => {
+        throw new Error('ttl bug')
+      },
+    ],
+    ['returns 0', () => 0],
+    ['returns NaN', () => Number.NaN],
+    ['returns a negative duration', () => -5],
+    ['returns an unreadable string', () => '5 minutes'],
+  ]
+  it.each(answers)('ttl %s: the call answers, nothing is stored, the fault is reported', async (_label, ttl) => {
+    for (const storage of [memoryStorage(), faultyStorage(true).storage]) {
+      const namespace = uniqueNamespace()
+      const reports: ErrorReport[] = []
+      const cached = cacheValue(async (n: number) => n * 2, {
+        storage,
+        namespace,
+        name: 'perResult',
+        ttl: ttl as never,
+        swr: '1m',
+        onError: (r) => reports.push(r),
+      })
+      await expect(cached(2)).resolves.toBe(4)
+      expect(await storage.get(namespace, cached.keyFor(2))).toBeUndefined()
+      expect(reports.map((r) => r.op)).toEqual(['set'])
+    }
+  })
+
+  it.each(answers)('swr %s: the same', async (_label, swr) => {
+    const storage = memoryStorage()
+    const namespace = uniqueNamespace()
+    const reports: ErrorReport[] = []
+    const cached = cacheValue((n: number) => n * 2, {
+      storage,
+      namespace,
+      name: 'perResultSwr',
+      ttl: 1000,
+      swr: swr as never,
+      onError: (r) => reports.push(r),
+    })
+    expect(cached(2)).toBe(4)
+    expect(storage.get(namespace, cached.keyFor(2))).toBeUndefined()
+    expect(reports).toHaveLength(1)
   })
 })
