@@ -1,12 +1,13 @@
 // Cases an adversarial review of the Redis storage found uncovered: what a caller was told must stay true on the
 // server afterwards. Servers of our own where a test needs to hang one (SIGSTOP); the shared one otherwise.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { StorageError } from '@memokit/core'
+import { CodecError, createCodec, type Entry, StorageError } from '@memokit/core'
+import { GET_THEN, type GetThen } from '@memokit/core/backend'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient } from 'redis'
 import { timed, uid } from './counted'
 import { ioredisClients } from './ioredis-clients'
-import { disposer, envPort, type RedisProcess, startRedisServer } from './servers'
+import { disposer, envPort, type RedisProcess, sharedRedis, startRedisServer } from './servers'
 
 const BASE = envPort('REDIS_SPARE_PORT', 7200)
 const TIMEOUT = 300
@@ -17,8 +18,14 @@ const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redis
 const clients = ioredisClients()
 
 let server: RedisProcess
+let shared: Awaited<ReturnType<typeof sharedRedis>>
+let raw: ReturnType<typeof createClient>
 beforeAll(async () => {
-  server = await startRedisServer(BASE + 40)
+  shared = await sharedRedis(BASE + 19)
+  raw = cleanup.track(createClient({ url: shared.url }))
+  raw.on('error', () => {})
+  await raw.connect()
+  server = await startRedisServer(BASE + 18)
   // The scripts known to the server, so a later delete is one EVALSHA (no NOSCRIPT round trip reordering it).
   const warm = redisStorage({ url: server.url })
   await warm.delete('ns', 'warm')
@@ -30,6 +37,7 @@ afterAll(async () => {
   await cleanup.disposeAll()
   await clients.closeAll()
   await server?.stop()
+  await shared?.stop()
 }, 60_000)
 
 // A write that timed out waiting for the first connect (the caller got a StorageError) must not be sent once the
@@ -63,6 +71,73 @@ describe.each([
     await sleep(300)
     expect(await storage.get('ns', 'deleted')).toBeUndefined()
     expect((await storage.get('ns', 'overwritten'))?.value).toBe('fresh')
+    await storage.clear('ns')
+  })
+})
+
+// The client's keyPrefix is part of SCAN's pattern, so its glob characters must be escaped too: unescaped, a
+// `\` or `[` in it keeps the pattern from matching this client's own keys, which clear then leaves behind. Keys of
+// other keyPrefixes the pattern could reach stay untouched either way.
+describe.each(['node-redis', 'ioredis'] as const)(
+  'clear through a client keyPrefix with glob characters (%s)',
+  (kind) => {
+    it("removes this client's keys, and no other keyPrefix's", async () => {
+      const base = uid('kp')
+      const prefix = uid('p')
+      const client = (keyPrefix: string) =>
+        kind === 'ioredis'
+          ? clients.redis(shared.url, { keyPrefix })
+          : cleanup.track(createClient({ url: shared.url, keyPrefix })).on('error', () => {})
+      const globbed = open({ client: client(`${base}*[ab]?\\:`) as never, prefix })
+      const neighbours = [`${base}-xaY:`, `${base}*bZ\\:`, `${base}[ab]?:`].map((keyPrefix) =>
+        open({ client: client(keyPrefix) as never, prefix }),
+      )
+      await globbed.set('ns', 'k', 'mine')
+      for (const [i, n] of neighbours.entries()) await n.set('ns', 'k', i)
+      await globbed.clear('ns')
+      await globbed.clear('ns', 'k')
+      for (const [i, n] of neighbours.entries()) expect((await n.get('ns', 'k'))?.value).toBe(i)
+      expect(await globbed.get('ns', 'k')).toBeUndefined()
+      for (const n of neighbours) await n.clear('ns')
+    })
+  },
+)
+
+// Core's hit path reads through GET_THEN: what `get` would reject with must reach onError there, once, as a
+// typed error (a payload another writer corrupted, a key Redis cannot store), and an expired entry is a miss.
+describe('GET_THEN', () => {
+  const readThen = async (storage: RedisStorage, key: string) => {
+    const seen: [string, unknown][] = []
+    const result = await (storage as unknown as Record<symbol, GetThen>)[GET_THEN]?.call(
+      storage,
+      'ns',
+      key,
+      (entry: Entry | undefined) => seen.push(['entry', entry]),
+      (error: unknown) => seen.push(['error', error]),
+    )
+    expect(result).toBe(1)
+    return seen[0] as [string, unknown]
+  }
+
+  it('hands onError the CodecError of a corrupt payload, the StorageError of a lone surrogate; a miss when expired', async () => {
+    const prefix = uid('then')
+    const storage = open({ url: shared.url, prefix })
+    const past = Date.now() - 10
+    await raw.set(`${prefix}:ns:bad`, 'not a memokit payload', { expiration: { type: 'PX', value: 60_000 } })
+    await raw.set(
+      `${prefix}:ns:expired`,
+      createCodec().encodeEntry({ value: 'old', createdAt: past - 100, expiresAt: past }),
+      { expiration: { type: 'PX', value: 60_000 } },
+    )
+    // Connected first: reads then take the connected path (read.ts), not the one waiting for the first connect.
+    await storage.get('ns', 'absent')
+    const [bad, corrupt] = await readThen(storage, 'bad')
+    expect(bad).toBe('error')
+    expect(corrupt).toBeInstanceOf(CodecError)
+    const [lone, refused] = await readThen(storage, 'k\uD800')
+    expect(lone).toBe('error')
+    expect(refused).toBeInstanceOf(StorageError)
+    expect(await readThen(storage, 'expired')).toEqual(['entry', undefined])
     await storage.clear('ns')
   })
 })
