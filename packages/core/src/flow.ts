@@ -83,7 +83,7 @@ export function serveAfter(
  * a deferred promise, a second `then` or a lookup in every flight map; anything else opens the flight and goes
  * through `afterRead`, as `readAsync` + `afterRead` would (flow.property.test.ts compares the two). The caller
  * (cache-value.ts) takes this path while nothing traces the storage and the wrapper has no tags; the flight is
- * registered as pending before any reply can arrive.
+ * registered as pending before the read is issued.
  */
 export function readAndServe(plan: Plan, self: unknown, args: unknown[], key: string): Promise<unknown> {
   const { pending } = plan.identity
@@ -112,6 +112,9 @@ export function readAndServe(plan: Plan, self: unknown, args: unknown[], key: st
   }
   const onError = (error: unknown): unknown => serveFailed(plan, self, args, flight, error)
   const storage = plan.storage as AsyncStorage & { [GET_THEN]?: GetThen }
+  // Registered before the read: a storage may answer inside GET_THEN's call, and its answer must find the flight
+  // here to take out (a hit, or a failure in strict mode), or later calls would join that answer for good.
+  pending.set(key, flight)
   let served: Promise<unknown>
   try {
     if (!plan.breaker.allow()) served = SKIPPED_READ.then(onEntry)
@@ -126,11 +129,9 @@ export function readAndServe(plan: Plan, self: unknown, args: unknown[], key: st
     // A storage that throws instead of rejecting: readAsync counts and reports that at once, before its first
     // await; so does this, and then it goes on as the plain path does.
     flight.open()
-    pending.set(key, flight)
     return serveAfter(plan, self, args, readFailedNow(plan, error, key), flight)
   }
   flight.promise = served
-  pending.set(key, flight)
   return served
 }
 

@@ -1,6 +1,7 @@
 // Adversarial review of the miss/stale flow (flow.ts, compute.ts): cases no other test reached.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { cacheValue, type ErrorReport, memoryStorage } from '@memokit/core'
+import { type AsyncStorage, cacheValue, type Entry, type ErrorReport, memoryStorage } from '@memokit/core'
+import { GET_THEN, settleFailure, settleValue } from '@memokit/core/backend'
 import { tick, useFakeClock } from './controllable'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
@@ -91,5 +92,59 @@ describe('a per-result duration function that throws or answers what is not a du
     expect(cached(2)).toBe(4)
     expect(storage.get(namespace, cached.keyFor(2))).toBeUndefined()
     expect(reports).toHaveLength(1)
+  })
+})
+
+/** An async storage over a memory one whose GET_THEN answers inside its own call, as settleValue allows. */
+function answeringAtOnce(failing: { get: boolean }) {
+  const inner = memoryStorage()
+  const storage: AsyncStorage = {
+    async: true,
+    name: 'sync-then',
+    get: async (ns, key) => inner.get(ns, key),
+    set: async (ns, key, value, options) => inner.set(ns, key, value, options),
+    delete: async (ns, key) => inner.delete(ns, key),
+    clear: async (ns, prefix) => inner.clear(ns, prefix),
+  }
+  Object.assign(storage, {
+    [GET_THEN]: (
+      ns: string,
+      key: string,
+      onEntry: (entry: Entry | undefined) => unknown,
+      onError: (error: unknown) => unknown,
+    ) =>
+      new Promise((resolve, reject) => {
+        if (failing.get) settleFailure(new Error('connection lost during get'), onError, resolve, reject)
+        else settleValue(inner.get(ns, key), onEntry, resolve, reject)
+      }),
+  })
+  return { inner, storage }
+}
+
+describe("a storage's read-and-continue member (GET_THEN) that answers before it returns", () => {
+  it('a failure it answered at once in strict mode is not left for later calls to join (a cached error)', async () => {
+    const failing = { get: true }
+    const { storage } = answeringAtOnce(failing)
+    const cached = cacheValue(async (n: number) => n, {
+      storage,
+      namespace: uniqueNamespace(),
+      name: 'syncThenStrict',
+      failOpen: false,
+    })
+    await expect(cached(1)).rejects.toThrow('connection lost')
+    failing.get = false
+    await expect(cached(1)).resolves.toBe(1)
+  })
+
+  it('a hit it answered at once is not left for later calls to join: they read again', async () => {
+    const { inner, storage } = answeringAtOnce({ get: false })
+    const namespace = uniqueNamespace()
+    let version = 1
+    const cached = cacheValue(async (n: number) => `${n} v${version}`, { storage, namespace, name: 'syncThen' })
+    await expect(cached(1)).resolves.toBe('1 v1')
+    await expect(cached(1)).resolves.toBe('1 v1') // a hit, answered inside storage.get's call
+    version = 2
+    inner.set(namespace, cached.keyFor(1), '1 v2') // another replica wrote
+    await expect(cached(1)).resolves.toBe('1 v2')
   })
 })
