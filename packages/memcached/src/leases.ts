@@ -78,8 +78,13 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
     const work = run(
       op,
       async (call) => {
-        const done = await versioned.withState(call, ns, mode, (state) =>
-          body(call, versioned.leaseKey(ns, state, key), versioned.entryKey(ns, state, key)),
+        const done = await versioned.withState(
+          call,
+          ns,
+          mode,
+          (state) => body(call, versioned.leaseKey(ns, state, key), versioned.entryKey(ns, state, key)),
+          undefined,
+          key,
         )
         return done === true
       },

@@ -10,8 +10,10 @@ import { toExptime } from './ttl'
 import { asText, createVersioned } from './versioned'
 
 const NAME = 'memcached'
-// The version key is read on every operation: past this size, clear(namespace, keyPrefix) clears the whole
-// namespace (starting a new, short version value) instead of appending one more line.
+// The version key is read on every operation: a clear(namespace, keyPrefix) whose line would take it past this size
+// clears the whole namespace (starting a new, short version value) instead of appending the line. The line counts
+// too: a long prefix would otherwise make every read carry it (up to memcached's item size, past which the append,
+// and so the clear, failed).
 const MAX_STATE_CHARS = 2048
 
 /**
@@ -92,7 +94,14 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
       const write = run(
         'set',
         (call) =>
-          withState(call, ns, 'write', (state) => call(() => client.set(entryKey(ns, state, key), payload, exptime))),
+          withState(
+            call,
+            ns,
+            'write',
+            (state) => call(() => client.set(entryKey(ns, state, key), payload, exptime)),
+            undefined,
+            key,
+          ),
         Buffer.byteLength(payload),
       )
       await writes.track(ns, key, write)
@@ -134,13 +143,14 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
           // No version: nothing written since the last eviction, so nothing to clear.
           if (raw === null || raw === undefined) return
           const state = parseState(asText(raw))
-          if (state === undefined || state.raw.length > MAX_STATE_CHARS) {
+          const line = markLine(keyPrefix, newToken())
+          if (state === undefined || state.raw.length + line.length > MAX_STATE_CHARS) {
             fresh = await versioned.rotate(call, ns)
             return
           }
           // append is atomic: concurrent clears of different prefixes can't drop each other's lines. Lease keys
           // embed the same version part as their entries, so they move out of reach with them.
-          await call(() => client.append(vKey, markLine(keyPrefix, newToken())))
+          await call(() => client.append(vKey, line))
         })
       } finally {
         versioned.clearEnds(ns, fresh)
@@ -152,8 +162,13 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
       const write = run(
         'add',
         async (call) =>
-          (await withState(call, ns, 'write', (state) =>
-            call(() => client.add(entryKey(ns, state, key), payload, exptime)),
+          (await withState(
+            call,
+            ns,
+            'write',
+            (state) => call(() => client.add(entryKey(ns, state, key), payload, exptime)),
+            undefined,
+            key,
           )) === true,
         Buffer.byteLength(payload),
       )

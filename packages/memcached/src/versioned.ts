@@ -6,7 +6,7 @@
 import { CodecError } from '@memokit/core'
 import type { MemcachedClient } from './client'
 import { createKeySpace, type KeySpace } from './keys'
-import { type NamespaceState, newToken, parseState } from './namespace-state'
+import { type NamespaceState, newToken, parseState, versionPart } from './namespace-state'
 import type { Call } from './run'
 
 // Namespaces whose version this process remembers (as a hint, or trusted for versionCacheMs); oldest dropped first.
@@ -36,6 +36,13 @@ export function asText(raw: unknown): string {
   throw new CodecError(`the memcached client returned a ${typeof raw} where a string or Buffer was expected`)
 }
 
+/**
+ * Whether an attempt made under `hint` stands under the state read, `state`: the same state, or `key` at the same
+ * memcached keys under both (its version part is compared only when the state changed: nothing more per hit).
+ */
+const stands = (hint: NamespaceState, state: NamespaceState, key: string | undefined): boolean =>
+  hint.raw === state.raw || (key !== undefined && versionPart(hint, key) === versionPart(state, key))
+
 /** The versioned key space of one storage. */
 export interface Versioned extends KeySpace {
   /**
@@ -46,6 +53,10 @@ export interface Versioned extends KeySpace {
    * replica has replaced would miss the live entry. Resolves `undefined`, without running `action`, when the
    * namespace has no version and `mode` isn't `'write'`: nothing was written there since it was created or evicted.
    * `combined` reads the version key and runs the speculative action in one command (multi-get), when there is one.
+   * `key`, the one key `action` acts on: when the remembered and the read state put it at the same memcached keys
+   * (another replica cleared a prefix it isn't under), the speculative attempt stands. An action that isn't
+   * idempotent (`add`, a lease) must pass it: run twice on one memcached key, it would answer what its own first run
+   * left (an `add` answered `false` for the entry it had just stored, `acquireLease` for the lease it had just taken).
    */
   withState<R>(
     call: Call,
@@ -53,6 +64,7 @@ export interface Versioned extends KeySpace {
     mode: Mode,
     action: (state: NamespaceState) => Promise<R>,
     combined?: (vKey: string, hint: NamespaceState) => Promise<[unknown, R]>,
+    key?: string,
   ): Promise<R | undefined>
   /** The hit path's view (hit.ts): what this process remembers of `ns`'s version, if anything. */
   known(ns: string): Remembered | undefined
@@ -92,7 +104,12 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
 
   const { versionKey, entryKey, leaseKey } = createKeySpace(escapedPrefix)
 
-  const trusted = (known: Remembered): boolean => versionCacheMs > 0 && Date.now() - known.at < versionCacheMs
+  // A negative age is a wall clock stepped back since the read: not trusted, or the trust would last as long as the step.
+  const trusted = (known: Remembered): boolean => {
+    if (versionCacheMs === 0) return false
+    const age = Date.now() - known.at
+    return age >= 0 && age < versionCacheMs
+  }
 
   const remember = (ns: string, state: NamespaceState): void => {
     const known = remembered.get(ns)
@@ -133,7 +150,7 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
   }
 
   // What follows the version read: the state it names (created for a write when absent), remembered unless a clear
-  // overlapped; then the speculative result if it was read under that same state, else `action` under the state.
+  // overlapped; then the speculative result if it stands under that state (see `stands`), else `action` under it.
   const afterVersion = <R>(
     call: Call,
     ns: string,
@@ -144,10 +161,11 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     raw: unknown,
     speculative: Attempt<R> | undefined,
     action: (state: NamespaceState) => Promise<R>,
+    key?: string,
   ): R | Promise<R | undefined> | undefined => {
     const finish = (state: NamespaceState): R | Promise<R> => {
       if (epoch === clearEpoch) remember(ns, state)
-      if (speculative !== undefined && hint !== undefined && hint.raw === state.raw) {
+      if (speculative !== undefined && hint !== undefined && stands(hint, state, key)) {
         if (speculative.ok) return speculative.value
         throw speculative.error
       }
@@ -169,6 +187,7 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     mode: Mode,
     action: (state: NamespaceState) => Promise<R>,
     combined?: (vKey: string, hint: NamespaceState) => Promise<[unknown, R]>,
+    key?: string,
   ): Promise<R | undefined> => {
     const epoch = clearEpoch
     const known = remembered.get(ns)
@@ -184,11 +203,11 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
     }
     if (combined !== undefined) {
       return combined(vKey, hint).then(([raw, value]) =>
-        afterVersion(call, ns, vKey, mode, epoch, hint, raw, { ok: true, value }, action),
+        afterVersion(call, ns, vKey, mode, epoch, hint, raw, { ok: true, value }, action, key),
       )
     }
     return Promise.all([call(() => client.get(vKey)), settle(action(hint))]).then(([raw, speculative]) =>
-      afterVersion(call, ns, vKey, mode, epoch, hint, raw, speculative, action),
+      afterVersion(call, ns, vKey, mode, epoch, hint, raw, speculative, action, key),
     )
   }
 
