@@ -40,6 +40,7 @@ export function isPromiseOnly(meta: EntryMeta): boolean {
  */
 export interface Table {
   readonly id: number
+  readonly namespace: string
   readonly prefix: string | undefined
   /** The generic table's key string → slot; undefined for a number table (the storage hashes numbers itself). */
   readonly map: Map<string, number> | undefined
@@ -51,6 +52,10 @@ export interface Table {
   hasPromised: boolean
   /** Ever held a WithMeta whose metadata has a timeline (`staleAt`). */
   hasTimeline: boolean
+  /** Live entries: an empty table that is not `pinned` is dropped, so tables do not pile up with namespaces. */
+  count: number
+  /** Handed out by `numberTable` or `genericTable`: a hit path holds it, so it stays while empty. */
+  pinned: boolean
 }
 
 /** What core's cacheValue uses to read this storage without building key strings. Not public. */

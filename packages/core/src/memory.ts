@@ -1,7 +1,7 @@
 import { bucketShift, hashNumber } from './memory-hash'
 import { createMemoryLeases } from './memory-leases'
 import { type MemoryStorageOptions, resolveMemoryOptions, sizeOfValue } from './memory-options'
-import { createRouter, fullKey } from './memory-route'
+import { createRouter, fullKey, NO_TABLE } from './memory-route'
 import { isPromiseOnly, type MemoryInternals, MISS, type Table, WithMeta } from './memory-slots'
 import type { Entry, EntryMeta, SetOptions, Storage } from './storage'
 
@@ -37,7 +37,7 @@ const NO_META: EntryMeta = Object.freeze({})
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const { maxEntries, maxSize, sizeOf } = resolveMemoryOptions(options)
   const router = createRouter()
-  const { tables, namespaces, numberTable, route } = router
+  const { tables, namespaces, find } = router
   const leases = createMemoryLeases('memory')
 
   // Slot 0 is the sentinel of a circular list: next[0] is the most recently used slot, prev[0] the least.
@@ -152,9 +152,10 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   }
   const release = (s: number): void => {
     unlink(s)
-    const map = (tables[tableOf[s] as number] as Table).map
-    if (map === undefined) unchain(s)
-    else map.delete(keys[s] as string)
+    const table = tables[tableOf[s] as number] as Table
+    if (table.map === undefined) unchain(s)
+    else table.map.delete(keys[s] as string)
+    if (--table.count === 0 && !table.pinned) router.drop(table)
     values[s] = undefined
     keys[s] = undefined
     if (expires) expires[s] = 0
@@ -184,6 +185,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   }
   // A new slot for `raw`, after evicting what the bounds ask; `need` is the new entry's size (0 without maxSize).
   const claim = (table: Table, raw: unknown, need: number): number => {
+    // Counted before evicting: an eviction that empties the table must not drop it.
+    table.count++
     // Evict first, so a full storage reuses the freed slot instead of outgrowing its arrays.
     if (size >= maxEntries) release(prev[0] as number)
     while (totalSize + need > maxSize) release(prev[0] as number)
@@ -206,8 +209,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   // `born`, `until` and `keep` only from `writeEntry`: the entry's createdAt, the slot's expiry (absolute ms) and the
   // entry's own expiry to hand back when it differs from `until` (Infinity for none).
   const write = (
-    table: Table,
-    raw: unknown,
+    ns: string,
+    key: string,
     value: unknown,
     opts: SetOptions | undefined,
     born?: number,
@@ -218,14 +221,19 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     const need = sizeOf === undefined ? 0 : sizeOfValue(sizeOf, value)
     const ttl = opts?.ttl
     const now = born ?? Date.now()
+    // Found, not made: the table is made only for an entry that will be in it.
+    let table = find(ns, key)
+    const raw = router.routed
     let s = slotIn(table, raw)
     if (need > maxSize) {
       // Too large to keep: the call's result goes uncached, and no older value stays behind it.
       if (s !== 0) release(s)
       return
     }
-    if (s === 0) s = claim(table, raw, need)
-    else {
+    if (s === 0) {
+      if (table === NO_TABLE) table = router.route(ns, key)
+      s = claim(table, raw, need)
+    } else {
       unlink(s)
       if (sizes !== undefined) {
         totalSize -= sizes[s] as number
@@ -293,23 +301,20 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     async: false,
     name: 'memory',
     get(ns, key) {
-      const table = route(ns, key)
+      const table = find(ns, key)
       const s = lookup(table, router.routed)
       if (s === 0) return undefined
       touch(s)
       return entryAt(s)
     },
     set(ns, key, value, opts) {
-      const table = route(ns, key)
-      write(table, router.routed, value, opts)
+      write(ns, key, value, opts)
     },
     add(ns, key, value, opts) {
-      const table = route(ns, key)
-      const raw = router.routed
-      if (lookup(table, raw) !== 0) return false
-      write(table, raw, value, opts)
+      if (lookup(find(ns, key), router.routed) !== 0) return false
+      write(ns, key, value, opts)
       // Not written when larger than maxSize on its own.
-      return sizeOf === undefined || slotIn(table, raw) !== 0
+      return sizeOf === undefined || slotIn(find(ns, key), router.routed) !== 0
     },
     acquireLease: (ns, key, token, ttl) => leases.acquire(ns, key, token, ttl),
     releaseLease: (ns, key, token) => leases.release(ns, key, token),
@@ -317,13 +322,13 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     setIfLeased(ns, key, value, token, opts) {
       if (!leases.holds(ns, key, token)) return false
       // Written before the lease goes: a failing size function leaves both as they were.
-      write(route(ns, key), router.routed, value, opts)
+      write(ns, key, value, opts)
       leases.drop(ns, key)
       return true
     },
     delete(ns, key) {
       if (leases.count !== 0) leases.drop(ns, key)
-      const table = route(ns, key)
+      const table = find(ns, key)
       const s = lookup(table, router.routed)
       if (s === 0) return false
       release(s)
@@ -361,27 +366,31 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     touch(s)
     return values[s]
   }
+  // A hit path holds these tables for good: pinned, so they are never dropped and made anew under another id.
+  const pin = (table: Table): Table => {
+    table.pinned = true
+    return table
+  }
   internalsByStorage.set(storage, {
-    numberTable,
-    genericTable: router.genericTable,
+    numberTable: (ns, prefix) => pin(router.numberTable(ns, prefix)),
+    genericTable: (ns) => pin(router.genericTable(ns)),
     read: (table, raw) => {
       const s = numberSlot(table, raw)
       return s === 0 ? MISS : readSlot(s)
     },
     numberSlot,
-    // `route` sets `router.routed` before it is read.
-    slotOfKey: (ns, key) => slotIn(route(ns, key), router.routed),
+    // `find` sets `router.routed` before it is read.
+    slotOfKey: (ns, key) => slotIn(find(ns, key), router.routed),
     // A released slot's key is undefined, and slot 0 (the list sentinel) never holds one.
     keyAt: (table, s) => (tableOf[s] === table.id ? keys[s] : undefined),
     readSlot,
     heldAt,
     writeEntry(ns, key, entry, until) {
-      const table = route(ns, key)
       const own = entry.expiresAt ?? Number.POSITIVE_INFINITY
       const meta = entry.meta
       write(
-        table,
-        router.routed,
+        ns,
+        key,
         entry.value,
         meta === undefined ? undefined : { meta },
         entry.createdAt,
