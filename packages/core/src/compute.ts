@@ -1,19 +1,18 @@
 /**
- * Running `fn` for a flight and landing its result: the computation context and its trace, the soft and hard
+ * Running `fn` for a flight (compute-run.ts calls it) and landing its result: the soft and hard
  * timeouts, the write (with the entry's timeline), and what a failure serves instead.
  */
-import { type ComputeContext, runInContext } from './context'
+import { keyMoved, run } from './compute-run'
 import { TimeoutError } from './errors'
 import { type Flight, forget, holdOff, leavePending } from './flight'
 import { writeTimes } from './freshness'
 import { endLease, leased } from './lease'
 import { WithMeta } from './memory'
-import { type ComputeMessage, computeChannel, mark, markUnset, observedKey, publishEvent, trace } from './observe'
+import { mark, markUnset, publishEvent } from './observe'
 import { isPromiseLike } from './options'
 import { type Plan, PROMISE_META } from './plan'
 import type { SetOptions } from './storage'
 import { write, writeLeased } from './store'
-import { snapshotTags, tagsOf } from './tags'
 
 /** What a hit returns for what a slot holds: a Promise exactly when the computation returned one. */
 export function shapeOf(plan: Plan, held: unknown): unknown {
@@ -21,19 +20,6 @@ export function shapeOf(plan: Plan, held: unknown): unknown {
     return plan.isAsyncFn || held.meta.promise === true ? Promise.resolve(held.value) : held.value
   }
   return plan.isAsyncFn ? Promise.resolve(held) : held
-}
-
-function contextOf(flight: Flight, stale: WithMeta | undefined): ComputeContext {
-  return {
-    get signal() {
-      return flight.signal
-    },
-    background: flight.background,
-    stale:
-      stale === undefined
-        ? undefined
-        : { value: stale.value, createdAt: stale.createdAt, staleAt: stale.meta.staleAt as number },
-  }
 }
 
 /**
@@ -99,45 +85,6 @@ function computeHere(
     },
   )
   return flight.promise
-}
-
-/** Whether `args` no longer encode to `key` (or no longer encode at all). */
-function keyMoved(plan: Plan, args: unknown[], key: string): boolean {
-  try {
-    return plan.encodeKey(args) !== key
-  } catch {
-    return true
-  }
-}
-
-/** Calls `fn` in its compute context, traced on `memokit:compute` when anyone listens. */
-function run(plan: Plan, self: unknown, args: unknown[], flight: Flight, fallback: WithMeta | undefined): unknown {
-  if (plan.tags === undefined) return runFn(plan, self, args, flight, fallback)
-  // The tags' tokens are read before `fn` starts: an invalidation while it runs then invalidates its result.
-  const snapshot = snapshotTags(plan, tagsOf(plan, args))
-  if (!isPromiseLike(snapshot)) {
-    flight.tags = snapshot
-    return runFn(plan, self, args, flight, fallback)
-  }
-  return snapshot.then((tags) => {
-    flight.tags = tags
-    return runFn(plan, self, args, flight, fallback)
-  })
-}
-
-function runFn(plan: Plan, self: unknown, args: unknown[], flight: Flight, fallback: WithMeta | undefined): unknown {
-  if (plan.counters !== undefined) plan.counters.computations++
-  const context = contextOf(flight, fallback)
-  if (!computeChannel.hasSubscribers) return runInContext(context, plan.fn, self, args)
-  const message: ComputeMessage = {
-    namespace: plan.namespace,
-    functionName: plan.name,
-    storage: plan.storage.name,
-    reason: flight.reason,
-    background: flight.background,
-    key: observedKey(plan.observeKeys, flight.key),
-  }
-  return trace(computeChannel, message, () => runInContext(context, plan.fn, self, args))
 }
 
 /**

@@ -1,0 +1,69 @@
+/**
+ * Calling `fn` for a flight: its compute context (signal, background, the stale value in hand), the tags' tokens
+ * read before it starts, and its trace on `memokit:compute`. compute.ts decides when it runs and lands the result.
+ */
+import { type ComputeContext, runInContext } from './context'
+import type { Flight } from './flight'
+import type { WithMeta } from './memory'
+import { type ComputeMessage, computeChannel, observedKey, trace } from './observe'
+import { isPromiseLike } from './options'
+import type { Plan } from './plan'
+import { snapshotTags, tagsOf } from './tags'
+
+function contextOf(flight: Flight, stale: WithMeta | undefined): ComputeContext {
+  return {
+    get signal() {
+      return flight.signal
+    },
+    background: flight.background,
+    stale:
+      stale === undefined
+        ? undefined
+        : { value: stale.value, createdAt: stale.createdAt, staleAt: stale.meta.staleAt as number },
+  }
+}
+
+/** Whether `args` no longer encode to `key` (or no longer encode at all). */
+export function keyMoved(plan: Plan, args: unknown[], key: string): boolean {
+  try {
+    return plan.encodeKey(args) !== key
+  } catch {
+    return true
+  }
+}
+
+/** Calls `fn` in its compute context, traced on `memokit:compute` when anyone listens. */
+export function run(
+  plan: Plan,
+  self: unknown,
+  args: unknown[],
+  flight: Flight,
+  fallback: WithMeta | undefined,
+): unknown {
+  if (plan.tags === undefined) return runFn(plan, self, args, flight, fallback)
+  // The tags' tokens are read before `fn` starts: an invalidation while it runs then invalidates its result.
+  const snapshot = snapshotTags(plan, tagsOf(plan, args))
+  if (!isPromiseLike(snapshot)) {
+    flight.tags = snapshot
+    return runFn(plan, self, args, flight, fallback)
+  }
+  return snapshot.then((tags) => {
+    flight.tags = tags
+    return runFn(plan, self, args, flight, fallback)
+  })
+}
+
+function runFn(plan: Plan, self: unknown, args: unknown[], flight: Flight, fallback: WithMeta | undefined): unknown {
+  if (plan.counters !== undefined) plan.counters.computations++
+  const context = contextOf(flight, fallback)
+  if (!computeChannel.hasSubscribers) return runInContext(context, plan.fn, self, args)
+  const message: ComputeMessage = {
+    namespace: plan.namespace,
+    functionName: plan.name,
+    storage: plan.storage.name,
+    reason: flight.reason,
+    background: flight.background,
+    key: observedKey(plan.observeKeys, flight.key),
+  }
+  return trace(computeChannel, message, () => runInContext(context, plan.fn, self, args))
+}
