@@ -47,8 +47,10 @@ function leaseMs(ttl: unknown): number {
 
 const isOne = (reply: unknown): boolean => Number(reply) === 1
 
-// The server refuses scripts: EVAL/EVALSHA renamed away (unknown command) or denied by an ACL (NOPERM).
-const NO_SCRIPTING = /unknown command|NOPERM/i
+// The server refuses scripts: EVAL/EVALSHA renamed away (unknown command) or denied by an ACL ("NOPERM ... no
+// permissions to run the 'evalsha' command"). Not an ACL refusing a key ("... to access one of the keys" / "a key"):
+// scripts, fenced writes included, still run for the other keys, so delete must stay one.
+const NO_SCRIPTING = /unknown command|NOPERM.*permissions to run/i
 
 /** Builds the lease members over one storage's connection and key layout. */
 export function leaseMembers(context: LeaseContext): LeaseMembers {

@@ -7,7 +7,7 @@ import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memo
 import { createClient } from 'redis'
 import { timed, uid } from './counted'
 import { ioredisClients } from './ioredis-clients'
-import { disposer, envPort, type RedisProcess, sharedRedis, startRedisServer } from './servers'
+import { disposer, envPort, type RedisProcess, redisCli, sharedRedis, startRedisServer } from './servers'
 
 const BASE = envPort('REDIS_SPARE_PORT', 7200)
 const TIMEOUT = 300
@@ -139,5 +139,34 @@ describe('GET_THEN', () => {
     expect(refused).toBeInstanceOf(StorageError)
     expect(await readThen(storage, 'expired')).toEqual(['entry', undefined])
     await storage.clear('ns')
+  })
+})
+
+async function commandCounts(port: number): Promise<Map<string, number>> {
+  const out = await redisCli(port, 'info', 'commandstats')
+  return new Map([...out.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map((m) => [m[1] ?? '', Number(m[2])]))
+}
+
+// An ACL may deny some keys while allowing scripts. A key refused (NOPERM) is not a server without scripting: delete
+// must stay one script, since fenced writes (setIfLeased, a script) still land, and one could land between the
+// two UNLINKs of the scriptless delete, leaving the overtaken value it wrote.
+describe('delete on a server whose ACL refuses some keys', () => {
+  it('stays one script for the keys it may touch after a key was refused', async () => {
+    const prefix = uid('acl')
+    const user = uid('user')
+    await redisCli(server.port, 'ACL', 'SETUSER', user, 'on', '>pw', `~${prefix}:ok:*`, '+@all')
+    const storage = open({ url: `redis://${user}:pw@127.0.0.1:${server.port}`, prefix })
+    await expect(storage.delete('denied', 'k')).rejects.toBeInstanceOf(StorageError)
+    const token = 'review-token-0123456789'
+    expect(await storage.acquireLease('ok', 'k', token, 60_000)).toBe(true)
+    expect(await storage.setIfLeased('ok', 'k', 'v', token)).toBe(true)
+    const before = await commandCounts(server.port)
+    expect(await storage.delete('ok', 'k')).toBe(true)
+    const after = await commandCounts(server.port)
+    // The script's own UNLINKs count too: without it, the two UNLINKs are all there is.
+    const sent = Object.fromEntries(
+      [...after].filter(([name]) => name !== 'info').map(([name, n]) => [name, n - (before.get(name) ?? 0)]),
+    )
+    expect(Object.fromEntries(Object.entries(sent).filter(([, n]) => n > 0))).toEqual({ evalsha: 1, unlink: 2 })
   })
 })
