@@ -1,4 +1,4 @@
-import { CodecError } from '@memokit/core'
+import { CodecError, ConfigError } from '@memokit/core'
 import type { MemcachedClient } from './client'
 import { type MemjsPerformLike, memjsCas, memjsGets } from './memjs-cas'
 import {
@@ -165,11 +165,21 @@ function itemValue(item: unknown, key: string): string | Buffer | undefined {
 /**
  * Adapts a memcache-client `MemcacheClient` (`new MemcacheClient({ server: 'host:port' })`) to
  * {@link MemcachedClient}, with `getMulti` (a read is one `get <version> <entry>` command), and `gets`/`cas`
- * (leases). The client stays
- * yours: memokit never shuts it down. Its `cmdTimeout` (default 5 s)
+ * (leases). One server only: memcache-client sends each command to a random one of several, so a client with more
+ * is a ConfigError. The client stays yours: memokit never shuts it down. Its `cmdTimeout` (default 5 s)
  * should be at least memokit's `operationTimeoutMs`; memokit's own deadline bounds every call anyway.
  */
 export function fromMemcacheClient(client: MemcacheClientLike): MemcachedClient {
+  const option = client.options?.server as { servers?: unknown } | null | undefined
+  // memcache-client takes several servers as redundant copies: each command goes to one picked at random, with no
+  // key hashing. A clear (a new namespace version) then lands on one server while reads ask another, which still
+  // holds the old version and its entries: cleared values served (review.test.ts saw 3 in 40 reads after clears).
+  if (Array.isArray(option?.servers) && option.servers.length > 1) {
+    throw new ConfigError(
+      'client',
+      'fromMemcacheClient: a memcache-client with several servers sends each command to one of them at random (redundant servers, no key hashing), so a clear or delete on one server leaves the others serving the old values; give it one server, or use memjs, which spreads keys over servers by hashing',
+    )
+  }
   return withServer(fromMemcacheClientCommands(client), memcacheClientServer(client.options?.server))
 }
 

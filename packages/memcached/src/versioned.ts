@@ -104,7 +104,8 @@ export function createVersioned(client: MemcachedClient, escapedPrefix: string, 
 
   const { versionKey, entryKey, leaseKey } = createKeySpace(escapedPrefix)
 
-  // A negative age is a wall clock stepped back since the read: not trusted, or the trust would last as long as the step.
+  // A negative age is a wall clock stepped back since the read: not trusted, or the trust would last as long as
+  // the step.
   const trusted = (known: Remembered): boolean => {
     if (versionCacheMs === 0) return false
     const age = Date.now() - known.at
