@@ -82,9 +82,19 @@ export function fieldsOf(codec: Codec, value: unknown, options: SetOptions | und
   // Fields are left out, never set to undefined: the driver would store undefined as null.
   if (options?.meta !== undefined) fields.m = metaText(options.meta)
   fields.c = new Date(now)
-  if (ttl !== undefined) fields.e = new Date(now + ttl)
+  if (ttl !== undefined) fields.e = dateAfter(now, ttl)
   return fields
 }
+
+/** The latest time a JS Date (and so a BSON date written from one) can hold: 8.64e15 ms, in the year 275760. */
+const MAX_DATE_MS = 8.64e15
+
+/**
+ * The Date `ttl` ms after `now`, capped at the latest valid Date. Past it `new Date` is an Invalid Date, which the
+ * driver writes as the epoch: an entry with a very long ttl (say Number.MAX_SAFE_INTEGER for "forever") came back
+ * as already expired, and a lease as already lapsed, so every acquire took it.
+ */
+export const dateAfter = (now: number, ttl: number): Date => new Date(Math.min(now + ttl, MAX_DATE_MS))
 
 function metaText(meta: EntryMeta): string {
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {

@@ -9,7 +9,7 @@
  * lease included, once the entry expires (the holder's `setIfLeased` returns `false`: a recompute, never a stale
  * write).
  */
-import { isLive, type MongoCollectionLike, type MongoDocument } from './documents'
+import { dateAfter, isLive, type MongoCollectionLike, type MongoDocument } from './documents'
 import { retryOnDuplicate } from './entry-writes'
 
 // The fields that tell whether the document holds a live entry and a live lease.
@@ -41,7 +41,7 @@ export async function acquireLease(
   ttl: number,
   now: number,
 ): Promise<boolean> {
-  const le = new Date(now + ttl)
+  const le = dateAfter(now, ttl)
   const insertIfAbsent = () =>
     col.findOneAndUpdate(
       filter,
@@ -94,7 +94,7 @@ export async function extendLease(
   now: number,
 ): Promise<boolean> {
   const held = heldBy(filter, token, now)
-  const le = new Date(now + ttl)
+  const le = dateAfter(now, ttl)
   // A lease alone: its document must now expire with it too.
   const alone = await col.updateOne({ ...held, c: { $exists: false } }, { $set: { le, e: le } })
   if (alone.matchedCount === 1) return true

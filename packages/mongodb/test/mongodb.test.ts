@@ -376,6 +376,48 @@ describe('expired documents the TTL monitor has not removed yet', () => {
   })
 })
 
+describe('expiry at its edges', () => {
+  it('an entry whose expiresAt is now is expired for get, getMany and delete, and absent for add', async () => {
+    const storage = open()
+    const ns = rand()
+    await storage.set(ns, 'k', 'v', { ttl: 60_000 })
+    const expiresAt = (await storage.get(ns, 'k'))?.expiresAt as number
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(expiresAt)
+    try {
+      expect(await storage.get(ns, 'k')).toBeUndefined()
+      expect(await storage.getMany?.(ns, ['k'])).toEqual([undefined])
+      expect(await storage.delete(ns, 'k')).toBe(false)
+      await storage.set(ns, 'k', 'v', { ttl: 1 })
+      clock.mockReturnValue(expiresAt + 1)
+      expect(await storage.add(ns, 'k', 'added')).toBe(true)
+    } finally {
+      clock.mockRestore()
+      await storage.close()
+    }
+  })
+
+  // new Date(now + ttl) past the last valid Date is an Invalid Date, which the driver writes as the epoch.
+  it('a ttl beyond the last valid Date keeps the entry and the lease (expiry capped at 8.64e15 ms)', async () => {
+    const storage = open()
+    const ns = rand()
+    try {
+      for (const ttl of [1e16, Number.MAX_SAFE_INTEGER, 1e300]) {
+        await storage.set(ns, `k${ttl}`, 'v', { ttl })
+        expect(await storage.get(ns, `k${ttl}`)).toMatchObject({ value: 'v', expiresAt: 8.64e15 })
+      }
+      const [holder, other] = ['h'.repeat(16), 'o'.repeat(16)]
+      expect(await storage.acquireLease(ns, 'leased', holder, Number.MAX_SAFE_INTEGER)).toBe(true)
+      expect(await storage.acquireLease(ns, 'leased', other, 1000)).toBe(false)
+      expect(await storage.extendLease(ns, 'leased', holder, 1e300)).toBe(true)
+      expect(await storage.acquireLease(ns, 'leased', other, 1000)).toBe(false)
+      expect(await storage.setIfLeased(ns, 'leased', 'fenced', holder)).toBe(true)
+      expect((await storage.get(ns, 'leased'))?.value).toBe('fenced')
+    } finally {
+      await storage.close()
+    }
+  })
+})
+
 describe('corrupt documents', () => {
   it.each([
     ['a payload of an unknown format', { v: '9garbage' }],
