@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from '@jest/globals'
+import { afterAll, describe, expect, it, jest } from '@jest/globals'
 import { CodecError, ConfigError, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { type FileStorageOptions, fileStorage, fileStorageSync } from '@memokit/file'
 import { LOCK_STALE_MS } from '../src/engine'
@@ -255,6 +255,29 @@ describe('crash leftovers and expiry on disk', () => {
     await sleep(30)
     expect(storage.get('ns', 'k')).toBeUndefined()
     expect(fs.existsSync(file)).toBe(false)
+  })
+
+  it('treats an entry whose expiresAt is now as expired: get, delete and add in both storages, and prune', async () => {
+    const dir = freshDir()
+    const sync = fileStorageSync({ dir, prefix: 'p' })
+    const async = fileStorage({ dir, prefix: 'p' })
+    const written = Date.now()
+    const expiresAt = written + 60_000
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(written)
+    try {
+      for (const k of ['a', 'b', 'c', 'd']) sync.set('ns', k, k, { ttl: 60_000 })
+      clock.mockReturnValue(expiresAt)
+      expect(sync.get('ns', 'a')).toBeUndefined()
+      expect(await async.get('ns', 'b')).toBeUndefined()
+      expect(sync.delete('ns', 'c')).toBe(false)
+      expect(await async.add('ns', 'd', 'added')).toBe(true)
+      expect(sync.get('ns', 'd')?.value).toBe('added')
+      sync.set('ns', 'e', 'e', { ttl: 1 })
+      clock.mockReturnValue(expiresAt + 1)
+      expect(sync.prune()).toBe(1)
+    } finally {
+      clock.mockRestore()
+    }
   })
 
   it('prune removes expired entries, stale locks and unfinished clears, and keeps live entries', async () => {

@@ -1,6 +1,6 @@
 // @memokit/postgres against a real PostgreSQL: the contract suite three ways (url, own pool, own client), then
 // what is specific to this backend. Every table here has a random name and is dropped at the end.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { CodecError, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { type PostgresStorage, postgresStorage } from '@memokit/postgres'
 import { runStorageContract } from '@memokit/storage-test-suite'
@@ -176,6 +176,23 @@ describe('expiry', () => {
     await new Promise((resolve) => setTimeout(resolve, 40))
     expect(await storage.delete('ns', 'gone')).toBe(false)
     await storage.close()
+  })
+
+  it('counts a row whose expires_at is now as expired for get, delete and add', async () => {
+    const { storage } = fresh()
+    const written = Date.now()
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(written)
+    try {
+      for (const k of ['get', 'delete', 'add']) await storage.set('ns', k, k, { ttl: 1000 })
+      clock.mockReturnValue(written + 1000)
+      expect(await storage.get('ns', 'get')).toBeUndefined()
+      expect(await storage.delete('ns', 'delete')).toBe(false)
+      expect(await storage.add('ns', 'add', 'added')).toBe(true)
+      expect((await storage.get('ns', 'add'))?.value).toBe('added')
+    } finally {
+      clock.mockRestore()
+      await storage.close()
+    }
   })
 
   it('prunes expired rows in the background (all prefixes), leaving live ones; close() stops it', async () => {
