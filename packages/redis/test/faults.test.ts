@@ -191,8 +191,10 @@ describe('a hung server (SIGSTOP)', () => {
       const waiting = Array.from({ length: 10_000 }, (_, i) => storage.get('ns', `k${i}`).catch((e: unknown) => e))
       const extra = await timed(() => storage.get('ns', 'k'))
       expect(extra.error).toBeInstanceOf(StorageError)
+      // The cause says it was refused, not timed out; and well before the timeout, though not in a fixed time:
+      // behind 10,000 queued calls on a loaded runner it once took 129 ms.
       expect(((extra.error as Error).cause as Error).message).toMatch(/queue is full/i)
-      expect(extra.ms).toBeLessThan(100)
+      expect(extra.ms).toBeLessThan(TIMEOUT / 2)
       const errors = await Promise.all(waiting)
       expect(errors.every((e) => e instanceof StorageError && e.message.includes('timed out'))).toBe(true)
     } finally {
