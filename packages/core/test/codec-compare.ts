@@ -1,4 +1,6 @@
 import { inspect, isDeepStrictEqual } from 'node:util'
+import { expect } from '@jest/globals'
+import { CodecError } from '@memokit/core'
 
 /**
  * The first place where `actual` is laid out differently from `expected`: object keys, Map entries or Set items in
@@ -57,4 +59,15 @@ export function assertSameValue(actual: unknown, expected: unknown): void {
 function inspectShort(value: unknown): string {
   const text = inspect(value, { depth: 6 })
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text
+}
+
+/** The CodecError `run` throws; fails the test when it throws something else or nothing. */
+export function codecError(run: () => unknown): CodecError {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(CodecError)
+    return error as CodecError
+  }
+  throw new Error('expected a CodecError, nothing was thrown')
 }

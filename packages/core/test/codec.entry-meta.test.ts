@@ -1,19 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
-import { CodecError, createCodec, type Entry, type EntryMeta } from '@memokit/core'
+import { createCodec, type Entry, type EntryMeta } from '@memokit/core'
 import fc from 'fast-check'
+import { codecError } from './codec-compare'
 
 const codec = createCodec()
 const createdAt = 1_763_700_000_000
-
-function codecError(run: () => unknown): CodecError {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(CodecError)
-    return error as CodecError
-  }
-  throw new Error('expected a CodecError, nothing was thrown')
-}
 
 describe('entry metadata', () => {
   it.each<[string, Record<string, unknown>]>([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { CodecError, createCodec } from '@memokit/core'
-import { assertSameValue } from './codec-compare'
+import { createCodec } from '@memokit/core'
+import { assertSameValue, codecError } from './codec-compare'
 
 // Values whose parts occur more than once (the same object, or equal BigInts) once came back garbled: superjson's
 // reference de-duplication wrote null placeholders into Map keys, Set items and class fields and restored them by
@@ -18,16 +18,6 @@ function expectRoundTrip(value: unknown, codec = createCodec()): void {
   assertSameValue(codec.decode(codec.encode(value)), value)
   const entry = codec.decodeEntry(codec.encodeEntry({ value, createdAt: 1_763_700_000_000, expiresAt: undefined }))
   assertSameValue(entry.value, value)
-}
-
-function encodeError(run: () => unknown): CodecError {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(CodecError)
-    return error as CodecError
-  }
-  throw new Error('expected a CodecError, nothing was thrown')
 }
 
 describe('repeated parts round-trip unchanged', () => {
@@ -162,16 +152,16 @@ describe('cycles throw a CodecError naming where the value contains itself', () 
     ],
   ])('through %s', (_label, make, path) => {
     const codec = createCodec().registerClass(Account)
-    const error = encodeError(() => codec.encode(make()))
+    const error = codecError(() => codec.encode(make()))
     expect(error.message).toContain('cycle')
     expect(error.message).toContain(path)
-    encodeError(() => codec.encodeEntry({ value: make(), createdAt: 1, expiresAt: undefined }))
+    codecError(() => codec.encodeEntry({ value: make(), createdAt: 1, expiresAt: undefined }))
   })
 
   it('a cycle inside an Error cause', () => {
     const data: Record<string, unknown> = {}
     data.again = data
-    const error = encodeError(() => createCodec().encode(new Error('x', { cause: data })))
+    const error = codecError(() => createCodec().encode(new Error('x', { cause: data })))
     expect(error.message).toContain('cycle')
   })
 })
@@ -181,7 +171,7 @@ describe('values built to share more than they hold', () => {
     for (const leaf of [1, 1n]) {
       let value: unknown = leaf
       for (let level = 0; level < 60; level++) value = { a: value, b: value }
-      const error = encodeError(() => createCodec().encode(value))
+      const error = codecError(() => createCodec().encode(value))
       expect(error.message).toMatch(/copies/)
     }
   })
@@ -209,8 +199,8 @@ describe('payloads written by the de-duplicating encoder', () => {
       's{"json":{"ids":["1","2"],"names":[[null,"alice"],[null,"bob"]]},"meta":{"values":{"ids.0":["bigint"],' +
       '"ids.1":["bigint"],"names":["map"]},"referentialEqualities":{"ids.0":["names.0.0"],"ids.1":["names.1.0"]},' +
       '"v":1}};'
-    const error = encodeError(() => createCodec().decode(garbled))
+    const error = codecError(() => createCodec().decode(garbled))
     expect(error.message).toMatch(/shared references/)
-    encodeError(() => createCodec().decodeEntry(`e1,,${garbled}`))
+    codecError(() => createCodec().decodeEntry(`e1,,${garbled}`))
   })
 })

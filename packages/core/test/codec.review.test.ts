@@ -1,21 +1,12 @@
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from '@jest/globals'
-import { CodecError, ConfigError, createCodec } from '@memokit/core'
+import { ConfigError, createCodec } from '@memokit/core'
+import { codecError } from './codec-compare'
 
 /*
  * Values the codec used to store as something else without saying so: a subclass of a built-in came back as the
  * built-in, and an Error's own `__proto__` property was dropped. Each must now round-trip exactly or be refused.
  */
-
-function codecError(run: () => unknown): CodecError {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(CodecError)
-    return error as CodecError
-  }
-  throw new Error('expected a CodecError, nothing was thrown')
-}
 
 class MyMap extends Map<unknown, unknown> {}
 class MySet extends Set<unknown> {}
