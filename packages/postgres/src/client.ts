@@ -3,6 +3,7 @@
  * (8.x) is accepted, and how one query runs on either within a deadline. No SQL here.
  */
 
+import { cancelOnServer, type PgCancelTarget } from './cancel'
 import type { Deadline } from './deadline'
 
 /** What a query answers: the rows (objects keyed by column name) and how many rows the command touched. */
@@ -23,7 +24,7 @@ export interface PgClientLike {
 }
 
 /** A client checked out of a pool (`pg.PoolClient`): `release(true)` destroys it instead of returning it. */
-export interface PgPoolClientLike extends PgClientLike {
+export interface PgPoolClientLike extends PgClientLike, PgCancelTarget {
   release(destroy?: boolean | Error): void
   /** Listens for a lost connection while the client is checked out (pg emits `'error'` on it). */
   on?(event: 'error', listener: (error: Error) => void): unknown
@@ -42,11 +43,14 @@ export type Execute = (query: PgQuery, deadline: Deadline) => Promise<PgQueryRes
 const abandoned = (): Error => new Error('operation abandoned after its timeout')
 
 /**
- * Queries through a pool. A query still running when its deadline passes destroys its connection: a hung
- * server would otherwise hold the pool's connections one by one until no call gets any. A connection checked out
- * after the deadline goes back unused, so a command that missed its deadline is never sent.
+ * Queries through a pool. A query still running when its deadline passes is cancelled on the server, and its
+ * connection is destroyed if the server has not ended it `graceMs` later: a hung server would otherwise hold the
+ * pool's connections one by one until no call gets any. The query's own promise settles only when the server has
+ * ended the statement (or its connection is gone), so a write that timed out is still tracked until then (storage.ts
+ * orders deletes after it): destroyed at once, it could commit after a later delete had resolved. A connection
+ * checked out after the deadline goes back unused, so a command that missed its deadline is never sent.
  */
-export function poolExecute(pool: PgPoolLike): Execute {
+export function poolExecute(pool: PgPoolLike, graceMs: number): Execute {
   return async (query, deadline) => {
     const client = await pool.connect()
     let released = false
@@ -67,7 +71,12 @@ export function poolExecute(pool: PgPoolLike): Execute {
       release(false)
       throw abandoned()
     }
-    deadline.onExpire = () => release(true)
+    let grace: ReturnType<typeof setTimeout> | undefined
+    deadline.onExpire = () => {
+      if (!cancelOnServer(client, graceMs)) return release(true)
+      grace = setTimeout(() => release(true), graceMs)
+      grace.unref?.()
+    }
     try {
       return await client.query(query)
     } catch (error) {
@@ -75,6 +84,7 @@ export function poolExecute(pool: PgPoolLike): Execute {
       release(typeof (error as { severity?: unknown })?.severity !== 'string')
       throw error
     } finally {
+      clearTimeout(grace)
       deadline.onExpire = undefined
       release(false)
     }

@@ -169,11 +169,11 @@ export function resolveOptions(options: PostgresStorageOptions): ResolvedOptions
     // An idle connection whose server went away emits 'error' on the pool; unheard, it would crash the process.
     // The next operation reports the outage instead.
     ownPool.on('error', () => undefined)
-    execute = poolExecute(ownPool)
+    execute = poolExecute(ownPool, operationTimeoutMs)
   } else if (connection.pool !== undefined) {
     const { options: poolOptions } = connection.pool as { options?: unknown }
     server = serverOf(poolOptions, 'pool') ?? objectLabel('pg-pool', connection.pool)
-    execute = poolExecute(connection.pool)
+    execute = poolExecute(connection.pool, operationTimeoutMs)
   } else {
     const client = connection.client as PgClientLike
     server = serverOf(client, 'client') ?? objectLabel('pg-client', client)
