@@ -207,7 +207,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     return s
   }
   // `born`, `until` and `keep` only from `writeEntry`: the entry's createdAt, the slot's expiry (absolute ms) and the
-  // entry's own expiry to hand back when it differs from `until` (Infinity for none).
+  // entry's own expiry to hand back when it differs from `until` (Infinity for none). False when not kept.
   const write = (
     ns: string,
     key: string,
@@ -216,7 +216,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     born?: number,
     until?: number,
     keep?: number,
-  ): void => {
+  ): boolean => {
     // Measured before anything changes: a failing size function leaves the storage as it was.
     const need = sizeOf === undefined ? 0 : sizeOfValue(sizeOf, value)
     const ttl = opts?.ttl
@@ -228,7 +228,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     if (need > maxSize) {
       // Too large to keep: the call's result goes uncached, and no older value stays behind it.
       if (s !== 0) release(s)
-      return
+      return false
     }
     if (s === 0) {
       if (table === NO_TABLE) table = router.route(ns, key)
@@ -275,6 +275,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       expires[s] = 0
     }
     linkFront(s)
+    return true
   }
   const createdAt = (s: number): number => epoch + (created[s] as number)
   const heldAt = (s: number): unknown =>
@@ -312,9 +313,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     },
     add(ns, key, value, opts) {
       if (lookup(find(ns, key), router.routed) !== 0) return false
-      write(ns, key, value, opts)
       // Not written when larger than maxSize on its own.
-      return sizeOf === undefined || slotIn(find(ns, key), router.routed) !== 0
+      return write(ns, key, value, opts)
     },
     acquireLease: (ns, key, token, ttl) => leases.acquire(ns, key, token, ttl),
     releaseLease: (ns, key, token) => leases.release(ns, key, token),
