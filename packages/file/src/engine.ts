@@ -1,22 +1,12 @@
 /**
  * The file storage's algorithms, written once as generators that yield I/O requests. A sync driver answers them
  * with `node:fs` sync calls and an async driver with `node:fs/promises`, so `fileStorageSync` and `fileStorage`
- * share every decision and differ only in how they touch the disk.
+ * share every decision and differ only in how they touch the disk. Here: the entry's state and lock, reads and
+ * writes; `delete`, `clear` and `prune` are in remove.ts.
  */
-import { join } from 'node:path'
 import type { Codec, Entry, SetOptions } from '@memokit/core'
 import { call, type Task } from './io'
-import {
-  belongsTo,
-  type EntryPaths,
-  fileKind,
-  formatFile,
-  isTrashName,
-  type ParsedFile,
-  parseFile,
-  tempPath,
-  trashPath,
-} from './layout'
+import { belongsTo, type EntryPaths, formatFile, type ParsedFile, parseFile, tempPath } from './layout'
 
 /** What the algorithms need to know about the storage. */
 export interface Ctx {
@@ -34,22 +24,43 @@ const ADD_RETRY_PAUSE_MS = 2
 /** Retries of a write whose directory a concurrent `clear` removed. */
 const WRITE_ATTEMPTS = 5
 
-type State = 'absent' | 'live' | 'expired' | 'foreign'
+/** How long a caller that must act waits for a busy lock: past the age at which a crashed holder's is broken. */
+export const LOCK_WAIT_MS = LOCK_STALE_MS + 1_000
 
-const stateOf = (text: string | undefined, ctx: Ctx, ns: string, key: string, now: number): State => {
-  if (text === undefined) return 'absent'
-  let parsed: ParsedFile
+/**
+ * What the key's file holds: `'foreign'` is another key's entry (its header says so), `'corrupt'` a file no
+ * reader can use (no header that parses, or with `decode`, a payload the codec refuses).
+ */
+type State = 'absent' | 'live' | 'expired' | 'foreign' | 'corrupt'
+
+/** An entry file's header, or `undefined` when the text has none (truncated, garbage, another format). */
+export function parseHeader(text: string): ParsedFile | undefined {
   try {
-    parsed = parseFile(text)
+    return parseFile(text)
   } catch {
-    return 'foreign'
+    return undefined
   }
-  if (!belongsTo(parsed, ctx.prefix, ns, key)) return 'foreign'
-  return parsed.expiresAt !== undefined && parsed.expiresAt <= now ? 'expired' : 'live'
 }
 
-function* inspect(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<State> {
-  return stateOf(yield* call('read', p.file), ctx, ns, key, Date.now())
+function stateOf(text: string | undefined, ctx: Ctx, ns: string, key: string, decode: boolean): State {
+  if (text === undefined) return 'absent'
+  const parsed = parseHeader(text)
+  if (parsed === undefined) return 'corrupt'
+  if (!belongsTo(parsed, ctx.prefix, ns, key)) return 'foreign'
+  if (parsed.expiresAt !== undefined && parsed.expiresAt <= Date.now()) return 'expired'
+  if (!decode) return 'live'
+  try {
+    ctx.codec.decodeEntry(parsed.payload)
+    return 'live'
+  } catch {
+    // Whatever the codec throws, get fails on this file too: it holds no value.
+    return 'corrupt'
+  }
+}
+
+/** The state of the key's file; `decode` also decodes a live entry's payload (only `add` needs to know). */
+export function* inspect(p: EntryPaths, ctx: Ctx, ns: string, key: string, decode = false): Task<State> {
+  return stateOf(yield* call('read', p.file), ctx, ns, key, decode)
 }
 
 /** Takes the key's lock, breaking it when its holder evidently crashed. */
@@ -73,29 +84,31 @@ export function* tryLockAt(lock: string): Task<'locked' | 'busy' | 'nodir'> {
 }
 
 /**
+ * Takes the lock file `lock`, waiting for a busy one until LOCK_WAIT_MS after `since` (then throws); `'nodir'` as
+ * tryLockAt, for the caller to create the directory or give up.
+ */
+export function* waitForLock(lock: string, since: number): Task<'locked' | 'nodir'> {
+  for (;;) {
+    const got = yield* tryLockAt(lock)
+    if (got !== 'busy') return got
+    if (Date.now() > since + LOCK_WAIT_MS) throw new Error(`the lock ${lock} stayed busy for ${LOCK_WAIT_MS} ms`)
+    yield* call('sleep', 1)
+  }
+}
+
+/**
  * Removes the entry if it is (still) expired. Under the key's lock, so it cannot remove an entry that `add`
  * has just written over an expired one; skipped when the lock is busy (whoever holds it deals with the entry).
  * A plain `set` does not take the lock: one landing between the check and the unlink is lost, which costs a
  * later miss, never a wrong value.
  */
-function* removeIfExpired(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<boolean> {
+export function* removeIfExpired(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<boolean> {
   if (!(yield* tryLock(p))) return false
   try {
     if ((yield* inspect(p, ctx, ns, key)) !== 'expired') return false
     return yield* call('unlink', p.file)
   } finally {
     yield* call('unlinkQuietly', p.lock)
-  }
-}
-
-/** An entry file's contents, or undefined when it vanished or can't be parsed (a namespace-wide walk skips it). */
-function* readEntryFile(file: string): Task<ParsedFile | undefined> {
-  const text = yield* call('read', file)
-  if (text === undefined) return undefined
-  try {
-    return parseFile(text)
-  } catch {
-    return undefined
   }
 }
 
@@ -188,18 +201,19 @@ export function* addTask(
         tmp = undefined
         continue
       }
-      const state = yield* inspect(p, ctx, ns, key)
+      // Decoded: a file whose value get can't return holds no live entry, and add must not lose to it.
+      const state = yield* inspect(p, ctx, ns, key, true)
       if (state === 'live') return false
       if (state === 'absent') continue
-      // Expired or unreadable: replace it, under the lock so that only one adder (and no expiry cleanup) acts.
+      // Expired, another key's or corrupt: replace it, under the lock so that only one adder (and no cleanup) acts.
       if (!(yield* tryLock(p))) {
         yield* call('sleep', ADD_RETRY_PAUSE_MS)
         continue
       }
       try {
-        const again = yield* inspect(p, ctx, ns, key)
+        const again = yield* inspect(p, ctx, ns, key, true)
         if (again === 'live') return false
-        if (again === 'expired' || again === 'foreign') {
+        if (again !== 'absent') {
           const replaced = yield* call('rename', tmp, p.file)
           tmp = undefined
           if (replaced) return true
@@ -213,71 +227,4 @@ export function* addTask(
     if (tmp !== undefined) yield* call('unlinkQuietly', tmp)
   }
   throw new Error(`add gave up on ${p.file}: the key stayed locked by another writer for ${ADD_LOCK_WAIT_MS} ms`)
-}
-
-export function* deleteTask(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task<boolean> {
-  const state = yield* inspect(p, ctx, ns, key)
-  if (state === 'live') return yield* call('unlink', p.file)
-  if (state === 'expired') yield* removeIfExpired(p, ctx, ns, key)
-  return false
-}
-
-export function* clearTask(
-  p: Pick<EntryPaths, 'prefixDir' | 'nsDir'>,
-  ns: string,
-  keyPrefix: string | undefined,
-): Task<void> {
-  if (keyPrefix === undefined || keyPrefix === '') {
-    // Moving the directory away first makes the clear atomic for readers; deleting the tree can then take its time.
-    const trash = trashPath(p.prefixDir)
-    if (!(yield* call('rename', p.nsDir, trash))) return
-    yield* call('removeTree', trash)
-    return
-  }
-  // Keys are hashed into file names, so finding one function's entries means reading every header.
-  for (const name of yield* call('list', p.nsDir)) {
-    if (fileKind(name) !== 'entry') continue
-    const file = join(p.nsDir, name)
-    const parsed = yield* readEntryFile(file)
-    if (parsed === undefined) continue
-    if (parsed.namespace === ns && parsed.key.startsWith(keyPrefix)) yield* call('unlink', file)
-  }
-}
-
-/**
- * Removes expired entries, crash leftovers (temp files, stale locks) and unfinished clears; returns the count.
- * `pruneLease` removes a lease file if expired (lease-engine.ts, passed in to keep the modules acyclic).
- */
-export function* pruneTask(
-  prefixDir: string,
-  ctx: Ctx,
-  pruneLease: (prefixDir: string, file: string, now: number) => Task<boolean>,
-): Task<number> {
-  let removed = 0
-  const now = Date.now()
-  for (const dirName of yield* call('list', prefixDir)) {
-    const nsDir = join(prefixDir, dirName)
-    if (isTrashName(dirName)) {
-      yield* call('removeTree', nsDir)
-      continue
-    }
-    for (const name of yield* call('list', nsDir)) {
-      const file = join(nsDir, name)
-      const kind = fileKind(name)
-      if (kind === 'entry') {
-        const parsed = yield* readEntryFile(file)
-        if (parsed === undefined) continue
-        if (parsed.expiresAt === undefined || parsed.expiresAt > now) continue
-        const p: EntryPaths = { prefixDir, nsDir, file, lock: `${file}.lock` }
-        if (yield* removeIfExpired(p, ctx, parsed.namespace, parsed.key)) removed++
-      } else if (kind === 'lease') {
-        if (yield* pruneLease(prefixDir, file, now)) removed++
-      } else if (kind === 'temp' || kind === 'lock') {
-        const maxAge = kind === 'temp' ? ctx.tempFileMaxAgeMs : LOCK_STALE_MS
-        const mtime = yield* call('mtime', file)
-        if (mtime !== undefined && now - mtime >= maxAge && (yield* call('unlink', file))) removed++
-      }
-    }
-  }
-  return removed
 }

@@ -18,12 +18,13 @@ import {
   resolveEntryTtl,
   storageFailure,
 } from '@memokit/core/backend'
-import { addTask, type Ctx, getTask, pruneTask, setTask } from './engine'
+import { addTask, type Ctx, getTask, setTask } from './engine'
 import { asyncOps, syncOps } from './fs-ops'
 import { runAsync, runSync, type Task } from './io'
 import { encodeDirName, entryPaths } from './layout'
 import { clearLeasedTask, deleteLeasedTask, pruneLeaseTask } from './lease-engine'
 import { type LeaseMember, leaseCalls } from './lease-members'
+import { pruneTask } from './remove'
 
 /** Options of {@link fileStorage} and {@link fileStorageSync}. */
 export interface FileStorageOptions {

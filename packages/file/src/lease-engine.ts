@@ -9,13 +9,11 @@
  */
 import { join } from 'node:path'
 import type { SetOptions } from '@memokit/core'
-import { type Ctx, clearTask, deleteTask, encode, LOCK_STALE_MS, publish, tryLockAt } from './engine'
+import { type Ctx, encode, publish, tryLockAt, waitForLock } from './engine'
 import { call, type Task } from './io'
 import { type EntryPaths, entryPaths, fileKind, tempPath } from './layout'
 import { formatLease, type LeasePaths, leasePaths, type ParsedLease, parseLease } from './lease-layout'
-
-/** How long a lease call waits for another process's lease lock: past the age at which a crashed holder's breaks. */
-const LOCK_WAIT_MS = LOCK_STALE_MS + 1_000
+import { clearTask, deleteTask } from './remove'
 
 /** The live lease on the key, or `undefined` (none, expired, or a file that is not this key's lease). */
 function* liveLease(l: LeasePaths, ctx: Ctx, ns: string, key: string): Task<ParsedLease | undefined> {
@@ -31,14 +29,8 @@ function* heldBy(l: LeasePaths, ctx: Ctx, ns: string, key: string, token: string
 
 /** Runs `body` holding the key's lease lock, waiting while another process holds it. */
 function* underLock<T>(l: LeasePaths, body: () => Task<T>): Task<T> {
-  const deadline = Date.now() + LOCK_WAIT_MS
-  for (;;) {
-    const got = yield* tryLockAt(l.lock)
-    if (got === 'locked') break
-    if (Date.now() > deadline) throw new Error(`the lease lock ${l.lock} stayed busy for ${LOCK_WAIT_MS} ms`)
-    if (got === 'nodir') yield* call('mkdirp', l.lockDir)
-    else yield* call('sleep', 1)
-  }
+  const since = Date.now()
+  while ((yield* waitForLock(l.lock, since)) === 'nodir') yield* call('mkdirp', l.lockDir)
   try {
     return yield* body()
   } finally {
