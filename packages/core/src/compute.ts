@@ -4,8 +4,8 @@
  */
 import { keyMoved, run } from './compute-run'
 import { TimeoutError } from './errors'
-import { type Flight, forget, holdOff, leavePending } from './flight'
-import { writeTimes } from './freshness'
+import { abandon, type Flight, forget, holdOff, leavePending, register } from './flight'
+import { servableOnError, writeTimes } from './freshness'
 import { endLease, leased } from './lease'
 import { WithMeta } from './memory'
 import { mark, markUnset, publishEvent } from './observe'
@@ -52,8 +52,9 @@ function computeHere(
   fallback: WithMeta | undefined,
   flight: Flight,
 ): unknown {
-  // At most one computation per key outlives its hard timeout: later misses wait for it instead of starting
-  // another (it stores its own result, so they don't write it again).
+  // At most one computation per key runs on after a timeout answered its callers: later misses wait for it instead
+  // of starting another (it stores its own result, so they don't write it again), each with the soft and hard
+  // timeouts of its own arrival, and the stale value it read as its own fallback.
   const orphan = flight.reason === 'miss' ? plan.identity.abandoned.get(key)?.computation : undefined
   markUnset(flight.observer, orphan !== undefined ? 'joined' : writable ? 'miss' : 'bypass')
   // Over an async storage, or behind a stale hit, fn runs after the call returned: an argument object changed since
@@ -73,7 +74,7 @@ function computeHere(
   if (orphan !== undefined) writable = false
   const computation = Promise.resolve(result)
   flight.computation = computation
-  if (!moved && !flight.background && plan.identity.pending.get(key) !== flight) plan.identity.pending.set(key, flight)
+  if (!moved && !flight.background) register(plan.identity, flight)
   armTimeouts(plan, flight, fallback)
   // Callers hold flight.promise; these handlers settle it and must not hand a rejection to anyone else.
   computation.then(
@@ -159,7 +160,7 @@ function failed(plan: Plan, flight: Flight, fallback: WithMeta | undefined, erro
   forget(plan.identity, flight)
   const now = Date.now()
   // A background refresh keeps serving the entry it refreshes; a foreground call only within staleIfError.
-  const usable = fallback !== undefined && (flight.background || (fallback.meta.errorUntil ?? 0) > now)
+  const usable = fallback !== undefined && (flight.background || servableOnError(fallback.meta, now))
   const direct = sync && !plan.storage.async
   if (usable) {
     holdOff(plan.identity, flight.key, now + plan.errorBackoffMs)
@@ -175,14 +176,19 @@ function failed(plan: Plan, flight: Flight, fallback: WithMeta | undefined, erro
   return flight.promise
 }
 
-/** The soft timeout (only with a stale value in hand) and the hard timeout of a running computation. */
+/**
+ * The soft timeout (only with a stale value in hand) and the hard timeout of a running computation. Either answers
+ * the callers with the stale value only while it is inside its staleIfError window: past it, a wrong result.
+ */
 function armTimeouts(plan: Plan, flight: Flight, fallback: WithMeta | undefined): void {
-  const { softTimeoutMs, hardTimeoutMs } = plan
+  const { softTimeoutMs, hardTimeoutMs, identity } = plan
   if (softTimeoutMs !== undefined && fallback !== undefined && !flight.background) {
     flight.after(softTimeoutMs, () => {
-      if (flight.settled) return
+      // Past the window the callers wait on, for the computation or the hard timeout, as a miss does.
+      if (flight.settled || !servableOnError(fallback.meta, Date.now())) return
       mark(flight.observer, 'stale-if-timeout')
       flight.resolve(fallback.value)
+      abandon(identity, flight)
     })
   }
   if (hardTimeoutMs === undefined) return
@@ -191,14 +197,10 @@ function armTimeouts(plan: Plan, flight: Flight, fallback: WithMeta | undefined)
     flight.abort(error)
     // Another replica may take over now; this computation's late result can no longer be stored.
     endLease(plan, flight)
-    const { identity } = plan
     // Free the key for new callers; the computation runs on, and later misses join it rather than start another.
-    leavePending(identity, flight)
-    if (identity.refreshing.get(flight.key) === flight) identity.refreshing.delete(flight.key)
-    if (!identity.abandoned.has(flight.key)) identity.abandoned.set(flight.key, flight)
+    abandon(identity, flight)
     if (flight.settled) return
-    const errorUntil = fallback?.meta.errorUntil
-    if (fallback !== undefined && errorUntil !== undefined && Date.now() < errorUntil) {
+    if (fallback !== undefined && servableOnError(fallback.meta, Date.now())) {
       holdOff(identity, flight.key, Date.now() + plan.errorBackoffMs)
       plan.report('compute', plan.namespace, flight.key, error)
       publishEvent(plan.event('stale-if-error', flight.key, error))

@@ -4,8 +4,8 @@ import { type CallMessage, type ComputeReason, currentCall } from './observe'
 /**
  * One computation of one key, shared by everyone waiting for it. Callers hold `promise`, which settles with the
  * computation's value, or earlier with a stale value (soft timeout, stale-if-error) or a TimeoutError (hard
- * timeout), whichever comes first. The computation itself may run on after that; `invalidated` (a delete or clear
- * while it ran) keeps its result out of the storage.
+ * timeout), whichever comes first. The computation itself may run on after that, no longer joinable by its promise
+ * (`abandon`); `invalidated` (a delete, clear or `.refresh()` while it ran) keeps its result out of the storage.
  */
 export class Flight {
   /**
@@ -124,6 +124,28 @@ export function holdOff(identity: Identity, key: string, until: number): void {
   const now = Date.now()
   for (const [k, t] of backoff) if (t <= now) backoff.delete(k)
   identity.backoffSweepAt = Math.max(BACKOFF_SWEEP_MIN, backoff.size * 2)
+}
+
+/**
+ * Makes the flight whose `fn` now runs joinable: by its promise while its callers wait, by its computation once
+ * they have their answer (a lease waiter's soft timeout can answer before `fn` starts). An invalidated flight stays
+ * out: a delete, clear or `.refresh()` came after it started.
+ */
+export function register(identity: Identity, flight: Flight): void {
+  if (flight.settled) abandon(identity, flight)
+  else if (!flight.invalidated && identity.pending.get(flight.key) !== flight) identity.pending.set(flight.key, flight)
+}
+
+/**
+ * `flight`'s callers have their answer (a timeout) while its computation runs on. A later call must not get that
+ * answer: a stale value served at a soft timeout may be past its window by then. So the flight leaves `pending`,
+ * and later misses join its computation instead (compute.ts), with timeouts of their own; no second `fn` starts.
+ */
+export function abandon(identity: Identity, flight: Flight): void {
+  const { key } = flight
+  leavePending(identity, flight)
+  if (identity.refreshing.get(key) === flight) identity.refreshing.delete(key)
+  if (!flight.invalidated && !identity.abandoned.has(key)) identity.abandoned.set(key, flight)
 }
 
 /** Removes `flight` from wherever it is registered (if a newer one didn't take its place). */

@@ -36,6 +36,9 @@ export interface FreshnessOptions<Result = unknown> {
    * `soft`: with a usable stale value, callers get it after this long while `fn` finishes and stores behind.
    * `hard`: callers are freed after this long with a `TimeoutError` (or the stale value within `staleIfError`),
    * and the computation's AbortSignal (`computeContext().signal`) aborts. Default: none.
+   * A stale value is served only while it is inside its `staleIfError` window at the time it is served. A call
+   * arriving while a computation runs on after its callers were answered waits for that computation (no second
+   * `fn`), with `soft` and `hard` counted from its own arrival.
    * @example timeout: { soft: '200ms', hard: '5s' }
    */
   readonly timeout?: { readonly soft?: Duration; readonly hard?: Duration }

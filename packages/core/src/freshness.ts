@@ -32,6 +32,14 @@ export function classify(meta: EntryMeta | undefined, now: number): Freshness {
   return DEAD
 }
 
+/**
+ * Whether a stale value may be served for a failure or timeout at `now`: only inside its staleIfError window.
+ * Checked when it is served, not when it was read: a computation's callers may be answered long after their read.
+ */
+export function servableOnError(meta: EntryMeta, now: number): boolean {
+  return meta.errorUntil !== undefined && now < meta.errorUntil
+}
+
 /** A duration option resolved per result: ms, or `false` (a per-result `ttl` returning false: don't store). */
 export type PerResult = (value: unknown) => number | false
 
