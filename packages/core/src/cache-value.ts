@@ -4,6 +4,7 @@ import { UsageError } from './errors'
 import { Flight } from './flight'
 import { afterRead, readAndServe, refreshNow, serveAfter } from './flow'
 import { classify, FRESH } from './freshness'
+import { supersede } from './identity'
 import { asyncInvalidation, syncInvalidation } from './invalidation'
 import { type MemoryInternals, MISS, memoryInternals, WithMeta } from './memory'
 import { createSlotReader, memoryWrapper, NOT_FRESH } from './memory-hits'
@@ -35,7 +36,8 @@ export interface CachedFunction<Args extends readonly unknown[], Return, Async e
   clear(): MaybePromise<void, Async>
   /**
    * Runs `fn` now and stores its result, whatever the storage holds (a forced refresh), and returns the result as
-   * a call would. Computations of these arguments already running don't overwrite it.
+   * a call would. Computations of these arguments already running don't overwrite it, and from the moment it is
+   * called no call is answered by them (those already waiting for them still are).
    */
   refresh(...args: Args): Return
   /** The key these arguments are stored under, inside the namespace (the backend adds its prefix and namespace). */
@@ -63,10 +65,16 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
   const { encodeKey } = plan
   const wrapper = plan.storage.async ? asyncWrapper(plan) : syncWrapper(plan)
   const { counters } = plan
+  // Computations of the key already running started before the refresh: no call may join them from now on.
+  const refreshKey = (args: unknown[]): string => {
+    const key = encodeKey(args)
+    supersede(plan.identity, key)
+    return key
+  }
   const refresh = (self: unknown, args: unknown[]): unknown => {
-    if (!plan.storage.async) return refreshNow(plan, self, args, encodeKey(args))
+    if (!plan.storage.async) return refreshNow(plan, self, args, refreshKey(args))
     try {
-      return Promise.resolve(refreshNow(plan, self, args, encodeKey(args)))
+      return Promise.resolve(refreshNow(plan, self, args, refreshKey(args)))
     } catch (error) {
       return Promise.reject(error)
     }

@@ -11,7 +11,12 @@ export interface Identity {
   readonly pending: Map<string, Flight>
   /** Background refreshes by key: at most one per key. */
   readonly refreshing: Map<string, Flight>
-  /** Computations whose callers a hard timeout freed, still running: at most one per key, joined by later misses. */
+  /**
+   * Computations still running whose callers already have an answer (a stale value at the soft timeout, a
+   * TimeoutError or stale value at the hard timeout): at most one per key, joined by later misses, each with
+   * timeouts of its own (compute.ts). Never an invalidated one: nobody may be answered by a computation that a
+   * delete, clear or `.refresh()` came after.
+   */
   readonly abandoned: Map<string, Flight>
   /** Keys whose computation failed while a stale value was served: no new attempt before this time (ms). */
   readonly backoff: Map<string, number>
@@ -99,17 +104,30 @@ export function invalidateFlights(storage: AnyStorage, namespace: string, keys?:
 
 /** Like {@link invalidateFlights}, for one function's computations. */
 export function invalidateIdentity(identity: Identity, keys?: readonly string[]): void {
-  for (const flights of [identity.pending, identity.refreshing, identity.abandoned]) {
-    for (const key of keys ?? [...flights.keys()]) {
-      const flight = flights.get(key)
-      if (flight === undefined) continue
-      flight.invalidated = true
-      flight.abort()
-      flights.delete(key)
-    }
-  }
+  const all = keys ?? new Set([...identity.pending.keys(), ...identity.refreshing.keys(), ...identity.abandoned.keys()])
+  for (const key of all) dropFlights(identity, key, true)
   if (keys === undefined) identity.backoff.clear()
   else for (const key of keys) identity.backoff.delete(key)
+}
+
+/**
+ * `.refresh()` of `key` (cache-value.ts): the computations of the key already running started before it, so their
+ * results must not overwrite its own, and no call from now on may join them (not even one a timeout abandoned,
+ * which later misses would otherwise join). They still answer the callers already waiting for them, so their
+ * signals don't abort, as they do for a delete or clear.
+ */
+export function supersede(identity: Identity, key: string): void {
+  dropFlights(identity, key, false)
+}
+
+function dropFlights(identity: Identity, key: string, abort: boolean): void {
+  for (const flights of [identity.pending, identity.refreshing, identity.abandoned]) {
+    const flight = flights.get(key)
+    if (flight === undefined) continue
+    flight.invalidated = true
+    if (abort) flight.abort()
+    flights.delete(key)
+  }
 }
 
 /** The namespaces that wrappers in this process use in the place `storage` writes to. */
