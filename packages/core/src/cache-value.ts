@@ -4,7 +4,6 @@ import { UsageError } from './errors'
 import { Flight } from './flight'
 import { afterRead, readAndServe, refreshNow, serveAfter } from './flow'
 import { classify, FRESH } from './freshness'
-import { supersede } from './identity'
 import { asyncInvalidation, syncInvalidation } from './invalidation'
 import { type MemoryInternals, MISS, memoryInternals, WithMeta } from './memory'
 import { createSlotReader, memoryWrapper, NOT_FRESH } from './memory-hits'
@@ -65,16 +64,10 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
   const { encodeKey } = plan
   const wrapper = plan.storage.async ? asyncWrapper(plan) : syncWrapper(plan)
   const { counters } = plan
-  // Computations of the key already running started before the refresh: no call may join them from now on.
-  const refreshKey = (args: unknown[]): string => {
-    const key = encodeKey(args)
-    supersede(plan.identity, key)
-    return key
-  }
   const refresh = (self: unknown, args: unknown[]): unknown => {
-    if (!plan.storage.async) return refreshNow(plan, self, args, refreshKey(args))
+    if (!plan.storage.async) return refreshNow(plan, self, args, encodeKey(args))
     try {
-      return Promise.resolve(refreshNow(plan, self, args, refreshKey(args)))
+      return Promise.resolve(refreshNow(plan, self, args, encodeKey(args)))
     } catch (error) {
       return Promise.reject(error)
     }

@@ -122,8 +122,16 @@ export function holdOff(identity: Identity, key: string, until: number): void {
   backoff.set(key, until)
   if (backoff.size <= identity.backoffSweepAt) return
   const now = Date.now()
-  for (const [k, t] of backoff) if (t <= now) backoff.delete(k)
-  identity.backoffSweepAt = Math.max(BACKOFF_SWEEP_MIN, backoff.size * 2)
+  identity.backoffSweepAt = sweep(backoff, (t) => t <= now, BACKOFF_SWEEP_MIN)
+}
+
+/**
+ * Deletes the entries of `map` whose value `done` accepts, in one pass; returns the size past which to sweep again:
+ * `min`, or twice what is left. A map swept only when it grows that far costs O(1) per insert, amortised.
+ */
+export function sweep<K, V>(map: Map<K, V>, done: (value: V) => boolean, min: number): number {
+  for (const [k, v] of map) if (done(v)) map.delete(k)
+  return Math.max(min, map.size * 2)
 }
 
 /**

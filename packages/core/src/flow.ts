@@ -5,8 +5,9 @@
  * sync `fn` over a sync storage stays synchronous and anything that returns a Promise goes through a Flight.
  */
 import { compute, shapeOf } from './compute'
-import { Flight, forget, inBackoff, leavePending } from './flight'
+import { Flight, forget, inBackoff, leavePending, sweep } from './flight'
 import { AHEAD, classify, FALLBACK, FRESH, STALE } from './freshness'
+import { supersede } from './identity'
 import { MISS, WithMeta } from './memory'
 import { mark } from './observe'
 import type { Plan } from './plan'
@@ -152,9 +153,10 @@ function vacate(pending: Map<string, Flight>, key: string): void {
   const map = pending as Pending
   map.set(key, undefined)
   if (map.size <= (map[SWEEP_AT] ?? SWEEP_MIN)) return
-  for (const [k, v] of map) if (v === undefined) map.delete(k)
-  map[SWEEP_AT] = Math.max(SWEEP_MIN, map.size * 2)
+  map[SWEEP_AT] = sweep(map, isVacated, SWEEP_MIN)
 }
+
+const isVacated = (flight: Flight | undefined): boolean => flight === undefined
 
 /** readAndServe after anything but a fresh hit: `afterRead` settles the opened flight, or throws. */
 function serveSlow(plan: Plan, self: unknown, args: unknown[], flight: Flight, held: unknown): Promise<unknown> {
@@ -191,11 +193,9 @@ function answer(plan: Plan, flight: Flight | undefined, held: unknown): unknown 
 /** Recomputes now and stores the result, whatever the storage holds (`.refresh()`). */
 export function refreshNow(plan: Plan, self: unknown, args: unknown[], key: string): unknown {
   const { identity } = plan
-  // Computations already running started earlier: their results must not overwrite this one's.
-  for (const flights of [identity.pending, identity.refreshing, identity.abandoned]) {
-    const older = flights.get(key)
-    if (older !== undefined) older.invalidated = true
-  }
+  // Computations already running started earlier: their results must not overwrite this one's, and no call may
+  // join them from now on.
+  supersede(identity, key)
   const flight = new Flight(key, false)
   flight.reason = 'refresh'
   mark(flight.observer, 'refreshed')
