@@ -4,6 +4,7 @@ import type { StorageOp } from '@memokit/core'
 import type { ClearTarget } from './client'
 import type { Connection } from './connection'
 import { LEASE_MARK } from './lease-keys'
+import type { WriteOrder } from './write-order'
 
 // Keys per SCAN step and per UNLINK batch: big enough that a clear needs few round trips, small enough that
 // one SCAN step stays well under a millisecond of server time.
@@ -25,11 +26,13 @@ export interface ClearContext {
   clearTargets(): Promise<readonly ClearTarget[]>
   /** The key of `key` in `namespace` as passed to the client (checked: throws a StorageError for a lone surrogate). */
   physicalKey(namespace: string, key: string, op: StorageOp): string
+  /** Set for a client that may reorder commands: the clear then follows the writes it removes. */
+  readonly order: WriteOrder | undefined
 }
 
 /** Builds `clear(namespace, keyPrefix?)` over one storage's connection and key layout. */
 export function createClear(context: ClearContext): (namespace: string, keyPrefix?: string) => Promise<void> {
-  const { connection, clientPrefix, clearTargets, physicalKey } = context
+  const { connection, clientPrefix, clearTargets, physicalKey, order } = context
   const { run, bounded } = connection
   const clientPrefixBytes = Buffer.byteLength(clientPrefix)
 
@@ -53,7 +56,7 @@ export function createClear(context: ClearContext): (namespace: string, keyPrefi
     const glob = `${(clientPrefix + physicalKey(namespace, keyPrefix ?? '', 'clear')).replace(GLOB_CHARS, '\\$&')}*`
     // The lease keys among those: no entry key holds the byte that follows an entry's key in its lease key.
     const leaseGlob = Buffer.from([...Buffer.from(glob), LEASE_MARK, ...Buffer.from('*')])
-    await run('clear', async () => undefined)
+    await run('clear', async () => undefined, order?.afterNamespace(namespace, keyPrefix))
     const targets = await bounded('clear', clearTargets())
     // Two passes, leases first: a fenced write landing after the first pass finds no lease and stores nothing;
     // one that landed before left an entry that exists for the whole second pass, so SCAN returns it. (One pass

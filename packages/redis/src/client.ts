@@ -1,4 +1,6 @@
 import type { StorageOp } from '@memokit/core'
+import type { Order } from './write-order'
+
 /** A key as memokit sends it: a string, or bytes for a lease key (which is not valid UTF-8 by design). */
 export type RedisKey = string | Buffer
 
@@ -120,8 +122,11 @@ export interface ClientAdapter {
 export interface Connection {
   /** Runs one storage operation: rejects at once after `close()`, and `close()` waits for it. */
   track<T>(op: StorageOp, work: () => Promise<T>): Promise<T>
-  /** Sends one command, waiting (bounded) for the first connect; wraps failures into StorageErrors. */
-  run<T>(op: StorageOp, command: (client: RedisCompatibleClient) => Promise<T>): Promise<T>
+  /**
+   * Sends one command, waiting (bounded) for the first connect, and with `order` for the writes it must follow;
+   * wraps failures into StorageErrors.
+   */
+  run<T>(op: StorageOp, command: (client: RedisCompatibleClient) => Promise<T>, order?: Order): Promise<T>
   /**
    * `track` + `run` + `decode` of the reply as one promise: the hit path. Once connected, it saves the two promises
    * and microtask hops per read that composing them costs (bench R1). Rejects with what `decode` throws, unwrapped.

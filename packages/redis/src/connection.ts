@@ -9,6 +9,7 @@ import type { Location } from './locate'
 import { type StandaloneClient, untimed } from './node-redis'
 import { createOwnedClient, RECONNECT_MAX_DELAY_MS } from './owned-client'
 import { type ReadContext, settleRead } from './read'
+import type { Order } from './write-order'
 
 const NAME = 'redis'
 
@@ -147,17 +148,24 @@ export function createConnection(
     }
   }
 
-  const run = <T>(op: StorageOp, command: (c: RedisCompatibleClient) => Promise<T>): Promise<T> => {
+  const run = <T>(op: StorageOp, command: (c: RedisCompatibleClient) => Promise<T>, order?: Order): Promise<T> => {
     if (dormant) {
       dormant = false
       gate = undefined
       gateOpen = false
     }
-    if (gateOpen) return bounded(op, send(command, undefined))
-    // A command whose wait timed out is never sent: its caller was told it failed, and the commands issued since,
-    // which the client queued meanwhile, would go first, so a late write could undo a delete or a newer set.
+    const after = order?.after
+    if (gateOpen && after === undefined) {
+      const sent = send(command, undefined)
+      return bounded(op, order?.track?.(sent) ?? sent)
+    }
+    // A command whose wait (for the first connect, or for the writes an invalidation follows) timed out is never
+    // sent: its caller was told it failed, and the commands issued since, which the client queued meanwhile, would
+    // go first, so a late write could undo a delete or a newer set.
     let late = false
-    const work = openGate().then(() => (late ? (undefined as T) : command(client)))
+    const ready = after === undefined ? openGate() : gateOpen ? after : openGate().then(() => after)
+    const work = ready.then(() => (late ? (undefined as T) : command(client)))
+    order?.track?.(work)
     const lateFailure = (): StorageError => {
       late = true
       return timedOut(op)

@@ -7,6 +7,7 @@ import { checkLeaseToken, checkLeaseTtl, messageOf } from '@memokit/core/backend
 import type { Connection } from './connection'
 import { leaseKey } from './lease-keys'
 import { DELETE, EXTEND, evalScript, RELEASE, SET_IF_LEASED } from './lua'
+import type { WriteOrder } from './write-order'
 
 /** An entry encoded as `set` writes it: the payload, and its PX in whole ms (`undefined`: no expiry). */
 export interface EncodedEntry {
@@ -23,6 +24,8 @@ export interface LeaseContext {
   physicalKey(namespace: string, key: string, op: StorageOp): string
   /** Encodes an entry exactly as `set` does (same payload, createdAt, expiresAt, meta and PX). */
   encode(value: unknown, options: SetOptions | undefined): EncodedEntry
+  /** Set for a client that may reorder commands: `delete` then follows the key's writes (write-order.ts). */
+  readonly order: WriteOrder | undefined
 }
 
 /** The lease members and the lease-aware `delete` of a redisStorage. */
@@ -54,7 +57,7 @@ const NO_SCRIPTING = /unknown command|NOPERM.*permissions to run/i
 
 /** Builds the lease members over one storage's connection and key layout. */
 export function leaseMembers(context: LeaseContext): LeaseMembers {
-  const { connection, clientPrefix, physicalKey, encode } = context
+  const { connection, clientPrefix, physicalKey, encode, order } = context
   const { track, run } = connection
   // Cleared when the server refuses scripts: `delete` then unlinks without one, so invalidation keeps working.
   let scripting = true
@@ -108,16 +111,18 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
     delete: (namespace, key) =>
       track('delete', async () => {
         const [entry, lease] = keysOf('delete', namespace, key)
+        // Taken now, at its issue: the writes of the key issued before this delete (a pool or Sentinel client).
+        const after = order?.afterKey(namespace, key)
         if (scripting) {
           try {
-            return Number(await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []))) > 0
+            return Number(await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []), after)) > 0
           } catch (error) {
             if (!NO_SCRIPTING.test(messageOf(error))) throw error
             scripting = false
           }
         }
         // Without scripts no fenced write can land (setIfLeased is a script), so two UNLINKs, sent together, do.
-        const [removed] = await run('delete', (c) => Promise.all([c.unlink(entry), c.unlink(lease)]))
+        const [removed] = await run('delete', (c) => Promise.all([c.unlink(entry), c.unlink(lease)]), after)
         return Number(removed) > 0
       }),
   }

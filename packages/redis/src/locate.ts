@@ -1,5 +1,6 @@
 import { objectLabel } from '@memokit/core/backend'
 import type { RedisCompatibleClient } from './client'
+import { isClientPool } from './write-order'
 
 /** Where a client sends its commands, for messages and for the storage's `scope`. Never holds credentials. */
 export interface Location {
@@ -94,6 +95,6 @@ export function locate(client: RedisCompatibleClient): Location {
       server,
     }
   }
-  const kind = 'totalClients' in client ? 'a Redis client pool' : 'a Redis client'
+  const kind = isClientPool(client) ? 'a Redis client pool' : 'a Redis client'
   return { where: () => kind, server }
 }

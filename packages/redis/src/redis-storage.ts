@@ -17,6 +17,7 @@ import { locate } from './locate'
 import { adaptNodeRedis } from './node-redis'
 import { isIoredis, type RedisStorageOptions, resolveOptions } from './options'
 import { groupBySlot } from './slots'
+import { createWriteOrder } from './write-order'
 
 export type { RedisStorageOptions } from './options'
 
@@ -111,6 +112,8 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   )
   const { track, run, read } = connection
   const { keyPrefix, cluster, clearTargets } = io?.adapter ?? adaptNodeRedis(client)
+  // A pool or Sentinel client: invalidations wait for the writes they could be overtaken by (write-order.ts).
+  const order = io === undefined ? createWriteOrder(userClient) : undefined
   const prefixPart = `${escapeKeyPart(prefix)}:`
 
   // A wrapper reads one namespace over and over: its checked, escaped part is kept instead of redone per call.
@@ -152,7 +155,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       ...(px === undefined ? {} : { expiration: { type: 'PX' as const, value: px } }),
       ...(op === 'add' ? { condition: 'NX' as const } : {}),
     }
-    return run(op, (c) => c.set(physical, payload, setOptions))
+    return run(op, (c) => c.set(physical, payload, setOptions), order?.write(namespace, key))
   }
 
   const decode = (payload: unknown): Entry | undefined => {
@@ -184,7 +187,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   const mgetCommand = (c: RedisCompatibleClient, physical: string[]): Promise<unknown[]> =>
     cluster ? mgetBySlot(c, physical, keyPrefix) : mget(c, physical)
 
-  const clear = createClear({ connection, clientPrefix: keyPrefix, clearTargets, physicalKey })
+  const clear = createClear({ connection, clientPrefix: keyPrefix, clearTargets, physicalKey, order })
 
   return {
     async: true,
@@ -224,7 +227,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     clear: (namespace, functionKeyPrefix) => track('clear', () => clear(namespace, functionKeyPrefix)),
 
     // The lease members, and `delete`, which removes the entry's lease with it.
-    ...leaseMembers({ connection, clientPrefix: keyPrefix, physicalKey, encode }),
+    ...leaseMembers({ connection, clientPrefix: keyPrefix, physicalKey, encode, order }),
 
     close: () => connection.close(),
   }

@@ -1,0 +1,303 @@
+// A write sent before a delete or clear must not land after it. One connection runs commands in the order they were
+// sent; a pool (or a Sentinel client with more than one master connection) may send the write and the invalidation
+// on different connections, and the server may read the invalidation's first. A TCP proxy in front of a server of
+// our own holds back the bytes of the connection that carries the write (a fault a real server can't produce on
+// demand): the invalidation, on another connection, then runs first unless the storage orders it after the write.
+import { connect, createServer, type Socket } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { StorageError } from '@memokit/core'
+import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
+import { Cluster, Redis } from 'ioredis'
+import { createClient, createClientPool, createCluster, createSentinel } from 'redis'
+import { reordersCommands } from '../src/write-order'
+import { uid } from './counted'
+import { ioredisClients } from './ioredis-clients'
+import {
+  disposer,
+  envPort,
+  type RedisProcess,
+  type RedisSentinelProcesses,
+  startRedisSentinel,
+  startRedisServer,
+} from './servers'
+
+const HOST = '127.0.0.1'
+const NS = 'ns'
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const cleanup = disposer()
+const ioredis = ioredisClients()
+
+/** A connection the proxy holds back: nothing its client sends reaches the server until its time is up. */
+interface Held {
+  /** What the client sent on that connection while it was held, as text. */
+  received(): string
+  /** Resolves once the held bytes went on to the server and its first reply after them came back. */
+  readonly answered: Promise<void>
+}
+
+interface Proxy {
+  readonly port: number
+  /** Holds the first connection that sends a chunk containing `marker`, from that chunk on, for `ms`. */
+  holdNext(marker: string, ms: number): Held
+  /** Delays each chunk on its way to the server by up to `maxMs`, in order on each connection (0: none). */
+  jitter(maxMs: number): void
+  close(): void
+}
+
+// Chunks as latin1 text: one character per byte, so they go on unchanged.
+interface Hold {
+  readonly marker: string
+  readonly ms: number
+  readonly chunks: string[]
+  answer(): void
+}
+
+async function startProxy(targetPort: number): Promise<Proxy> {
+  let armed: Hold | undefined
+  let jitterMs = 0
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect({ host: HOST, port: targetPort })
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+      socket.on('close', () => {
+        sockets.delete(socket)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    let hold: Hold | undefined
+    let released = false
+    let onReply: (() => void) | undefined
+    let chain = Promise.resolve()
+    client.setEncoding('latin1')
+    upstream.setEncoding('latin1')
+    client.on('data', (chunk: string) => {
+      if (hold === undefined && armed !== undefined && chunk.includes(armed.marker)) {
+        const own = armed
+        hold = own
+        armed = undefined
+        setTimeout(() => {
+          released = true
+          onReply = own.answer
+          for (const held of own.chunks) upstream.write(held, 'latin1')
+        }, own.ms)
+      }
+      if (hold !== undefined && !released) hold.chunks.push(chunk)
+      else if (jitterMs === 0) upstream.write(chunk, 'latin1')
+      else chain = chain.then(() => sleep(Math.random() * jitterMs)).then(() => void upstream.write(chunk, 'latin1'))
+    })
+    upstream.on('data', (chunk: string) => {
+      client.write(chunk, 'latin1')
+      onReply?.()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve))
+  return {
+    port: (server.address() as { port: number }).port,
+    holdNext(marker, ms) {
+      const chunks: string[] = []
+      let answer = (): void => undefined
+      const answered = new Promise<void>((resolve) => {
+        answer = resolve
+      })
+      armed = { marker, ms, chunks, answer }
+      return { received: () => chunks.join(''), answered }
+    },
+    jitter(maxMs) {
+      jitterMs = maxMs
+    },
+    close() {
+      for (const socket of sockets) socket.destroy()
+      server.close()
+    },
+  }
+}
+
+let server: RedisProcess
+let proxy: Proxy
+
+beforeAll(async () => {
+  server = await startRedisServer(envPort('REDIS_POOL_ORDER_PORT', 7330))
+  proxy = await startProxy(server.port)
+}, 60_000)
+
+afterAll(async () => {
+  await cleanup.disposeAll()
+  await ioredis.closeAll()
+  proxy?.close()
+  await server?.stop()
+}, 60_000)
+
+const proxyUrl = (): string => `redis://${HOST}:${proxy.port}`
+
+type Client = NonNullable<RedisStorageOptions['client']>
+
+/** A storage on `client`, and one with the same prefix straight on the server (no proxy) to see what it holds. */
+async function storages(client: Client, operationTimeoutMs = 2000, truthUrl = server.url) {
+  const prefix = uid('order')
+  const storage = cleanup.track(redisStorage({ client, prefix, operationTimeoutMs }))
+  const truth = cleanup.track(redisStorage({ url: truthUrl, prefix }))
+  // Loads the delete script on the server, so no delete below needs a second round trip (NOSCRIPT, then EVAL).
+  await storage.delete(NS, 'warm')
+  return { storage, truth }
+}
+
+async function openPool(minimum: number) {
+  const pool = createClientPool({ url: proxyUrl() }, { minimum, maximum: minimum })
+  pool.on('error', () => undefined)
+  await pool.connect()
+  return cleanup.track(pool)
+}
+
+type Write = (storage: RedisStorage, key: string, value: string) => Promise<unknown>
+type Invalidate = (storage: RedisStorage, key: string) => Promise<unknown>
+const set: Write = (storage, key, value) => storage.set(NS, key, value)
+const add: Write = (storage, key, value) => storage.add(NS, key, value)
+const remove: Invalidate = (storage, key) => storage.delete(NS, key)
+const clear: Invalidate = (storage) => storage.clear(NS)
+const clearPrefix: Invalidate = (storage, key) => storage.clear(NS, key.slice(0, 4))
+const token = (key: string): string => `token-${key}`.padEnd(20, '-')
+
+describe('a client pool (createClientPool, two connections)', () => {
+  it.each<[string, Write, Invalidate]>([
+    ['set, then delete', set, remove],
+    ['add, then delete', add, remove],
+    ['set, then clear', set, clear],
+    ['add, then clear with a key prefix', add, clearPrefix],
+  ])(
+    '%s: the write, sent first but held 300 ms, does not land after the invalidation',
+    async (_, write, invalidate) => {
+      const { storage, truth } = await storages(await openPool(2))
+      const key = uid('key')
+      const value = uid('stale')
+      const held = proxy.holdNext(value, 300)
+      // As cacheValue stores a result: the write is not awaited before the invalidation is issued.
+      const writing = write(storage, key, value)
+      await invalidate(storage, key)
+      await writing
+      await held.answered
+      expect(await truth.get(NS, key)).toBeUndefined()
+    },
+  )
+
+  it('a set that timed out does not land after the delete issued at its timeout', async () => {
+    const { storage, truth } = await storages(await openPool(2), 600)
+    const key = uid('key')
+    const value = uid('stale')
+    // Held past the set's 600 ms, and released within the 600 ms of the delete issued then.
+    const held = proxy.holdNext(value, 900)
+    await expect(storage.set(NS, key, value)).rejects.toThrow(StorageError)
+    await storage.delete(NS, key)
+    await held.answered
+    expect(await truth.get(NS, key)).toBeUndefined()
+  })
+
+  it.each<[string, Invalidate]>([
+    ['delete', remove],
+    ['clear', clear],
+  ])('a fenced write (setIfLeased) held 300 ms does not land after a %s', async (_, invalidate) => {
+    const { storage, truth } = await storages(await openPool(2))
+    const key = uid('key')
+    const value = uid('stale')
+    expect(await storage.acquireLease(NS, key, token(key), 10_000)).toBe(true)
+    const held = proxy.holdNext(value, 300)
+    const writing = storage.setIfLeased(NS, key, value, token(key))
+    await invalidate(storage, key)
+    // It landed after the invalidation, found the lease gone, and wrote nothing: the fence orders it by itself.
+    expect(await writing).toBe(false)
+    await held.answered
+    expect(await truth.get(NS, key)).toBeUndefined()
+  })
+
+  it('400 concurrent set/delete pairs on 4 connections, each chunk delayed 0-10 ms: no set outlives its delete', async () => {
+    const { storage, truth } = await storages(await openPool(4), 20_000)
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`)
+    proxy.jitter(10)
+    try {
+      await Promise.all(keys.flatMap((key) => [storage.set(NS, key, 'stale'), storage.delete(NS, key)]))
+    } finally {
+      proxy.jitter(0)
+    }
+    const survivors = (await Promise.all(keys.map((key) => truth.get(NS, key)))).filter((entry) => entry !== undefined)
+    expect(survivors).toHaveLength(0)
+  }, 60_000)
+})
+
+describe('a single connection', () => {
+  it.each<[string, () => Promise<Client>]>([
+    [
+      'node-redis createClient',
+      async () => {
+        const client = createClient({ url: proxyUrl() })
+        client.on('error', () => undefined)
+        await client.connect()
+        return cleanup.track(client)
+      },
+    ],
+    ['ioredis Redis', async () => ioredis.redis(proxyUrl())],
+  ])('%s: the delete is sent behind a held set at once (no wait for its reply), and order holds', async (_, open) => {
+    const { storage, truth } = await storages(await open())
+    const key = uid('key')
+    const value = uid('stale')
+    const held = proxy.holdNext(value, 300)
+    const writing = storage.set(NS, key, value)
+    const deleting = storage.delete(NS, key)
+    await sleep(100)
+    // The delete's script call already reached the proxy on the held connection, behind the set.
+    expect(held.received()).toMatch(/EVALSHA/i)
+    await Promise.all([writing, deleting])
+    expect(await truth.get(NS, key)).toBeUndefined()
+  })
+
+  it('only pools and Sentinel clients have their writes tracked', () => {
+    expect(reordersCommands(createClient())).toBe(false)
+    expect(reordersCommands(createClient().withTypeMapping({}))).toBe(false)
+    expect(reordersCommands(createCluster({ rootNodes: [{ url: `redis://${HOST}:1` }] }))).toBe(false)
+    expect(reordersCommands(new Redis({ lazyConnect: true }))).toBe(false)
+    expect(reordersCommands(new Cluster([], { lazyConnect: true }))).toBe(false)
+    expect(reordersCommands(createClientPool())).toBe(true)
+    expect(reordersCommands(createClientPool().withTypeMapping({}))).toBe(true)
+    expect(reordersCommands(createSentinel({ name: 'x', sentinelRootNodes: [{ host: HOST, port: 1 }] }))).toBe(true)
+  })
+})
+
+describe('a Sentinel client with two master connections (masterPoolSize: 2)', () => {
+  let sentinel: RedisSentinelProcesses
+  let masterProxy: Proxy
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel(
+      envPort('REDIS_POOL_ORDER_SENTINEL_DATA_PORT', 7340),
+      envPort('REDIS_POOL_ORDER_SENTINEL_PORT', 7342),
+    )
+    masterProxy = await startProxy(sentinel.master.port)
+  }, 60_000)
+  afterAll(async () => {
+    // The Sentinel client and its storages first, while their servers still answer.
+    await cleanup.disposeAll()
+    masterProxy?.close()
+    await sentinel?.stop()
+  }, 60_000)
+
+  it('a delete issued with a set (same tick) does not run before it', async () => {
+    const master = `${HOST}:${sentinel.master.port}`
+    const client = createSentinel({
+      name: sentinel.name,
+      sentinelRootNodes: [...sentinel.sentinelRootNodes],
+      masterPoolSize: 2,
+      // The master's connections go through the proxy.
+      nodeAddressMap: (address) => (address === master ? { host: HOST, port: masterProxy.port } : undefined),
+    })
+    client.on('error', () => undefined)
+    await client.connect()
+    cleanup.track(client)
+    const { storage, truth } = await storages(client, 2000, sentinel.master.url)
+    const key = uid('key')
+    const value = uid('stale')
+    const held = masterProxy.holdNext(value, 300)
+    await Promise.all([storage.set(NS, key, value), storage.delete(NS, key)])
+    await held.answered
+    expect(await truth.get(NS, key)).toBeUndefined()
+  }, 30_000)
+})
