@@ -5,16 +5,13 @@
  * `singleFlight: 'distributed'`, a miss whose lease another replica holds polls for that replica's value instead
  * of computing; a storage failing at leases degrades to process-local single-flight and never fails the call.
  */
-import { randomBytes } from 'node:crypto'
 import { TimeoutError } from './errors'
 import { type Flight, forget } from './flight'
 import { classify, DEAD, FALLBACK } from './freshness'
-import type { LeasePlan } from './lease-options'
+import { type LeasePlan, leaseOp, newToken } from './lease-options'
 import { MISS, WithMeta } from './memory'
 import { type EventType, eventChannel, mark, markUnset, publishEvent } from './observe'
 import type { Plan } from './plan'
-import { toStorageError } from './report'
-import type { AsyncStorage } from './storage'
 import { readAsync, SKIPPED } from './store'
 import { verifyTags } from './tags'
 
@@ -33,15 +30,6 @@ export type ComputeHere = (
 const FIRST_POLL_MS = 20
 const POLL_GROWTH = 1.6
 const MAX_POLL_MS = 1_000
-
-// A lease token only has to be unique (it fences writes; it guards no secret): a random part drawn once per process
-// and a counter, 32 hex characters until 2^32 leases, instead of 16 random bytes per miss (randomFillSync was about
-// 2% of a Redis miss's CPU). Another process draws another random part.
-const TOKEN_BASE = randomBytes(12).toString('hex')
-let tokensIssued = 0
-const newToken = (): string => TOKEN_BASE + (tokensIssued++).toString(16).padStart(8, '0')
-
-type LeaseOp = 'acquireLease' | 'releaseLease' | 'extendLease'
 
 /** One call's way to a computation: what `compute` was given, and how to compute here once decided. */
 interface Attempt {
@@ -196,26 +184,6 @@ export function endLease(plan: Plan, flight: Flight): void {
   if (token === undefined) return
   flight.lease = undefined
   void leaseOp(plan, 'releaseLease', flight.key, token)
-}
-
-/** One lease operation; a failure is reported and answers `undefined` (never thrown: leases fail open). */
-async function leaseOp(
-  plan: Plan,
-  op: LeaseOp,
-  key: string,
-  token: string,
-  ttl = (plan.lease as LeasePlan).ttlMs,
-): Promise<boolean | undefined> {
-  const storage = plan.storage as Required<AsyncStorage>
-  try {
-    if (op === 'releaseLease') return await storage.releaseLease(plan.namespace, key, token)
-    return await storage[op](plan.namespace, key, token, ttl)
-  } catch (error) {
-    const failure = toStorageError(plan.storage, op, error)
-    plan.report(op, plan.namespace, key, failure)
-    if (eventChannel.hasSubscribers) publishEvent(plan.event('lease-unavailable', key, failure))
-    return undefined
-  }
 }
 
 export function leaseEvent(plan: Plan, type: EventType, key: string): void {
