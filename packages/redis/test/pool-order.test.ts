@@ -3,7 +3,6 @@
 // on different connections, and the server may read the invalidation's first. A TCP proxy in front of a server of
 // our own holds back the bytes of the connection that carries the write (a fault a real server can't produce on
 // demand): the invalidation, on another connection, then runs first unless the storage orders it after the write.
-import { connect, createServer, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
@@ -11,6 +10,7 @@ import { Cluster, Redis } from 'ioredis'
 import { createClient, createClientPool, createCluster, createSentinel } from 'redis'
 import { reordersCommands } from '../src/write-order'
 import { uid } from './counted'
+import { type HoldingProxy, startProxy } from './fixtures/holding-proxy'
 import { ioredisClients } from './ioredis-clients'
 import {
   disposer,
@@ -27,96 +27,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const cleanup = disposer()
 const ioredis = ioredisClients()
 
-/** A connection the proxy holds back: nothing its client sends reaches the server until its time is up. */
-interface Held {
-  /** What the client sent on that connection while it was held, as text. */
-  received(): string
-  /** Resolves once the held bytes went on to the server and its first reply after them came back. */
-  readonly answered: Promise<void>
-}
-
-interface Proxy {
-  readonly port: number
-  /** Holds the first connection that sends a chunk containing `marker`, from that chunk on, for `ms`. */
-  holdNext(marker: string, ms: number): Held
-  /** Delays each chunk on its way to the server by up to `maxMs`, in order on each connection (0: none). */
-  jitter(maxMs: number): void
-  close(): void
-}
-
-// Chunks as latin1 text: one character per byte, so they go on unchanged.
-interface Hold {
-  readonly marker: string
-  readonly ms: number
-  readonly chunks: string[]
-  answer(): void
-}
-
-async function startProxy(targetPort: number): Promise<Proxy> {
-  let armed: Hold | undefined
-  let jitterMs = 0
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    const upstream = connect({ host: HOST, port: targetPort })
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => undefined)
-      socket.on('close', () => {
-        sockets.delete(socket)
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    let hold: Hold | undefined
-    let released = false
-    let onReply: (() => void) | undefined
-    let chain = Promise.resolve()
-    client.setEncoding('latin1')
-    upstream.setEncoding('latin1')
-    client.on('data', (chunk: string) => {
-      if (hold === undefined && armed !== undefined && chunk.includes(armed.marker)) {
-        const own = armed
-        hold = own
-        armed = undefined
-        setTimeout(() => {
-          released = true
-          onReply = own.answer
-          for (const held of own.chunks) upstream.write(held, 'latin1')
-        }, own.ms)
-      }
-      if (hold !== undefined && !released) hold.chunks.push(chunk)
-      else if (jitterMs === 0) upstream.write(chunk, 'latin1')
-      else chain = chain.then(() => sleep(Math.random() * jitterMs)).then(() => void upstream.write(chunk, 'latin1'))
-    })
-    upstream.on('data', (chunk: string) => {
-      client.write(chunk, 'latin1')
-      onReply?.()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve))
-  return {
-    port: (server.address() as { port: number }).port,
-    holdNext(marker, ms) {
-      const chunks: string[] = []
-      let answer = (): void => undefined
-      const answered = new Promise<void>((resolve) => {
-        answer = resolve
-      })
-      armed = { marker, ms, chunks, answer }
-      return { received: () => chunks.join(''), answered }
-    },
-    jitter(maxMs) {
-      jitterMs = maxMs
-    },
-    close() {
-      for (const socket of sockets) socket.destroy()
-      server.close()
-    },
-  }
-}
-
 let server: RedisProcess
-let proxy: Proxy
+let proxy: HoldingProxy
 
 beforeAll(async () => {
   server = await startRedisServer(envPort('REDIS_POOL_ORDER_PORT', 7330))
@@ -265,7 +177,7 @@ describe('a single connection', () => {
 
 describe('a Sentinel client with two master connections (masterPoolSize: 2)', () => {
   let sentinel: RedisSentinelProcesses
-  let masterProxy: Proxy
+  let masterProxy: HoldingProxy
   beforeAll(async () => {
     sentinel = await startRedisSentinel(
       envPort('REDIS_POOL_ORDER_SENTINEL_DATA_PORT', 7340),
