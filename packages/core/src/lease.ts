@@ -6,8 +6,8 @@
  * of computing; a storage failing at leases degrades to process-local single-flight and never fails the call.
  */
 import { TimeoutError } from './errors'
-import { type Flight, forget } from './flight'
-import { classify, DEAD, FALLBACK } from './freshness'
+import { abandon, Flight, forget } from './flight'
+import { classify, DEAD, FALLBACK, servableOnError } from './freshness'
 import { type LeasePlan, leaseOp, newToken } from './lease-options'
 import { MISS, WithMeta } from './memory'
 import { type EventType, eventChannel, mark, markUnset, publishEvent } from './observe'
@@ -40,6 +40,10 @@ interface Attempt {
   readonly fallback: WithMeta | undefined
   readonly flight: Flight
   readonly here: ComputeHere
+  /** `fn` runs here for this flight: the wait is over. */
+  computing: boolean
+  /** Once a soft timeout answered the flight's callers while it waited: settled with what the wait ends with. */
+  wait: { resolve(value: unknown): void; reject(error: unknown): void } | undefined
 }
 
 /** Takes the lease (or waits for whoever holds it), then computes; returns the flight's promise. */
@@ -54,20 +58,41 @@ export function leased(
 ): Promise<unknown> {
   // Registered now, so this process's other callers join instead of taking leases of their own.
   if (!flight.background && plan.identity.pending.get(key) !== flight) plan.identity.pending.set(key, flight)
+  const attempt: Attempt = { plan, self, args, key, fallback, flight, here, computing: false, wait: undefined }
   // A waiter with a stale value in hand answers with it after the soft timeout, as a computing caller would.
   const soft = plan.softTimeoutMs
   if (plan.lease?.distributed && fallback !== undefined && soft !== undefined && !flight.background) {
-    flight.after(soft, () => {
-      if (flight.settled) return
-      mark(flight.observer, 'stale-if-timeout')
-      flight.resolve(fallback.value)
-    })
+    flight.after(soft, () => answerStale(attempt, fallback))
   }
-  takeOrWait({ plan, self, args, key, fallback, flight, here }).catch((error: unknown) => {
+  takeOrWait(attempt).catch((error: unknown) => {
     forget(plan.identity, flight)
     flight.reject(error)
+    attempt.wait?.reject(error)
   })
   return flight.promise
+}
+
+/**
+ * A waiter's soft timeout: its callers get the stale value only while it is inside its staleIfError window (past
+ * it they wait on, as a miss does). Later calls must not get that answer (it may be past the window by then), nor
+ * poll a second time: the flight leaves `pending`, and they join what its wait ends with as they join a running
+ * computation in `abandoned` (compute.ts), each with soft and hard timeouts of its own arrival.
+ */
+function answerStale(attempt: Attempt, fallback: WithMeta): void {
+  const { plan, flight } = attempt
+  if (flight.settled || !servableOnError(fallback.meta, Date.now())) return
+  mark(flight.observer, 'stale-if-timeout')
+  flight.resolve(fallback.value)
+  // An invalidation or `.refresh()` took it out: nothing may join it. Once `fn` runs here, its computation is joined.
+  if (plan.identity.pending.get(flight.key) !== flight) return
+  if (!attempt.computing) {
+    flight.computation = new Promise((resolve, reject) => {
+      attempt.wait = { resolve, reject }
+    })
+    // Nobody may have joined it: a rejection then reaches no one.
+    flight.computation.catch(() => {})
+  }
+  abandon(plan.identity, flight)
 }
 
 async function takeOrWait(attempt: Attempt): Promise<void> {
@@ -82,12 +107,11 @@ async function takeOrWait(attempt: Attempt): Promise<void> {
     if (took === undefined) return computeUnleased(attempt)
     if (took) {
       // The holder before us may have stored its value and released between our read and this lease.
-      if (lease.distributed && !flight.background && serve(plan, flight, await poll(attempt))) {
+      if (lease.distributed && !flight.background && serve(attempt, await poll(attempt))) {
         void leaseOp(plan, 'releaseLease', key, token)
         return
       }
-      hold(plan, flight, token)
-      computeHere(attempt, true)
+      computeHere(attempt, true, token)
       return
     }
     // Another replica holds the lease: a refresh behind a stale hit is its job now, not ours.
@@ -99,7 +123,7 @@ async function takeOrWait(attempt: Attempt): Promise<void> {
     delay = Math.min(delay * POLL_GROWTH, MAX_POLL_MS)
     const held = await poll(attempt)
     if (held === SKIPPED) return computeUnleased(attempt)
-    if (serve(plan, flight, held)) return
+    if (serve(attempt, held)) return
     // One more try for the lease before deciding, in case its holder just released it.
     if (Date.now() - started >= lease.waitMs) timedOut = true
   }
@@ -113,22 +137,56 @@ async function poll({ plan, args, key }: Attempt): Promise<unknown> {
 }
 
 /** Answers the flight's callers with what a poll found, if it is servable; `false` when there is nothing yet. */
-function serve(plan: Plan, flight: Flight, held: unknown): boolean {
+function serve({ plan, flight, wait }: Attempt, held: unknown): boolean {
   if (held === MISS || held === SKIPPED) return false
   if (held instanceof WithMeta) {
     const state = classify(held.meta, Date.now())
     if (state === FALLBACK || state === DEAD) return false
   }
-  mark(flight.observer, 'waited')
+  const value = held instanceof WithMeta ? held.value : held
+  // Callers a soft timeout answered keep that outcome (their call may have been reported already).
+  if (!flight.settled) mark(flight.observer, 'waited')
   forget(plan.identity, flight)
-  flight.resolve(held instanceof WithMeta ? held.value : held)
+  flight.resolve(value)
+  wait?.resolve(value)
   return true
 }
 
-/** Runs `fn` here; `writable`: this flight may store the result (it holds the lease, or it is a `.refresh()`). */
-function computeHere({ plan, self, args, key, fallback, flight, here }: Attempt, writable: boolean): void {
+/** Runs `fn` here; `writable`: it may store the result (it holds the lease `token`, or it is a `.refresh()`). */
+function computeHere(attempt: Attempt, writable: boolean, token?: string): void {
+  const { plan, self, args, key, fallback, flight, here, wait } = attempt
+  attempt.computing = true
+  if (wait !== undefined) {
+    handOver(attempt, wait, writable, token)
+    return
+  }
+  if (token !== undefined) hold(plan, flight, token)
   markUnset(flight.observer, 'miss')
   here(plan, self, args, key, writable, fallback, flight)
+}
+
+/**
+ * `fn` runs here after a soft timeout answered the flight's callers: the calls that joined its wait get this
+ * computation's outcome. Their own flight runs it, so that a sync `fn`'s outcome, landed before `here` returns,
+ * reaches them too (the answered flight's promise can't carry it); it then stays joinable by its computation only.
+ */
+function handOver(attempt: Attempt, wait: NonNullable<Attempt['wait']>, writable: boolean, token?: string): void {
+  const { plan, self, args, key, fallback, flight, here } = attempt
+  // Out of `abandoned` first, or compute.ts would have the new flight join the wait it is to end.
+  forget(plan.identity, flight)
+  const next = new Flight(key, false)
+  next.reason = flight.reason
+  // A delete, clear or `.refresh()` came while it waited: the result is not stored, as it would not have been.
+  next.invalidated = flight.invalidated
+  if (flight.invalidated && flight.signal.aborted) next.abort(flight.signal.reason)
+  if (token !== undefined) hold(plan, next, token)
+  here(plan, self, args, key, writable, fallback, next)
+  wait.resolve(next.computation ?? next.promise)
+  if (next.computation === undefined) return
+  // Its callers follow the computation, so its timeouts answer nobody; later calls join it, as they join an
+  // answered flight's (register would have put it in `abandoned` had it been settled).
+  next.settled = true
+  if (plan.identity.pending.get(key) === next) abandon(plan.identity, next)
 }
 
 /** The lease storage failed: compute here as a process-local flight would (the storage's write will tell). */
@@ -148,10 +206,11 @@ function waitTimedOut(attempt: Attempt): void {
   leaseEvent(plan, 'lease-wait-timeout', key)
   if (lease.onTimeout === 'throw') {
     forget(plan.identity, flight)
-    mark(flight.observer, 'error')
-    flight.reject(
-      new TimeoutError({ functionName: plan.name, namespace: plan.namespace, timeoutMs: lease.waitMs, lease: true }),
-    )
+    if (!flight.settled) mark(flight.observer, 'error')
+    const { name: functionName, namespace } = plan
+    const error = new TimeoutError({ functionName, namespace, timeoutMs: lease.waitMs, lease: true })
+    flight.reject(error)
+    attempt.wait?.reject(error)
     return
   }
   computeHere(attempt, false)
