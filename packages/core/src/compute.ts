@@ -61,7 +61,9 @@ function computeHere(
   // then makes it compute another key's result, for neither this key's entry nor its later callers (not a hit cost).
   const moved = orphan === undefined && (plan.storage.async || flight.background) && keyMoved(plan, args, key)
   if (moved) {
+    // Invalidated: never stored, and never joined, not even once a timeout abandons it (abandon skips it).
     writable = false
+    flight.invalidated = true
     leavePending(plan.identity, flight)
   }
   let result: unknown

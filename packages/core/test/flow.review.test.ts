@@ -44,6 +44,52 @@ describe('an argument object changed after the call, before fn ran', () => {
     await tick(0)
     expect(cached({ id: 1 })).not.toBe('user 2 v2')
   })
+
+  it('a hard timeout does not leave its computation for later calls of the old key to join', async () => {
+    const storage = faultyStorage(true).storage
+    const cached = cacheValue(
+      async (q: { id: number }) => {
+        const id = q.id
+        if (id === 2) await new Promise((resolve) => setTimeout(resolve, 500))
+        return `user ${id}`
+      },
+      { storage, namespace: uniqueNamespace(), name: 'byQueryHard', timeout: { hard: 100 } },
+    )
+    const q = { id: 1 }
+    const first = cached(q).catch((error: unknown) => error)
+    q.id = 2
+    await tick(150)
+    expect(await first).toMatchObject({ name: 'TimeoutError' })
+    const later = cached({ id: 1 })
+    await tick(600)
+    await expect(later).resolves.toBe('user 1')
+  })
+
+  it('a swr refresh with a hard timeout: the same', async () => {
+    const storage = memoryStorage()
+    const namespace = uniqueNamespace()
+    let version = 1
+    const cached = cacheValue(
+      async (q: { id: number }) => {
+        const text = `user ${q.id} v${version}`
+        if (q.id === 2) await new Promise((resolve) => setTimeout(resolve, 500))
+        return text
+      },
+      { storage, namespace, name: 'byQuerySwrHard', ttl: 1000, swr: '1m', timeout: { hard: 100 } },
+    )
+    expect(await cached({ id: 1 })).toBe('user 1 v1')
+    await tick(1500)
+    version = 2
+    const q = { id: 1 }
+    expect(await cached(q)).toBe('user 1 v1') // stale, refreshed behind
+    q.id = 2
+    await tick(150)
+    // A miss for the old key while the refresh runs on: it must compute, not join the refresh for the new contents.
+    storage.delete(namespace, cached.keyFor({ id: 1 }))
+    const later = cached({ id: 1 })
+    await tick(600)
+    await expect(later).resolves.toBe('user 1 v2')
+  })
 })
 
 describe('a per-result duration function that throws or answers what is not a duration', () => {
