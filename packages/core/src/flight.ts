@@ -135,9 +135,10 @@ export function sweep<K, V>(map: Map<K, V>, done: (value: V) => boolean, min: nu
 }
 
 /**
- * Makes the flight whose `fn` now runs joinable: by its promise while its callers wait, by its computation once
- * they have their answer (a lease waiter's soft timeout can answer before `fn` starts). An invalidated flight stays
- * out: a delete, clear or `.refresh()` came after it started.
+ * Makes the flight whose `fn` now runs joinable: by its promise while its callers wait, by its computation if they
+ * already have their answer. Nothing answers a flight before its `fn` starts today (lease.ts hands an answered
+ * wait's computation to a fresh flight); the branch keeps an early answer out of `pending` should that change. An
+ * invalidated flight stays out: a delete, clear or `.refresh()` came after it started.
  */
 export function register(identity: Identity, flight: Flight): void {
   if (flight.settled) abandon(identity, flight)
