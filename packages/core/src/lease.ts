@@ -206,10 +206,20 @@ function waitTimedOut(attempt: Attempt): void {
   leaseEvent(plan, 'lease-wait-timeout', key)
   if (lease.onTimeout === 'throw') {
     forget(plan.identity, flight)
-    if (!flight.settled) mark(flight.observer, 'error')
     const { name: functionName, namespace } = plan
     const error = new TimeoutError({ functionName, namespace, timeoutMs: lease.waitMs, lease: true })
-    flight.reject(error)
+    // A failure like any other: a stale value inside its staleIfError window answers it, as it does a failed fn
+    // and the calls that joined this wait (compute.ts).
+    const { fallback } = attempt
+    if (!flight.settled && fallback !== undefined && servableOnError(fallback.meta, Date.now())) {
+      plan.report('compute', namespace, key, error)
+      publishEvent(plan.event('stale-if-error', key, error))
+      mark(flight.observer, 'stale-if-error')
+      flight.resolve(fallback.value)
+    } else {
+      if (!flight.settled) mark(flight.observer, 'error')
+      flight.reject(error)
+    }
     attempt.wait?.reject(error)
     return
   }

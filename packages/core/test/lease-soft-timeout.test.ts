@@ -238,6 +238,25 @@ describe('the wait ends in a computation on the waiting replica', () => {
   })
 })
 
+describe("onLeaseTimeout: 'throw' for the waiter itself (no soft timeout before its waitTimeout)", () => {
+  it('inside the window it gets the stale value, as a failed fn would give it; past the window, the TimeoutError', async () => {
+    const r = await twoReplicas({ timeout: { soft: 60_000 }, waitTimeout: 300, onLeaseTimeout: 'throw' })
+    await tickTo(1400)
+    void r.a('k')
+    await tickTo(1500)
+    const inside = r.b('k')
+    await tickTo(1900)
+    await expect(inside).resolves.toBe('v1')
+    await tickTo(1800 + 1000)
+    const past = capture(r.b('k'))
+    await tick(400)
+    const outcome = await past
+    expect(outcome.ok).toBe(false)
+    expect((outcome as { error: TimeoutError }).error.lease).toBe(true)
+    expect(r.c.runs).toHaveLength(2)
+  })
+})
+
 describe('many concurrent callers on two replicas across the end of the window', () => {
   it('50 callers on each replica in each of four groups: stale only inside the window, fn once', async () => {
     const r = await twoReplicas()
