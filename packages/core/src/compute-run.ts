@@ -5,7 +5,7 @@
 import { type ComputeContext, runInContext } from './context'
 import type { Flight } from './flight'
 import type { WithMeta } from './memory'
-import { type ComputeMessage, computeChannel, observedKey, trace } from './observe'
+import { type ComputeMessage, computeChannel, mark, observedKey, publishEvent, trace } from './observe'
 import { isPromiseLike } from './options'
 import type { Plan } from './plan'
 import { snapshotTags, tagsOf } from './tags'
@@ -66,4 +66,15 @@ function runFn(plan: Plan, self: unknown, args: unknown[], flight: Flight, fallb
     key: observedKey(plan.observeKeys, flight.key),
   }
   return trace(computeChannel, message, () => runInContext(context, plan.fn, self, args))
+}
+
+/**
+ * Answers `flight`'s callers with the stale value `fallback` in place of `error` (a failed or timed-out computation,
+ * a lease wait that ran out): reported to `onError` and as a `stale-if-error` event. The caller checks the window.
+ */
+export function serveStaleOnError(plan: Plan, flight: Flight, fallback: WithMeta, error: unknown): void {
+  plan.report('compute', plan.namespace, flight.key, error)
+  publishEvent(plan.event('stale-if-error', flight.key, error))
+  if (!flight.settled) mark(flight.observer, 'stale-if-error')
+  flight.resolve(fallback.value)
 }

@@ -2,7 +2,7 @@
  * Running `fn` for a flight (compute-run.ts calls it) and landing its result: the soft and hard
  * timeouts, the write (with the entry's timeline), and what a failure serves instead.
  */
-import { keyMoved, run } from './compute-run'
+import { keyMoved, run, serveStaleOnError } from './compute-run'
 import { TimeoutError } from './errors'
 import { abandon, type Flight, forget, holdOff, leavePending, register } from './flight'
 import { servableOnError, writeTimes } from './freshness'
@@ -166,10 +166,7 @@ function failed(plan: Plan, flight: Flight, fallback: WithMeta | undefined, erro
   const direct = sync && !plan.storage.async
   if (usable) {
     holdOff(plan.identity, flight.key, now + plan.errorBackoffMs)
-    plan.report('compute', plan.namespace, flight.key, error)
-    publishEvent(plan.event('stale-if-error', flight.key, error))
-    if (!flight.settled) mark(flight.observer, 'stale-if-error')
-    flight.resolve(fallback.value)
+    serveStaleOnError(plan, flight, fallback, error)
     return direct ? shapeOf(plan, fallback) : flight.promise
   }
   if (!flight.settled) mark(flight.observer, 'error')

@@ -5,6 +5,7 @@
  * `singleFlight: 'distributed'`, a miss whose lease another replica holds polls for that replica's value instead
  * of computing; a storage failing at leases degrades to process-local single-flight and never fails the call.
  */
+import { serveStaleOnError } from './compute-run'
 import { TimeoutError } from './errors'
 import { abandon, Flight, forget } from './flight'
 import { classify, DEAD, FALLBACK, servableOnError } from './freshness'
@@ -212,10 +213,7 @@ function waitTimedOut(attempt: Attempt): void {
     // and the calls that joined this wait (compute.ts).
     const { fallback } = attempt
     if (!flight.settled && fallback !== undefined && servableOnError(fallback.meta, Date.now())) {
-      plan.report('compute', namespace, key, error)
-      publishEvent(plan.event('stale-if-error', key, error))
-      mark(flight.observer, 'stale-if-error')
-      flight.resolve(fallback.value)
+      serveStaleOnError(plan, flight, fallback, error)
     } else {
       if (!flight.settled) mark(flight.observer, 'error')
       flight.reject(error)
