@@ -1,9 +1,9 @@
-// The contract suite and memcached-specific checks, against a real memcached this file starts, with each adapter.
+// memcached-specific checks against a real memcached this file starts, with each adapter. The storage contract
+// runs in contract-*.test.ts, one instance per file.
 import { randomBytes } from 'node:crypto'
 import { createConnection } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { type AsyncStorage, ConfigError, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
-import { runStorageContract } from '@memokit/storage-test-suite'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
@@ -11,31 +11,23 @@ import { isSafeKey } from '../src/keys'
 import { type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_TEST_PORT', 11311)
-// A second server: the contract's "another place" for scope checks.
-const OTHER_PORT = portFromEnv('MEMCACHED_OTHER_PORT', 11316)
 const DAY_MS = 86_400_000
 const quiet = { log: () => undefined }
 
 let server: MemcachedServer
-let otherServer: MemcachedServer
 let memjsClient: memjs.Client
 let memcacheClient: MemcacheClient
-let otherClient: memjs.Client
 
 beforeAll(async () => {
   server = await startMemcached(PORT)
-  otherServer = await startMemcached(OTHER_PORT)
   memjsClient = memjs.Client.create(server.address, { logger: quiet, timeout: 0.5, retries: 1 })
   memcacheClient = new MemcacheClient({ server: server.address, cmdTimeout: 1000 })
-  otherClient = memjs.Client.create(otherServer.address, { logger: quiet, timeout: 0.5, retries: 1 })
 }, 15_000)
 
 afterAll(async () => {
   memjsClient?.close()
   memcacheClient?.shutdown()
-  otherClient?.close()
   await server?.stop()
-  await otherServer?.stop()
 }, 15_000)
 
 interface Adapter {
@@ -47,38 +39,6 @@ const adapters: readonly Adapter[] = [
   { name: 'memjs', client: () => fromMemjs(memjsClient) },
   { name: 'memcache-client', client: () => fromMemcacheClient(memcacheClient) },
 ]
-
-for (const [i, adapter] of adapters.entries()) {
-  // The same server through the other adapter is the same place; the second server is another one.
-  const sameServer = adapters[1 - i] as Adapter
-  runStorageContract(
-    { describe, it, beforeAll, afterAll },
-    {
-      name: `memcached via ${adapter.name}`,
-      create: ({ prefix }) => memcachedStorage({ client: adapter.client(), prefix }),
-      ttlGranularityMs: 1000,
-      leases: true,
-      getThen: true,
-      scope: {
-        createSame: ({ prefix }) => memcachedStorage({ client: sameServer.client(), prefix }),
-        createElsewhere: ({ prefix }) => memcachedStorage({ client: fromMemjs(otherClient), prefix }),
-      },
-    },
-  )
-}
-
-// Trusting namespace versions for a while must keep the contract too (a storage sees its own clears at once).
-runStorageContract(
-  { describe, it, beforeAll, afterAll },
-  {
-    name: 'memcached via memcache-client, versionCacheMs 50',
-    create: ({ prefix }) =>
-      memcachedStorage({ client: fromMemcacheClient(memcacheClient), prefix, versionCacheMs: 50 }),
-    ttlGranularityMs: 1000,
-    leases: true,
-    getThen: true,
-  },
-)
 
 const rand = (): string => randomBytes(6).toString('hex')
 
