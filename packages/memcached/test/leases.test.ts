@@ -166,6 +166,45 @@ describe.each(Object.keys(adapters) as Array<keyof typeof adapters>)('memcached 
     expect((await storage.get('ns', 'k'))?.value).toBe('taken over')
   })
 
+  // KNOWN BUG, fails today (it.failing passes while it does): acquireLease answers the failed cas with `false`.
+  // Once src/leases.ts retries add → gets → cas after a failed cas (a few rounds), make this `it`.
+  it.failing('takes a released lease that memcached drops between the acquire’s gets and its cas: nobody holds it', async () => {
+    // A released lease stays as `0:` until memcached's next clock tick (exptime 1 s): anywhere from 0 to 1 s. An
+    // acquire that reads it (gets) and then finds it gone at its cas must still take the free lease, not answer
+    // "held": the cached call then computes without storing its result, and the next call computes again (the
+    // contract's tags test failed so, 1 round in ~5,000 of its sequence).
+    const real = connect()
+    const reader = connect()
+    let dropFirst = false
+    const client: MemcachedClient = {
+      ...real,
+      cas: async (key, value, exptime, unique) => {
+        if (dropFirst && key.includes('~lease')) {
+          dropFirst = false
+          // memcached's own expiry, waited for: the cas then meets no key (NOT_FOUND).
+          const end = Date.now() + 3000
+          const present = async (): Promise<boolean> => ((await reader.get(key)) ?? undefined) !== undefined
+          while (await present()) {
+            if (Date.now() > end) throw new Error(`memcached kept the released lease ${key} past 3 s`)
+            await sleep(20)
+          }
+        }
+        return (real.cas as NonNullable<MemcachedClient['cas']>)(key, value, exptime, unique)
+      },
+    }
+    // The wait for memcached's clock happens inside the acquire: give it more than the default second.
+    const storage = memcachedStorage({ client, prefix: `dropped-${rand()}`, operationTimeoutMs: 5000 }) as Leased
+    const before = token()
+    expect(await storage.acquireLease('ns', 'k', before, HOLD)).toBe(true)
+    expect(await storage.releaseLease('ns', 'k', before)).toBe(true)
+    dropFirst = true
+    const next = token()
+    expect(await storage.acquireLease('ns', 'k', next, HOLD)).toBe(true)
+    expect(dropFirst).toBe(false)
+    expect(await storage.setIfLeased('ns', 'k', 'stored under the new lease', next)).toBe(true)
+    expect((await storage.get('ns', 'k'))?.value).toBe('stored under the new lease')
+  })
+
   it('a delete landing between the fenced write and its lease cas removes that write again (best-effort fence)', async () => {
     const prefix = `window-${rand()}`
     const invalidator = open(connect(), prefix)
