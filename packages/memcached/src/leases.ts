@@ -28,7 +28,8 @@ const RELEASED_EXPTIME_S = 1
 // one: an item can leave up to a second before `exptime` seconds have passed. An entry leaving early is a miss; a
 // lease leaving early would let a second holder in, so a lease's key lives a second longer than its ms expiry.
 const CLOCK_SLACK_MS = 1_000
-// `cas` attempts of the holder against its own concurrent calls (an extension changes the CAS unique).
+// `cas` attempts: of the holder against its own concurrent calls (an extension changes the CAS unique), and of an
+// acquire whose `cas` met a change (a released lease expiring under it).
 const CAS_ROUNDS = 3
 
 /** What the lease members need from their storage. */
@@ -100,14 +101,21 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
         const now = Date.now()
         const value = leaseValue(now + ttl, token)
         const exptime = toExptime(ttl + CLOCK_SLACK_MS, now)
-        if (await call(() => c.add(lKey, value, exptime))) return true
-        const held = await gets(call, lKey)
-        // Gone since the add (memcached expired or a delete removed it): one more add decides.
-        if (held === null || held === undefined) return call(() => c.add(lKey, value, exptime))
-        const lease = parseLease(asText(held.value))
-        if (lease !== undefined && lease.expiresAt > Date.now()) return false
-        // Lapsed (memcached keeps it up to a second longer), released, or not a lease: take it over only as read.
-        return call(() => c.cas(lKey, value, exptime, held.cas))
+        // A failed cas says only that the key changed since the gets, not that someone holds it: a released lease
+        // (`0:`, kept by memcached until its next clock tick) may have just expired. So go round again; a live
+        // lease someone took meanwhile shows at the next gets. Answering `false` there left the key computed,
+        // unstored, by a caller that believed another held it.
+        for (let round = 0; round < CAS_ROUNDS; round++) {
+          if (await call(() => c.add(lKey, value, exptime))) return true
+          const held = await gets(call, lKey)
+          // Gone since the add (memcached expired or a delete removed it): the next add decides.
+          if (held === null || held === undefined) continue
+          const lease = parseLease(asText(held.value))
+          if (lease !== undefined && lease.expiresAt > Date.now()) return false
+          // Lapsed (memcached keeps it up to a second longer), released, or not a lease: take it over only as read.
+          if (await call(() => c.cas(lKey, value, exptime, held.cas))) return true
+        }
+        return false
       })
     },
 

@@ -166,9 +166,7 @@ describe.each(Object.keys(adapters) as Array<keyof typeof adapters>)('memcached 
     expect((await storage.get('ns', 'k'))?.value).toBe('taken over')
   })
 
-  // KNOWN BUG, fails today (it.failing passes while it does): acquireLease answers the failed cas with `false`.
-  // Once src/leases.ts retries add → gets → cas after a failed cas (a few rounds), make this `it`.
-  it.failing('takes a released lease that memcached drops between the acquire’s gets and its cas: nobody holds it', async () => {
+  it('takes a released lease that memcached drops between the acquire’s gets and its cas: nobody holds it', async () => {
     // A released lease stays as `0:` until memcached's next clock tick (exptime 1 s): anywhere from 0 to 1 s. An
     // acquire that reads it (gets) and then finds it gone at its cas must still take the free lease, not answer
     // "held": the cached call then computes without storing its result, and the next call computes again (the
