@@ -118,3 +118,14 @@ export async function leaseOp(
     return undefined
   }
 }
+
+/**
+ * An acquire that failed may still have been applied (its reply timed out): held by nobody, that lease would keep
+ * every replica from storing the key until it lapses. Released best-effort, unreported: the failure was.
+ */
+export function releaseQuietly(plan: Plan, key: string, token: string): void {
+  const storage = plan.storage as Required<AsyncStorage>
+  Promise.resolve()
+    .then(() => storage.releaseLease(plan.namespace, key, token))
+    .catch(() => undefined)
+}

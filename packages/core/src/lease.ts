@@ -9,7 +9,7 @@ import { serveStaleOnError } from './compute-run'
 import { TimeoutError } from './errors'
 import { abandon, Flight, forget } from './flight'
 import { classify, DEAD, FALLBACK, servableOnError } from './freshness'
-import { type LeasePlan, leaseOp, newToken } from './lease-options'
+import { type LeasePlan, leaseOp, newToken, releaseQuietly } from './lease-options'
 import { MISS, WithMeta } from './memory'
 import { type EventType, eventChannel, mark, markUnset, publishEvent } from './observe'
 import type { Plan } from './plan'
@@ -105,7 +105,10 @@ async function takeOrWait(attempt: Attempt): Promise<void> {
   for (;;) {
     const token = newToken()
     const took = await leaseOp(plan, 'acquireLease', key, token)
-    if (took === undefined) return computeUnleased(attempt)
+    if (took === undefined) {
+      releaseQuietly(plan, key, token)
+      return computeUnleased(attempt)
+    }
     if (took) {
       // The holder before us may have stored its value and released between our read and this lease.
       if (lease.distributed && !flight.background && serve(attempt, await poll(attempt))) {

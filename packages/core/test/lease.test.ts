@@ -221,6 +221,31 @@ describe('the lease is released on every exit path', () => {
     expect(state.leases.size).toBe(0)
   })
 
+  it('an acquire that failed after the storage took the lease (a timed-out reply): released, quietly', async () => {
+    const state = sharedState()
+    const base = replicaStorage(state, 'late-acquire')
+    const reports: unknown[] = []
+    const storage = {
+      ...base,
+      acquireLease: async (...args: Parameters<typeof base.acquireLease>) => {
+        await base.acquireLease(...args)
+        throw new Error('timed out after the server applied it')
+      },
+    }
+    const f = cacheValue(source(1).fn, {
+      storage,
+      namespace: uniqueNamespace('lease'),
+      name: 'load',
+      singleFlight: 'distributed',
+      onError: (report) => reports.push(report.op),
+    })
+    await expect(f(1)).resolves.toEqual({ id: 1, run: 1 })
+    await sleep(5)
+    // Held by nobody, it would have kept every replica from storing this key for the lease's ttl.
+    expect(state.leases.size).toBe(0)
+    expect(reports).toEqual(['acquireLease'])
+  })
+
   it('fn throws', async () => {
     const { state, outcome } = await run({}, source(1, () => true).fn)
     expect(outcome).toHaveProperty('error')
