@@ -2,13 +2,15 @@
  * The `singleFlight`, `lease`, `waitTimeout` and `onLeaseTimeout` options, resolved once into a LeasePlan. Leases
  * are used only over an async storage that has every lease member: a sync storage lives in one process, where the
  * flights already give one computation per key and keep invalidated results out. Also the one way core calls
- * those members (`leaseOp`: a failure is reported, never thrown) and the tokens it passes them.
+ * those members (`leaseOp`: a failure is reported, never thrown; `endLease`, `releaseQuietly`), the tokens it passes
+ * them, and the lease events.
  */
 import { randomBytes } from 'node:crypto'
 import { describe } from './describe'
 import { parseDuration } from './duration'
 import { ConfigError } from './errors'
-import { eventChannel, publishEvent } from './observe'
+import type { Flight } from './flight'
+import { type EventType, eventChannel, publishEvent } from './observe'
 import type { Plan } from './plan'
 import { toStorageError } from './report'
 import type { AnyStorage, AsyncStorage } from './storage'
@@ -128,4 +130,16 @@ export function releaseQuietly(plan: Plan, key: string, token: string): void {
   Promise.resolve()
     .then(() => storage.releaseLease(plan.namespace, key, token))
     .catch(() => undefined)
+}
+
+/** Releases the flight's lease if it still holds one (every exit path but a fenced write that landed). */
+export function endLease(plan: Plan, flight: Flight): void {
+  const token = flight.lease
+  if (token === undefined) return
+  flight.lease = undefined
+  void leaseOp(plan, 'releaseLease', flight.key, token)
+}
+
+export function leaseEvent(plan: Plan, type: EventType, key: string): void {
+  if (eventChannel.hasSubscribers) publishEvent(plan.event(type, key))
 }

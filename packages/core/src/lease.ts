@@ -9,9 +9,9 @@ import { serveStaleOnError } from './compute-run'
 import { TimeoutError } from './errors'
 import { abandon, Flight, forget } from './flight'
 import { classify, DEAD, FALLBACK, servableOnError } from './freshness'
-import { type LeasePlan, leaseOp, newToken, releaseQuietly } from './lease-options'
+import { type LeasePlan, leaseEvent, leaseOp, newToken, releaseQuietly } from './lease-options'
 import { MISS, WithMeta } from './memory'
-import { type EventType, eventChannel, mark, markUnset, publishEvent } from './observe'
+import { mark, markUnset } from './observe'
 import type { Plan } from './plan'
 import { readAsync, SKIPPED } from './store'
 import { verifyTags } from './tags'
@@ -246,16 +246,4 @@ function hold(plan: Plan, flight: Flight, token: string): void {
     })
   }
   flight.after(every, extend)
-}
-
-/** Releases the flight's lease if it still holds one (every exit path but a fenced write that landed). */
-export function endLease(plan: Plan, flight: Flight): void {
-  const token = flight.lease
-  if (token === undefined) return
-  flight.lease = undefined
-  void leaseOp(plan, 'releaseLease', flight.key, token)
-}
-
-export function leaseEvent(plan: Plan, type: EventType, key: string): void {
-  if (eventChannel.hasSubscribers) publishEvent(plan.event(type, key))
 }

@@ -5,7 +5,7 @@
  */
 import { CodecError, StorageError, type StorageOp } from './errors'
 import type { Flight } from './flight'
-import { leaseEvent } from './lease'
+import { leaseEvent } from './lease-options'
 import { MISS, WithMeta } from './memory'
 import { observedKey, publishEvent, type StorageMessage, storageChannel, trace } from './observe'
 import { isPromiseLike } from './options'
