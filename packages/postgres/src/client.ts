@@ -47,8 +47,9 @@ const abandoned = (): Error => new Error('operation abandoned after its timeout'
  * connection is destroyed if the server has not ended it `graceMs` later: a hung server would otherwise hold the
  * pool's connections one by one until no call gets any. The query's own promise settles only when the server has
  * ended the statement (or its connection is gone), so a write that timed out is still tracked until then (storage.ts
- * orders deletes after it): destroyed at once, it could commit after a later delete had resolved. A connection
- * checked out after the deadline goes back unused, so a command that missed its deadline is never sent.
+ * orders deletes after it): destroyed at once, it could commit after a later delete had resolved. A cancelled
+ * connection goes back to the pool only once the server has acted on the cancel. A connection checked out after
+ * the deadline goes back unused, so a command that missed its deadline is never sent.
  */
 export function poolExecute(pool: PgPoolLike, graceMs: number): Execute {
   return async (query, deadline) => {
@@ -72,21 +73,27 @@ export function poolExecute(pool: PgPoolLike, graceMs: number): Execute {
       throw abandoned()
     }
     let grace: ReturnType<typeof setTimeout> | undefined
+    let cancel: Promise<boolean> | undefined
     deadline.onExpire = () => {
-      if (!cancelOnServer(client, graceMs)) return release(true)
+      cancel = cancelOnServer(client, graceMs)
+      if (cancel === undefined) return release(true)
       grace = setTimeout(() => release(true), graceMs)
       grace.unref?.()
     }
+    let failed = false
     try {
       return await client.query(query)
     } catch (error) {
       // A server's answer (a DatabaseError has a severity) leaves the connection usable; anything else may not.
-      release(typeof (error as { severity?: unknown })?.severity !== 'string')
+      failed = typeof (error as { severity?: unknown })?.severity !== 'string'
       throw error
     } finally {
       clearTimeout(grace)
       deadline.onExpire = undefined
-      release(false)
+      // A cancel the server has not acted on yet would end whatever runs next on this connection (the user's own
+      // query, through their pool): the connection goes back once the server acted on it, or not at all.
+      if (cancel === undefined || failed) release(failed)
+      else void cancel.then((acted) => release(!acted))
     }
   }
 }

@@ -4,7 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type AsyncStorage, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { postgresStorage } from '@memokit/postgres'
 import pg from 'pg'
+import { startProxy } from '../../redis/test/fixtures/holding-proxy'
 import { type OwnServer, portFromEnv, portInUse, rand, startPostgres } from './server'
+
+// The first bytes after the length of a CancelRequest (code 80877102), as the proxy's latin1 text.
+const CANCEL_REQUEST = '\x04\xd2\x16\x2e'
 
 const PORT = portFromEnv('MEMOKIT_PG_FAULT_PORT', 55432)
 const TIMEOUT_MS = 400
@@ -114,6 +118,39 @@ describe('statements stuck on a row lock', () => {
     }
     await storage.close()
     await pool.end()
+  }, 30_000)
+})
+
+describe('a cancel that reaches the server after its statement ended', () => {
+  // PostgreSQL cancels what a connection runs when the cancel arrives, not the statement it was sent for. A
+  // proxy (a fault a server can't produce on demand) holds the cancel back while the statement ends on its own.
+  it('keeps the connection out of the pool until the server acted on it, so a query of the user that gets it next runs', async () => {
+    const proxy = await startProxy(PORT)
+    const pool = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, max: 1 })
+    pool.on('error', () => undefined)
+    // The cancel is held for less than the timeout: memokit gives up a cancel the server has not read by then.
+    const storage = postgresStorage({ pool, table, prefix: `p-${rand()}`, operationTimeoutMs: 1000 })
+    await storage.set('ns', 'locked', 'old')
+    const holder = new pg.Client({ connectionString: server.url })
+    await holder.connect()
+    try {
+      await holder.query('BEGIN')
+      await holder.query(`SELECT 1 FROM ${table} WHERE key = $1 FOR UPDATE`, [Buffer.from('locked')])
+      const cancel = proxy.holdNext(CANCEL_REQUEST, 700)
+      await expect(storage.set('ns', 'locked', 'new')).rejects.toThrow('timed out after 1000 ms')
+      // The lock goes: the set ends on its own while its cancel is still held back.
+      await holder.query('ROLLBACK')
+      // The pool's one connection: before the fix, the user's query got it at once and the cancel ended it.
+      const { rows } = await pool.query('SELECT pg_sleep(2), 1 AS done')
+      expect(rows[0]?.done).toBe(1)
+      expect(cancel.received()).toContain(CANCEL_REQUEST)
+      expect((await storage.get('ns', 'locked'))?.value).toBe('new')
+    } finally {
+      await holder.end()
+      await storage.close()
+      await pool.end()
+      proxy.close()
+    }
   }, 30_000)
 })
 
