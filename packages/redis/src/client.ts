@@ -61,13 +61,8 @@ export interface RedisCompatibleClient extends RedisCommandClient {
   readonly masters?: readonly unknown[]
   /** Cluster clients: the client of one node from `masters`. */
   nodeClient?(node: never): Promise<unknown>
-  /** Sentinel clients: leases a master connection, so `clear` scans the master even when reads use replicas. */
+  /** Sentinel clients (with `getMasterNode`): how memokit tells them apart; `clear` then scans the master. */
   acquire?(): Promise<unknown>
-}
-
-/** A leased Sentinel master connection. */
-export interface RedisLease extends RedisScanClient {
-  release(): unknown
 }
 
 /** What memokit needs from a client it created itself from `url`. */
