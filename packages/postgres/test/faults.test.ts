@@ -10,7 +10,7 @@ import { type OwnServer, portFromEnv, portInUse, rand, startPostgres } from './s
 // The first bytes after the length of a CancelRequest (code 80877102), as the proxy's latin1 text.
 const CANCEL_REQUEST = '\x04\xd2\x16\x2e'
 
-const PORT = portFromEnv('MEMOKIT_PG_FAULT_PORT', 55432)
+const PORT = portFromEnv('MEMOKIT_PG_FAULT_PORT', 25432)
 const TIMEOUT_MS = 400
 // Timers fire late on a loaded machine: a failure must come within the timeout plus this.
 const SLACK_MS = 600
@@ -222,7 +222,7 @@ describe('a user that may not create tables', () => {
 
 describe('nothing listening', () => {
   it('fails every operation within the timeout, naming the server and the refusal', async () => {
-    const port = portFromEnv('MEMOKIT_PG_DEAD_PORT', 55435)
+    const port = portFromEnv('MEMOKIT_PG_DEAD_PORT', 25435)
     expect(await portInUse(port)).toBe(false)
     const storage = postgresStorage({
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,

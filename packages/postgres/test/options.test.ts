@@ -21,7 +21,7 @@ let admin: pg.Pool
 const tables = new Set<string>()
 
 beforeAll(async () => {
-  const server = await testServer(portFromEnv('MEMOKIT_PG_OPTIONS_PORT', 55434))
+  const server = await testServer(portFromEnv('MEMOKIT_PG_OPTIONS_PORT', 25434))
   url = server.url
   stopServer = server.stop
   admin = new pg.Pool({ connectionString: url, max: 2 })

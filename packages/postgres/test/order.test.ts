@@ -15,7 +15,7 @@ const table = uniqueTable('order')
 const slow = `${table}_slow`
 
 beforeAll(async () => {
-  const server = await testServer(portFromEnv('MEMOKIT_PG_ORDER_PORT', 55436))
+  const server = await testServer(portFromEnv('MEMOKIT_PG_ORDER_PORT', 25436))
   stopServer = server.stop
   admin = new pg.Pool({ connectionString: server.url, max: 2 })
   // A pool of the user's own, without statement_timeout: nothing on the server ends a slow statement by itself.

@@ -17,7 +17,7 @@ const otherTable = `${table}_b`
 const tables = new Set([table, otherTable])
 
 beforeAll(async () => {
-  const server = await testServer(portFromEnv('MEMOKIT_PG_PORT', 55433))
+  const server = await testServer(portFromEnv('MEMOKIT_PG_PORT', 25433))
   url = server.url
   stopServer = server.stop
   admin = new pg.Pool({ connectionString: url, max: 2 })
