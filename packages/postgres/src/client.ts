@@ -99,12 +99,26 @@ export function poolExecute(pool: PgPoolLike, graceMs: number): Execute {
 }
 
 /**
- * Queries through one client. It runs its queries one after another, so a query stuck on a hung server blocks
- * the ones behind it; each caller still gets its timeout. The client is the user's: never ended here.
+ * Queries through one client, one at a time: node-postgres 8 queues a query sent while another runs (with a
+ * deprecation warning), and pg 9 drops that queue. A query stuck on a hung server blocks the ones behind it; each
+ * caller still gets its timeout, and a query whose deadline passed while it waited is never sent. The client is the
+ * user's: never ended here.
  */
 export function clientExecute(client: PgClientLike): Execute {
+  let running = 0
+  let last: Promise<unknown> = Promise.resolve()
+  const done = (): void => {
+    running--
+  }
   return (query, deadline) => {
     if (deadline.expired) return Promise.reject(abandoned())
-    return client.query(query)
+    // Nothing running (the usual case): sent at once, without waiting for a turn of the event loop.
+    const sent =
+      running === 0
+        ? client.query(query)
+        : last.then(() => (deadline.expired ? Promise.reject(abandoned()) : client.query(query)))
+    running++
+    last = sent.then(done, done)
+    return sent
   }
 }

@@ -325,6 +325,33 @@ describe('through cacheValue', () => {
   })
 })
 
+describe('a client passed in', () => {
+  it('runs one query at a time on it: pg 8 queues the rest with a deprecation warning, pg 9 not at all', async () => {
+    let active = 0
+    let most = 0
+    // The user's client as memokit sees it, counting the queries under way at once.
+    const counting = {
+      query: async (config: { text: string; values?: unknown[] }) => {
+        active++
+        most = Math.max(most, active)
+        try {
+          return await userClient.query(config)
+        } finally {
+          active--
+        }
+      },
+    }
+    const storage = postgresStorage({ client: counting, table, prefix: `one-${Date.now()}` })
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`)
+    await Promise.all(keys.map((key, i) => storage.set('ns', key, i)))
+    const values = await Promise.all(keys.map((key) => storage.get('ns', key)))
+    expect(values.map((entry) => entry?.value)).toEqual(keys.map((_, i) => i))
+    await Promise.all(keys.map((key) => storage.delete('ns', key)))
+    expect(most).toBe(1)
+    await storage.close()
+  })
+})
+
 describe('close', () => {
   it('ends the pool built from url, leaves a pool or client passed in open; later calls reject', async () => {
     const name = uniqueTable('close')
