@@ -12,7 +12,7 @@ const NAME = 'mongodb'
 
 /** How an operation is ordered against the writes of the same storage object. */
 export interface Order {
-  /** Settles once the writes this invalidation must follow have settled. */
+  /** Settles once the writes this operation must follow have settled (an invalidation's, or a write's of its key). */
   readonly after?: Promise<void> | undefined
   /** Namespace and key of a write, tracked until the server has answered it (or the driver gave up). */
   readonly write?: readonly [string, string]

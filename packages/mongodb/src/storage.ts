@@ -62,6 +62,10 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
   const { prefix, codec } = resolved
   const writes = createWriteTracker()
   const { run, close } = openConnection(resolved, writes)
+  // A set or add goes after the key's writes already issued: the driver's pool may send two writes on different
+  // connections, and a set that timed out for its caller, still on its way, would land after a newer one.
+  const writeOrder = (namespace: string, key: string) =>
+    ({ write: [namespace, key], after: writes.settledKey(namespace, key) }) as const
 
   const checkText = (op: StorageOp, ...parts: string[]): void => {
     for (const part of parts) {
@@ -126,14 +130,14 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     async set(namespace, key, value, options) {
       const filter = keyOf('set', namespace, key)
       const fields = fieldsOf(codec, value, options, Date.now())
-      await run('set', (col) => writeEntry(col, filter, fields), { write: [namespace, key] })
+      await run('set', (col) => writeEntry(col, filter, fields), writeOrder(namespace, key))
     },
 
     async add(namespace, key, value, options) {
       const filter = keyOf('add', namespace, key)
       const now = Date.now()
       const fields = fieldsOf(codec, value, options, now)
-      return run('add', (col) => addIfAbsent(col, filter, fields, now), { write: [namespace, key] })
+      return run('add', (col) => addIfAbsent(col, filter, fields, now), writeOrder(namespace, key))
     },
 
     async acquireLease(namespace, key, token, ttl) {

@@ -164,8 +164,11 @@ describe('scope', () => {
 })
 
 describe('an invalidation issued while a write is still being sent', () => {
-  /** The real client, with every write (updateOne, replaceOne) sent `ms` late (a slow pool connection): the only fault added. */
-  const slowWrites = (real: MongoClient, ms: number): MongoClientLike => ({
+  /**
+   * The real client, with every write (updateOne, replaceOne) sent `ms` late (a slow pool connection), or only those
+   * whose arguments mention `marker`: the only fault added.
+   */
+  const slowWrites = (real: MongoClient, ms: number, marker?: string): MongoClientLike => ({
     db: (name) => ({
       collection: (c) => {
         const col = real.db(name).collection(c)
@@ -174,13 +177,52 @@ describe('an invalidation issued while a write is still being sent', () => {
             const member = Reflect.get(target, property, receiver)
             if ((property !== 'updateOne' && property !== 'replaceOne') || typeof member !== 'function') return member
             return async (...args: unknown[]) => {
-              await new Promise((resolve) => setTimeout(resolve, ms))
+              if (marker === undefined || JSON.stringify(args).includes(marker)) {
+                await new Promise((resolve) => setTimeout(resolve, ms))
+              }
               return member.apply(target, args)
             }
           },
         }) as unknown as MongoCollectionLike
       },
     }),
+  })
+
+  it('a set issued while an earlier set of the key is on its way lands after it', async () => {
+    const { name } = freshCollection('order-sets')
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
+    const storage = mongoStorage({
+      client: slowWrites(client, 300, 'stale'),
+      database,
+      collection: name,
+      prefix: 'app',
+    })
+    try {
+      const first = storage.set('ns', 'k', 'stale')
+      await storage.set('ns', 'k', 'fresh')
+      await first
+      expect((await storage.get('ns', 'k'))?.value).toBe('fresh')
+    } finally {
+      await storage.close()
+      await client.close()
+    }
+  })
+
+  it('a set that timed out does not land after the newer set issued next (a refresh after a slow write)', async () => {
+    const { name } = freshCollection('order-timeout')
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
+    const slow = slowWrites(client, 800, 'stale')
+    const storage = mongoStorage({ client: slow, database, collection: name, prefix: 'app', operationTimeoutMs: 500 })
+    try {
+      await expect(storage.set('ns', 'k', 'stale')).rejects.toThrow('timed out')
+      // Sent once the stale write has been answered (800 ms), within its own 500 ms.
+      await storage.set('ns', 'k', 'fresh')
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      expect((await storage.get('ns', 'k'))?.value).toBe('fresh')
+    } finally {
+      await storage.close()
+      await client.close()
+    }
   })
 
   it('waits for it: after delete or clear resolves, the earlier set never lands', async () => {

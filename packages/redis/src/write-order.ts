@@ -4,8 +4,10 @@
 // On one connection Redis runs commands in the order they were sent, so a `set` sent before a `delete` can never land
 // after it. A client that spreads commands over several connections gives no such order: the server may read the
 // delete's connection first, and the old value lands after the invalidation. For those clients `set` and `add` are
-// tracked until their reply, and `delete` and `clear` are sent once the writes they remove have settled. Every other
-// client pays nothing: no tracker is made, and no operation carries an Order.
+// tracked until their reply, and `delete` and `clear` are sent once the writes they remove have settled. So are a
+// `set` and `add` after the key's own writes: a set that timed out for its caller but was still on its way would
+// otherwise land after the newer value a `.refresh()` wrote next. Every other client pays nothing: no tracker is
+// made, and no operation carries an Order.
 //
 // Lease writes need no tracking: `delete` and `clear` remove the lease, so a `setIfLeased` landing after them finds
 // none and writes nothing; and a lease taken after them guards a computation that only starts once it is taken.
@@ -13,7 +15,7 @@ import { createWriteTracker } from '@memokit/core/backend'
 
 /** How one operation is ordered against the writes of the same storage (Connection.run). */
 export interface Order {
-  /** Settles once the writes this invalidation must follow have settled; the command is sent after it. */
+  /** Settles once the writes this operation must follow have settled; the command is sent after it. */
   readonly after?: Promise<void>
   /**
    * Tracks the write's command from its issue until the client has its reply (or gave up on it), not until the
@@ -25,7 +27,7 @@ export interface Order {
 
 /** The orders of one storage's operations, for a client that may reorder them ({@link reordersCommands}). */
 export interface WriteOrder {
-  /** A `set` or `add` of `namespace`/`key`. */
+  /** A `set` or `add` of `namespace`/`key`: tracked, and sent after the key's writes already issued. */
   write(namespace: string, key: string): Order
   /** A `delete`: after the writes of the key already issued; `undefined` when none is in flight. */
   afterKey(namespace: string, key: string): Order | undefined
@@ -61,7 +63,10 @@ export function createWriteOrder(client: unknown): WriteOrder | undefined {
   const after = (settled: Promise<void> | undefined): Order | undefined =>
     settled === undefined ? undefined : { after: settled }
   return {
-    write: (namespace, key) => ({ track: (sent) => writes.track(namespace, key, sent) }),
+    write: (namespace, key) => ({
+      after: writes.settledKey(namespace, key),
+      track: (sent) => writes.track(namespace, key, sent),
+    }),
     afterKey: (namespace, key) => after(writes.settledKey(namespace, key)),
     afterNamespace: (namespace, keyPrefix) => after(writes.settledNamespace(namespace, keyPrefix)),
   }

@@ -106,6 +106,44 @@ describe('a client pool (createClientPool, two connections)', () => {
     expect(await truth.get(NS, key)).toBeUndefined()
   })
 
+  it('a set that timed out does not land after the newer set issued next (a refresh after a slow write)', async () => {
+    const { storage, truth } = await storages(await openPool(2), 600)
+    const key = uid('key')
+    const stale = uid('stale')
+    // Held past the first set's 600 ms, and released within the 600 ms of the set issued then.
+    const held = proxy.holdNext(stale, 900)
+    await expect(storage.set(NS, key, stale)).rejects.toThrow(StorageError)
+    await storage.set(NS, key, 'fresh')
+    await held.answered
+    expect((await truth.get(NS, key))?.value).toBe('fresh')
+  })
+
+  it('a set held 300 ms does not land after a set of the key issued while it was on its way', async () => {
+    const { storage, truth } = await storages(await openPool(2))
+    const key = uid('key')
+    const first = uid('first')
+    const held = proxy.holdNext(first, 300)
+    const writing = storage.set(NS, key, first)
+    // Issued while the first set is held: without ordering it takes the other connection and lands first.
+    await storage.set(NS, key, 'second')
+    await writing
+    await held.answered
+    expect((await truth.get(NS, key))?.value).toBe('second')
+  })
+
+  it('an add issued while a set of the key is held 300 ms finds that set, as on one connection', async () => {
+    const { storage, truth } = await storages(await openPool(2))
+    const key = uid('key')
+    const first = uid('first')
+    const held = proxy.holdNext(first, 300)
+    const writing = storage.set(NS, key, first)
+    // Without ordering the add lands first, answers true, and the held set then overwrites what it stored.
+    expect(await storage.add(NS, key, 'second')).toBe(false)
+    await writing
+    await held.answered
+    expect((await truth.get(NS, key))?.value).toBe(first)
+  })
+
   it.each<[string, Invalidate]>([
     ['delete', remove],
     ['clear', clear],
