@@ -211,13 +211,13 @@ describe('an invalidation issued while a write is still being sent', () => {
   it('a set that timed out does not land after the newer set issued next (a refresh after a slow write)', async () => {
     const { name } = freshCollection('order-timeout')
     const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
-    const slow = slowWrites(client, 800, 'stale')
-    const storage = mongoStorage({ client: slow, database, collection: name, prefix: 'app', operationTimeoutMs: 500 })
+    const slow = slowWrites(client, 1500, 'stale')
+    const storage = mongoStorage({ client: slow, database, collection: name, prefix: 'app', operationTimeoutMs: 1000 })
     try {
       await expect(storage.set('ns', 'k', 'stale')).rejects.toThrow('timed out')
-      // Sent once the stale write has been answered (800 ms), within its own 500 ms.
+      // Sent once the stale write has been answered (1500 ms), within its own 1000 ms.
       await storage.set('ns', 'k', 'fresh')
-      await new Promise((resolve) => setTimeout(resolve, 400))
+      await new Promise((resolve) => setTimeout(resolve, 600))
       expect((await storage.get('ns', 'k'))?.value).toBe('fresh')
     } finally {
       await storage.close()
