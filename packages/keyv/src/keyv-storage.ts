@@ -6,7 +6,7 @@ import { checkKeyv, type KeyvLike } from './keyv-like'
 import { listKeys } from './listing'
 import { type KeyvStorageOptions, resolveOptions } from './options'
 import { placeOf } from './place'
-import { type Call, createRunner, NAME } from './run'
+import { type Call, createRunner, landed, NAME } from './run'
 
 // Keys deleted per Keyv call while a clear walks the iterator.
 const DELETE_BATCH = 100
@@ -32,7 +32,8 @@ export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): Async
   const { run, runSteps } = createRunner(store, place.where, operationTimeoutMs)
   const generations = clearBy === 'generation' ? createGenerations(store, layout) : undefined
   // A write reads the namespace version (generation mode) before it stores, and Keyv hands calls to a store that
-  // may reorder them (a pool): an invalidation waits for the writes this storage already issued.
+  // may reorder them (a pool): an invalidation, and a set, wait for the writes of what they touch this storage
+  // already issued, until the store answered them (a call that timed out for its caller may still land).
   const writes = createWriteTracker()
 
   const checkKey = (namespace: string, key: string, op: StorageOp): void => {
@@ -78,31 +79,35 @@ export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): Async
   })
 
   // Iterator mode: lists the Keyv namespace and deletes the keys in range, a batch per call.
-  const clearByIterator = (namespace: string, keyPrefix: string): Promise<void> =>
-    runSteps('clear', async (call) => {
-      const start = layout.range(namespace, keyPrefix)
-      const listing = listKeys(store)
-      let batch: string[] = []
-      const flush = async (): Promise<void> => {
-        if (batch.length === 0) return
-        const keys = batch
-        batch = []
-        // false only says some key was gone already (expired, or deleted meanwhile); failures throw or emit.
-        await call(() => store.deleteMany(keys))
-      }
-      try {
-        for (;;) {
-          const step = await call(() => listing.next())
-          if (step.done === true) break
-          const key = step.value
-          if (typeof key === 'string' && key.startsWith(start)) batch.push(key)
-          if (batch.length >= DELETE_BATCH) await flush()
+  const clearByIterator = (namespace: string, keyPrefix: string, after: Promise<unknown> | undefined): Promise<void> =>
+    runSteps(
+      'clear',
+      async (call) => {
+        const start = layout.range(namespace, keyPrefix)
+        const listing = listKeys(store)
+        let batch: string[] = []
+        const flush = async (): Promise<void> => {
+          if (batch.length === 0) return
+          const keys = batch
+          batch = []
+          // false only says some key was gone already (expired, or deleted meanwhile); failures throw or emit.
+          await call(() => store.deleteMany(keys))
         }
-        await flush()
-      } finally {
-        listing.return?.().catch(() => undefined)
-      }
-    })
+        try {
+          for (;;) {
+            const step = await call(() => listing.next())
+            if (step.done === true) break
+            const key = step.value
+            if (typeof key === 'string' && key.startsWith(start)) batch.push(key)
+            if (batch.length >= DELETE_BATCH) await flush()
+          }
+          await flush()
+        } finally {
+          listing.return?.().catch(() => undefined)
+        }
+      },
+      { after },
+    )
 
   return {
     async: true,
@@ -120,45 +125,56 @@ export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): Async
     async set(namespace, key, value, options) {
       checkKey(namespace, key, 'set')
       const { payload, ttl } = encode(value, options)
-      const write = run('set', async (call) => {
+      const sent: Promise<unknown>[] = []
+      const body = async (call: Call): Promise<void> => {
         const physical =
           generations === undefined ? layout.entry(namespace, key) : await generations.writeKey(call, namespace, key)
         if (!(await call(() => store.set(physical, payload, ttl)))) {
           throw new Error("Keyv's set returned false (the store failed)")
         }
-      })
-      await writes.track(namespace, key, write)
+      }
+      // After the key's earlier writes: a set that timed out for its caller must not land after this newer one.
+      const write = run('set', body, { after: writes.settledKey(namespace, key), sent })
+      void writes.track(namespace, key, landed(write, sent))
+      await write
     },
 
     async delete(namespace, key) {
       checkKey(namespace, key, 'delete')
-      await writes.settledKey(namespace, key)
-      return run('delete', async (call) => {
-        const located =
-          generations === undefined
-            ? await locate(call, layout.entry(namespace, key))
-            : await generations.locate(call, namespace, key)
-        // No namespace state: nothing was written to the namespace since it was created, cleared or lost.
-        if (located === undefined) return false
-        const { physical, raw } = located
-        let live = false
-        try {
-          live = decodeLive(raw) !== undefined
-        } catch (error) {
-          // A corrupt payload is no live entry: remove it all the same.
-          if (!(error instanceof CodecError)) throw error
-        }
-        const removed = await call(() => store.delete(physical))
-        return live && removed
-      })
+      const after = writes.settledKey(namespace, key)
+      return run(
+        'delete',
+        async (call) => {
+          const located =
+            generations === undefined
+              ? await locate(call, layout.entry(namespace, key))
+              : await generations.locate(call, namespace, key)
+          // No namespace state: nothing was written to the namespace since it was created, cleared or lost.
+          if (located === undefined) return false
+          const { physical, raw } = located
+          let live = false
+          try {
+            live = decodeLive(raw) !== undefined
+          } catch (error) {
+            // A corrupt payload is no live entry: remove it all the same.
+            if (!(error instanceof CodecError)) throw error
+          }
+          const removed = await call(() => store.delete(physical))
+          return live && removed
+        },
+        { after },
+      )
     },
 
     async clear(namespace, keyPrefix = '') {
       checkKey(namespace, keyPrefix, 'clear')
-      await writes.settledNamespace(namespace, keyPrefix)
-      if (generations === undefined) return clearByIterator(namespace, keyPrefix)
-      return run('clear', (call) =>
-        keyPrefix === '' ? generations.rotate(call, namespace) : generations.clearPrefix(call, namespace, keyPrefix),
+      const after = writes.settledNamespace(namespace, keyPrefix)
+      if (generations === undefined) return clearByIterator(namespace, keyPrefix, after)
+      return run(
+        'clear',
+        (call) =>
+          keyPrefix === '' ? generations.rotate(call, namespace) : generations.clearPrefix(call, namespace, keyPrefix),
+        { after },
       )
     },
   }

@@ -5,8 +5,25 @@ import type { KeyvLike } from './keyv-like'
 /** Sends one Keyv call of an operation: rejects at the deadline, and after a failure the store only reported. */
 export type Call = <R>(start: () => Promise<R>) => Promise<R>
 
+/** How an operation is ordered against the writes of its storage (keyv-storage.ts). */
+export interface Order {
+  /** The writes it must follow: awaited within its deadline before its first call, which is never sent after it. */
+  readonly after?: Promise<unknown>
+  /** Gets the store's own promise of every call it starts: a write is tracked until those settled, not its deadline. */
+  readonly sent?: Promise<unknown>[]
+}
+
 /** Runs one storage operation. */
-export type Run = <T>(op: StorageOp, body: (call: Call) => Promise<T>) => Promise<T>
+export type Run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, order?: Order) => Promise<T>
+
+/**
+ * Settles once `work` has and every store call it started has answered: what a later write or invalidation of the
+ * same keys waits for. A call that timed out for its caller may still reach a store that spreads calls over a pool.
+ */
+export function landed(work: Promise<unknown>, sent: readonly Promise<unknown>[]): Promise<unknown> {
+  const all = (): Promise<unknown> => Promise.allSettled(sent)
+  return work.then(all, all)
+}
 
 /** The runners of one storage. */
 export interface Runner {
@@ -71,7 +88,7 @@ export function createRunner(keyv: KeyvLike, where: string, operationTimeoutMs: 
   }
 
   const runner = (perCall: boolean): Run => {
-    return async (op, body) => {
+    return async <T>(op: StorageOp, body: (call: Call) => Promise<T>, order?: Order): Promise<T> => {
       const errorsBefore = watch.count
       let timedOut = false
       const whole = perCall ? undefined : deadline(op, () => (timedOut = true))
@@ -81,6 +98,7 @@ export function createRunner(keyv: KeyvLike, where: string, operationTimeoutMs: 
         const limit = (own ?? (whole as { promise: Promise<never> })).promise
         try {
           const pending = Promise.resolve().then(start)
+          order?.sent?.push(pending)
           const result = await Promise.race([pending, limit])
           if (watch.count !== errorsBefore) {
             throw storageFailure(NAME, op, where, watch.last, 'the Keyv store reported this failure as an error event')
@@ -92,7 +110,17 @@ export function createRunner(keyv: KeyvLike, where: string, operationTimeoutMs: 
           own?.stop()
         }
       }
-      const work = body(call)
+      const before = order?.after
+      let work: Promise<T>
+      if (before === undefined) work = body(call)
+      else {
+        // runSteps has no deadline for the whole operation: the wait gets one of its own.
+        const wait = whole ?? deadline(op, () => (timedOut = true))
+        work = Promise.race([before, wait.promise]).then(() => {
+          if (wait !== whole) wait.stop()
+          return body(call)
+        })
+      }
       work.catch(() => undefined)
       try {
         return await (whole === undefined ? work : Promise.race([work, whole.promise]))
