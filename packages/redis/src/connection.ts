@@ -4,6 +4,7 @@ import type { Connection, RedisCompatibleClient } from './client'
 
 export type { Connection } from './client'
 
+import { createConnectGate } from './connect-gate'
 import { hint } from './hints'
 import type { Location } from './locate'
 import { type StandaloneClient, untimed } from './node-redis'
@@ -53,11 +54,16 @@ export function createConnection(
   // Until the first connect settles, operations wait for it (bounded); afterwards they go straight to the client,
   // which rejects at once while disconnected (owned client) or is bounded by our timer (user's client).
   let gateOpen = owned === undefined && client.isOpen
-  let gate: Promise<void> | undefined
-  let connecting: Promise<void> | undefined
-  // Once a user's client has been open, its lifecycle is the user's: if it is closed later, we don't reopen it.
-  let userClientWasOpen = gateOpen
-  let lastConnectAt = Number.NEGATIVE_INFINITY
+  const gate = createConnectGate(
+    client,
+    owned,
+    () => {
+      gateOpen = true
+    },
+    () => {
+      lastError = undefined
+    },
+  )
 
   const fail = (op: StorageOp, error: unknown): StorageError =>
     storageFailure(NAME, op, location.where(), error, hint(error, owned !== undefined, client.isOpen, lastError))
@@ -75,72 +81,9 @@ export function createConnection(
       (error) => fail(op, error),
     )
 
-  const startConnect = (): Promise<void> => {
-    if (connecting) return connecting
-    lastConnectAt = Date.now()
-    let attempt: Promise<unknown>
-    try {
-      attempt = client.connect()
-    } catch (error) {
-      attempt = Promise.reject(error)
-    }
-    connecting = attempt.then(
-      () => {
-        connecting = undefined
-        lastError = undefined
-        if (!owned) userClientWasOpen = true
-      },
-      (error: unknown) => {
-        connecting = undefined
-        throw error
-      },
-    )
-    return connecting
-  }
-
-  // Resolves when the first connect succeeds; an owned client also rejects on its first connection error, so a
-  // server that is down at start makes calls fail at once instead of after the timeout.
-  const openGate = (): Promise<void> => {
-    if (gate) return gate
-    gate = new Promise<void>((resolve, reject) => {
-      if (client.isOpen && owned === undefined) {
-        userClientWasOpen = true
-        return resolve()
-      }
-      if (owned) {
-        const onReady = (): void => {
-          owned.off('error', onError)
-          resolve()
-        }
-        const onError = (error: unknown): void => {
-          owned.off('ready', onReady)
-          reject(error)
-        }
-        owned.once('ready', onReady)
-        owned.once('error', onError)
-      }
-      startConnect().then(resolve, reject)
-    })
-    const opened = (): void => {
-      gateOpen = true
-    }
-    gate.then(opened, opened)
-    return gate
-  }
-
   // Sends a command once the first connect has settled; `arg` spares a read its closure (Connection.read).
   const send = <A, T>(command: (c: RedisCompatibleClient, arg: A) => Promise<T>, arg: A): Promise<T> => {
-    // A client is closed for good when its connect fails (e.g. a cluster with no reachable root node, or a
-    // reconnect strategy that gives up): try again in the background, at most once per backoff interval, so
-    // caching comes back with the server. Never for a user's client that was open before: they closed it.
-    if (
-      !client.isOpen &&
-      !connecting &&
-      (owned || !userClientWasOpen) &&
-      Date.now() - lastConnectAt >= RECONNECT_MAX_DELAY_MS
-    ) {
-      startConnect().catch(() => {})
-    }
+    if (!client.isOpen) gate.reviveIfClosed()
     try {
       return command(fast !== undefined && (client as StandaloneClient).isReady ? fast : client, arg)
     } catch (error) {
@@ -151,7 +94,7 @@ export function createConnection(
   const run = <T>(op: StorageOp, command: (c: RedisCompatibleClient) => Promise<T>, order?: Order): Promise<T> => {
     if (dormant) {
       dormant = false
-      gate = undefined
+      gate.reset()
       gateOpen = false
     }
     const after = order?.after
@@ -159,11 +102,11 @@ export function createConnection(
       const sent = send(command, undefined)
       return bounded(op, order?.track?.(sent) ?? sent)
     }
-    // A command whose wait (for the first connect, or for the writes an invalidation follows) timed out is never
+    // A command whose wait (for the first connect, or for the writes it must follow) timed out is never
     // sent: its caller was told it failed, and the commands issued since, which the client queued meanwhile, would
     // go first, so a late write could undo a delete or a newer set.
     let late = false
-    const ready = after === undefined ? openGate() : gateOpen ? after : openGate().then(() => after)
+    const ready = after === undefined ? gate.open() : gateOpen ? after : gate.open().then(() => after)
     const work = ready.then(() => (late ? (undefined as T) : command(client)))
     order?.track?.(work)
     const lateFailure = (): StorageError => {
