@@ -1,6 +1,7 @@
 import { RESP_TYPES } from 'redis'
 import type { ClearTarget, ClientAdapter, RedisCompatibleClient, RedisScanClient } from './client'
 import { clientKeyPrefix } from './options'
+import { isSentinelClient } from './write-order'
 
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer }
 
@@ -48,13 +49,12 @@ export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
     }
   }
   const unlinkAll: ClearTarget['unlink'] = (keys) => client.unlink(keys)
-  const sentinel = client as { getMasterNode?: unknown; sendCommand?: SentinelSend }
-  if (typeof client.acquire === 'function' && typeof sentinel.getMasterNode === 'function') {
+  if (isSentinelClient(client)) {
     // A Sentinel client may send SCAN to a replica (replicaPoolSize > 0), which can lag behind the master: keys it
     // hasn't received yet would survive the clear. Sent as a write (isReadonly false), SCAN goes to the master
     // connection, as UNLINK does. Not through acquire(): node-redis builds a client class per lease (20-40 ms
     // each), which made a clear of a few keys take ~100 ms.
-    const send = sentinel.sendCommand as SentinelSend
+    const send = (client as { sendCommand?: SentinelSend }).sendCommand as SentinelSend
     const master: RedisScanClient = {
       scan: async (cursor, { MATCH, COUNT }) => {
         const args = ['SCAN', cursor, 'MATCH', MATCH, 'COUNT', String(COUNT)]

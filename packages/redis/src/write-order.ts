@@ -40,20 +40,25 @@ export function isClientPool(client: object): boolean {
   return 'totalClients' in client
 }
 
+/** A node-redis Sentinel client (`createSentinel`): it leases master connections (`acquire`) and names its master. */
+export function isSentinelClient(client: object): boolean {
+  const c = client as { acquire?: unknown; getMasterNode?: unknown }
+  return typeof c.acquire === 'function' && typeof c.getMasterNode === 'function'
+}
+
 /**
  * True for a client that may send two commands of one key over different connections:
  * - a node-redis pool: each command takes an idle connection, and holds it until its reply.
  * - a node-redis Sentinel client: commands issued together each lease a master connection, so with
  *   `masterPoolSize` > 1 they go out on different ones. node-redis keeps that size private, so every Sentinel
- *   client counts (the default of 1 then waits where it would have pipelined: rarely, and only on invalidations).
- *   Not a lease of one of its connections (`acquire()`): that is one connection.
+ *   client counts (the default of 1 then waits where it would have pipelined: rarely, only on an invalidation, or
+ *   on a write of a key with a write in flight). Not a lease of one of its connections (`acquire()`): that is one connection.
  * Not a standalone client, nor a node-redis or ioredis Cluster (one connection per node, and a key's commands go to
  * its slot's master), nor an ioredis `Redis` (one connection, Sentinel too), nor a client memokit built from `url`.
  */
 export function reordersCommands(client: unknown): boolean {
   if (typeof client !== 'object' || client === null) return false
-  const c = client as { acquire?: unknown; getMasterNode?: unknown }
-  return isClientPool(client) || (typeof c.acquire === 'function' && typeof c.getMasterNode === 'function')
+  return isClientPool(client) || isSentinelClient(client)
 }
 
 /** The {@link WriteOrder} of a storage on `client`; `undefined` for a client that keeps commands in order. */
