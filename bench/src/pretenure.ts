@@ -42,7 +42,9 @@ async function redisSetup(): Promise<Setup> {
   const [rawClient, mkClient] = await Promise.all([make(), make()])
   // One at a time: a burst of the raw client's own writes could pretenure node-redis' sites, which both sides share.
   for (let k = 0; k < HOT; k++) {
-    await rawClient.set(`${prefix}:raw:${k}`, JSON.stringify(valueFor(k)), { expiration: { type: 'PX', value: 120_000 } })
+    await rawClient.set(`${prefix}:raw:${k}`, JSON.stringify(valueFor(k)), {
+      expiration: { type: 'PX', value: 120_000 },
+    })
   }
   const storage = redisStorage({ client: mkClient, prefix })
   const cached = cacheValue(fetchValue, { storage, name: 'bench.pretenure', ttl: 120_000 })
