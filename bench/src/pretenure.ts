@@ -1,6 +1,7 @@
 // Does a hit stay cheap after a burst of concurrent misses? `node --expose-gc --import tsx src/pretenure.ts
 // [backend] [processes]` (from bench/; TSX_TSCONFIG_PATH=tsconfig.built.json for the built packages). backend:
 // redis (R1's own client, `timeout: 0`, 64 in flight), memcached or mongodb (H1's pairs, 16 in flight), or all.
+// `--quick` (the bench smoke): one process, two short rounds, figures meaningless; proves the script still runs.
 //
 // Why a script of its own: V8 moves an object literal's allocation site to the old generation when its objects
 // outlive young collections ("pretenuring"), and a burst of concurrent misses, as at a cold start, keeps every
@@ -89,7 +90,8 @@ async function child(backend: string): Promise<void> {
   // show on 0687bbd's build (0 of 6 processes); with them it did in 3 of 6.
   await import('./scenarios/r1-peers')
   const setup = backend === 'redis' ? await redisSetup() : await pairSetup(backend as 'memcached' | 'mongodb')
-  const { raw, memokit, inFlight, keys, hits } = setup
+  const { raw, memokit, inFlight, keys } = setup
+  const hits = quick ? setup.hits / 16 : setup.hits
   // The burst: every key missed at once (the cold start this script is about).
   await Promise.all(Array.from({ length: keys }, (_, k) => memokit.call(k)))
   let minorMs = 0
@@ -126,7 +128,7 @@ async function child(backend: string): Promise<void> {
     rawGc: [],
     mkGc: [],
   }
-  for (let round = 0; round < 8; round++) {
+  for (let round = 0; round < (quick ? 2 : 8); round++) {
     let r: { us: number; gcPerK: number }
     let m: { us: number; gcPerK: number }
     if (round % 2 === 0) {
@@ -161,7 +163,7 @@ function parent(backends: string[], processes: number): void {
     for (let p = 0; p < processes; p++) {
       const out = spawnSync(process.execPath, [...process.execArgv, self, backend], {
         encoding: 'utf8',
-        env: { ...process.env, PRETENURE_CHILD: '1' },
+        env: { ...process.env, PRETENURE_CHILD: '1', PRETENURE_QUICK: quick ? '1' : '' },
       })
       const last = out.stdout.trim().split('\n').pop() ?? ''
       if (out.status !== 0 || !last.startsWith('{'))
@@ -173,7 +175,7 @@ function parent(backends: string[], processes: number): void {
       process.stderr.write(`  ${backend} process ${p + 1}/${processes}\n`)
     }
     console.log(
-      `\n### ${backend}: hits after a burst of concurrent misses, one process per line (medians of 8 rounds)\n`,
+      `\n### ${backend}: hits after a burst of concurrent misses, one process per line (medians of ${quick ? 2 : 8} rounds${quick ? '; --quick: figures meaningless' : ''})\n`,
     )
     console.log(
       '| process | memokit µs/hit | raw µs/hit | memokit/raw ops | memokit minor GC ms per 1k hits | raw minor GC ms per 1k hits |',
@@ -183,6 +185,17 @@ function parent(backends: string[], processes: number): void {
   }
 }
 
-const which = process.argv[2] ?? 'redis'
+const args = process.argv.slice(2).filter((a) => a !== '--quick')
+const quick = process.argv.includes('--quick') || process.env.PRETENURE_QUICK === '1'
+const which = args[0] ?? 'redis'
 if (process.env.PRETENURE_CHILD === '1') await child(which)
-else parent(which === 'all' ? ['redis', 'memcached', 'mongodb'] : [which], Number(process.argv[3] ?? 6))
+else {
+  const backends = which === 'all' ? ['redis', 'memcached', 'mongodb'] : [which]
+  const { reachable, redisUrl } = await import('./redis-common')
+  const down = backends.includes('redis') ? await reachable(redisUrl()) : undefined
+  if (down !== undefined) console.log(`pretenure: redis skipped, ${redisUrl()} unreachable (${down})`)
+  parent(
+    backends.filter((b) => b !== 'redis' || down === undefined),
+    quick ? 1 : Number(args[1] ?? 6),
+  )
+}
