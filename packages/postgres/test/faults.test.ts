@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type AsyncStorage, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { postgresStorage } from '@memokit/postgres'
 import pg from 'pg'
-import { startProxy } from '../../redis/test/fixtures/holding-proxy'
+import { startProxy } from '../../storage-test-suite/test/fixtures/holding-proxy'
 import { type OwnServer, portFromEnv, portInUse, rand, startPostgres } from './server'
 
 // The first bytes after the length of a CancelRequest (code 80877102), as the proxy's latin1 text.

@@ -8,9 +8,9 @@ import { StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { Cluster, Redis } from 'ioredis'
 import { createClient, createClientPool, createCluster, createSentinel } from 'redis'
+import { type HoldingProxy, startProxy } from '../../storage-test-suite/test/fixtures/holding-proxy'
 import { reordersCommands } from '../src/write-order'
 import { uid } from './counted'
-import { type HoldingProxy, startProxy } from './fixtures/holding-proxy'
 import { ioredisClients } from './ioredis-clients'
 import {
   disposer,
