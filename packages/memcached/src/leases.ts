@@ -12,9 +12,9 @@
  * fenced-out write is visible for at most that window (about two round trips) before it is removed: best-effort.
  */
 import type { AsyncStorage, SetOptions, StorageOp } from '@memokit/core'
-import { checkLeaseToken, checkLeaseTtl, type WriteTracker } from '@memokit/core/backend'
+import { checkLeaseToken, checkLeaseTtl } from '@memokit/core/backend'
 import type { MemcachedClient } from './client'
-import type { Call, Run } from './run'
+import type { Call, Order, Run } from './run'
 import { toExptime } from './ttl'
 import { asText, type Versioned } from './versioned'
 
@@ -37,14 +37,18 @@ export interface LeaseDeps {
   readonly client: MemcachedClient
   readonly versioned: Versioned
   readonly run: Run
-  readonly writes: WriteTracker
+  /**
+   * The order of a write of `key`: tracked until the client answered every command it sent (a delete or clear waits
+   * for it), and, when `follows`, sent after the key's writes already issued.
+   */
+  readonly writeOrder: (ns: string, key: string, follows: boolean) => Order
   /** The entry as `set` writes it: payload and exptime. */
   readonly encode: (value: unknown, options: SetOptions | undefined) => { payload: string; exptime: number }
 }
 
 /** The four lease members, or `undefined` when the client lacks `gets` or `cas`. */
 export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, LeaseMember> | undefined {
-  const { client, versioned, run, writes, encode } = deps
+  const { client, versioned, run, writeOrder, encode } = deps
   if (typeof client.gets !== 'function' || typeof client.cas !== 'function') return undefined
   const c = client as LeaseClient
   const gets = (call: Call, lKey: string) => call(() => c.gets(lKey))
@@ -65,7 +69,13 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
     return false
   }
 
-  // Runs `body` with the lease key (and entry key) under the namespace's current version, as a tracked write.
+  // Runs `body` with the lease key (and entry key) under the namespace's current version, as a tracked write. Each
+  // member is tracked until answered: a lease `add` or an entry `set` that timed out for its caller may still be on
+  // its way (memcache-client with maxConnections above 1), and must not land after the delete or clear issued next.
+  // Only setIfLeased also follows the key's earlier writes: its entry `set` is a plain one, which a held older set
+  // would overwrite. The others write the lease key by `add` (only onto an absent key) or `cas` (only over the state
+  // they read), so a late one can't undo a newer write; making them wait would also hold a holder's extension behind
+  // its own fenced write.
   const onLease = async (
     op: StorageOp,
     ns: string,
@@ -76,7 +86,7 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
     valueBytes?: number,
   ): Promise<boolean> => {
     checkLeaseToken('memcached', token)
-    const work = run(
+    return run(
       op,
       async (call) => {
         const done = await versioned.withState(
@@ -90,8 +100,8 @@ export function leaseMembers(deps: LeaseDeps): Pick<Required<AsyncStorage>, Leas
         return done === true
       },
       valueBytes,
+      writeOrder(ns, key, op === 'setIfLeased'),
     )
-    return writes.track(ns, key, work)
   }
 
   return {

@@ -5,7 +5,7 @@ import { leaseMembers } from './leases'
 import { markLine, type NamespaceState, newToken, parseState } from './namespace-state'
 import { type MemcachedStorageOptions, resolveOptions } from './options'
 import { createReads } from './reads'
-import { createRunner } from './run'
+import { type Call, createRunner, type Order } from './run'
 import { toExptime } from './ttl'
 import { asText, createVersioned } from './versioned'
 
@@ -44,8 +44,19 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
   const reads = createReads(client, versioned)
   const { readEntry, readMany } = reads
   // A write reads the namespace version before it stores: one issued before a delete or clear could otherwise land
-  // after it (under the version the clear just started, or on the key just deleted). Invalidations wait for them.
+  // after it (under the version the clear just started, or on the key just deleted). And one that timed out for its
+  // caller may still be on its way: memcache-client with maxConnections above 1 sends the next command on another
+  // connection, where it can overtake it. So a write is tracked until the client answered every command it sent,
+  // and delete, clear and the key's next writes wait for what they follow, within their own deadline.
   const writes = createWriteTracker()
+  // A set, add or lease member of `key`: tracked until answered; after the key's writes already issued (`follows`).
+  const writeOrder = (ns: string, key: string, follows: boolean): Order => ({
+    after: follows ? writes.settledKey(ns, key) : undefined,
+    landed: (landed) => void writes.track(ns, key, landed),
+  })
+  // An invalidation: after the writes it removes, if any is in flight (else run as before, unordered).
+  const after = (settled: Promise<void> | undefined): Order | undefined =>
+    settled === undefined ? undefined : { after: settled }
 
   const decodeLive = (raw: unknown): Entry | undefined => {
     if (raw === null || raw === undefined) return undefined
@@ -68,7 +79,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
     return { payload, exptime: toExptime(ttl, createdAt) }
   }
 
-  const leases = leaseMembers({ client, versioned, run, writes, encode })
+  const leases = leaseMembers({ client, versioned, run, writeOrder, encode })
 
   const storage: AsyncStorage = {
     async: true,
@@ -91,7 +102,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
 
     async set(ns, key, value, options) {
       const { payload, exptime } = encode(value, options)
-      const write = run(
+      await run(
         'set',
         (call) =>
           withState(
@@ -103,13 +114,12 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
             key,
           ),
         Buffer.byteLength(payload),
+        writeOrder(ns, key, true),
       )
-      await writes.track(ns, key, write)
     },
 
     async delete(ns, key) {
-      await writes.settledKey(ns, key)
-      return run('delete', async (call) => {
+      const body = async (call: Call): Promise<boolean> => {
         const found = await readEntry(call, ns, key, 'read')
         if (found === undefined) return false
         const present = found.raw !== null && found.raw !== undefined
@@ -125,33 +135,39 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
         if (leases !== undefined) await call(() => client.delete(versioned.leaseKey(ns, found.state, key)))
         const removed = await call(() => client.delete(found.mKey))
         return live && removed
-      })
+      }
+      return run('delete', body, undefined, after(writes.settledKey(ns, key)))
     },
 
     async clear(ns, keyPrefix) {
-      await writes.settledNamespace(ns, keyPrefix)
+      const order = after(writes.settledNamespace(ns, keyPrefix))
       versioned.clearStarts(ns)
       let fresh: NamespaceState | undefined
       try {
-        await run('clear', async (call) => {
-          if (keyPrefix === undefined || keyPrefix === '') {
-            fresh = await versioned.rotate(call, ns)
-            return
-          }
-          const vKey = versioned.versionKey(ns)
-          const raw = await call(() => client.get(vKey))
-          // No version: nothing written since the last eviction, so nothing to clear.
-          if (raw === null || raw === undefined) return
-          const state = parseState(asText(raw))
-          const line = markLine(keyPrefix, newToken())
-          if (state === undefined || state.raw.length + line.length > MAX_STATE_CHARS) {
-            fresh = await versioned.rotate(call, ns)
-            return
-          }
-          // append is atomic: concurrent clears of different prefixes can't drop each other's lines. Lease keys
-          // embed the same version part as their entries, so they move out of reach with them.
-          await call(() => client.append(vKey, line))
-        })
+        await run(
+          'clear',
+          async (call) => {
+            if (keyPrefix === undefined || keyPrefix === '') {
+              fresh = await versioned.rotate(call, ns)
+              return
+            }
+            const vKey = versioned.versionKey(ns)
+            const raw = await call(() => client.get(vKey))
+            // No version: nothing written since the last eviction, so nothing to clear.
+            if (raw === null || raw === undefined) return
+            const state = parseState(asText(raw))
+            const line = markLine(keyPrefix, newToken())
+            if (state === undefined || state.raw.length + line.length > MAX_STATE_CHARS) {
+              fresh = await versioned.rotate(call, ns)
+              return
+            }
+            // append is atomic: concurrent clears of different prefixes can't drop each other's lines. Lease keys
+            // embed the same version part as their entries, so they move out of reach with them.
+            await call(() => client.append(vKey, line))
+          },
+          undefined,
+          order,
+        )
       } finally {
         versioned.clearEnds(ns, fresh)
       }
@@ -159,7 +175,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
 
     async add(ns, key, value, options) {
       const { payload, exptime } = encode(value, options)
-      const write = run(
+      return run(
         'add',
         async (call) =>
           (await withState(
@@ -171,8 +187,8 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
             key,
           )) === true,
         Buffer.byteLength(payload),
+        writeOrder(ns, key, true),
       )
-      return writes.track(ns, key, write)
     },
   }
   return leases === undefined ? storage : Object.assign(storage, leases)

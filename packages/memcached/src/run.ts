@@ -4,8 +4,22 @@ import { createDeadlineQueue, type DeadlineQueue, messageOf, storageFailure } fr
 /** Sends one command of an operation: rejects at the operation's deadline, and sends nothing after it. */
 export type Call = <R>(start: () => Promise<R>) => Promise<R>
 
+/** How an operation is ordered against the writes of its storage (memcached-storage.ts). */
+export interface Order {
+  /**
+   * The writes it must follow: awaited within its deadline before its body runs. When the wait outlives the
+   * deadline, the body's first command is refused: nothing is sent.
+   */
+  readonly after?: Promise<void> | undefined
+  /**
+   * A write: gets what settles once its body has settled and the client has answered every command the body
+   * started, not at its deadline (a command that timed out for its caller may still be on its way).
+   */
+  readonly landed?: (landed: Promise<void>) => void
+}
+
 /** Runs one storage operation (all its round trips) within `operationTimeoutMs`. */
-export type Run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number) => Promise<T>
+export type Run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number, order?: Order) => Promise<T>
 
 /** A storage's runner, and its parts for an operation that settles itself (the hit, hit.ts). */
 export interface Runner {
@@ -61,10 +75,11 @@ export function createRunner(where: string, operationTimeoutMs: number): Runner 
 
   // One deadline per storage operation, shared by all its round trips, in the shared deadline queue (no timer,
   // Promise.race or async function per operation: a hit paid a setTimeout/clearTimeout pair and two races). After
-  // the deadline the operation has rejected and no further command is sent; late replies are dropped. A client's
-  // error becomes a StorageError where the operation rejects, not per command (a `then` per command on every hit);
-  // nothing inside an operation tells errors apart except CodecError, which stays as it is either way.
-  const run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number): Promise<T> =>
+  // the deadline the operation has rejected and no further command is sent; late replies are dropped (a write's
+  // still count for its Order's `landed`). A client's error becomes a StorageError where the operation rejects, not
+  // per command (a `then` per command on every hit); nothing inside an operation tells errors apart except
+  // CodecError, which stays as it is either way.
+  const run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number, order?: Order): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       let expired = false
       const deadline = deadlines.add(() => {
@@ -72,12 +87,7 @@ export function createRunner(where: string, operationTimeoutMs: number): Runner 
         reject(timedOut(op))
       })
       const call = callWhile(op, () => expired)
-      let work: Promise<T>
-      try {
-        work = body(call)
-      } catch (error) {
-        work = Promise.reject(error)
-      }
+      const work = order === undefined ? begin(body, call) : ordered(order, body, call)
       work.then(
         (value) => {
           if (deadlines.settle(deadline)) resolve(value)
@@ -88,4 +98,64 @@ export function createRunner(where: string, operationTimeoutMs: number): Runner 
       )
     })
   return { run, deadlines, timedOut, fail, callWhile }
+}
+
+function begin<T>(body: (call: Call) => Promise<T>, call: Call): Promise<T> {
+  try {
+    return body(call)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+// An ordered operation's body: run after the writes it follows, and for a write, counted until answered.
+function ordered<T>(order: Order, body: (call: Call) => Promise<T>, call: Call): Promise<T> {
+  const { after, landed } = order
+  const commands = landed === undefined ? undefined : countCommands(call)
+  const own = commands === undefined ? call : commands.call
+  const work = after === undefined ? begin(body, own) : after.then(() => body(own))
+  if (commands !== undefined) landed?.(commands.landed(work))
+  return work
+}
+
+/** Counts the replies `call` awaits; `landed(work)` settles once `work` has settled and none is awaited. */
+function countCommands(call: Call): { readonly call: Call; landed(work: Promise<unknown>): Promise<void> } {
+  let pending = 0
+  let settled: 'no' | 'resolved' | 'rejected' = 'no'
+  let done = (): void => undefined
+  const check = (): void => {
+    if (settled === 'no' || pending > 0) return
+    // After a failure, checked again a turn later: a speculative branch of the failed body (withState) may send its
+    // next command from the reply just counted.
+    if (settled === 'rejected') setImmediate(() => pending === 0 && done())
+    else done()
+  }
+  const answered = (): void => {
+    pending--
+    check()
+  }
+  return {
+    call: <R>(command: () => Promise<R>): Promise<R> => {
+      const reply = call(command)
+      pending++
+      reply.then(answered, answered)
+      return reply
+    },
+    landed(work) {
+      const all = new Promise<void>((resolve) => {
+        done = resolve
+      })
+      work.then(
+        () => {
+          settled = 'resolved'
+          check()
+        },
+        () => {
+          settled = 'rejected'
+          check()
+        },
+      )
+      return all
+    },
+  }
 }

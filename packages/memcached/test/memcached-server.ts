@@ -27,7 +27,7 @@ export interface MemcachedServer {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>
 }
 
-/** A port from env (e.g. MEMCACHED_TEST_PORT) or the default; ports 11311-11336 belong to memcached tests. */
+/** A port from env (e.g. MEMCACHED_TEST_PORT) or the default; ports 11311-11337 belong to memcached tests. */
 export function portFromEnv(name: string, fallback: number): number {
   const raw = process.env[name]
   if (raw === undefined || raw === '') return fallback
