@@ -7,13 +7,22 @@ export interface Deadline {
   onExpire: (() => void) | undefined
 }
 
+// A class, not an object literal: V8 can pretenure a literal's allocation site after a burst of concurrent
+// operations, and then every later deadline, made old, kept its operation's young garbage alive through the
+// young-generation collections (core's deadline queue had exactly this: packages/core/src/deadlines.ts, bench
+// README "Pretenuring"). Instances made with `new` have no allocation site to pretenure.
+class OperationDeadline implements Deadline {
+  expired = false
+  onExpire: (() => void) | undefined = undefined
+}
+
 /**
  * Runs `work` under a deadline of `ms`: resolves or rejects as `work` does, or rejects with `timeoutError()` once
  * `ms` have passed (then the deadline expires, so `work` can drop what it holds; its late result is ignored).
  */
 export function withDeadline<T>(ms: number, timeoutError: () => Error, work: (deadline: Deadline) => Promise<T>) {
   return new Promise<T>((resolve, reject) => {
-    const deadline = { expired: false, onExpire: undefined as (() => void) | undefined }
+    const deadline = new OperationDeadline()
     const timer = setTimeout(() => {
       deadline.expired = true
       deadline.onExpire?.()
