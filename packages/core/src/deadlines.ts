@@ -28,8 +28,8 @@ export interface DeadlineQueue {
  * A class, not an object literal, on purpose. V8 gives each object literal an allocation site, and moves a site
  * whose objects outlive a young-generation collection to allocating them in the old generation ("pretenuring").
  * A burst of concurrent misses (a cold start) keeps every item of the burst alive at a collection, and that could
- * pretenure this site for good: then every hit's item was made old, and with it about all the hit's garbage
- * (its closures, reply and decoded value, reachable through `expire`) survived the next young collections. bench
+ * pretenure this site for good: then every hit's item was made old, and about all of each hit's garbage (its
+ * closures, reply and decoded value) survived the young collections with it. bench
  * R1 measured a Redis hit at 64 in flight 2.3x slower in such processes (4 MB kept per scavenge instead of
  * 0.2 MB; bench README, "Pretenuring"). Instances made with `new` stayed young in every run.
  */
