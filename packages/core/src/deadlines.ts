@@ -29,9 +29,9 @@ export interface DeadlineQueue {
  * whose objects outlive a young-generation collection to allocating them in the old generation ("pretenuring").
  * A burst of concurrent misses (a cold start) keeps every item of the burst alive at a collection, and that could
  * pretenure this site for good: then every hit's item was made old, and about all of each hit's garbage (its
- * closures, reply and decoded value) survived the young collections with it. bench
- * R1 measured a Redis hit at 64 in flight 2.3x slower in such processes (4 MB kept per scavenge instead of
- * 0.2 MB; bench README, "Pretenuring"). Instances made with `new` stayed young in every run.
+ * closures, reply and decoded value) survived the young collections with it. bench R1 measured a Redis hit at
+ * 64 in flight 2.3x slower in such processes (4 MB kept per scavenge instead of 0.2 MB; bench README,
+ * "Pretenuring"). Instances made with `new` stayed young in every run.
  */
 class Item implements Deadline {
   next: Deadline | undefined = undefined
