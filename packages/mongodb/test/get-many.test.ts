@@ -57,11 +57,15 @@ function counting(calls: string[]): MongoClientLike {
   }
 }
 
+// This file is about what getMany answers, not how fast: a storage's first batch on its own cold client (connect,
+// index creation, a pool connection per concurrent set, to a stand-in just started) once took over the default
+// 1 s on a loaded CI machine, so the bound here is generous. timeouts.test.ts covers operationTimeoutMs.
+const operationTimeoutMs = 15_000
 const open = (prefix: string, client?: MongoClientLike): MongoStorage => {
   const storage =
     client === undefined
-      ? mongoStorage({ url, database, collection, prefix })
-      : mongoStorage({ client, database, collection, prefix, createIndexes: false })
+      ? mongoStorage({ url, database, collection, prefix, operationTimeoutMs })
+      : mongoStorage({ client, database, collection, prefix, createIndexes: false, operationTimeoutMs })
   storages.push(storage)
   return storage
 }

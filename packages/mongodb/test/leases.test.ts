@@ -40,7 +40,8 @@ const HOLD = 60_000
 
 /** A storage with its own MongoClient (as another replica would have), on this file's collection. */
 const open = (prefix: string): MongoStorage => {
-  const storage = mongoStorage({ url, database, collection, prefix })
+  // Generous: each replica's first operations include its own cold connect (see get-many.test.ts).
+  const storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: 15_000 })
   storages.push(storage)
   return storage
 }

@@ -41,7 +41,8 @@ afterAll(async () => {
 function replicas(count: number): AsyncStorage[] {
   const prefix = `flight-${randomBytes(5).toString('hex')}`
   return Array.from({ length: count }, () => {
-    const storage = mongoStorage({ url, database, collection, prefix })
+    // Generous: every replica connects cold at once, to a stand-in just started (see get-many.test.ts).
+    const storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: 15_000 })
     storages.push(storage)
     const { scope: _scope, ...view } = storage
     return view
