@@ -18,7 +18,7 @@ function sentinelClient(): RedisSentinelType {
     name: servers.name,
     sentinelRootNodes: [...servers.sentinelRootNodes],
     nodeClientOptions: {
-      socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
     },
   })
   c.on('error', () => {})

@@ -38,7 +38,7 @@ function clusterClient(keyPrefix?: string): RedisClusterType {
     rootNodes: [...cluster.rootNodes],
     defaults: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
       ...(keyPrefix === undefined ? {} : { keyPrefix }),
     },
     topologyRefreshOnReconnectionAttemptStrategy: 200,

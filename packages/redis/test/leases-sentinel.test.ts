@@ -40,7 +40,7 @@ function nodeRedisSentinel(): RedisSentinelType {
     sentinelRootNodes: [...servers.sentinelRootNodes],
     nodeClientOptions: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
     },
   })
   c.on('error', () => {})

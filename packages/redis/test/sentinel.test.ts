@@ -30,7 +30,7 @@ function sentinelClient(replicaPoolSize = 0): RedisSentinelType {
     sentinelRootNodes: [...servers.sentinelRootNodes],
     nodeClientOptions: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
     },
   })
   c.on('error', () => {})

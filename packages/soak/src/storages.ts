@@ -30,7 +30,7 @@ function openCluster(urls: string, prefix: string): OpenStorage {
     rootNodes: urls.split(',').map((url) => ({ url })),
     defaults: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
     },
     topologyRefreshOnReconnectionAttemptStrategy: 200,
   })
