@@ -51,7 +51,7 @@ export function toMemcachedKey(logical: string, escapedPrefix: string): string {
 /**
  * The fixed start of many logical keys (`<prefix>:<ns>:<version>:`, ending in an ASCII `:`), checked once, so each
  * key's check scans only what follows it: scanning the whole 60-odd characters of every hit's key, a string built
- * by concatenation, cost 2.1k instructions per read (callgrind, bench README).
+ * by concatenation, cost 2.1k instructions per read (callgrind, bench/HISTORY.md).
  */
 export interface KeyHead {
   readonly text: string

@@ -45,7 +45,7 @@ export function canGetMulti(client: object): client is MemjsMultiLike {
 // no ArrayBuffer of its own), every byte written, the unused header fields (extras length, data type, vbucket, CAS)
 // as zeros. This runs once per sequential hit: Buffer#writeUInt32BE (a checked call per field), a second byteLength
 // per key and an ending NOOP (24 more bytes to write, one more reply for memjs to parse) cost 7.9k instructions per
-// hit, 14% of the raw memjs read's (callgrind, bench README).
+// hit, 14% of the raw memjs read's (callgrind, bench/HISTORY.md).
 const lengths: number[] = []
 function requests(keys: readonly string[], seq: number): Buffer {
   let size = 0
