@@ -28,6 +28,13 @@ const config: Config = {
   // Two workers on CI's two cores. Three finished the same files in 172-194 s instead of 322 s (most files wait
   // on timers and servers), but the extra load broke failover tests' timing in two of eight runs (2026-12-04).
   maxWorkers: 2,
+  // How long jest waits for a worker to exit after its last file before it kills it and prints "A worker process has
+  // failed to exit gracefully". The default 500 ms is shorter than a worker's own exit here: its event loop empties
+  // (process 'exit' fires) 20-60 ms after jest asks it to end, but at the end of the full run it holds 1-1.9 GB RSS
+  // (0.5-1.7 GB of heap that no GC has collected yet; after a forced GC, 40-60 MB and no context kept from earlier
+  // files), and tearing that down took 0.6-1.7 s on this 2-core machine (2026-12-05). A worker that really keeps
+  // its loop alive (a leaked socket, timer or child) never exits, so it is still killed and reported, 5 s later.
+  workerGracefulExitTimeout: 5000,
   // Contract-suite files first when jest has no timings (a fresh clone): small files, long runs.
   testSequencer: '<rootDir>/scripts/jest-sequencer.cjs',
   testTimeout: 30_000,
