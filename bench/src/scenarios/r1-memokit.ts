@@ -77,11 +77,20 @@ async function freshnessRows(prefix: string, skipped: string[]): Promise<RedisCo
       const storage = redisStorage({ url, prefix: `${prefix}-${tag}` }) as { close?: () => Promise<void> }
       // Only the hot keys: the round-trip count's misses must complete.
       const g = gated(load, (k) => k < HOT)
-      const call = cacheValue(g.load, { storage, name: 'bench.r1', ...options }) as Instance['call']
+      // A held refresh keeps extending its lease for the rest of the process; once R1 has closed the storage those
+      // extensions fail, and memokit's default warnings would fill the rest of the run's stderr.
+      let closed = false
+      const onError = (report: { error: unknown }): void => {
+        if (!closed) console.error(report.error)
+      }
+      const call = cacheValue(g.load, { storage, name: 'bench.r1', onError, ...options }) as Instance['call']
       return {
         call,
         ...(hold ? { ready: g.hold } : {}),
-        close: async () => storage.close?.(),
+        close: async () => {
+          closed = true
+          await storage.close?.()
+        },
       }
     },
   })
