@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process'
 import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { compileLoop } from './harness'
+import { compileLoop, median } from './harness'
 import { hitLoop } from './redis-common'
 
 type Call = (k: number) => Promise<unknown>
@@ -31,39 +31,28 @@ interface Setup {
   close(): Promise<void>
 }
 
+// R1's own pair: the "own client, no command timeout" row and the raw read on the same kind of client.
 async function redisSetup(): Promise<Setup> {
-  const { cacheValue } = await import('@memokit/core')
-  const { redisStorage } = await import('@memokit/redis')
-  const { createClient } = await import('redis')
-  const { valueFor, fetchValue, redisUrl, cleanup, HOT } = await import('./redis-common')
+  const { contenders, RAW_NO_TIMEOUT } = await import('./scenarios/r1-peers')
+  const { ownClientRows, OWN_NO_TIMEOUT } = await import('./scenarios/r1-memokit')
+  const { redisUrl, cleanup, HOT } = await import('./redis-common')
   const url = redisUrl()
   const prefix = `mkpretenure-${process.pid}`
-  const make = () =>
-    createClient({ url, commandOptions: { timeout: 0 } })
-      .on('error', () => {})
-      .connect()
-  const [rawClient, mkClient] = await Promise.all([make(), make()])
+  const rawRow = contenders(prefix).find((c) => c.name === RAW_NO_TIMEOUT)
+  const mkRow = (await ownClientRows(prefix)).find((c) => c.name === OWN_NO_TIMEOUT)
+  if (rawRow === undefined || mkRow === undefined) throw new Error('redis: R1 has no own-client pair')
+  const [raw, memokit] = await Promise.all([rawRow.make(url), mkRow.make(url)])
   // One at a time: a burst of the raw client's own writes could pretenure node-redis' sites, which both sides share.
-  for (let k = 0; k < HOT; k++) {
-    await rawClient.set(`${prefix}:raw:${k}`, JSON.stringify(valueFor(k)), {
-      expiration: { type: 'PX', value: 120_000 },
-    })
-  }
-  const storage = redisStorage({ client: mkClient, prefix })
-  const cached = cacheValue(fetchValue, { storage, name: 'bench.pretenure', ttl: 120_000 })
+  for (let k = 0; k < HOT; k++) await raw.call(k)
   return {
-    raw: {
-      name: 'node-redis GET + JSON.parse',
-      call: async (k) => JSON.parse((await rawClient.get(`${prefix}:raw:${k}`)) as string),
-    },
-    memokit: { name: 'memokit, own client', call: cached },
+    raw: { name: rawRow.name, call: raw.call },
+    memokit: { name: mkRow.name, call: memokit.call },
     inFlight: 64,
     keys: HOT,
     hits: 32_000,
     async close() {
       await cleanup(url, prefix)
-      rawClient.destroy()
-      mkClient.destroy()
+      await Promise.all([raw.close(), memokit.close()])
     },
   }
 }
@@ -145,7 +134,6 @@ async function child(backend: string): Promise<void> {
   }
   observer.disconnect()
   await setup.close()
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
   console.log(
     JSON.stringify({
       raw: median(rows.raw),

@@ -104,12 +104,15 @@ async function freshnessRows(prefix: string, skipped: string[]): Promise<RedisCo
 /** Issue 14: within 5% of the raw read on the same kind of client, one at a time and 64 in flight. */
 const OWN_CLIENT_MIN_RATIO = 0.95
 
+/** The row src/pretenure.ts times against {@link RAW_NO_TIMEOUT}. */
+export const OWN_NO_TIMEOUT = 'memokit, own client, no command timeout'
+
 /**
  * Issue 14, section 1: `redisStorage({ client })` over a client made as node-redis' README shows (`createClient()`
  * with its defaults, `.connect()` before use), each row judged against the raw read on a client made the same way
  * (r1-peers.ts): with node-redis' default 5 s per-command timeout, and with `commandOptions: { timeout: 0 }`.
  */
-async function ownClientRows(prefix: string): Promise<RedisContender[]> {
+export async function ownClientRows(prefix: string): Promise<RedisContender[]> {
   const { cacheValue } = await loadMemokit()
   const { redisStorage } = await loadMemokitRedis()
   if (!cacheValue || !redisStorage) return []
@@ -135,7 +138,7 @@ async function ownClientRows(prefix: string): Promise<RedisContender[]> {
   return [
     row('memokit, own client', 'mo', RAW, {}, 'createClient() (node-redis defaults)'),
     row(
-      'memokit, own client, no command timeout',
+      OWN_NO_TIMEOUT,
       'mt',
       RAW_NO_TIMEOUT,
       { commandOptions: { timeout: 0 } },
