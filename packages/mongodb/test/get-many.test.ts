@@ -6,7 +6,7 @@ import { CodecError } from '@memokit/core'
 import { type MongoStorage, mongoStorage } from '@memokit/mongodb'
 import { type Collection, type Document, MongoClient } from 'mongodb'
 import type { MongoClientLike } from '../src/index'
-import { portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
+import { COLD_TIMEOUT_MS, portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
 
 let standIn: StandIn | undefined
 let url = ''
@@ -57,10 +57,7 @@ function counting(calls: string[]): MongoClientLike {
   }
 }
 
-// This file is about what getMany answers, not how fast: a storage's first batch on its own cold client (connect,
-// index creation, a pool connection per concurrent set, to a stand-in just started) once took over the default
-// 1 s on a loaded CI machine, so the bound here is generous. timeouts.test.ts covers operationTimeoutMs.
-const operationTimeoutMs = 15_000
+const operationTimeoutMs = COLD_TIMEOUT_MS
 const open = (prefix: string, client?: MongoClientLike): MongoStorage => {
   const storage =
     client === undefined

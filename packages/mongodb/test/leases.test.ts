@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { ConfigError, StorageError } from '@memokit/core'
 import { type MongoStorage, mongoStorage } from '@memokit/mongodb'
 import { type Collection, type Document, MongoClient } from 'mongodb'
-import { portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
+import { COLD_TIMEOUT_MS, portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
 
 let standIn: StandIn | undefined
 let url = ''
@@ -40,8 +40,7 @@ const HOLD = 60_000
 
 /** A storage with its own MongoClient (as another replica would have), on this file's collection. */
 const open = (prefix: string): MongoStorage => {
-  // Generous: each replica's first operations include its own cold connect (see get-many.test.ts).
-  const storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: 15_000 })
+  const storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: COLD_TIMEOUT_MS })
   storages.push(storage)
   return storage
 }

@@ -15,6 +15,13 @@ export interface StandIn {
   stop(): Promise<void>
 }
 
+/**
+ * operationTimeoutMs for tests about answers, not timing, whose storages connect cold (their own client, index
+ * creation, a pool connection per concurrent call) to a stand-in just started: such a first batch once took over
+ * the default 1 s on a loaded CI machine. timeouts.test.ts covers the bound itself.
+ */
+export const COLD_TIMEOUT_MS = 15_000
+
 /** The real server's URL when `MONGODB_URL` is set; the tests then start no stand-in. */
 export const REAL_MONGODB_URL = process.env.MONGODB_URL || undefined
 

@@ -6,7 +6,7 @@ import type { AsyncStorage } from '@memokit/core'
 import { type MongoStorage, mongoStorage } from '@memokit/mongodb'
 import { runLeaseFlowChecks } from '@memokit/storage-test-suite'
 import { MongoClient } from 'mongodb'
-import { portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
+import { COLD_TIMEOUT_MS, portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
 
 let standIn: StandIn | undefined
 let url = ''
@@ -41,8 +41,7 @@ afterAll(async () => {
 function replicas(count: number): AsyncStorage[] {
   const prefix = `flight-${randomBytes(5).toString('hex')}`
   return Array.from({ length: count }, () => {
-    // Generous: every replica connects cold at once, to a stand-in just started (see get-many.test.ts).
-    const storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: 15_000 })
+    const storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: COLD_TIMEOUT_MS })
     storages.push(storage)
     const { scope: _scope, ...view } = storage
     return view

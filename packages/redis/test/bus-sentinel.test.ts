@@ -7,7 +7,7 @@ import { redisBus } from '@memokit/redis'
 import { createSentinel, type RedisSentinelType } from 'redis'
 import { uid } from './counted'
 import { recorder, unhandledErrors } from './fixtures/bus-recorder'
-import { envPort, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
+import { envPort, FAILOVER_SOCKET, type RedisSentinelProcesses, redisCli, startRedisSentinel } from './servers'
 
 let servers: RedisSentinelProcesses
 const clients: RedisSentinelType[] = []
@@ -18,7 +18,7 @@ function sentinelClient(): RedisSentinelType {
     name: servers.name,
     sentinelRootNodes: [...servers.sentinelRootNodes],
     nodeClientOptions: {
-      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: FAILOVER_SOCKET,
     },
   })
   c.on('error', () => {})

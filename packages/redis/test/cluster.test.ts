@@ -8,6 +8,7 @@ import { counted, uid } from './counted'
 import {
   disposer,
   envPort,
+  FAILOVER_SOCKET,
   fill,
   keysOn,
   liveMasters,
@@ -28,14 +29,12 @@ let sameCluster: RedisClusterType
 
 // Options for a client that rides out a failover: no offline queue (fail fast while a node is down), quick
 // reconnects, and a slot-map refresh while reconnecting (node-redis 6) so a promoted replica is found quickly.
-// connectTimeout is not short: a killed node refuses at once anyway, and a 500 ms one fired on a busy test machine
-// (an event loop held longer than that) and kept the client offline through a whole contract run.
 function clusterClient(rootNodes = [...cluster.rootNodes]): RedisClusterType {
   const c = createCluster({
     rootNodes,
     defaults: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: FAILOVER_SOCKET,
     },
     topologyRefreshOnReconnectionAttemptStrategy: 200,
   })

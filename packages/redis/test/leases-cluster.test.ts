@@ -14,6 +14,7 @@ import { ioredisClients } from './ioredis-clients'
 import {
   disposer,
   envPort,
+  FAILOVER_SOCKET,
   keysOn,
   liveMasters,
   type RedisClusterProcesses,
@@ -38,7 +39,7 @@ function clusterClient(keyPrefix?: string): RedisClusterType {
     rootNodes: [...cluster.rootNodes],
     defaults: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: FAILOVER_SOCKET,
       ...(keyPrefix === undefined ? {} : { keyPrefix }),
     },
     topologyRefreshOnReconnectionAttemptStrategy: 200,

@@ -9,7 +9,15 @@ import { runStorageContract } from '@memokit/storage-test-suite'
 import { Redis } from 'ioredis'
 import { createSentinel, type RedisSentinelType } from 'redis'
 import { uid } from './counted'
-import { disposer, envPort, type RedisSentinelProcesses, redisCli, startRedisSentinel, writesSteadily } from './servers'
+import {
+  disposer,
+  envPort,
+  FAILOVER_SOCKET,
+  type RedisSentinelProcesses,
+  redisCli,
+  startRedisSentinel,
+  writesSteadily,
+} from './servers'
 
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
@@ -40,7 +48,7 @@ function nodeRedisSentinel(): RedisSentinelType {
     sentinelRootNodes: [...servers.sentinelRootNodes],
     nodeClientOptions: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: FAILOVER_SOCKET,
     },
   })
   c.on('error', () => {})

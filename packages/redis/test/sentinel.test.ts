@@ -8,6 +8,7 @@ import { counted, uid } from './counted'
 import {
   disposer,
   envPort,
+  FAILOVER_SOCKET,
   fill,
   type RedisSentinelProcesses,
   redisCli,
@@ -30,7 +31,7 @@ function sentinelClient(replicaPoolSize = 0): RedisSentinelType {
     sentinelRootNodes: [...servers.sentinelRootNodes],
     nodeClientOptions: {
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+      socket: FAILOVER_SOCKET,
     },
   })
   c.on('error', () => {})

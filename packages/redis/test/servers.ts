@@ -11,6 +11,16 @@ import { promisify } from 'node:util'
 const exec = promisify(execFile)
 const HOST = '127.0.0.1'
 
+/**
+ * Socket options of the test clients that ride out a failover (Cluster and Sentinel): quick reconnects, and a
+ * connect timeout that is not short. A killed node refuses at once anyway; a 500 ms timeout fired on a busy test
+ * machine (an event loop held longer than that) and kept a Cluster client offline through a whole contract run.
+ */
+export const FAILOVER_SOCKET = {
+  connectTimeout: 2000,
+  reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
+} as const
+
 /** A port from the environment, or the default. */
 export function envPort(name: string, fallback: number): number {
   const raw = process.env[name]
