@@ -131,10 +131,8 @@ export function writeLeased(
   const { storage, namespace } = plan
   const { key } = flight
   const token = flight.lease
-  if (token === undefined) {
-    leaseEvent(plan, 'lease-lost', key)
-    return undefined
-  }
+  // Lost while fn ran (hold, lease.ts), which reported it: one lease-lost per computation.
+  if (token === undefined) return undefined
   const set = () => (storage as Required<AsyncStorage>).setIfLeased(namespace, key, value, token, options)
   let issued: Promise<boolean>
   try {

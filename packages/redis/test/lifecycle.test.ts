@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process'
 import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { StorageError } from '@memokit/core'
+import { cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient } from 'redis'
 import { uid } from './counted'
@@ -68,6 +68,31 @@ describe('close() before the first connect finished', () => {
     await storage.close()
     await expect(clearing).resolves.toBeUndefined()
     expect(await raw.exists(`${prefix}:ns:k`)).toBe(0)
+  })
+})
+
+describe('close() under a running computation', () => {
+  it('stops extending its lease within one lease; the caller still gets its value, unstored', async () => {
+    const prefix = uid('closing')
+    const storage = redisStorage({ url: server.url, prefix })
+    const reports: ErrorReport[] = []
+    const slow = async (n: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      return n * 2
+    }
+    const options = { storage, name: 'slow', lease: 300, onError: (r: ErrorReport) => reports.push(r) }
+    const cached = cacheValue(slow, { ...options, singleFlight: 'distributed' })
+    const call = cached(21)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await storage.close()
+    expect(await call).toBe(42)
+    // Extended every 100 ms while it could be; after close(), only until a whole lease had passed (at most 3
+    // tries), not every 100 ms for the rest of fn's 1.5 s, each a report.
+    const extensions = reports.filter((r) => r.op === 'extendLease')
+    expect(extensions.length).toBeGreaterThan(0)
+    expect(extensions.length).toBeLessThanOrEqual(3)
+    expect(reports.filter((r) => r.op === 'setIfLeased')).toEqual([])
+    expect(await raw.keys(`${prefix}*`)).toEqual([])
   })
 })
 
