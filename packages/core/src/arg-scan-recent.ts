@@ -1,6 +1,6 @@
 /*
  * The memory of the by-value hit path; the argument scan itself is in arg-scan.ts. Kept apart from the scan, which
- * this table only reads (the last scan's token values and count) and calls (`matchesKey`).
+ * this table only reads (the last scan's token values and count) and calls (`matchesKey`, in arg-scan-match.ts).
  *
  * A table of recent hits (`RecentHits`) keeps, per hash, the tokens of argument lists whose key `matchesKey`
  * confirmed, with that key and the memory storage slot of its entry. Equal tokens mean equal text, so a later scan
@@ -12,7 +12,8 @@
  * more than they save (more hot argument lists than the table serves well, mostly new arguments, or arguments the
  * scan does not handle) stops scanning for a while, so it pays what the key string costs and little more.
  */
-import { matchesKey, state, values } from './arg-scan'
+import { state, values } from './arg-scan'
+import { matchesKey } from './arg-scan-match'
 
 // The table starts with FIRST_SETS sets of two and is judged every WINDOW scans, but for the window after it was
 // made or grown (it fills up then):

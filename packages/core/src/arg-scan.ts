@@ -7,16 +7,15 @@
  * it read as a flat list of tokens plus a hash. The tokens determine the encoder's text: `matchesKey` writes that
  * text out in its head and compares it with a key.
  *
- * The table of recent hits that makes a scan pay (`RecentHits`, which reads the last scan's tokens) is in
- * arg-scan-recent.ts. The scan and `matchesKey` stay together (about 270 lines): one writes the tokens and the
- * other reads them, so apart they would share every token kind and the token arrays.
+ * This module writes the tokens; their readers import the token kinds and arrays from it: `matchesKey` is in
+ * arg-scan-match.ts, and the table of recent hits that makes a scan pay (`RecentHits`) is in arg-scan-recent.ts.
  *
  * Only the plain encoding (no `typed`, no type encoders) of primitives, plain and null-prototype objects and Arrays
  * takes part. Anything else (Date, Map, class instances, cross-realm objects, deep or long lists, any symbol-keyed
  * property, a call made by a getter while a scan runs) makes `scanArgs` return NO_SCAN, and the caller uses the key
  * encoder, which handles (or rejects) every value.
  */
-import { MAX_READABLE, needsEscape, numberText, quote } from './keys'
+import { MAX_READABLE } from './keys'
 
 /** `scanArgs` met something it does not handle; use the key encoder. */
 export const NO_SCAN = -1
@@ -36,13 +35,16 @@ const FALSE = 11
 const NULL = 12
 const UNDEFINED = 13
 
+// What `matchesKey` (arg-scan-match.ts) reads; `undefined` is its default case.
+export { BIGINT, CLOSE_ARRAY, CLOSE_OBJECT, FALSE, HOLE, KEY, NULL, NUMBER, OPEN_ARRAY, OPEN_OBJECT, STRING, TRUE }
+
 // An argument list of more tokens always encodes to more than MAX_READABLE characters (each token is at least one
 // character, and so is the comma between two values), so its key is a digest, which no scan matches.
 const CAPACITY = MAX_READABLE + 2
 // Deeper nesting is left to the key encoder (which also detects cycles); a depth this small is never a cycle.
 const MAX_DEPTH = 16
 
-const kinds = new Uint8Array(CAPACITY)
+export const kinds = new Uint8Array(CAPACITY)
 // Every token's value: the number, string or bigint; `true`, `false`, `null` or `undefined` themselves; a mark for
 // brackets and holes. Two token lists with equal values have equal kinds too (a property name and a string value
 // never stand in the same place), so comparing values alone compares the lists. The table of recent hits
@@ -192,83 +194,4 @@ export function scanArgs(args: ArrayLike<unknown>): number {
     state.scanning = false
   }
   return state.ok ? (h ^ (h >>> 15)) & 0x7fffffff : NO_SCAN
-}
-
-/** Where `quote(s)` ends if `key` has it at `pos`, else -1 (the common case without building it). */
-function quotedEnd(key: string, pos: number, s: string): number {
-  if (needsEscape(s)) {
-    const text = quote(s)
-    return key.startsWith(text, pos) ? pos + text.length : -1
-  }
-  const end = pos + 1 + s.length
-  return key.charCodeAt(pos) === 34 && key.startsWith(s, pos + 1) && key.charCodeAt(end) === 34 ? end + 1 : -1
-}
-
-/** The key encoder's text for a token other than a string or property name (not the commas between values). */
-function tokenText(kind: number, v: unknown): string {
-  switch (kind) {
-    case NUMBER:
-      return numberText(v as number)
-    case BIGINT:
-      return `${v as bigint}n`
-    case OPEN_ARRAY:
-      return '['
-    case CLOSE_ARRAY:
-      return ']'
-    case OPEN_OBJECT:
-      return '{'
-    case CLOSE_OBJECT:
-      return '}'
-    case HOLE:
-      return '_'
-    case TRUE:
-      return 'true'
-    case FALSE:
-      return 'false'
-    case NULL:
-      return 'null'
-    default:
-      return 'undefined'
-  }
-}
-
-/**
- * True exactly when the key encoder, given the arguments of the last successful `scanArgs`, returns `key`.
- * `start` is what the encoder writes before the first argument (the escaped function name, `:` and `[`).
- */
-export function matchesKey(key: string, start: string): boolean {
-  // The encoder replaces longer encodings (all but the function name and `:`) by a digest.
-  if (key.length - start.length + 1 > MAX_READABLE || !key.startsWith(start)) return false
-  let pos = start.length
-  // Commas go between the values of an array or the argument list, and between an object's properties.
-  let first = true
-  let inObject = false
-  const outer: boolean[] = []
-  for (let i = 0; i < state.count; i++) {
-    const kind = kinds[i] as number
-    if (kind === CLOSE_ARRAY || kind === CLOSE_OBJECT) {
-      inObject = outer.pop() as boolean
-      first = outer.pop() as boolean
-    } else if (kind === KEY || !inObject) {
-      if (!first) {
-        if (key.charCodeAt(pos) !== 44) return false
-        pos++
-      }
-      first = false
-    }
-    if (kind === STRING || kind === KEY) {
-      pos = quotedEnd(key, pos, values[i] as string)
-      if (pos === -1 || (kind === KEY && key.charCodeAt(pos++) !== 58)) return false
-    } else {
-      const text = tokenText(kind, values[i])
-      if (!key.startsWith(text, pos)) return false
-      pos += text.length
-    }
-    if (kind === OPEN_ARRAY || kind === OPEN_OBJECT) {
-      outer.push(first, inObject)
-      first = true
-      inObject = kind === OPEN_OBJECT
-    }
-  }
-  return pos === key.length - 1 && key.charCodeAt(pos) === 93
 }
