@@ -1,11 +1,11 @@
-import type { Duration } from './duration'
+import type { Duration, DurationUnit } from './duration'
 
 /** A duration, or a function of the result giving one (`false`: see the option). */
 export type PerResultDuration<Result> = Duration | ((value: Awaited<Result>) => Duration | false)
 
 /**
- * The options of `cacheValue` that decide when a value is served: the freshness timeline (see the README section
- * "Serving stale and timeouts"), measured from the end of freshness:
+ * The options of `cacheValue` that decide when a value is served: the freshness timeline (docs/serving-stale.md),
+ * measured from the end of freshness:
  * `createdAt → ttl (fresh) → staleAt → swr window`, and `staleAt → staleIfError window`.
  */
 export interface FreshnessOptions<Result = unknown> {
@@ -48,10 +48,11 @@ export interface FreshnessOptions<Result = unknown> {
    */
   readonly jitter?: `${number}%` | Duration
   /**
-   * Refresh a hot key before it goes stale: a fraction of `ttl` (`0.8`: after 80% of it) or a duration before
-   * `staleAt` (`'30s'`). A fresh hit past that point returns at once and starts one background refresh. Needs `ttl`.
+   * Refresh a hot key before it goes stale: a fraction of `ttl` between 0 and 1 (`0.8`: after 80% of it) or a
+   * duration string before `staleAt` (`'30s'`); a number is always a fraction, never milliseconds. A fresh hit past
+   * that point returns at once and starts one background refresh. Needs `ttl`.
    */
-  readonly refreshAhead?: number | Duration
+  readonly refreshAhead?: number | `${number}${DurationUnit}`
   /** The random source for `jitter` and the circuit breaker's cooldown jitter, uniform in [0, 1). Default: `Math.random`. */
   readonly random?: () => number
 }

@@ -6,8 +6,8 @@
  * - `memokit:call` (TracingChannel): around each cached call; its context ({@link CallMessage}) carries exactly one
  *   `outcome` by the time `end` (sync result) or `asyncEnd` (Promise result) is published.
  * - `memokit:compute` (TracingChannel): around each run of `fn` ({@link ComputeMessage}).
- * - `memokit:storage` (TracingChannel): around each operation on a storage that can fail (not the memory storage)
- *   ({@link StorageMessage}).
+ * - `memokit:storage` (TracingChannel): around a cached call's `get`, `set` and `setIfLeased` on a storage that can
+ *   fail (not the memory storage; not deletes, clears, lease calls or tag-token reads) ({@link StorageMessage}).
  * - `memokit:event` (Channel): point events ({@link EventMessage}).
  */
 import { createHash } from 'node:crypto'

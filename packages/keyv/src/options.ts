@@ -26,7 +26,8 @@ export interface KeyvStorageOptions {
    * How `clear` finds a namespace's entries. `'iterator'`: lists the Keyv namespace with `keyv.iterator()` and
    * deletes the matching keys (exact, costs one listing of the whole Keyv namespace per clear). `'generation'`:
    * every entry key holds a random namespace version, read on every operation; a clear writes a new one (any
-   * store; a clear with a key prefix clears the whole namespace). Default: `'iterator'` when the Keyv has an
+   * store; a clear with a key prefix marks that prefix as cleared, and clears the whole namespace only once the
+   * marks pass 2 KB or after 3 tries lost to concurrent prefix clears). Default: `'iterator'` when the Keyv has an
    * iterator and a key layout it can list (see the README), `'generation'` otherwise.
    */
   readonly clearBy?: ClearBy

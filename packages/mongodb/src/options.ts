@@ -71,7 +71,7 @@ export interface MongoStorageUrlOptions extends MongoStorageSharedOptions {
 /** {@link mongoStorage} with your own client: the storage never closes it. */
 export interface MongoStorageClientOptions extends MongoStorageSharedOptions {
   /**
-   * Your own `MongoClient` (official driver 6.x or 7.x), typed structurally. The storage doesn't connect or
+   * Your own `MongoClient` (official driver 7.x, the peer range), typed structurally. The storage doesn't connect or
    * close it: the driver connects on the first operation by itself.
    */
   readonly client: MongoClientLike

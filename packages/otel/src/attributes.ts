@@ -19,7 +19,7 @@ export const ATTR = Object.freeze({
   reason: 'memokit.reason',
   /** True for a refresh behind a stale or refresh-ahead hit (nobody waits for it). */
   background: 'memokit.background',
-  /** A storage operation: get, set, delete, clear. */
+  /** A storage operation a cached call traced: get, set or setIfLeased. */
   op: 'memokit.op',
   /** How an operation ended: hit/miss/ok/error for storage operations, ok/error for computations. */
   result: 'memokit.result',

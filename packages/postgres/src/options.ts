@@ -44,8 +44,9 @@ export interface PostgresStorageSharedOptions {
   readonly codec?: Codec
   /**
    * Upper bound in ms for every operation, including checking out a connection and creating the table on first
-   * use; past it the call rejects with a `StorageError` (and a query still running on a pool connection destroys
-   * that connection). For a pool built from `url`, also the server's `statement_timeout` and, at 90%, the pool's
+   * use; past it the call rejects with a `StorageError` (and a query still running on a pool connection is
+   * cancelled on the server; the connection is destroyed only if the server has not ended the query another
+   * `operationTimeoutMs` later). For a pool built from `url`, also the server's `statement_timeout` and, at 90%, the pool's
    * `connectionTimeoutMillis`.
    * @default 1000
    */
