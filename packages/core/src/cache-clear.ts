@@ -1,10 +1,10 @@
 import type { CachedReturn, IsAsyncStorage } from './cache-value'
+import type { ErrorReport } from './cache-value-options'
 import { clearSucceeded, clearTicket, retryClear } from './clear-retry'
 import { ConfigError } from './errors'
 import { invalidateFlights, namespacesInUse } from './identity'
 import {
   type AnyFunction,
-  type ErrorReport,
   isPromiseLike,
   mirrorFunction,
   rejectUnknownOptions,

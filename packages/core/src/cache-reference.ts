@@ -1,9 +1,9 @@
+import type { KeyOptions } from './cache-value-options'
 import { UsageError } from './errors'
 import { createKeyEncoder } from './keys'
 import {
   type AnyFunction,
   isPromiseLike,
-  type KeyOptions,
   mirrorFunction,
   rejectUnknownOptions,
   resolveFunction,

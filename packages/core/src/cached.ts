@@ -10,6 +10,7 @@
  */
 import { type CacheClearOptions, cacheClear } from './cache-clear'
 import { cacheValue, type IsAsyncStorage } from './cache-value'
+import type { CacheValueOptions } from './cache-value-options'
 import {
   asEntry,
   type Context,
@@ -26,7 +27,6 @@ import { invalidateFlights } from './identity'
 import { memoryStorage } from './memory'
 import {
   type AnyFunction,
-  type CacheValueOptions,
   isPromiseLike,
   mirrorFunction,
   rejectUnknownOptions,

@@ -1,17 +1,12 @@
 import { type CacheClearOptions, cacheClear } from './cache-clear'
 import { type CachedFunction, type CachedReturn, cacheValue, type IsAsyncStorage } from './cache-value'
+import type { CacheValueOptions } from './cache-value-options'
 import { type CachedClearDecorator, type CachedDecorator, type CachedOptions, cached, cachedClear } from './cached'
 import { asEntry } from './cached-site'
 import { ConfigError } from './errors'
 import { invalidateFlights, namespacesInUse } from './identity'
 import { memoryStorage } from './memory'
-import {
-  type AnyFunction,
-  type CacheValueOptions,
-  defaultStorage,
-  rejectUnknownOptions,
-  resolveStorage,
-} from './options'
+import { type AnyFunction, defaultStorage, rejectUnknownOptions, resolveStorage } from './options'
 import { VALUE_OPTIONS } from './plan'
 import type { AnyStorage, Storage } from './storage'
 

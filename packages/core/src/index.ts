@@ -7,6 +7,7 @@ export type { CacheReferenceOptions, ReferenceFunction } from './cache-reference
 export { cacheReference } from './cache-reference'
 export type { CachedFunction, CachedReturn, IsAsyncStorage } from './cache-value'
 export { cacheValue } from './cache-value'
+export type { CacheValueOptions, ErrorReport, KeyOptions } from './cache-value-options'
 export type { CachedClearDecorator, CachedDecorator, CachedOptions, CachedResult } from './cached'
 export { cached, cachedClear } from './cached'
 export type { Codec, CodecTransformer } from './codec'
@@ -46,7 +47,6 @@ export type {
 } from './observe'
 export { CHANNELS } from './observe'
 export type { CacheStats } from './observed-call'
-export type { CacheValueOptions, ErrorReport, KeyOptions } from './options'
 export type {
   AnyStorage,
   AsyncStorage,

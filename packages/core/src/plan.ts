@@ -4,6 +4,7 @@
  */
 import { closestName } from './backend'
 import { type Breaker, resolveBreaker, storageBreaker } from './breaker'
+import type { ErrorReport } from './cache-value-options'
 import { type Duration, parseDuration } from './duration'
 import { ConfigError } from './errors'
 import type { FreshnessPolicy, PerResult } from './freshness'
@@ -16,7 +17,6 @@ import { type EventMessage, type ObserveKeys, observedKey, type Tier } from './o
 import { type Counters, createCounters } from './observed-call'
 import {
   type AnyFunction,
-  type ErrorReport,
   rejectUnknownOptions,
   resolveBoolean,
   resolveFunction,

@@ -1,5 +1,5 @@
+import type { ErrorReport } from './cache-value-options'
 import { CodecError, ComputeError, type MemokitError, StorageError, type StorageOp, TimeoutError } from './errors'
-import type { ErrorReport } from './options'
 import type { AnyStorage } from './storage'
 
 const WARNING_INTERVAL_MS = 10_000
