@@ -43,7 +43,7 @@ export function servableOnError(meta: EntryMeta, now: number): boolean {
 /** A duration option resolved per result: ms, or `false` (a per-result `ttl` returning false: don't store). */
 export type PerResult = (value: unknown) => number | false
 
-/** The freshness options of one wrapper, resolved (see plan.ts). */
+/** The freshness options of one wrapper, resolved (see plan-freshness.ts). */
 export interface FreshnessPolicy {
   /** Fresh time in ms for a result; `undefined` as a whole means no expiry. */
   readonly ttl: PerResult | undefined

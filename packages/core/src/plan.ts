@@ -1,13 +1,14 @@
 /**
  * Every `cacheValue` option checked and defaulted in one place, once, into a frozen Plan: the call paths read
- * only the Plan, and an option that is off leaves nothing on the hit path.
+ * only the Plan, and an option that is off leaves nothing on the hit path. The freshness options are checked in
+ * plan-freshness.ts.
  */
 import { closestName } from './backend'
 import { type Breaker, resolveBreaker, storageBreaker } from './breaker'
 import type { ErrorReport } from './cache-value-options'
-import { type Duration, parseDuration } from './duration'
+import { parseDuration } from './duration'
 import { ConfigError } from './errors'
-import type { FreshnessPolicy, PerResult } from './freshness'
+import type { FreshnessPolicy } from './freshness'
 import { claimIdentity, type Identity, resolveName } from './identity'
 import { escapeKeyPart } from './key-part'
 import { createKeyEncoder } from './keys'
@@ -24,6 +25,7 @@ import {
   resolveNamespace,
   resolveStorage,
 } from './options'
+import { resolveFreshness } from './plan-freshness'
 import { createReporter, type Reporter } from './report'
 import type { AnyStorage, EntryMeta, SetOptions } from './storage'
 
@@ -160,61 +162,6 @@ export function resolvePlan(fn: unknown, options: unknown): Plan {
   }
   const identity = claimIdentity(storage, namespace, name, fn as AnyFunction, o.name === undefined)
   return Object.freeze({ ...plan, identity })
-}
-
-/** A duration option that may also be a function of the result (`false` from it: don't store / no window). */
-function perResult(value: unknown, option: string): PerResult | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'function') {
-    const ms = parseDuration(value, option)
-    return () => ms
-  }
-  const pick = value as (result: unknown) => Duration | false
-  return (result) => {
-    const chosen = pick(result)
-    return chosen === false ? false : parseDuration(chosen, `${option} (returned by the ${option} function)`)
-  }
-}
-
-function resolveFreshness(o: Record<string, unknown>, random: () => number): FreshnessPolicy {
-  const ttl = perResult(o.ttl, 'ttl')
-  const swr = perResult(o.swr, 'swr')
-  const staleIfError = perResult(o.staleIfError, 'staleIfError')
-  const refreshAhead = resolveRefreshAhead(o.refreshAhead)
-  const jitter = resolveJitter(o.jitter)
-  for (const [option, set] of [
-    ['swr', swr],
-    ['staleIfError', staleIfError],
-    ['refreshAhead', refreshAhead],
-    ['jitter', jitter],
-  ] as const) {
-    if (set !== undefined && ttl === undefined) {
-      throw new ConfigError(option, `cacheValue: ${option} needs a ttl: without one nothing ever goes stale`)
-    }
-  }
-  const timeline = swr !== undefined || staleIfError !== undefined || refreshAhead !== undefined
-  return Object.freeze({ ttl, swr, staleIfError, refreshAhead, jitter, random, timeline })
-}
-
-function resolveRefreshAhead(value: unknown): FreshnessPolicy['refreshAhead'] {
-  if (value === undefined) return undefined
-  if (typeof value === 'number' && value > 0 && value < 1) return { fraction: value }
-  if (typeof value === 'string') return { beforeMs: parseDuration(value, 'refreshAhead') }
-  throw new ConfigError(
-    'refreshAhead',
-    `cacheValue: refreshAhead must be a fraction of ttl between 0 and 1 (0.8: refresh once 80% of ttl has passed) or a duration string before staleAt ('30s'), got ${String(value)}`,
-  )
-}
-
-function resolveJitter(value: unknown): FreshnessPolicy['jitter'] {
-  if (value === undefined) return undefined
-  const percent = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value) : null
-  if (percent !== null) {
-    const fraction = Number(percent[1]) / 100
-    if (fraction > 0 && fraction <= 1) return { fraction }
-    throw new ConfigError('jitter', `cacheValue: a jitter percentage must be above 0% and at most 100%, got ${value}`)
-  }
-  return { ms: parseDuration(value, 'jitter') }
 }
 
 function resolveTimeout(value: unknown): { soft: number | undefined; hard: number | undefined } {
