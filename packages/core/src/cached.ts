@@ -6,23 +6,15 @@
  * held in a WeakMap keyed by the receiver: nothing else references the table (memory storages have no `scope`, and
  * core's per-storage state — identity registry, breaker, warnings, fast-path internals — is held in WeakMaps keyed
  * by the storage), so the table and its wrappers are collected with the instance. Entries that reference the
- * instance don't keep it alive either: a WeakMap value only lives as long as its key.
+ * instance don't keep it alive either: a WeakMap value only lives as long as its key. The tables, and the methods
+ * that replace a decorated one, are in cached-replacement.ts.
  */
 import { type CacheClearOptions, cacheClear } from './cache-clear'
 import { cacheValue, type IsAsyncStorage } from './cache-value'
 import type { CacheValueOptions } from './cache-value-options'
-import {
-  asEntry,
-  type Context,
-  checkObject,
-  checkSite,
-  className,
-  memberName,
-  receiver,
-  type Wrapper,
-} from './cached-site'
-import { describe } from './describe'
-import { ConfigError, KeyError } from './errors'
+import { sharedReplacement, tableReplacement, tables } from './cached-replacement'
+import { asEntry, type Context, checkObject, checkSite, memberName, receiver } from './cached-site'
+import { ConfigError } from './errors'
 import { invalidateFlights } from './identity'
 import { memoryStorage } from './memory'
 import {
@@ -69,15 +61,6 @@ export type CachedClearDecorator<Async extends boolean> = <This, Args extends un
   method: (this: This, ...args: Args) => R,
   context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
 ) => (this: This, ...args: Args) => R
-
-interface Table {
-  readonly storage: Storage
-  /** Which decoration holds each default name, so two same-named private methods of a hierarchy stay apart. */
-  readonly names: Map<string, object>
-}
-
-const tables = new WeakMap<object, Table>()
-const AsyncFunction = (async () => {}).constructor
 
 /**
  * Caches a method's (or getter's) results with `cacheValue`. Without `storage`, per instance (see the module
@@ -165,95 +148,4 @@ export function cachedClear<S extends AnyStorage = Storage>(
     }
     return mirrorFunction(replacement, method)
   }) as never
-}
-
-function tableReplacement(method: AnyFunction, context: Context, value: CacheValueOptions): Wrapper {
-  const wrappers = new WeakMap<object, Wrapper>()
-  const decoration = {}
-  const create = (self: object): Wrapper => {
-    let table = tables.get(self)
-    if (table === undefined) {
-      table = { storage: memoryStorage(), names: new Map() }
-      tables.set(self, table)
-    }
-    let name = value.name
-    if (name === undefined) {
-      const base = `${className(self, context, replacement)}.${memberName(context)}`
-      name = base
-      for (let n = 2; (table.names.get(name) ?? decoration) !== decoration; n++) name = `${base}~${n}`
-      table.names.set(name, decoration)
-    }
-    return cacheValue(method, { ...value, storage: table.storage, name }) as Wrapper
-  }
-  const replacement = function cachedMember(this: unknown, ...args: unknown[]): unknown {
-    const self = receiver(this, '@cached', context)
-    let wrapper = wrappers.get(self)
-    if (wrapper === undefined) {
-      wrapper = create(self)
-      wrappers.set(self, wrapper)
-    }
-    return wrapper.apply(self, args)
-  }
-  return mirrorFunction(replacement, method)
-}
-
-function sharedReplacement(
-  method: AnyFunction,
-  context: Context,
-  value: CacheValueOptions,
-  instanceKey: ((self: unknown) => unknown) | undefined,
-): Wrapper {
-  const skip = instanceKey === undefined ? 0 : 1
-  const { key, ignoreArgs } = value
-  // The instance id is the first argument of the wrapped function, so it is the first part of every key.
-  const options: CacheValueOptions = {
-    ...value,
-    ...(skip === 1 && key !== undefined && { key: (id: unknown, ...args: unknown[]) => [id, key(...args)] }),
-    ...(skip === 1 && ignoreArgs !== undefined && { ignoreArgs: ignoreArgs.map((i) => i + 1) }),
-  }
-  const async = method instanceof AsyncFunction || (value.storage as AnyStorage).async
-  // One wrapper for an instance member; one per receiving class for a static one (its `this` is that class).
-  const byClass = new WeakMap<object, Wrapper>()
-  let single: Wrapper | undefined
-  const wrapperFor = (self: object): Wrapper => {
-    const found = context.static ? byClass.get(self) : single
-    if (found !== undefined) return found
-    const name = `${className(self, context, replacement)}.${memberName(context)}`
-    const call = function (this: unknown, ...args: unknown[]): unknown {
-      return method.apply(this, skip === 0 ? args : args.slice(1))
-    }
-    const fn =
-      method instanceof AsyncFunction
-        ? async function (this: unknown, ...args: unknown[]) {
-            return call.apply(this, args)
-          }
-        : call
-    // An implicit name (fn.name), so the duplicate-name guard still catches two classes of the same name.
-    Object.defineProperty(fn, 'name', { value: name })
-    const wrapper = cacheValue(fn, options) as Wrapper
-    if (context.static) byClass.set(self, wrapper)
-    else single = wrapper
-    return wrapper
-  }
-  const replacement = function cachedMember(this: unknown, ...args: unknown[]): unknown {
-    const self = receiver(this, '@cached', context)
-    const wrapper = wrapperFor(self)
-    if (instanceKey === undefined) return wrapper.apply(self, args)
-    const id = instanceKey(self)
-    if ((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id))) {
-      return wrapper.call(self, id, ...args)
-    }
-    const functionName = wrapper.name
-    const error = new KeyError(
-      `${functionName}: instanceKey returned ${describe(id)}; it must return a non-empty string or a finite number that identifies the instance the same way in every replica, e.g. (self) => self.tenantId`,
-      { path: 'instanceKey(this)', valueType: id === null ? 'null' : typeof id, functionName },
-    )
-    if (async) return Promise.reject(error)
-    throw error
-  }
-  // Built when the first instance is constructed (the class, for a static member), so option errors surface there.
-  context.addInitializer(function (this: unknown) {
-    wrapperFor(this as object)
-  })
-  return mirrorFunction(replacement, method)
 }
