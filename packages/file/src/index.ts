@@ -1,54 +1,20 @@
-import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import {
-  type AsyncStorage,
-  type Codec,
-  ConfigError,
-  MemokitError,
-  resolveCodec,
-  type SetOptions,
-  type Storage,
-  type StorageOp,
-} from '@memokit/core'
-import {
-  createWriteTracker,
-  defaultPrefix,
-  describeValue,
-  rejectUnknownOptions,
-  resolveEntryTtl,
-  storageFailure,
-} from '@memokit/core/backend'
-import { addTask, type Ctx, getTask, setTask } from './engine'
+/**
+ * The two file storages: `fileStorage` (promises) and `fileStorageSync`. Each maps the storage members onto the
+ * algorithms they share (engine.ts, lease-engine.ts, remove.ts) and its own driver (fs-ops.ts); the options and
+ * their checks are in options.ts.
+ */
+import { type AsyncStorage, MemokitError, type SetOptions, type Storage, type StorageOp } from '@memokit/core'
+import { createWriteTracker, resolveEntryTtl, storageFailure } from '@memokit/core/backend'
+import { addTask, getTask, setTask } from './engine'
 import { asyncOps, syncOps } from './fs-ops'
 import { runAsync, runSync, type Task } from './io'
-import { encodeDirName, entryPaths } from './layout'
+import { entryPaths } from './layout'
 import { clearLeasedTask, deleteLeasedTask, pruneLeaseTask } from './lease-engine'
 import { type LeaseMember, leaseCalls } from './lease-members'
+import { type FileStorageOptions, prepare } from './options'
 import { pruneTask } from './remove'
 
-/** Options of {@link fileStorage} and {@link fileStorageSync}. */
-export interface FileStorageOptions {
-  /**
-   * The cache directory; created (with parents) on the first write. Resolved to an absolute path once, when the
-   * storage is created. Several processes may share it.
-   * @example '/var/cache/my-service'
-   */
-  readonly dir: string
-  /**
-   * Separates caches sharing `dir`: entries live under `${dir}/<encoded prefix>/`. Default: `'memokit/<name>'`,
-   * `<name>` being your application's package.json `name` (see README, "Default prefix"), so two applications
-   * given one `dir` never share entries; replicas of one application do.
-   * @example 'billing-v2'
-   */
-  readonly prefix?: string
-  /** Turns entries into file contents. Default: `createCodec()` from `@memokit/core`. */
-  readonly codec?: Codec
-  /**
-   * Age in ms after which `prune()` treats a temp file as a crashed write's leftover and removes it.
-   * Default: 60,000 (a minute; a write takes milliseconds).
-   */
-  readonly tempFileMaxAgeMs?: number
-}
+export type { FileStorageOptions } from './options'
 
 /** Members both file storages add to the storage contract. */
 interface FileStorageExtras<Count> {
@@ -81,43 +47,6 @@ export interface FileStorageSync
   readonly scope: string
   /** Atomic across processes sharing `dir` (a hard link that fails if the entry exists). Always present. */
   add(namespace: string, key: string, value: unknown, options?: SetOptions): boolean
-}
-
-const OPTIONS = ['dir', 'prefix', 'codec', 'tempFileMaxAgeMs'] as const
-
-interface Prepared {
-  readonly dir: string
-  readonly prefixDir: string
-  readonly scope: string
-  readonly ctx: Ctx
-}
-
-/** Validates the options (before anything touches the disk) and resolves the paths. */
-function prepare(options: FileStorageOptions, entry: string): Prepared {
-  rejectUnknownOptions(entry, options, OPTIONS, `${entry}({ dir: '.cache/memokit' })`)
-  const { dir, prefix: givenPrefix, tempFileMaxAgeMs = 60_000 } = options
-  if (typeof dir !== 'string' || dir === '') {
-    throw new ConfigError('dir', `${entry}(): dir must be a non-empty path string, got ${describeValue(dir)}`)
-  }
-  if (givenPrefix !== undefined && typeof givenPrefix !== 'string') {
-    throw new ConfigError('prefix', `${entry}(): prefix must be a string, got ${describeValue(givenPrefix)}`)
-  }
-  const codec = resolveCodec(options.codec, `${entry}()`)
-  if (!(typeof tempFileMaxAgeMs === 'number' && Number.isFinite(tempFileMaxAgeMs) && tempFileMaxAgeMs > 0)) {
-    throw new ConfigError(
-      'tempFileMaxAgeMs',
-      `${entry}(): tempFileMaxAgeMs must be a positive number of ms, got ${describeValue(tempFileMaxAgeMs)}`,
-    )
-  }
-  // Any string is a valid prefix here (directory names encode UTF-16 code units, lone surrogates included).
-  const prefix = givenPrefix ?? defaultPrefix(entry)
-  const absolute = resolve(dir)
-  return {
-    dir: absolute,
-    prefixDir: resolve(absolute, encodeDirName(prefix)),
-    scope: `${pathToFileURL(absolute).href}?prefix=${encodeURIComponent(prefix)}`,
-    ctx: { prefix, codec, tempFileMaxAgeMs },
-  }
 }
 
 const NAME = 'file'
