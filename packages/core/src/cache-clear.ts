@@ -49,6 +49,47 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
 ): (...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S>> {
   const entry = 'cacheClear'
   resolveFunction(entry, fn)
+  const { storage, clearSync, clearAsync } = createClearer(entry, options)
+  const settle = async (outcome: Promise<unknown>): Promise<unknown> => {
+    let value: unknown
+    try {
+      value = await outcome
+    } catch (error) {
+      await (storage.async ? clearAsync() : clearSync())
+      throw error
+    }
+    const toThrow = await (storage.async ? clearAsync() : clearSync())
+    if (toThrow !== undefined) throw toThrow
+    return value
+  }
+
+  const wrapper = function clearing(this: unknown, ...args: unknown[]): unknown {
+    let result: unknown
+    try {
+      result = fn.apply(this, args)
+    } catch (error) {
+      if (storage.async) return clearAsync().then(() => Promise.reject(error))
+      clearSync()
+      throw error
+    }
+    if (isPromiseLike(result) || storage.async) return settle(Promise.resolve(result))
+    const toThrow = clearSync()
+    if (toThrow !== undefined) throw toThrow
+    return result
+  }
+  mirrorFunction(wrapper, fn)
+  return wrapper as never
+}
+
+/** A clear of each namespace: what a failed one throws in strict mode (undefined when all succeeded or fail open). */
+interface Clearer {
+  readonly storage: AnyStorage
+  readonly clearSync: () => unknown
+  readonly clearAsync: () => Promise<unknown>
+}
+
+/** cacheClear's options, resolved: every mistake is a ConfigError before anything runs. */
+function resolveClearOptions(entry: string, options: CacheClearOptions) {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('namespaces', `${entry}: pass an options object with the namespaces to clear`)
   }
@@ -66,9 +107,12 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
   const storage = resolveStorage(entry, options.storage)
   const failOpen = resolveBoolean(entry, 'failOpen', options.failOpen, true)
   const report = createReporter(storage, resolveHook<(r: ErrorReport) => void>(entry, 'onError', options.onError))
-
   const unused = unusedNamespaceCheck(entry, storage, namespaces, options.storage === undefined)
+  return { namespaces, storage, failOpen, report, unused }
+}
 
+function createClearer(entry: string, options: CacheClearOptions): Clearer {
+  const { namespaces, storage, failOpen, report, unused } = resolveClearOptions(entry, options)
   // Reports a failed clear and retries it in the background; returns the failure to throw in strict mode.
   const failed = (namespace: string, ticket: number, error: unknown): unknown => {
     const failure = toStorageError(storage, 'clear', error)
@@ -100,7 +144,6 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
     }
     return toThrow
   }
-  // What a failed clear of `namespace` throws in strict mode; undefined when it succeeded or fails open.
   const clearOne = async (namespace: string): Promise<unknown> => {
     invalidateFlights(storage, namespace)
     // Writes issued before this clear must land before it, or they would bring back what it removes.
@@ -119,35 +162,7 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
     const results = await Promise.all(namespaces.map(clearOne))
     return results.find((toThrow) => toThrow !== undefined)
   }
-  const settle = async (outcome: Promise<unknown>): Promise<unknown> => {
-    let value: unknown
-    try {
-      value = await outcome
-    } catch (error) {
-      await (storage.async ? clearAsync() : clearSync())
-      throw error
-    }
-    const toThrow = await (storage.async ? clearAsync() : clearSync())
-    if (toThrow !== undefined) throw toThrow
-    return value
-  }
-
-  const wrapper = function clearing(this: unknown, ...args: unknown[]): unknown {
-    let result: unknown
-    try {
-      result = fn.apply(this, args)
-    } catch (error) {
-      if (storage.async) return clearAsync().then(() => Promise.reject(error))
-      clearSync()
-      throw error
-    }
-    if (isPromiseLike(result) || storage.async) return settle(Promise.resolve(result))
-    const toThrow = clearSync()
-    if (toThrow !== undefined) throw toThrow
-    return result
-  }
-  mirrorFunction(wrapper, fn)
-  return wrapper as never
+  return { storage, clearSync, clearAsync }
 }
 
 /**
