@@ -53,11 +53,13 @@ async function freePorts(count: number): Promise<number[]> {
   return ports
 }
 
-async function getStats(url: string): Promise<Stats> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`)
-  return (await response.json()) as Stats
+/** A request to a replica, answered with JSON within 2 s (else it throws). */
+export async function fetchJson<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(2000) })
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${response.status}`)
+  return (await response.json()) as T
 }
+const getStats = (url: string) => fetchJson<Stats>(url)
 
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null

@@ -1,7 +1,15 @@
 // A Fastify service whose origin is PostgreSQL, cached in Redis with memokit. Run as many replicas as you like
 // (PORT=3001, PORT=3002, ...): they share one cache through Redis, and a write on one clears it for all of them.
-import { cacheClear, cacheReference, cacheValue, type ErrorReport, type FreshnessOptions } from '@memokit/core'
-import { redisStorage } from '@memokit/redis'
+import {
+  cacheClear,
+  cacheReference,
+  cacheValue,
+  type ErrorReport,
+  type FreshnessOptions,
+  memoryStorage,
+  tieredStorage,
+} from '@memokit/core'
+import { redisBus, redisStorage } from '@memokit/redis'
 import Fastify from 'fastify'
 import pg from 'pg'
 import { createClient } from 'redis'
@@ -14,20 +22,31 @@ const cachePrefix = process.env.CACHE_PREFIX
 
 // How long values stay fresh, and what happens after. A real service picks one; the load script starts one pair
 // of replicas per policy (CACHE_MODE) to compare them. The dataset's ttl is short so that a 15 s run sees expiries.
+type Policy = Record<'users' | 'dataset', FreshnessOptions & { singleFlight?: 'distributed' }>
+// Past ttl, serve the stale value at once and refresh it behind (swr); PostgreSQL failing or slower than the
+// soft timeout: serve the last good value (for up to an hour); a query still running after 2 s frees its callers.
+const stale = {
+  users: { ttl: '30s', swr: '1m', staleIfError: '1h', timeout: { soft: '100ms', hard: '2s' } },
+  dataset: { ttl: '2s', swr: '1m', staleIfError: '1h', timeout: { soft: '100ms', hard: '2s' } },
+} satisfies Policy
+// The same, with one computation per key across every replica: a miss whose key another replica is computing
+// waits (up to timeout.hard) for that replica's value, and a stale value is refreshed by one replica, not each.
+const distributed = {
+  users: { ...stale.users, singleFlight: 'distributed' },
+  dataset: { ...stale.dataset, singleFlight: 'distributed' },
+} satisfies Policy
 const policies = {
   // Single tier, fixed expiry: once an entry expires, the next caller (one per key and replica) waits for PostgreSQL.
   ttl: { users: { ttl: '30s' }, dataset: { ttl: '2s' } },
-  // Past ttl, serve the stale value at once and refresh it behind (swr); PostgreSQL failing or slower than the
-  // soft timeout: serve the last good value (for up to an hour); a query still running after 2 s frees its callers.
-  stale: {
-    users: { ttl: '30s', swr: '1m', staleIfError: '1h', timeout: { soft: '100ms', hard: '2s' } },
-    dataset: { ttl: '2s', swr: '1m', staleIfError: '1h', timeout: { soft: '100ms', hard: '2s' } },
-  },
-} satisfies Record<string, Record<'users' | 'dataset', FreshnessOptions>>
+  stale,
+  distributed,
+  // `distributed` over two tiers: each replica's memory in front of Redis (see the storage below).
+  tiered: distributed,
+} satisfies Record<string, Policy>
 
 const cacheMode = process.env.CACHE_MODE ?? 'stale'
 if (cacheMode !== 'off' && !(cacheMode in policies)) {
-  throw new Error(`CACHE_MODE must be off, ttl or stale, not ${cacheMode}`)
+  throw new Error(`CACHE_MODE must be off or one of ${Object.keys(policies).join(', ')}, not ${cacheMode}`)
 }
 const policy = cacheMode === 'off' ? undefined : policies[cacheMode as keyof typeof policies]
 
@@ -99,7 +118,13 @@ async function renameUser(id: number, name: string): Promise<User | null> {
 
 // The cache: reads through cacheValue, writes through cacheClear (which clears the users namespace on every
 // replica, because they all read the same Redis).
-const storage = redisStorage({ client: redis(redisUrl), prefix: cachePrefix })
+const shared = redisStorage({ client: redis(redisUrl), prefix: cachePrefix })
+// CACHE_MODE=tiered: two tiers, this replica's memory (L1) in front of the shared Redis (L2). An L1 hit costs no
+// round trip. A write or clear goes to Redis, then this replica's L1, then out on the bus (Redis pub/sub, two
+// connections of its own), which drops the copies in the other replicas' L1s: cacheClear below reaches them too.
+const bus = cacheMode === 'tiered' ? redisBus({ url: redisUrl }) : undefined
+const tier = bus && tieredStorage({ l1: memoryStorage({ maxEntries: 10_000 }), l2: shared, bus })
+const storage = tier ?? shared
 const onError = (report: ErrorReport) =>
   app.log.warn({ err: report.error, op: report.op, key: report.key }, `cache ${report.op} failed`)
 
@@ -151,7 +176,9 @@ app.get('/stats', async () => ({ requests, originQueries, cache: cacheMode }))
 
 async function shutdown() {
   await app.close() // stop taking requests, finish the ones in flight
-  await storage.close() // wait for cache writes already sent
+  await tier?.close() // stop the heartbeat and unsubscribe
+  await bus?.close?.() // close the bus's own connections
+  await shared.close() // wait for cache writes already sent
   await redis.clear() // close the Redis client
   await database.clear() // end the pool
 }
@@ -178,5 +205,6 @@ try {
   await database.clear()
   process.exit(1)
 }
+await tier?.ready // subscribed to the bus (or the attempt failed, and is retried: the L1 waits for it)
 await app.listen({ host: '127.0.0.1', port })
 console.log(`http-service listening on http://127.0.0.1:${port} (cache: ${cacheMode})`)
