@@ -177,7 +177,7 @@ app.get('/stats', async () => ({ requests, originQueries, cache: cacheMode }))
 async function shutdown() {
   await app.close() // stop taking requests, finish the ones in flight
   await tier?.close() // stop the heartbeat and unsubscribe
-  await bus?.close?.() // close the bus's own connections
+  await bus?.close() // close the bus's own connections
   await shared.close() // wait for cache writes already sent
   await redis.clear() // close the Redis client
   await database.clear() // end the pool

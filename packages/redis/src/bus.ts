@@ -34,6 +34,15 @@ function failure(link: BusLink, what: string, cause?: unknown): StorageError {
   return new StorageError(message, { storage: NAME, op: 'connect' }, cause === undefined ? undefined : { cause })
 }
 
+/** The bus {@link redisBus} returns: a {@link Bus} whose `close` is always there. */
+export interface RedisBus extends Bus {
+  /**
+   * Unsubscribes and closes the connections the bus opened itself (its subscriber, and from `url` its publisher);
+   * a client you passed in stays open. Later publishes and subscriptions reject. Idempotent.
+   */
+  close(): Promise<void>
+}
+
 /**
  * An invalidation {@link Bus} over Redis pub/sub for `tieredStorage` (from `@memokit/core`): `PUBLISH`/`SUBSCRIBE`
  * on a standalone or Sentinel server, sharded `SPUBLISH`/`SSUBSCRIBE` on a cluster (a channel lives on one shard).
@@ -47,7 +56,7 @@ function failure(link: BusLink, what: string, cause?: unknown): StorageError {
  * const bus = redisBus({ client: createClient({ url: 'redis://127.0.0.1:6379' }) })
  * const bus = redisBus({ url: 'redis://127.0.0.1:6379' })
  */
-export function redisBus(options: RedisBusOptions): Bus {
+export function redisBus(options: RedisBusOptions): RedisBus {
   const resolved = resolveBusOptions(options)
   const timeoutMs = resolved.operationTimeoutMs
   const subscriptions = new Set<Subscription>()

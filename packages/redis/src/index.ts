@@ -1,5 +1,5 @@
 export { DEFAULT_OPERATION_TIMEOUT_MS } from '@memokit/core/backend'
-export type { RedisBusOptions } from './bus'
+export type { RedisBus, RedisBusOptions } from './bus'
 export { redisBus } from './bus'
 export type {
   EvalOptions,

@@ -1,9 +1,11 @@
 // Type tests of the public API, checked by `tsc` (not run by jest).
-import type { AsyncStorage } from '@memokit/core'
+import type { AsyncStorage, Bus } from '@memokit/core'
 import {
   type IoredisCompatibleClient,
+  type RedisBus,
   type RedisCompatibleClient,
   type RedisStorage,
+  redisBus,
   redisStorage,
 } from '@memokit/redis'
 import { expectTypeOf } from 'expect-type'
@@ -27,6 +29,11 @@ expectTypeOf(redisStorage({ url: 'redis://127.0.0.1:6379' })).toEqualTypeOf<Redi
 expectTypeOf<RedisStorage>().toMatchTypeOf<AsyncStorage>()
 expectTypeOf<RedisStorage['add']>().returns.toEqualTypeOf<Promise<boolean>>()
 expectTypeOf<RedisStorage['close']>().returns.toEqualTypeOf<Promise<void>>()
+
+// The bus is a core Bus whose close is always present: no `bus.close?.()` at shutdown.
+expectTypeOf(redisBus({ url: 'redis://127.0.0.1:6379' })).toEqualTypeOf<RedisBus>()
+expectTypeOf<RedisBus>().toMatchTypeOf<Bus>()
+expectTypeOf<RedisBus['close']>().returns.toEqualTypeOf<Promise<void>>()
 
 export function compileOnly(): void {
   redisStorage({ client: createClient(), prefix: 'app', operationTimeoutMs: 250 })
