@@ -28,13 +28,16 @@ export interface Bus {
   readonly name: string
   /**
    * Sends `payload` to every subscriber of `channel`, this process's own subscribers included (core ignores its own
-   * messages). Resolves once the transport accepted it; rejects on failure. Delivery is at most once.
+   * messages). Resolves once the transport accepted it; rejects on failure. Delivery is at most once. Must settle
+   * within a bound (the transport's timeout): `tieredStorage` keeps the process alive while an invalidation is sent.
    */
   publish(channel: string, payload: string): Promise<void>
   /**
    * Subscribes to `channel`; resolves with an unsubscribe function once the subscription is confirmed (after the
    * first `'up'`). Rejects when the transport cannot subscribe at all. Resubscribing after a lost connection is the
-   * transport's job: it reports `'down'`, then `'up'` once subscribed again.
+   * transport's job: it reports `'down'`, then `'up'` once subscribed again. Must settle within a bound, like
+   * `publish`: the first attempt keeps the process alive (`tieredStorage`'s `ready`). The transport's own
+   * connections should not keep the process alive otherwise (unref them).
    */
   subscribe(channel: string, handlers: BusHandlers): Promise<() => Promise<void>>
   /** Releases the connections the bus opened itself; a client passed in by the user stays open. */

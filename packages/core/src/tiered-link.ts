@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto'
 import type { BusHandlers, BusState } from './bus'
 import { type BusInvalidation, decodeBusMessage } from './bus-protocol'
 import type { ResolvedTiered, TieredEvent, TieredFlushReason } from './tiered-options'
-import { createPublisher, createSequenceCheck } from './tiered-sequence'
+import { createKeepAlive, createPublisher, createSequenceCheck } from './tiered-sequence'
 
 export interface BusLink {
   /** Whether the L1 may be read and written now. */
@@ -40,7 +40,8 @@ export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLin
   const { channel, heartbeat, heartbeatTimeout } = resolved
   const id = randomUUID()
   const sequence = createSequenceCheck()
-  const publisher = createPublisher(bus, channel, id, (error) => target.emit({ type: 'publish-failed', error }))
+  const hold = createKeepAlive()
+  const publisher = createPublisher(bus, channel, id, (error) => target.emit({ type: 'publish-failed', error }), hold)
   let transportUp = false
   let heartbeatOk = true
   let lastOwnBeat = 0
@@ -128,19 +129,20 @@ export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLin
   }
   const timer = setInterval(tick, heartbeat)
   timer.unref()
-  const ready = subscribe()
+  // The first attempt holds the process: `await tier.ready` must not be the end of a script.
+  const ready = hold(subscribe())
   return {
     usable: () => transportUp && heartbeatOk && !closed,
     publish: send,
     ready,
-    async close() {
-      if (closed) return
+    close() {
+      if (closed) return Promise.resolve()
       closed = true
       clearInterval(timer)
-      await publisher.settled()
       const stop = unsubscribe
       unsubscribe = undefined
-      if (stop !== undefined) await stop()
+      // Awaited by the caller: held, as the first subscription is.
+      return hold(publisher.settled().then(() => stop?.()))
     },
   }
 }

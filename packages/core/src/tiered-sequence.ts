@@ -13,11 +13,35 @@ export interface Publisher {
   settled(): Promise<unknown>
 }
 
+/**
+ * Keeps the process alive while `work` is under way, though the bus's sockets are unref'd (a subscription must not
+ * keep a process alive by itself): a script that awaits `ready`, or writes and exits, would otherwise end before its
+ * subscription or its invalidation got through. One ref'd timer while anything is held; the bus bounds each
+ * operation, so nothing is held for long.
+ */
+export function createKeepAlive(): <T>(work: Promise<T>) => Promise<T> {
+  let held = 0
+  let timer: ReturnType<typeof setInterval> | undefined
+  const release = (): void => {
+    if (--held === 0) {
+      clearInterval(timer)
+      timer = undefined
+    }
+  }
+  return (work) => {
+    // Never fires (about 12 days): it only holds the event loop open.
+    if (held++ === 0) timer = setInterval(() => {}, 2 ** 30)
+    work.then(release, release)
+    return work
+  }
+}
+
 export function createPublisher(
   bus: Bus,
   channel: string,
   sender: string,
   failed: (error: unknown) => void,
+  hold: <T>(work: Promise<T>) => Promise<T>,
 ): Publisher {
   const publishing = new Set<Promise<void>>()
   let seq = 0
@@ -32,6 +56,8 @@ export function createPublisher(
         sent = Promise.reject(error)
       }
       const tracked = sent.catch(failed)
+      // An invalidation was caused by a caller's write; a heartbeat is the link's own, and must not hold the process.
+      if (invalidation.kind !== 'heartbeat') hold(tracked)
       publishing.add(tracked)
       void tracked.finally(() => publishing.delete(tracked))
     },

@@ -8,13 +8,16 @@ export type { RedisBusOptions } from './bus-options'
 
 const NAME = 'redis-bus'
 
-/** Races `work` with a timer; a failure or the timeout becomes a StorageError naming the operation and server. */
-function bounded<T>(link: BusLink, timeoutMs: number, op: string, work: Promise<T>): Promise<T> {
+/**
+ * Races `work` with a timer; a failure or the timeout becomes a StorageError naming the operation and server.
+ * `hold`: the timer keeps the process alive meanwhile (the bus's sockets don't), for what the user awaits itself.
+ */
+function bounded<T>(link: BusLink, timeoutMs: number, op: string, work: Promise<T>, hold = false): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(failure(link, `${op} timed out after ${timeoutMs} ms (operationTimeoutMs)`))
     }, timeoutMs)
-    timer.unref()
+    if (!hold) timer.unref()
     work.then(
       (value) => {
         clearTimeout(timer)
@@ -130,7 +133,7 @@ export function redisBus(options: RedisBusOptions): RedisBus {
       closed = true
       for (const sub of subscriptions) sub.stop()
       subscriptions.clear()
-      await bounded(link, timeoutMs, 'close', link.close()).catch(() => {})
+      await bounded(link, timeoutMs, 'close', link.close(), true).catch(() => {})
     },
   }
 }

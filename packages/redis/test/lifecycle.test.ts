@@ -17,6 +17,7 @@ const BASE = envPort('REDIS_SPARE_PORT', 7200)
 const DOWN_PORT = BASE + 9
 const ROOT = resolve(__dirname, '../../..')
 const FIXTURE = resolve(__dirname, 'fixtures/no-close.ts')
+const TIER_FIXTURE = resolve(__dirname, 'fixtures/tier-no-close.ts')
 
 let server: RedisProcess
 let raw: ReturnType<typeof createClient>
@@ -165,12 +166,12 @@ describe('failures name the server', () => {
 })
 
 describe('a script that never calls close()', () => {
-  const runScript = (url: string): Promise<{ stdout: string; ms: number; code: number | null }> =>
-    new Promise((done) => {
+  const runScript = (url: string, fixture = FIXTURE, ...args: string[]) =>
+    new Promise<{ stdout: string; ms: number; code: number | null }>((done) => {
       const start = performance.now()
       const child = execFile(
         process.execPath,
-        ['--import', 'tsx', FIXTURE, url, uid('noclose')],
+        ['--import', 'tsx', fixture, url, ...(args.length > 0 ? args : [uid('noclose')])],
         { cwd: ROOT, timeout: 15_000, killSignal: 'SIGKILL' },
         (error, stdout) => {
           done({ stdout, ms: performance.now() - start, code: error ? (child.exitCode ?? -1) : 0 })
@@ -191,5 +192,34 @@ describe('a script that never calls close()', () => {
     expect(JSON.parse(result.stdout)).toEqual({ first: 49, second: 49, calls: 2 })
     expect(result.code).toBe(0)
     expect(result.ms).toBeLessThan(10_000)
+  }, 20_000)
+
+  // Two tiers: the bus's sockets are unref'd, so a script that awaited `ready`, or the tier's or the bus's close(),
+  // used to end right there (exit code 13: an unsettled top-level await), the rest of it never run.
+  it('with two tiers, runs past `await tier.ready` and exits by itself', async () => {
+    const result = await runScript(server.url, TIER_FIXTURE, uid('tier'), 'ready')
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toEqual({ read: 42 })
+    expect(result.ms).toBeLessThan(8000)
+  }, 20_000)
+
+  it("with two tiers, gets past closing the tier and the bus, and the write's invalidation reached the bus", async () => {
+    const prefix = uid('tierw')
+    const heard: string[] = []
+    const listener = raw.duplicate()
+    listener.on('error', () => {})
+    await listener.connect()
+    await listener.pSubscribe('memokit:bus:*', (message) => {
+      heard.push(message)
+    })
+    try {
+      const result = await runScript(server.url, TIER_FIXTURE, prefix, 'close')
+      expect(result.code).toBe(0)
+      expect(JSON.parse(result.stdout)).toEqual({ closed: true })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(heard.some((payload) => payload.includes(`written-${prefix}`))).toBe(true)
+    } finally {
+      listener.destroy()
+    }
   }, 20_000)
 })
