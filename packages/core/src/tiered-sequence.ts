@@ -21,16 +21,17 @@ export interface Publisher {
  */
 export function createKeepAlive(): <T>(work: Promise<T>) => Promise<T> {
   let held = 0
-  let timer: ReturnType<typeof setInterval> | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
   const release = (): void => {
     if (--held === 0) {
-      clearInterval(timer)
+      clearTimeout(timer)
       timer = undefined
     }
   }
   return (work) => {
-    // Never fires (about 12 days): it only holds the event loop open.
-    if (held++ === 0) timer = setInterval(() => {}, 2 ** 30)
+    // Never fires in practice (about 12 days): it only holds the event loop open. A timeout, not an interval, so a
+    // fake clock's runAllTimers runs it once instead of forever.
+    if (held++ === 0) timer = setTimeout(() => {}, 2 ** 30)
     work.then(release, release)
     return work
   }
