@@ -47,18 +47,25 @@ const KINDS = { keys: 'k', prefix: 'p', namespace: 'n', tags: 't', heartbeat: 'h
 
 /** Encodes a message for {@link Bus.publish}. */
 export function encodeBusMessage(message: BusMessage): string {
-  const head = [BUS_PROTOCOL_VERSION, message.sender, message.seq, KINDS[message.kind]]
-  switch (message.kind) {
-    case 'keys':
-      return JSON.stringify([...head, message.namespace, message.op === 'set' ? 's' : 'd', message.keys])
+  return encodeBusPayload(message.sender, message.seq, message)
+}
+
+/** {@link encodeBusMessage} of `invalidation` from `sender` at `seq`, without building the message object. */
+export function encodeBusPayload(sender: string, seq: number, invalidation: BusInvalidation): string {
+  const kind = KINDS[invalidation.kind]
+  switch (invalidation.kind) {
+    case 'keys': {
+      const op = invalidation.op === 'set' ? 's' : 'd'
+      return JSON.stringify([BUS_PROTOCOL_VERSION, sender, seq, kind, invalidation.namespace, op, invalidation.keys])
+    }
     case 'prefix':
-      return JSON.stringify([...head, message.namespace, message.prefix])
+      return JSON.stringify([BUS_PROTOCOL_VERSION, sender, seq, kind, invalidation.namespace, invalidation.prefix])
     case 'namespace':
-      return JSON.stringify([...head, message.namespace])
+      return JSON.stringify([BUS_PROTOCOL_VERSION, sender, seq, kind, invalidation.namespace])
     case 'tags':
-      return JSON.stringify([...head, message.namespace, message.tags])
+      return JSON.stringify([BUS_PROTOCOL_VERSION, sender, seq, kind, invalidation.namespace, invalidation.tags])
     case 'heartbeat':
-      return JSON.stringify(head)
+      return JSON.stringify([BUS_PROTOCOL_VERSION, sender, seq, kind])
   }
 }
 
@@ -78,14 +85,16 @@ export function decodeBusMessage(payload: string): BusMessage | UnreadableMessag
   if (version !== BUS_PROTOCOL_VERSION) return { unreadable: 'version', version }
   if (typeof sender !== 'string' || !Number.isSafeInteger(seq) || (seq as number) < 1)
     return { unreadable: 'malformed' }
-  const from = { sender, seq: seq as number }
-  if (kind === 'h') return { ...from, kind: 'heartbeat' }
+  // Literals, not `{ ...from, kind }`: on Node 20 a spread followed by more properties takes about 1 us (V8's slow
+  // path), and every replica decodes every message.
+  const n = seq as number
+  if (kind === 'h') return { kind: 'heartbeat', sender, seq: n }
   if (typeof namespace !== 'string') return { unreadable: 'malformed' }
-  if (kind === 'n') return { ...from, kind: 'namespace', namespace }
-  if (kind === 'p' && typeof a === 'string') return { ...from, kind: 'prefix', namespace, prefix: a }
-  if (kind === 't' && isStrings(a)) return { ...from, kind: 'tags', namespace, tags: a }
+  if (kind === 'n') return { kind: 'namespace', namespace, sender, seq: n }
+  if (kind === 'p' && typeof a === 'string') return { kind: 'prefix', namespace, prefix: a, sender, seq: n }
+  if (kind === 't' && isStrings(a)) return { kind: 'tags', namespace, tags: a, sender, seq: n }
   if (kind === 'k' && (a === 's' || a === 'd') && isStrings(b)) {
-    return { ...from, kind: 'keys', op: a === 's' ? 'set' : 'delete', namespace, keys: b }
+    return { kind: 'keys', op: a === 's' ? 'set' : 'delete', namespace, keys: b, sender, seq: n }
   }
   return { unreadable: 'malformed' }
 }

@@ -60,9 +60,13 @@ export interface FreshnessPolicy {
 }
 
 /** What a write of `value` at `now` stores: the physical TTL and the timeline, or `false` for "don't store". */
+/** An entry's meta while a write builds it (fields set one by one, in the order the entry stores them). */
+export type WriteMeta = { -readonly [K in keyof EntryMeta]: EntryMeta[K] }
+
 export interface WriteTimes {
   readonly ttl: number | undefined
-  readonly meta: EntryMeta | undefined
+  /** A new object per write: the caller may add to it. */
+  readonly meta: WriteMeta | undefined
 }
 
 const windowOf = (option: PerResult | undefined, value: unknown): number => {
@@ -88,11 +92,10 @@ export function writeTimes(policy: FreshnessPolicy, value: unknown, now: number)
       : 'fraction' in ahead
         ? now + ahead.fraction * fresh
         : Math.max(now, staleAt - ahead.beforeMs)
-  const meta: EntryMeta = {
-    staleAt,
-    ...(refreshAt === undefined ? {} : { refreshAt }),
-    ...(swr > 0 ? { swrUntil: staleAt + swr } : {}),
-    ...(staleIfError > 0 ? { errorUntil: staleAt + staleIfError } : {}),
-  }
+  // Set one by one rather than spread in: conditional spreads cost several times as much per write (Node 20).
+  const meta: WriteMeta = { staleAt }
+  if (refreshAt !== undefined) meta.refreshAt = refreshAt
+  if (swr > 0) meta.swrUntil = staleAt + swr
+  if (staleIfError > 0) meta.errorUntil = staleAt + staleIfError
   return { ttl: staleAt + Math.max(swr, staleIfError) - now, meta }
 }

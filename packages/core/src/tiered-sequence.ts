@@ -3,7 +3,7 @@
  * sender for messages lost in between.
  */
 import type { Bus } from './bus'
-import { type BusInvalidation, type BusMessage, encodeBusMessage } from './bus-protocol'
+import { type BusInvalidation, type BusMessage, encodeBusPayload } from './bus-protocol'
 import type { TieredFlushReason } from './tiered-options'
 
 export interface Publisher {
@@ -49,7 +49,7 @@ export function createPublisher(
   return {
     send(invalidation) {
       // The number is taken even if the publish fails: receivers then see the gap, which is what makes it safe.
-      const payload = encodeBusMessage({ ...invalidation, sender, seq: ++seq } as BusMessage)
+      const payload = encodeBusPayload(sender, ++seq, invalidation)
       let sent: Promise<void>
       try {
         sent = bus.publish(channel, payload)

@@ -17,6 +17,18 @@ describe('bus protocol', () => {
     for (const message of messages) expect(decodeBusMessage(encodeBusMessage(message))).toEqual(message)
   })
 
+  it('writes the wire format replicas of other releases read: [version, sender, seq, kind, ...fields]', () => {
+    // Written out by hand from the protocol (bus-protocol.ts header): replicas mid-upgrade must agree byte for byte.
+    expect(messages.map(encodeBusMessage)).toEqual([
+      '[1,"s1",1,"h"]',
+      '[1,"s1",2,"k","users","s",["user:[1]","user:[\\"a\\"]"]]',
+      '[1,"s1",3,"k","ns with \\"quotes\\" and \\u0000","d",[]]',
+      '[1,"s2",9007199254740991,"p","users","user:"]',
+      '[1,"s2",4,"n",""]',
+      '[1,"s2",5,"t","users",["tenant:1"]]',
+    ])
+  })
+
   it('carries its version first, and reads any other version as unreadable, never throwing', () => {
     const payload = encodeBusMessage(messages[1] as BusMessage)
     expect(JSON.parse(payload)[0]).toBe(BUS_PROTOCOL_VERSION)
