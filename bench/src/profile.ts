@@ -127,8 +127,44 @@ if (which === 'S1') {
   await cached.clear()
   await client.del(Array.from({ length: keys }, (_, k) => `${prefix}:raw:${k}`))
   await client.quit()
+} else if (which === 'TIERSET') {
+  // Writes through two tiers (memory L1, Redis L2, redisBus) against writes to the bare L2, two replicas of each in
+  // this process, 16 writes in flight, in alternating rounds: CPU per write, this process only (the tier's is the
+  // L2 write, the bus message it publishes, and both replicas receiving and applying it). argv[3]: writes per round.
+  const { memoryStorage: memory, tieredStorage } = await import('@memokit/core')
+  const { redisBus, redisStorage } = await import('@memokit/redis')
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const prefix = `mkprofile-${process.pid}`
+  const l2s = [redisStorage({ url, prefix }), redisStorage({ url, prefix })]
+  const buses = [redisBus({ url }), redisBus({ url })]
+  const tiers = l2s.map((l2, i) => tieredStorage({ l1: memory(), l2, bus: buses[i] as (typeof buses)[0] }))
+  await Promise.all(tiers.map((t) => t.ready))
+  const writes = Number(process.argv[3] ?? 20_000)
+  const value = { id: 1, bio: 'x'.repeat(200) }
+  const cpuPerWrite = async (storage: (typeof l2s)[0] | (typeof tiers)[0]): Promise<number> => {
+    const cpu = process.cpuUsage()
+    for (let i = 0; i < writes; i += 16)
+      await Promise.all(Array.from({ length: 16 }, (_, j) => storage.set('ns', `k${(i + j) % 500}`, value)))
+    const used = process.cpuUsage(cpu)
+    return (used.user + used.system) / writes
+  }
+  const rounds: [number, number][] = []
+  for (let round = 0; round < 6; round++) {
+    const pair: [number, number] = [
+      await cpuPerWrite(l2s[0] as (typeof l2s)[0]),
+      await cpuPerWrite(tiers[0] as (typeof tiers)[0]),
+    ]
+    if (round > 0) rounds.push(pair)
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
+  const [bare, tier] = [median(rounds.map((r) => r[0])), median(rounds.map((r) => r[1]))]
+  console.error(
+    `TIERSET, us of CPU per write (median of 5 rounds): bare L2 ${bare.toFixed(1)}, two tiers + bus ${tier.toFixed(1)}`,
+  )
+  await tiers[0]?.clear('ns')
+  for (const closing of [...tiers, ...buses, ...l2s]) await closing.close()
 } else {
-  console.error(`unknown scenario ${which}; use S1, S2, S3, R1, R1OWN, R1RAW or R1PAIR`)
+  console.error(`unknown scenario ${which}; use S1, S2, S3, R1, R1OWN, R1RAW, R1PAIR or TIERSET`)
   process.exit(2)
 }
 console.log(which, s)
