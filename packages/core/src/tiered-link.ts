@@ -110,7 +110,8 @@ export function connectBus(resolved: ResolvedTiered, target: LinkTarget): BusLin
       },
       (error: unknown) => {
         subscribing = false
-        target.emit({ type: 'subscribe-failed', error })
+        // Closed meanwhile: the attempt ended because of it (the bus closed too), nothing to report.
+        if (!closed) target.emit({ type: 'subscribe-failed', error })
       },
     )
   }

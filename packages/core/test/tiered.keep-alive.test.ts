@@ -111,3 +111,30 @@ describe('tieredStorage keeps the process alive only for the work it was asked f
     expect(refTimers()).toBe(before)
   })
 })
+
+describe('tieredStorage closed while its first subscription is under way', () => {
+  it('reports nothing when that subscription then fails', async () => {
+    let fail: (error: Error) => void = () => {}
+    const bus: Bus = {
+      name: 'failing',
+      subscribe: () =>
+        new Promise((_, reject) => {
+          fail = reject
+        }),
+      publish: async () => {},
+    }
+    const events: string[] = []
+    const tier = tieredStorage({
+      l1: memoryStorage(),
+      l2: testL2().storage,
+      bus,
+      channel: 'keep-alive',
+      onEvent: (event) => events.push(event.type),
+    })
+    await tier.close()
+    fail(new Error('the bus closed'))
+    await tier.ready
+    await settle()
+    expect(events).not.toContain('subscribe-failed')
+  })
+})

@@ -71,6 +71,8 @@ const asText = (message: unknown): string => (typeof message === 'string' ? mess
 // The node-redis members the bus calls: a client, a Sentinel client, or a cluster (sharded pub/sub).
 interface NodeRedisPubSub extends Emitter {
   readonly isOpen: boolean
+  /** Connected and usable; `false` while it reconnects (commands would wait in its offline queue). */
+  readonly isReady?: boolean
   connect(): Promise<unknown>
   duplicate(overrides?: object): NodeRedisPubSub
   publish(channel: string, message: string): Promise<unknown>
@@ -87,10 +89,16 @@ interface NodeRedisPubSub extends Emitter {
 // Reconnect backoff of the connections the bus owns: 50, 100, 200, ... ms, capped at 1 s, until closed.
 const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50)
 
-/** Opens `client` once unless open; a failed attempt may be retried by the next call. */
-function connector(client: { readonly isOpen: boolean; connect(): Promise<unknown> }): () => Promise<void> {
+interface Connector {
+  /** Opens the client once unless open; a failed attempt may be retried by the next call. */
+  (): Promise<void>
+  /** Settles when the connect this connector started (if any) has: close() waits for it. */
+  settled(): Promise<void>
+}
+
+function connector(client: { readonly isOpen: boolean; connect(): Promise<unknown> }): Connector {
   let connecting: Promise<void> | undefined
-  return () => {
+  const open = (() => {
     if (client.isOpen && connecting === undefined) return Promise.resolve()
     connecting ??= client.connect().then(
       () => undefined,
@@ -100,12 +108,24 @@ function connector(client: { readonly isOpen: boolean; connect(): Promise<unknow
       },
     )
     return connecting
-  }
+  }) as Connector
+  // A node-redis client closed while a connect is under way resolves the close at once, and the connect then
+  // completes anyway: a socket nobody will close, holding the process (your client, which the bus connected).
+  open.settled = () => (connecting ?? Promise.resolve()).catch(() => {})
+  return open
 }
 
-async function closeQuietly(client: { close?(): Promise<unknown>; destroy?(): unknown; isOpen?: boolean }) {
+async function closeQuietly(client: {
+  close?(): Promise<unknown>
+  destroy?(): unknown
+  isOpen?: boolean
+  isReady?: boolean
+}) {
   try {
-    if (client.isOpen !== false) await client.close?.()
+    // Connecting or reconnecting: node-redis' close() would resolve at once and let that connect finish, leaving a
+    // socket open that holds the process; destroy() stops it.
+    if (client.isOpen !== false && client.isReady === false && client.destroy !== undefined) await client.destroy()
+    else if (client.isOpen !== false) await client.close?.()
   } catch {
     // A graceful QUIT can't finish on a dead server; dropping the socket releases the same resources.
     await client.destroy?.()
@@ -154,12 +174,17 @@ function nodeRedisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink
     },
     publish: async (channel, message) => {
       await openPublisher()
+      // Not into your client's offline queue: a message is worth nothing late (receivers see the gap and drop
+      // their L1s), and a queued command holds your client's close() until it leaves the queue.
+      if (publisher.isReady === false) throw new Error('The client is offline')
       return sharded ? publisher.sPublish(channel, message) : publisher.publish(channel, message)
     },
     revive: () => {
       if (!subscriber.isOpen) openSubscriber().catch(() => {})
     },
     close: async () => {
+      // Your client, if the bus started connecting it: that connect ends first, so that your close() closes it.
+      if (!ownsPublisher) await openPublisher.settled()
       await Promise.all([closeQuietly(subscriber), ownsPublisher ? closeQuietly(publisher) : undefined])
     },
   }

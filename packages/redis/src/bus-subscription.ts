@@ -23,7 +23,7 @@ export interface Subscription {
   readonly listener: RawListener
   /** Counts the losses. */
   readonly epoch: number
-  /** Resolves at the first 'up'. */
+  /** Resolves at the first 'up'; rejects if stopped before it. */
   readonly confirmed: Promise<void>
   readonly stopped: boolean
   /** The subscriber connection went away: report 'down' (if 'up') and probe until a probe comes back. */
@@ -53,9 +53,13 @@ export function createSubscription(
   let timer: ReturnType<typeof setTimeout> | undefined
   let delay = FIRST_PROBE_MS
   let onUp: () => void = () => {}
-  const confirmed = new Promise<void>((resolve) => {
+  let onStop: (error: Error) => void = () => {}
+  const confirmed = new Promise<void>((resolve, reject) => {
     onUp = resolve
+    onStop = reject
   })
+  // Stopped before anyone awaits it: not an unhandled rejection (an awaiting subscribe still sees it).
+  confirmed.catch(() => {})
 
   const schedule = (): void => {
     clearTimeout(timer)
@@ -112,6 +116,8 @@ export function createSubscription(
       stopped = true
       clearTimeout(timer)
       timer = undefined
+      // A subscribe still waiting for its first 'up' ends now, not at its timeout (a no-op once confirmed).
+      onStop(new Error('the subscription was stopped (unsubscribed, or the bus closed) before Redis confirmed it'))
     },
   }
 }

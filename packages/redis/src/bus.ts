@@ -113,7 +113,8 @@ export function redisBus(options: RedisBusOptions): RedisBus {
       await sub.confirmed
     }
     try {
-      await bounded(link, timeoutMs, 'subscribe', confirm())
+      // Raced with the confirmation, which a close() rejects: a subscribe still connecting ends with the bus.
+      await bounded(link, timeoutMs, 'subscribe', Promise.race([confirm(), sub.confirmed]))
     } catch (error) {
       await unsubscribe()
       throw error

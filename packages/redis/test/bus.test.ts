@@ -252,6 +252,29 @@ describe('a server of our own killed (SIGKILL) and restarted', () => {
     }
   })
 
+  it("over your own client, fails a publish at once while the server is down instead of queueing it in your client's offline queue", async () => {
+    const own = client(server.url)
+    await own.connect()
+    const b = bus({ client: own, operationTimeoutMs: 1000 })
+    const channel = uid('memokit-bus')
+    const heard = recorder()
+    await b.subscribe(channel, heard.handlers)
+    server.signal('SIGKILL')
+    await server.exited()
+    await heard.until('down', () => heard.states.includes('down'), 3000)
+    const started = Date.now()
+    const failed = await b.publish(channel, 'while down').then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    // Queued, it would have waited for the 1 s timeout, and held your client's close() until it left the queue.
+    expect(Date.now() - started).toBeLessThan(500)
+    expect(failed).toBeInstanceOf(StorageError)
+    expect(String((failed as Error).cause)).toMatch(/offline/)
+    await server.restart()
+    await heard.until('up again', () => heard.states.at(-1) === 'up', 10_000)
+  })
+
   it('rejects subscribe within operationTimeoutMs while the server is down, leaves nothing subscribed, and subscribes once it is up', async () => {
     const port = BASE + 2
     expect((await redisCli(port, 'ping').catch(() => 'refused')).includes('PONG')).toBe(false)

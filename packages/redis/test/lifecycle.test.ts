@@ -203,6 +203,15 @@ describe('a script that never calls close()', () => {
     expect(result.ms).toBeLessThan(8000)
   }, 20_000)
 
+  it('with two tiers over your own client, closed at once: exits by itself, and reports no failed subscription', async () => {
+    // The bus connects your client for its first subscription; closing everything while that connect was under way
+    // left its socket open (the process never exited), and the subscription's timeout reported after the close.
+    const result = await runScript(server.url, TIER_FIXTURE, uid('tierc'), 'client')
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toEqual({ closed: true, failures: 0 })
+    expect(result.ms).toBeLessThan(8000)
+  }, 20_000)
+
   it("with two tiers, gets past closing the tier and the bus, and the write's invalidation reached the bus", async () => {
     const prefix = uid('tierw')
     const heard: string[] = []
