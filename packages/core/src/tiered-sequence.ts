@@ -1,6 +1,6 @@
 /**
  * The two ends of a replica's message sequence: numbering what it publishes, and checking what it hears from each
- * sender for messages lost in between.
+ * sender for messages lost in between; and what keeps the process alive while the link's awaited work is under way.
  */
 import type { Bus } from './bus'
 import { type BusInvalidation, type BusMessage, encodeBusPayload } from './bus-protocol'
