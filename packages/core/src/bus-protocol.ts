@@ -45,12 +45,7 @@ export interface UnreadableMessage {
 
 const KINDS = { keys: 'k', prefix: 'p', namespace: 'n', tags: 't', heartbeat: 'h' } as const
 
-/** Encodes a message for {@link Bus.publish}. */
-export function encodeBusMessage(message: BusMessage): string {
-  return encodeBusPayload(message.sender, message.seq, message)
-}
-
-/** {@link encodeBusMessage} of `invalidation` from `sender` at `seq`, without building the message object. */
+/** Encodes `invalidation` from `sender` at `seq` for {@link Bus.publish}, without building a message object. */
 export function encodeBusPayload(sender: string, seq: number, invalidation: BusInvalidation): string {
   const kind = KINDS[invalidation.kind]
   switch (invalidation.kind) {

@@ -1,7 +1,9 @@
 // Core's bus protocol (encode/decode never throws on bad input) and memoryBus, the in-process transport.
 import { describe, expect, it } from '@jest/globals'
 import { type BusMessage, type BusState, memoryBus } from '@memokit/core'
-import { BUS_PROTOCOL_VERSION, busChannelFor, decodeBusMessage, encodeBusMessage } from '../src/bus-protocol'
+import { BUS_PROTOCOL_VERSION, busChannelFor, decodeBusMessage, encodeBusPayload } from '../src/bus-protocol'
+
+const encodeBusMessage = (message: BusMessage): string => encodeBusPayload(message.sender, message.seq, message)
 
 const messages: BusMessage[] = [
   { sender: 's1', seq: 1, kind: 'heartbeat' },

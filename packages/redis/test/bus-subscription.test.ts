@@ -4,6 +4,8 @@ import { describe, expect, it } from '@jest/globals'
 import { createSubscription } from '../src/bus-subscription'
 
 const handlers = { message: () => {}, state: () => {} }
+const noop = () => {}
+const subscription = () => createSubscription('channel', handlers, noop, noop)
 const settledWithin = (promise: Promise<unknown>, ms: number) =>
   Promise.race([
     promise.then(
@@ -15,23 +17,13 @@ const settledWithin = (promise: Promise<unknown>, ms: number) =>
 
 describe('a subscription stopped before Redis confirmed it', () => {
   it('rejects its confirmation at once, so a subscribe waiting on it ends with the bus, not at its timeout', async () => {
-    const sub = createSubscription(
-      'channel',
-      handlers,
-      () => {},
-      () => {},
-    )
+    const sub = subscription()
     sub.stop()
     expect(await settledWithin(sub.confirmed, 50)).toBe('rejected')
   })
 
   it('keeps a confirmation that came first', async () => {
-    const sub = createSubscription(
-      'channel',
-      handlers,
-      () => {},
-      () => {},
-    )
+    const sub = subscription()
     sub.confirm()
     sub.stop()
     expect(await settledWithin(sub.confirmed, 50)).toBe('resolved')
