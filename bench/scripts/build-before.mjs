@@ -31,8 +31,11 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** The last commit before issue 9's core restructure. */
-export const BEFORE_COMMIT = '0a78d37'
+/**
+ * The last commit before issue 9's core restructure, or `MEMOKIT_BEFORE_COMMIT` (any commit of this clone) to hold
+ * a later restructure against the build from before it, in the same run.
+ */
+export const BEFORE_COMMIT = process.env.MEMOKIT_BEFORE_COMMIT || '0a78d37'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const benchDir = dirname(here)
@@ -105,7 +108,19 @@ export function tsup(root, cwd, outDir) {
   const cli = join(dirname(createRequire(join(root, 'package.json')).resolve('tsup')), 'cli-default.js')
   // The packages' shared config minus what a benchmark does not load: ESM only, no .d.ts, no source maps, and
   // esbuild's own bundling instead of the Rollup tree-shaking pass (closer to what tsx does to the current sources).
-  const args = ['src/index.ts', '--format', 'esm', '--target', 'node20', '--no-splitting', '--silent']
+  // A later core also has the `@memokit/core/backend` entry its redis package imports: both entries then share
+  // their modules through chunks (splitting), as in the published build, so they share one module state.
+  const backend = existsSync(join(cwd, 'src/backend.ts'))
+  const entries = backend ? ['src/index.ts', 'src/backend.ts'] : ['src/index.ts']
+  const args = [
+    ...entries,
+    '--format',
+    'esm',
+    '--target',
+    'node20',
+    backend ? '--splitting' : '--no-splitting',
+    '--silent',
+  ]
   args.push('--out-dir', outDir)
   execFileSync(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'inherit', 'inherit'] })
 }
@@ -134,6 +149,9 @@ export function ensureBeforeBuild({ force = false, log = () => {} } = {}) {
     const tar = execFileSync('git', ['-C', root, 'archive', stamp.commit, ...PATHS])
     execFileSync('tar', ['-x', '-C', src], { input: tar })
     for (const pkg of ['core', 'redis']) {
+      // What a later core bundles (superjson) resolves from the workspace's installation of the package.
+      const installedModules = join(root, 'packages', pkg, 'node_modules')
+      if (existsSync(installedModules)) symlinkSync(installedModules, join(src, 'packages', pkg, 'node_modules'), 'dir')
       // tsup keeps the manifest's dependencies external; Node then finds them through the links below.
       tsup(root, join(src, 'packages', pkg), join(tmp, 'packages', pkg, 'dist'))
       copyFileSync(join(src, 'packages', pkg, 'package.json'), join(tmp, 'packages', pkg, 'package.json'))
