@@ -1,4 +1,5 @@
 import type { BusInvalidation } from './bus-protocol'
+import { storageClosed } from './clear-retry'
 import { invalidateFlights } from './identity'
 import { LEASE_MEMBERS } from './lease-options'
 import type { AnyStorage, AsyncStorage, Entry, SetOptions } from './storage'
@@ -19,7 +20,10 @@ export interface TieredStorage extends AsyncStorage {
   readonly ready: Promise<void>
   /** Whether reads may be answered from the L1 right now (always true without a bus). */
   readonly l1Active: boolean
-  /** Stops the heartbeat and unsubscribes. The L1, the L2 and the bus were passed in and stay open. */
+  /**
+   * Stops the heartbeat and unsubscribes, and ends the background clear retries this tier stands for (see
+   * `storageClosed`). The L1, the L2 and the bus were passed in and stay open.
+   */
   close(): Promise<void>
 }
 
@@ -179,6 +183,7 @@ export function tieredStorage(options: TieredStorageOptions): TieredStorage {
       return usable()
     },
     async close() {
+      storageClosed(tier)
       await link?.close()
     },
   }
