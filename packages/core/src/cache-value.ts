@@ -2,7 +2,7 @@ import { NO_SCAN } from './arg-scan'
 import type { CacheValueOptions } from './cache-value-options'
 import { shapeOf } from './compute'
 import { UsageError } from './errors'
-import { Flight } from './flight'
+import { Flight, joined } from './flight'
 import { afterRead, readAndServe, refreshNow, serveAfter } from './flow'
 import { classify, FRESH } from './freshness'
 import { asyncInvalidation, syncInvalidation } from './invalidation'
@@ -165,7 +165,7 @@ function asyncWrapper(plan: Plan): (this: unknown, ...args: unknown[]) => Promis
     const inflight = pending.get(key)
     if (inflight !== undefined) {
       mark(undefined, 'joined')
-      return inflight.promise
+      return joined(inflight, () => call(self, args))
     }
     // The common case in one promise (flow.ts); tags and traces take the plain path.
     if (plan.tags === undefined && !storageChannel.hasSubscribers) return readAndServe(plan, self, args, key)

@@ -3,7 +3,7 @@
  * read before it starts, and its trace on `memokit:compute`. compute.ts decides when it runs and lands the result.
  */
 import { type ComputeContext, runInContext } from './context'
-import type { Flight } from './flight'
+import { type Flight, moveAway } from './flight'
 import type { WithMeta } from './memory'
 import { type ComputeMessage, computeChannel, mark, observedKey, publishEvent, trace } from './observe'
 import { isPromiseLike } from './options'
@@ -49,6 +49,8 @@ export function run(
   }
   return snapshot.then((tags) => {
     flight.tags = tags
+    // The tokens were read after compute.ts checked the arguments: an argument object may have changed meanwhile.
+    if (!flight.moved && keyMoved(plan, args, flight.key)) moveAway(plan.identity, flight)
     return runFn(plan, self, args, flight, fallback)
   })
 }

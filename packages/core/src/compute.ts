@@ -4,7 +4,7 @@
  */
 import { keyMoved, run, serveStaleOnError } from './compute-run'
 import { TimeoutError } from './errors'
-import { abandon, type Flight, forget, holdOff, leavePending, register } from './flight'
+import { abandon, type Flight, forget, holdOff, moveAway, register } from './flight'
 import { servableOnError, writeTimes } from './freshness'
 import { leased } from './lease'
 import { endLease } from './lease-options'
@@ -62,10 +62,10 @@ function computeHere(
   // then makes it compute another key's result, for neither this key's entry nor its later callers (not a hit cost).
   const moved = orphan === undefined && (plan.storage.async || flight.background) && keyMoved(plan, args, key)
   if (moved) {
-    // Invalidated: never stored, and never joined, not even once a timeout abandons it (abandon skips it).
+    // Invalidated: never stored, and never joined, not even once a timeout abandons it (abandon skips it); the
+    // calls that joined it while its read ran call again (flight.ts `joined`).
     writable = false
-    flight.invalidated = true
-    leavePending(plan.identity, flight)
+    moveAway(plan.identity, flight)
   }
   let result: unknown
   try {

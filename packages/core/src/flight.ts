@@ -15,6 +15,11 @@ export class Flight {
   promise!: Promise<unknown>
   /** Set by a delete or clear of the key while the computation ran: its result must not be stored. */
   invalidated = false
+  /**
+   * The arguments no longer encoded to `key` when `fn` was about to run (an argument object changed after the
+   * call): its outcome is for other arguments, so calls that joined it call again (`joined`). Implies `invalidated`.
+   */
+  moved = false
   /** The callers got their answer (the computation may still run). */
   settled = false
   /** The running computation, once `fn` returned a Promise (joined by later callers after a hard timeout). */
@@ -99,6 +104,31 @@ export class Flight {
     this.timers ??= []
     this.timers.push(timer)
   }
+}
+
+/**
+ * A later call's share of `flight`: its outcome, unless `fn` ran on arguments that had changed since the flight
+ * began (`moved`), whose outcome is another key's; then the call runs again (`again`), with its own arguments.
+ */
+export function joined(flight: Flight, again: () => Promise<unknown>): Promise<unknown> {
+  return flight.promise.then(
+    (value) => (flight.moved ? again() : value),
+    (error: unknown) => {
+      if (flight.moved) return again()
+      throw error
+    },
+  )
+}
+
+/**
+ * The arguments of `flight` changed after its call, before `fn` ran: its result is for another key. Never stored,
+ * never joined from now on (not even once a timeout abandons it), and the calls that joined it call again.
+ */
+export function moveAway(identity: Identity, flight: Flight): void {
+  flight.moved = true
+  flight.invalidated = true
+  leavePending(identity, flight)
+  if (identity.abandoned.get(flight.key) === flight) identity.abandoned.delete(flight.key)
 }
 
 /** Whether `key` had a failure served stale less than `errorBackoff` ago (no new attempt before then). */
