@@ -111,8 +111,14 @@ async function takeOrWait(attempt: Attempt): Promise<void> {
       return computeUnleased(attempt)
     }
     if (took) {
-      // The holder before us may have stored its value and released between our read and this lease.
-      if (lease.distributed && !flight.background && serve(attempt, await poll(attempt))) {
+      // The holder before us may have stored its value and released between our read and this lease. Not for
+      // `.refresh()`, which runs fn whatever the storage holds.
+      if (
+        lease.distributed &&
+        !flight.background &&
+        flight.reason !== 'refresh' &&
+        serve(attempt, await poll(attempt))
+      ) {
         void leaseOp(plan, 'releaseLease', key, token)
         return
       }
