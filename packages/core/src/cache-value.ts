@@ -37,7 +37,9 @@ export interface CachedFunction<Args extends readonly unknown[], Return, Async e
   /**
    * Runs `fn` now and stores its result, whatever the storage holds (a forced refresh), and returns the result as
    * a call would. Computations of these arguments already running don't overwrite it, and from the moment it is
-   * called no call is answered by them (those already waiting for them still are).
+   * called no call is answered by them (those already waiting for them still are). Over a storage with leases it
+   * first waits for another replica's lease on the key (up to `waitTimeout`, then it runs `fn` without storing, or
+   * throws with `onLeaseTimeout: 'throw'`), so that an invalidation while `fn` runs keeps its result out.
    */
   refresh(...args: Args): Return
   /** The key these arguments are stored under, inside the namespace (the backend adds its prefix and namespace). */

@@ -8,6 +8,7 @@ import { compute, shapeOf } from './compute'
 import { Flight, forget, inBackoff, leavePending, sweep } from './flight'
 import { AHEAD, classify, FALLBACK, FRESH, STALE } from './freshness'
 import { supersede } from './identity'
+import { endLease } from './lease-options'
 import { MISS, WithMeta } from './memory'
 import { mark } from './observe'
 import type { Plan } from './plan'
@@ -194,7 +195,12 @@ function answer(plan: Plan, flight: Flight | undefined, held: unknown): unknown 
 export function refreshNow(plan: Plan, self: unknown, args: unknown[], key: string): unknown {
   const { identity } = plan
   // Computations already running started earlier: their results must not overwrite this one's, and no call may
-  // join them from now on.
+  // join them from now on. Their leases go too (their results are never stored), so this one takes the lease next
+  // instead of waiting for their fn to end.
+  for (const flights of [identity.pending, identity.refreshing, identity.abandoned]) {
+    const running = flights.get(key)
+    if (running !== undefined) endLease(plan, running)
+  }
   supersede(identity, key)
   const flight = new Flight(key, false)
   flight.reason = 'refresh'

@@ -127,14 +127,19 @@ async function takeOrWait(attempt: Attempt): Promise<void> {
     }
     // Another replica holds the lease: a refresh behind a stale hit is its job now, not ours.
     if (flight.background) return dropBackground(plan, flight)
-    // `.refresh()` stores what it computes even so; a process-local miss computes but leaves the write to it.
-    if (!lease.distributed || flight.reason === 'refresh') return computeHere(attempt, flight.reason === 'refresh')
+    // A process-local miss computes but leaves the write to the holder. `.refresh()` waits for the lease in both
+    // modes, and never serves what the holder stores (fn must run after the call): unfenced, its write would undo
+    // an invalidation that completes while its fn runs.
+    const refresh = flight.reason === 'refresh'
+    if (!lease.distributed && !refresh) return computeHere(attempt, false)
     if (timedOut) return waitTimedOut(attempt)
     await sleep(delay * (0.75 + Math.random() * 0.5))
     delay = Math.min(delay * POLL_GROWTH, MAX_POLL_MS)
-    const held = await poll(attempt)
-    if (held === SKIPPED) return computeUnleased(attempt)
-    if (serve(attempt, held)) return
+    if (!refresh) {
+      const held = await poll(attempt)
+      if (held === SKIPPED) return computeUnleased(attempt)
+      if (serve(attempt, held)) return
+    }
     // One more try for the lease before deciding, in case its holder just released it.
     if (Date.now() - started >= lease.waitMs) timedOut = true
   }
