@@ -228,6 +228,31 @@ describe('an invalidation on one replica keeps a computation overtaken on anothe
   })
 })
 
+describe(".refresh() while another replica holds the key's lease", () => {
+  it.each(['process', 'distributed'] as const)(
+    "singleFlight '%s': waits for it, then stores through its own lease, so C's delete during its fn keeps it out",
+    async (mode) => {
+      const run = newRun()
+      const [a, b, c] = pool as [Replica, Replica, Replica]
+      await Promise.all([a, b, c].map((r) => r.open(run, { fnMs: 400, singleFlight: mode })))
+      const computing = a.call(5)
+      await runsReach(run, 1)
+      const refreshed = b.send('refresh', { x: 5 })
+      await runsReach(run, 2)
+      const [first, second] = await run.started()
+      // The refresh's fn started only after A's had ended (and stored): it waited for A's lease.
+      const firstEnded = (await run.ended())[0]
+      expect(firstEnded?.pid).toBe(first?.pid)
+      expect(second?.at).toBeGreaterThanOrEqual(firstEnded?.at as number)
+      await c.send('delete', { x: 5 })
+      expect(await refreshed).toBe('value-5-run-2')
+      expect((await computing).values).toEqual(['value-5-run-1'])
+      // Neither A's value (deleted) nor the refresh's (its write came after the delete) is stored.
+      expect((await a.call(5)).values).toEqual(['value-5-run-3'])
+    },
+  )
+})
+
 describe('a clear that many fenced writes race (own server, a keyspace big enough for hundreds of SCAN steps)', () => {
   const KEYS = 40
   let server: RedisProcess
