@@ -3,5 +3,5 @@
  */
 
 export type { KeyvLike } from './keyv-like'
-export { keyvStorage } from './keyv-storage'
+export { type KeyvStorage, keyvStorage } from './keyv-storage'
 export type { ClearBy, KeyvStorageOptions } from './options'

@@ -1,5 +1,6 @@
 import { type AsyncStorage, CodecError, type Entry, type SetOptions, StorageError, type StorageOp } from '@memokit/core'
-import { createWriteTracker, hasLoneSurrogate, resolveEntryTtl } from '@memokit/core/backend'
+import { createWriteTracker, hasLoneSurrogate, resolveEntryTtl, storageClosed } from '@memokit/core/backend'
+import { createClosing } from './closing'
 import { createGenerations, type Located } from './generations'
 import { keyLayout } from './keys'
 import { checkKeyv, type KeyvLike } from './keyv-like'
@@ -11,6 +12,19 @@ import { type Call, createRunner, landed, NAME } from './run'
 // Keys deleted per Keyv call while a clear walks the iterator.
 const DELETE_BATCH = 100
 
+/** The storage {@link keyvStorage} returns: an `AsyncStorage` (without `add`) whose `scope` and `close` are present. */
+export interface KeyvStorage extends AsyncStorage {
+  /** Where the storage writes: the Keyv store's place, its namespace, the prefix and the clear mode. */
+  readonly scope: string
+  /**
+   * Waits for the operations already issued, then resolves; later calls reject at once with a StorageError
+   * without calling the Keyv, and memokit's background retries of failed clears on this storage end (each reported
+   * once as not retried). It does not disconnect your Keyv, which may serve other code: after it, call
+   * `await keyv.disconnect()` yourself. Calling it again resolves once the first call has.
+   */
+  close(): Promise<void>
+}
+
 /**
  * A memokit storage over a Keyv 5 instance: any Keyv store (the cache-manager ecosystem: `@keyv/redis`, Keyv's
  * in-memory Map, SQL, Mongo, memcached, ...) as an `AsyncStorage`. Entries are memokit codec strings, so Keyv's own
@@ -18,18 +32,23 @@ const DELETE_BATCH = 100
  * expiry. `clear` lists the Keyv namespace with its iterator, or changes a per-namespace version on stores that
  * can't list (see `clearBy`). There is no `add`: Keyv has no atomic set-if-absent. Every operation is bounded by
  * `operationTimeoutMs` and fails with a StorageError naming the store; bad options throw a ConfigError first.
+ * `close()` ends the storage but leaves your Keyv connected: disconnect it yourself afterwards.
  *
  * @example
  * import KeyvRedis from '@keyv/redis'
  * import Keyv from 'keyv'
  * const storage = keyvStorage(new Keyv({ store: new KeyvRedis('redis://127.0.0.1:6379'), throwOnErrors: true }))
  */
-export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): AsyncStorage {
+export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): KeyvStorage {
   const store = checkKeyv(keyv)
   const { escapedPrefix, codec, operationTimeoutMs, clearBy } = resolveOptions(store, options)
   const place = placeOf(store)
   const layout = keyLayout(escapedPrefix)
-  const { run, runSteps } = createRunner(store, place.where, operationTimeoutMs)
+  const runner = createRunner(store, place.where, operationTimeoutMs)
+  // Every Keyv call goes through these two: after close() none is made (it would reconnect a disconnected store).
+  const closing = createClosing()
+  const run = closing.guard(runner.run)
+  const runSteps = closing.guard(runner.runSteps)
   const generations = clearBy === 'generation' ? createGenerations(store, layout) : undefined
   // A write reads the namespace version (generation mode) before it stores, and Keyv hands calls to a store that
   // may reorder them (a pool): an invalidation, and a set, wait for the writes of what they touch this storage
@@ -109,7 +128,7 @@ export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): Async
       { after },
     )
 
-  return {
+  const storage: KeyvStorage = {
     async: true,
     name: NAME,
     scope: `keyv ${place.where} ${place.keyPrefix}${escapedPrefix}: (clearBy ${clearBy})`,
@@ -177,5 +196,12 @@ export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): Async
         { after },
       )
     },
+
+    close() {
+      // First: a background clear retry must not start while the operations in flight finish.
+      storageClosed(storage)
+      return closing.close()
+    },
   }
+  return storage
 }
