@@ -5,6 +5,7 @@ import {
   createWriteTracker,
   describeValue,
   hasLoneSurrogate,
+  storageClosed,
 } from '@memokit/core/backend'
 import { openConnection } from './connection'
 import {
@@ -39,7 +40,10 @@ export interface MongoStorage extends AsyncStorage {
   extendLease(namespace: string, key: string, token: string, ttl: number): Promise<boolean>
   /** Writes the entry as `set` does and drops the lease, in one conditional replace, while the lease holds `token`. */
   setIfLeased(namespace: string, key: string, value: unknown, token: string, options?: SetOptions): Promise<boolean>
-  /** Closes the client built from `url`; a client you passed stays open. Later calls reject with StorageError. */
+  /**
+   * Closes the client built from `url`; a client you passed stays open. Later calls reject with StorageError, and
+   * memokit's background retries of failed clears on this storage end (each reported once as not retried).
+   */
   close(): Promise<void>
 }
 
@@ -104,7 +108,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
 
   const decodeHit = (doc: MongoDocument | null) => (doc === null ? undefined : decodeDocument(doc, codec))
 
-  return {
+  const storage: MongoStorage = {
     async: true,
     name: NAME,
     scope: resolved.scope,
@@ -190,6 +194,10 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
       await run('clear', (col) => col.deleteMany(filter), { after: writes.settledNamespace(namespace, keyPrefix) })
     },
 
-    close,
+    close: () => {
+      storageClosed(storage)
+      return close()
+    },
   }
+  return storage
 }

@@ -4,6 +4,7 @@ import {
   describeValue,
   hasLoneSurrogate,
   resolveEntryTtl,
+  storageClosed,
   storageFailure,
 } from '@memokit/core/backend'
 import type { PgQuery, PgQueryResultLike } from './client'
@@ -23,7 +24,8 @@ export interface PostgresStorage extends AsyncStorage {
   add(namespace: string, key: string, value: unknown, options?: SetOptions): Promise<boolean>
   /**
    * Stops the pruning job and ends the pool built from `url` (a pool or client you passed stays open). Later
-   * calls reject with a StorageError.
+   * calls reject with a StorageError, and memokit's background retries of failed clears on this storage end (each
+   * reported once as not retried).
    */
   close(): Promise<void>
 }
@@ -163,7 +165,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
     return [Buffer.from(payload, 'utf8'), expiresAt ?? null]
   }
 
-  return {
+  const storage: PostgresStorage = {
     async: true,
     name: NAME,
     scope: resolved.scope,
@@ -207,6 +209,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
     },
 
     async close() {
+      storageClosed(storage)
       if (closed) return
       closed = true
       try {
@@ -219,4 +222,5 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       }
     },
   }
+  return storage
 }

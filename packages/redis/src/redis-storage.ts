@@ -7,7 +7,7 @@ import {
   StorageError,
   type StorageOp,
 } from '@memokit/core'
-import { GET_THEN, hasLoneSurrogate, resolveEntryTtl } from '@memokit/core/backend'
+import { GET_THEN, hasLoneSurrogate, resolveEntryTtl, storageClosed } from '@memokit/core/backend'
 import { asString, createClear } from './clear'
 import type { RedisCompatibleClient } from './client'
 import { createConnection } from './connection'
@@ -45,7 +45,8 @@ export interface RedisStorage extends AsyncStorage, LeaseMembers {
   delete(namespace: string, key: string): Promise<boolean>
   /**
    * Waits for the operations already issued (also those waiting for the first connect), then closes the client
-   * built from `url`; a client you passed stays open. Later calls reject.
+   * built from `url`; a client you passed stays open. Later calls reject, and memokit's background retries of
+   * failed clears on this storage end (each reported once as not retried).
    */
   close(): Promise<void>
 }
@@ -189,7 +190,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
 
   const clear = createClear({ connection, clientPrefix: keyPrefix, clearTargets, physicalKey, order })
 
-  return {
+  const storage: RedisStorage = {
     async: true,
     name: NAME,
     scope: `${location.server} ${keyPrefix}${prefixPart}`,
@@ -229,6 +230,11 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     // The lease members, and `delete`, which removes the entry's lease with it.
     ...leaseMembers({ connection, clientPrefix: keyPrefix, physicalKey, encode, order }),
 
-    close: () => connection.close(),
+    close: () => {
+      // First: a background clear retry must not start while the operations in flight drain.
+      storageClosed(storage)
+      return connection.close()
+    },
   }
+  return storage
 }
