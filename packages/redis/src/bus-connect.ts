@@ -2,9 +2,16 @@
  * How the bus opens and closes the node-redis connections it uses (bus-links.ts): one connect at a time per client,
  * awaited by close() when the bus started it on your client, and a close that also stops a connect under way.
  */
-// Reconnect backoff of the connections the bus owns: 50, 100, 200, ... ms, capped at 1 s, until closed.
-export const reconnectDelay = (retries: number): number =>
-  Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50)
+import { messageOf } from '@memokit/core/backend'
+
+/**
+ * Reconnect strategy of the connections the bus opens from `url`: never wait and retry. node-redis waits between
+ * reconnects on a ref'd timer, so a bus whose server is unreachable would keep the process alive until `close()`.
+ * Giving up closes the client instead (node-redis still emits 'error': the bus reports 'down'), and the bus connects
+ * it again itself: the subscriber from its subscriptions' probes (unref'd timers, 50 ms backing off to 1 s), the
+ * publisher at its next publish. The error carries the socket's message, so a failed connect says what happened.
+ */
+export const giveUpReconnecting = (_retries: number, cause?: unknown): Error => new Error(messageOf(cause), { cause })
 
 export interface Connector {
   /** Opens the client once unless open; a failed attempt may be retried by the next call. */
@@ -13,12 +20,19 @@ export interface Connector {
   settled(): Promise<void>
 }
 
-export function connector(client: { readonly isOpen: boolean; connect(): Promise<unknown> }): Connector {
+/**
+ * The connect of `client`. `again`: a client whose reconnect strategy gave up after a successful connect is
+ * connected again by the next call (the bus's own connections); otherwise it is connected at most once, and a
+ * client the bus connected and that closed since (your client) stays closed.
+ */
+export function connector(client: { readonly isOpen: boolean; connect(): Promise<unknown> }, again = false): Connector {
   let connecting: Promise<void> | undefined
   const open = (() => {
     if (client.isOpen && connecting === undefined) return Promise.resolve()
     connecting ??= client.connect().then(
-      () => undefined,
+      () => {
+        if (again) connecting = undefined
+      },
       (error: unknown) => {
         connecting = undefined
         throw error

@@ -1,7 +1,7 @@
 // The client-specific half of redisBus: how each client kind subscribes on its own connection, publishes, and
 // tells that its subscriber connection went away or came back. bus.ts holds the state machine over these.
 
-import { closeQuietly, connector, reconnectDelay } from './bus-connect'
+import { closeQuietly, connector, giveUpReconnecting } from './bus-connect'
 import type { ResolvedBusOptions } from './bus-options'
 import type { IoredisCompatibleClient, OwnedClient, RedisCompatibleClient } from './client'
 import { adaptIoredis } from './ioredis'
@@ -23,7 +23,10 @@ export interface LinkEvents {
 export interface BusLink {
   /** Where the bus connects, for messages (a Sentinel's master of the moment); never credentials. */
   where(): string
-  /** Starts connecting the subscriber (and a publisher the bus owns); resolves once the subscriber is connected. */
+  /**
+   * Starts connecting the subscriber (and a publisher the bus owns) unless connected or connecting; resolves once the
+   * subscriber is connected. Called by every subscribe: a subscriber from `url` may have closed since (see revive).
+   */
   open(): Promise<void>
   /** Subscribes `listener` to `channel` on the subscriber connection; resolves once Redis confirmed it. */
   listen(channel: string, listener: RawListener): Promise<void>
@@ -31,7 +34,11 @@ export interface BusLink {
   unlisten(channel: string, listener: RawListener): Promise<void>
   /** `PUBLISH`, or `SPUBLISH` on a cluster. */
   publish(channel: string, message: string): Promise<unknown>
-  /** Connects the subscriber again if its reconnect strategy gave up (the bus owns it, so it may). */
+  /**
+   * Connects the subscriber again if its reconnect strategy gave up: from `url` that is every loss (the bus's
+   * probes are its reconnect loop); your client's duplicate only until its first connect succeeded (then it
+   * reconnects by your client's strategy).
+   */
   revive(): void
   /** Closes the connections the bus opened; the user's client stays open. */
   close(): Promise<void>
@@ -92,8 +99,9 @@ function nodeRedisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink
   let publisher: NodeRedisPubSub
   let ownsPublisher = false
   if (options.url !== undefined) {
-    // Closed for good only by close(): the bus must come back with the server.
-    const owned: OwnedClient = createOwnedClient(options.url, options.operationTimeoutMs, reconnectDelay)
+    // Both connections (the subscriber is its duplicate) give up on every loss and the bus connects them again on
+    // unref'd timers: node-redis' reconnect waits would hold the process while the server is unreachable.
+    const owned: OwnedClient = createOwnedClient(options.url, options.operationTimeoutMs, giveUpReconnecting)
     owned.on('error', () => {})
     owned.unref()
     publisher = owned as unknown as NodeRedisPubSub
@@ -105,8 +113,9 @@ function nodeRedisLink(options: ResolvedBusOptions, events: LinkEvents): BusLink
   const subscriber = sharded ? publisher.duplicate({ minimizeConnections: true }) : publisher.duplicate()
   watch(subscriber, events)
   subscriber.unref?.()
-  const openSubscriber = connector(subscriber)
-  const openPublisher = connector(publisher)
+  // Your client's duplicate reconnects by your client's strategy, as your client does: the bus leaves that alone.
+  const openSubscriber = connector(subscriber, ownsPublisher)
+  const openPublisher = connector(publisher, ownsPublisher)
   const { where } = locate(publisher as unknown as RedisCompatibleClient)
   const listeners = new Map<RawListener, (message: unknown) => void>()
   return {

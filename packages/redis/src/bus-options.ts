@@ -18,8 +18,9 @@ interface RedisBusSharedOptions {
 interface RedisBusUrlOptions extends RedisBusSharedOptions {
   /**
    * A standalone server's URL, `redis[s]://[[user][:password]@]host[:port][/db]`. The bus opens a subscriber and
-   * a publisher connection, reconnects them in the background (backoff capped at 1 s) and closes them in
-   * `close()`. Neither keeps the process alive.
+   * a publisher connection and closes them in `close()`. Neither keeps the process alive, also while the server is
+   * unreachable: the bus reconnects them itself (the subscriber after a loss, backing off to once a second, on
+   * timers that don't hold the process; the publisher at the next publish).
    * @example 'redis://127.0.0.1:6379'
    */
   readonly url: string
@@ -32,6 +33,7 @@ interface RedisBusClientOptions extends RedisBusSharedOptions {
    * Your client: node-redis 6 `createClient(...)`, `createSentinel(...)` or `createCluster(...)`, or ioredis 5
    * `new Redis(...)` or `new Cluster(...)` (on a cluster: sharded pub/sub). The bus subscribes on its own `client.duplicate()` (closed by `close()`), so
    * your client never enters subscriber mode, and publishes through your client, connecting it if it isn't open.
+   * Both reconnect by your client's reconnect strategy (node-redis' default one holds the process while waiting).
    * @example createClient({ url: 'redis://127.0.0.1:6379' })
    */
   readonly client: object

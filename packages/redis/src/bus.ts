@@ -37,6 +37,57 @@ function failure(link: BusLink, what: string, cause?: unknown): StorageError {
   return new StorageError(message, { storage: NAME, op: 'connect' }, cause === undefined ? undefined : { cause })
 }
 
+/** The bus's `subscribe`: one {@link Subscription} per call in `subscriptions`, confirmed within `timeoutMs`. */
+function subscriber(
+  link: BusLink,
+  timeoutMs: number,
+  subscriptions: Set<Subscription>,
+  isClosed: () => boolean,
+): (channel: string, handlers: BusHandlers) => Promise<() => Promise<void>> {
+  const probe = (channel: string, message: string): void => {
+    link.publish(channel, message).catch(() => {})
+  }
+  const revive = (): void => link.revive()
+
+  return async (channel: string, handlers: BusHandlers): Promise<() => Promise<void>> => {
+    if (isClosed()) throw failure(link, 'subscribe after close(): this bus is closed')
+    if (typeof channel !== 'string' || channel === '') {
+      throw new ConfigError(
+        'channel',
+        `redisBus: subscribe needs a non-empty channel name, got ${describeValue(channel)}`,
+      )
+    }
+    const sub = createSubscription(channel, handlers, probe, revive)
+    subscriptions.add(sub)
+    const unsubscribe = async (): Promise<void> => {
+      if (sub.stopped) return
+      sub.stop()
+      subscriptions.delete(sub)
+      await bounded(link, timeoutMs, 'unsubscribe', link.unlisten(channel, sub.listener)).catch(() => {})
+    }
+    const confirm = async (): Promise<void> => {
+      // Every time, not once: a subscriber from `url` closes on every loss, and may have no subscription probing.
+      await link.open()
+      // Timed out (and unsubscribed) while connecting: don't subscribe a listener nobody will remove.
+      if (sub.stopped) return
+      const epoch = sub.epoch
+      await link.listen(channel, sub.listener)
+      // Confirmed on a connection that hasn't dropped since: up. Otherwise a probe must prove it.
+      if (sub.epoch === epoch) sub.confirm()
+      else sub.ready()
+      await sub.confirmed
+    }
+    try {
+      // Raced with the confirmation, which a close() rejects: a subscribe still connecting ends with the bus.
+      await bounded(link, timeoutMs, 'subscribe', Promise.race([confirm(), sub.confirmed]))
+    } catch (error) {
+      await unsubscribe()
+      throw error
+    }
+    return unsubscribe
+  }
+}
+
 /** The bus {@link redisBus} returns: a {@link Bus} whose `close` is always there. */
 export interface RedisBus extends Bus {
   /**
@@ -72,55 +123,7 @@ export function redisBus(options: RedisBusOptions): RedisBus {
     },
   })
   let closed = false
-  let opening: Promise<void> | undefined
-  const open = (): Promise<void> => {
-    opening ??= link.open().catch((error: unknown) => {
-      opening = undefined
-      throw error
-    })
-    return opening
-  }
-  const probe = (channel: string, message: string): void => {
-    link.publish(channel, message).catch(() => {})
-  }
-  const revive = (): void => link.revive()
-
-  const subscribe = async (channel: string, handlers: BusHandlers): Promise<() => Promise<void>> => {
-    if (closed) throw failure(link, 'subscribe after close(): this bus is closed')
-    if (typeof channel !== 'string' || channel === '') {
-      throw new ConfigError(
-        'channel',
-        `redisBus: subscribe needs a non-empty channel name, got ${describeValue(channel)}`,
-      )
-    }
-    const sub = createSubscription(channel, handlers, probe, revive)
-    subscriptions.add(sub)
-    const unsubscribe = async (): Promise<void> => {
-      if (sub.stopped) return
-      sub.stop()
-      subscriptions.delete(sub)
-      await bounded(link, timeoutMs, 'unsubscribe', link.unlisten(channel, sub.listener)).catch(() => {})
-    }
-    const confirm = async (): Promise<void> => {
-      await open()
-      // Timed out (and unsubscribed) while connecting: don't subscribe a listener nobody will remove.
-      if (sub.stopped) return
-      const epoch = sub.epoch
-      await link.listen(channel, sub.listener)
-      // Confirmed on a connection that hasn't dropped since: up. Otherwise a probe must prove it.
-      if (sub.epoch === epoch) sub.confirm()
-      else sub.ready()
-      await sub.confirmed
-    }
-    try {
-      // Raced with the confirmation, which a close() rejects: a subscribe still connecting ends with the bus.
-      await bounded(link, timeoutMs, 'subscribe', Promise.race([confirm(), sub.confirmed]))
-    } catch (error) {
-      await unsubscribe()
-      throw error
-    }
-    return unsubscribe
-  }
+  const subscribe = subscriber(link, timeoutMs, subscriptions, () => closed)
 
   return {
     name: 'redis',
