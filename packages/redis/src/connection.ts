@@ -1,5 +1,5 @@
-import { StorageError, type StorageOp } from '@memokit/core'
-import { createDeadlineQueue, storageFailure } from '@memokit/core/backend'
+import { CodecError, StorageError, type StorageOp } from '@memokit/core'
+import { createDeadlineQueue, messageOf, storageFailure } from '@memokit/core/backend'
 import type { Connection, RedisCompatibleClient } from './client'
 
 export type { Connection } from './client'
@@ -65,8 +65,15 @@ export function createConnection(
     },
   )
 
-  const fail = (op: StorageOp, error: unknown): StorageError =>
-    storageFailure(NAME, op, location.where(), error, hint(error, owned !== undefined, client.isOpen, lastError))
+  const fail = (op: StorageOp, error: unknown): StorageError | CodecError => {
+    // A list, hash or set under an entry's key (someone else's data): foreign data, as a payload of another
+    // format is, so a miss that the next write (SET replaces any type) overwrites, not a failing server that
+    // counts towards the circuit breaker and leaves the key unwritable.
+    if (op === 'get' && /^WRONGTYPE\b/.test(messageOf(error))) {
+      return new CodecError(`redis get on ${location.where()}: the key holds no string value (${messageOf(error)})`)
+    }
+    return storageFailure(NAME, op, location.where(), error, hint(error, owned !== undefined, client.isOpen, lastError))
+  }
 
   const deadlines = createDeadlineQueue(operationTimeoutMs)
   const timedOut = (op: StorageOp): StorageError =>

@@ -1,0 +1,74 @@
+// Adversarial probes of redisStorage's failure paths on the shared server (unique prefixes, never flushed).
+// Foreign data under an entry's key: a hash, list or set that another program put where an entry belongs. Like a
+// payload of another format, it must read as a miss that the next write overwrites, reported as a CodecError,
+// never as a failing server: before, GET's WRONGTYPE was a StorageError, so the call never wrote (the key stayed
+// foreign for good) and five such reads in a row opened the circuit breaker for every function on the storage.
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { CodecError, cacheValue, type ErrorReport } from '@memokit/core'
+import { type RedisStorage, redisStorage } from '@memokit/redis'
+import { createClient } from 'redis'
+import { ioredisClients } from './ioredis-clients'
+import { disposer, sharedRedis } from './servers'
+
+const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
+const cleanup = disposer()
+const io = ioredisClients()
+let shared: { url: string; stop(): Promise<void> }
+let raw: ReturnType<typeof createClient>
+
+beforeAll(async () => {
+  shared = await sharedRedis(7290)
+  raw = createClient({ url: shared.url })
+  await raw.connect()
+})
+afterAll(async () => {
+  await cleanup.disposeAll()
+  await io.closeAll()
+  raw.destroy()
+  await shared.stop()
+})
+
+const clients: ReadonlyArray<[string, (prefix: string) => RedisStorage]> = [
+  ['node-redis from url', (prefix) => cleanup.track(redisStorage({ url: shared.url, prefix }))],
+  ['ioredis', (prefix) => cleanup.track(redisStorage({ client: io.redis(shared.url), prefix }))],
+]
+
+describe.each(clients)('a key holding another Redis type (%s)', (_name, open) => {
+  it('get rejects with a CodecError, not a StorageError', async () => {
+    const prefix = uid('wrongtype')
+    const storage = open(prefix)
+    await raw.hSet(`${prefix}:ns:k`, 'field', 'value')
+    await raw.pExpire(`${prefix}:ns:k`, 60_000)
+    await expect(storage.get('ns', 'absent')).resolves.toBeUndefined()
+    await expect(storage.get('ns', 'k')).rejects.toBeInstanceOf(CodecError)
+  })
+
+  it('through cacheValue: a reported miss, overwritten by the result; the breaker stays closed for other keys', async () => {
+    const prefix = uid('wrongtype')
+    const storage = open(prefix)
+    const reports: ErrorReport[] = []
+    let runs = 0
+    const fn = cacheValue(
+      async (id: number) => {
+        runs++
+        return id * 2
+      },
+      { storage, name: 'double', namespace: 'ns', onError: (report) => reports.push(report) },
+    )
+    await fn(0)
+    const [physical] = await raw.keys(`${prefix}:ns:*`)
+    const foreign = (physical as string).replace(/\[0\]$/, '[1]')
+    await raw.rPush(foreign, 'someone else')
+    await raw.pExpire(foreign, 60_000)
+    // Hot key: one miss (reported, then overwritten), then hits.
+    for (let i = 0; i < 6; i++) expect(await fn(1)).toBe(2)
+    expect(runs).toBe(2)
+    expect(reports.map((r) => [r.op, r.error.constructor.name])).toEqual([['get', 'CodecError']])
+    // Another key is cached as usual: the foreign key opened no breaker.
+    expect(await fn(2)).toBe(4)
+    expect(await fn(2)).toBe(4)
+    expect(runs).toBe(3)
+    expect(await raw.type(foreign)).toBe('string')
+  })
+})
