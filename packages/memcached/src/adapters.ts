@@ -9,6 +9,7 @@ import {
   memjsReadMulti,
   READ_MULTI,
 } from './memjs-multi'
+import { guardMemjsServer } from './memjs-stream'
 
 /**
  * The part of a memjs `Client` (memjs 1.x, binary protocol) that {@link fromMemjs} calls. A real
@@ -50,10 +51,14 @@ function withServer(client: MemcachedClient, server: string | undefined): Memcac
  * method for `gets` and `cas`; the adapter sends them as binary-protocol requests through memjs's `perform`, which
  * gives the storage its lease members. Reads (`get`, `getMulti`) are binary-protocol GETK requests, quiet for every
  * key but the last: all those started in one tick go to a server in one write, each key once; memjs's `retries`
- * don't apply to them (a connection error fails the read, which memokit reports as a StorageError).
+ * don't apply to them (a connection error fails the read, which memokit reports as a StorageError). The adapter
+ * guards memjs's servers so that a reply cut mid-way (a timeout during a large value, a dropped connection) can't
+ * misframe the replies of the connections after it (memjs-stream.ts).
  */
 export function fromMemjs(client: MemjsClientLike): MemcachedClient {
   const servers = Array.isArray(client.servers) ? client.servers : []
+  // A reply cut mid-way must not misframe every later reply of its server (memjs-stream.ts).
+  for (const s of servers) guardMemjsServer(s)
   const server = joinServers(
     servers.map((s) => (s.host === undefined ? undefined : `${String(s.host)}:${String(s.port)}`)),
   )
