@@ -3,13 +3,18 @@
 // payload of another format, it must read as a miss that the next write overwrites, reported as a CodecError,
 // never as a failing server: before, GET's WRONGTYPE was a StorageError, so the call never wrote (the key stayed
 // foreign for good) and five such reads in a row opened the circuit breaker for every function on the storage.
+// A reply cut in the middle by a TCP proxy in front of a server of our own (REDIS_ADVERSARIAL_PORT and the next port
+// for the proxy): the connection dropped, or the rest of the reply sent after the timeout. memjs misframed every
+// later reply after this (memcached's adversarial-stream.test.ts); node-redis and ioredis must answer right after it.
 import { randomBytes } from 'node:crypto'
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CodecError, cacheValue, type ErrorReport } from '@memokit/core'
 import { type RedisStorage, redisStorage } from '@memokit/redis'
+import { Redis } from 'ioredis'
 import { createClient } from 'redis'
 import { ioredisClients } from './ioredis-clients'
-import { disposer, sharedRedis } from './servers'
+import { disposer, envPort, type RedisProcess, sharedRedis, startRedisServer } from './servers'
 
 const uid = (label: string): string => `${label}-${randomBytes(5).toString('hex')}`
 const cleanup = disposer()
@@ -70,5 +75,112 @@ describe.each(clients)('a key holding another Redis type (%s)', (_name, open) =>
     expect(await fn(2)).toBe(4)
     expect(runs).toBe(3)
     expect(await raw.type(foreign)).toBe('string')
+  })
+})
+
+const PORT = envPort('REDIS_ADVERSARIAL_PORT', 21510)
+const PROXY_PORT = PORT + 1
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** What the proxy does to the next server reply longer than `after` bytes. */
+type Fault = { readonly kind: 'drop' | 'stall'; readonly after: number; readonly stallMs?: number }
+
+describe('a reply cut in the middle', () => {
+  let fault: Fault | undefined
+  const sockets = new Set<Socket>()
+  let proxy: Server
+  let server: RedisProcess
+  beforeAll(async () => {
+    server = await startRedisServer(PORT)
+    proxy = createServer((client) => {
+      const upstream = createConnection({ host: '127.0.0.1', port: PORT })
+      sockets.add(client)
+      sockets.add(upstream)
+      client.on('data', (data: Uint8Array) => upstream.write(data))
+      upstream.on('data', (data: Uint8Array) => {
+        const f = fault
+        if (f === undefined || data.length <= f.after) {
+          client.write(data)
+          return
+        }
+        fault = undefined
+        client.write(data.subarray(0, f.after))
+        if (f.kind === 'drop') {
+          client.end()
+          upstream.destroy()
+          return
+        }
+        upstream.pause()
+        setTimeout(() => {
+          if (!client.destroyed) client.write(data.subarray(f.after))
+          upstream.resume()
+        }, f.stallMs)
+      })
+      const close = (): void => {
+        client.destroy()
+        upstream.destroy()
+      }
+      client.on('error', close)
+      upstream.on('error', close)
+      client.on('close', close)
+      upstream.on('close', close)
+    })
+    await new Promise<void>((resolve) => proxy.listen(PROXY_PORT, '127.0.0.1', resolve))
+  }, 20_000)
+  // Disconnected at once at the end: a QUIT through the proxy kept jest from exiting.
+  const ioClients: Redis[] = []
+  const proxied = (client: Redis): Redis => {
+    client.on('error', () => {})
+    ioClients.push(client)
+    return client
+  }
+  afterAll(async () => {
+    await cleanup.disposeAll()
+    for (const client of ioClients) client.disconnect()
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => proxy.close(resolve))
+    await server.stop()
+  })
+
+  const through: ReadonlyArray<[string, (prefix: string) => RedisStorage]> = [
+    [
+      'node-redis from url',
+      (prefix) =>
+        cleanup.track(redisStorage({ url: `redis://127.0.0.1:${PROXY_PORT}`, prefix, operationTimeoutMs: 500 })),
+    ],
+    [
+      'ioredis',
+      (prefix) =>
+        cleanup.track(
+          redisStorage({
+            client: proxied(new Redis(`redis://127.0.0.1:${PROXY_PORT}`, { commandTimeout: 500 })),
+            prefix,
+            operationTimeoutMs: 500,
+          }),
+        ),
+    ],
+  ]
+  const faults: ReadonlyArray<[string, Fault]> = [
+    ['the connection dropped', { kind: 'drop', after: 100 }],
+    ['the rest arriving after the timeout', { kind: 'stall', after: 100, stallMs: 1500 }],
+  ]
+  describe.each(through)('%s', (_name, open) => {
+    it.each(faults)(
+      '%s: the next reads answer right',
+      async (_fault, what) => {
+        const storage = open(uid('cut'))
+        await storage.set('ns', 'big', 'x'.repeat(200_000))
+        await storage.set('ns', 'small', 'hello')
+        fault = what
+        await storage.get('ns', 'big').catch(() => undefined)
+        expect(fault).toBeUndefined()
+        await sleep(2000)
+        for (let i = 0; i < 5; i++) {
+          expect((await storage.get('ns', 'small'))?.value).toBe('hello')
+          expect((await storage.get('ns', 'big'))?.value).toHaveLength(200_000)
+        }
+      },
+      30_000,
+    )
   })
 })
