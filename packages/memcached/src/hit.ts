@@ -190,7 +190,8 @@ export function createReadEntry(deps: HitDeps): ReadEntry {
 
   return (ns, key, onEntry, onError) => {
     const known = ctx === undefined ? undefined : versioned.known(ns)
-    if (ctx === undefined || known === undefined) return slow(ns, key, onEntry, onError)
+    // Closed: the general read refuses it (runner.run) without a command.
+    if (ctx === undefined || known === undefined || runner.isClosed()) return slow(ns, key, onEntry, onError)
     let sent = true
     const read = new Promise<unknown>((resolve, reject) => {
       sent = new Hit(ctx, ns, key, known, versioned.trusted(known), onEntry, onError, resolve, reject).start()

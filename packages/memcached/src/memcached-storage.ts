@@ -1,5 +1,5 @@
 import { type AsyncStorage, CodecError, type Entry, resolveCodec, type SetOptions } from '@memokit/core'
-import { createWriteTracker, GET_THEN, objectLabel, resolveEntryTtl } from '@memokit/core/backend'
+import { createWriteTracker, GET_THEN, objectLabel, resolveEntryTtl, storageClosed } from '@memokit/core/backend'
 import { createReadEntry } from './hit'
 import { leaseMembers } from './leases'
 import { markLine, type NamespaceState, newToken, parseState } from './namespace-state'
@@ -15,6 +15,19 @@ const NAME = 'memcached'
 // too: a long prefix would otherwise make every read carry it (up to memcached's item size, past which the append,
 // and so the clear, failed).
 const MAX_STATE_CHARS = 2048
+
+/** The storage {@link memcachedStorage} returns: an `AsyncStorage` whose `scope` and `close` are present. */
+export interface MemcachedStorage extends AsyncStorage {
+  /** Where the storage writes: the server (or the client object) and the key prefix. */
+  readonly scope: string
+  /**
+   * Waits for the operations already issued (each within `operationTimeoutMs`), then resolves; later calls reject
+   * at once with a StorageError without a command to your client, and memokit's background retries of failed
+   * clears on this storage end (each reported once as not retried). It does not close your client, which may
+   * serve other code: after it, call `memcached.close()` / `memcached.shutdown()` yourself.
+   */
+  close(): Promise<void>
+}
 
 /**
  * A memcached storage over your own client. Entries live at `<prefix>:<namespace>:<version>:<key>` (hashed with
@@ -32,7 +45,7 @@ const MAX_STATE_CHARS = 2048
  * import memjs from 'memjs'
  * const storage = memcachedStorage({ client: fromMemjs(memjs.Client.create('127.0.0.1:11211')) })
  */
-export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage {
+export function memcachedStorage(options: MemcachedStorageOptions): MemcachedStorage {
   const { client, escapedPrefix, operationTimeoutMs, versionCacheMs } = resolveOptions(options)
   const codec = resolveCodec(options.codec, 'memcachedStorage')
   const where = client.server ?? 'memcached'
@@ -81,7 +94,7 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
 
   const leases = leaseMembers({ client, versioned, run, writeOrder, encode })
 
-  const storage: AsyncStorage = {
+  const storage: MemcachedStorage = {
     async: true,
     name: NAME,
     scope,
@@ -189,6 +202,12 @@ export function memcachedStorage(options: MemcachedStorageOptions): AsyncStorage
         Buffer.byteLength(payload),
         writeOrder(ns, key, true),
       )
+    },
+
+    close() {
+      // First: a background clear retry must not start while the operations in flight finish.
+      storageClosed(storage)
+      return runner.close()
     },
   }
   return leases === undefined ? storage : Object.assign(storage, leases)

@@ -32,6 +32,10 @@ export interface Runner {
   fail(op: StorageOp, error: unknown, valueBytes?: number): Error
   /** The `call` of an operation that has not expired while `expired()` is false. */
   callWhile(op: StorageOp, expired: () => boolean): Call
+  /** Whether `close()` was called: every operation then rejects at once, without a command. */
+  isClosed(): boolean
+  /** Refuses operations from now on; resolves once those `run` started have settled or timed out. */
+  close(): Promise<void>
 }
 
 const NAME = 'memcached'
@@ -79,25 +83,48 @@ export function createRunner(where: string, operationTimeoutMs: number): Runner 
   // still count for its Order's `landed`). A client's error becomes a StorageError where the operation rejects, not
   // per command (a `then` per command on every hit); nothing inside an operation tells errors apart except
   // CodecError, which stays as it is either way.
-  const run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number, order?: Order): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
+  // After close() nothing reaches the client: the user may have closed it, and a call would connect it again.
+  let closed = false
+  let inflight = 0
+  const drained: (() => void)[] = []
+  const finished = (): void => {
+    if (--inflight === 0 && drained.length > 0) for (const resolve of drained.splice(0)) resolve()
+  }
+  const run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number, order?: Order): Promise<T> => {
+    if (closed) {
+      return Promise.reject(
+        new StorageError(`memcached ${op} after close(): this storage is closed`, { storage: NAME, op }),
+      )
+    }
+    inflight++
+    return new Promise<T>((resolve, reject) => {
       let expired = false
       const deadline = deadlines.add(() => {
         expired = true
+        finished()
         reject(timedOut(op))
       })
       const call = callWhile(op, () => expired)
       const work = order === undefined ? begin(body, call) : ordered(order, body, call)
       work.then(
         (value) => {
-          if (deadlines.settle(deadline)) resolve(value)
+          if (!deadlines.settle(deadline)) return
+          finished()
+          resolve(value)
         },
         (error: unknown) => {
-          if (deadlines.settle(deadline)) reject(fail(op, error, valueBytes))
+          if (!deadlines.settle(deadline)) return
+          finished()
+          reject(fail(op, error, valueBytes))
         },
       )
     })
-  return { run, deadlines, timedOut, fail, callWhile }
+  }
+  const close = (): Promise<void> => {
+    closed = true
+    return inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => drained.push(resolve))
+  }
+  return { run, deadlines, timedOut, fail, callWhile, isClosed: () => closed, close }
 }
 
 function begin<T>(body: (call: Call) => Promise<T>, call: Call): Promise<T> {

@@ -8,6 +8,7 @@ import {
   fromMemjs,
   type MemcacheClientLike,
   type MemcachedClient,
+  type MemcachedStorage,
   type MemcachedStorageOptions,
   type MemjsClientLike,
   memcachedStorage,
@@ -19,7 +20,10 @@ expectTypeOf<MemcacheClient>().toExtend<MemcacheClientLike>()
 expectTypeOf(fromMemjs).returns.toEqualTypeOf<MemcachedClient>()
 expectTypeOf(fromMemcacheClient).returns.toEqualTypeOf<MemcachedClient>()
 
-expectTypeOf(memcachedStorage).returns.toEqualTypeOf<AsyncStorage>()
+expectTypeOf(memcachedStorage).returns.toEqualTypeOf<MemcachedStorage>()
+expectTypeOf<MemcachedStorage>().toMatchTypeOf<AsyncStorage>()
+expectTypeOf<MemcachedStorage['close']>().toEqualTypeOf<() => Promise<void>>()
+expectTypeOf<MemcachedStorage['scope']>().toEqualTypeOf<string>()
 expectTypeOf<MemcachedStorageOptions['client']>().toEqualTypeOf<MemcachedClient>()
 expectTypeOf<Parameters<MemcachedClient['set']>>().toEqualTypeOf<[key: string, value: string, exptime: number]>()
 expectTypeOf<MemcachedClient['getMulti']>().toEqualTypeOf<
