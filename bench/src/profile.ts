@@ -1,6 +1,8 @@
 // memokit hits alone, in a tight loop, for profiling: `node --cpu-prof --cpu-prof-dir=prof --import tsx
 // src/profile.ts S2`, then `node --import tsx src/cpu-summary.ts prof`. Add `--no-turbo-inlining` to see the
 // callees of S1's loop (otherwise everything is inlined into it).
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { cacheValue, memoryStorage } from '@memokit/core'
 
 const which = (process.argv[2] ?? 'S1').toUpperCase()
@@ -131,38 +133,74 @@ if (which === 'S1') {
   // Writes through two tiers (memory L1, Redis L2, redisBus) against writes to the bare L2, two replicas of each in
   // this process, 16 writes in flight, in alternating rounds: CPU per write, this process only (the tier's is the
   // L2 write, the bus message it publishes, and both replicas receiving and applying it). argv[3]: writes per round.
-  const { memoryStorage: memory, tieredStorage } = await import('@memokit/core')
-  const { redisBus, redisStorage } = await import('@memokit/redis')
+  // TIERSET_BUILD=<dir>: this build from <dir>/packages/{core,redis}/dist/index.js instead of @memokit/*.
+  // TIERSET_BEFORE=<dir>: two more tiers from another build (e.g. `.before`, made by scripts/build-before.mjs with
+  // MEMOKIT_BEFORE_COMMIT), in the same rounds (order swapped every round), and the median per-round ratio.
+  type Packages = [typeof import('@memokit/core'), typeof import('@memokit/redis')]
+  const from = (dir: string, pkg: string): string => pathToFileURL(resolve(dir, `packages/${pkg}/dist/index.js`)).href
+  const load = async (dir: string | undefined): Promise<Packages> =>
+    dir === undefined
+      ? [await import('@memokit/core'), await import('@memokit/redis')]
+      : [await import(from(dir, 'core')), await import(from(dir, 'redis'))]
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   const prefix = `mkprofile-${process.pid}`
-  const l2s = [redisStorage({ url, prefix }), redisStorage({ url, prefix })]
-  const buses = [redisBus({ url }), redisBus({ url })]
-  const tiers = l2s.map((l2, i) => tieredStorage({ l1: memory(), l2, bus: buses[i] as (typeof buses)[0] }))
-  await Promise.all(tiers.map((t) => t.ready))
+  // Messages per write (a burst's key invalidations may share one), counted on the writing replica's bus. Each pair
+  // has its own prefix, so its own scope and bus channel: neither hears the other's messages.
+  const twoTiers = ([core, redis]: Packages, prefix: string) => {
+    const l2s = [redis.redisStorage({ url, prefix }), redis.redisStorage({ url, prefix })]
+    const buses = [redis.redisBus({ url }), redis.redisBus({ url })]
+    const counted = { messages: 0 }
+    const [writer] = buses as [(typeof buses)[0]]
+    const publish = writer.publish.bind(writer)
+    writer.publish = (channel, payload) => {
+      counted.messages++
+      return publish(channel, payload)
+    }
+    const tiers = l2s.map((l2, i) =>
+      core.tieredStorage({ l1: core.memoryStorage(), l2, bus: buses[i] as typeof writer }),
+    )
+    return {
+      tier: tiers[0] as (typeof tiers)[0],
+      bare: l2s[0] as (typeof l2s)[0],
+      counted,
+      all: [...tiers, ...buses, ...l2s],
+    }
+  }
+  const current = twoTiers(await load(process.env.TIERSET_BUILD), prefix)
+  const before =
+    process.env.TIERSET_BEFORE === undefined
+      ? undefined
+      : twoTiers(await load(process.env.TIERSET_BEFORE), `${prefix}-before`)
+  await Promise.all([current.tier.ready, before?.tier.ready])
   const writes = Number(process.argv[3] ?? 20_000)
   const value = { id: 1, bio: 'x'.repeat(200) }
-  const cpuPerWrite = async (storage: (typeof l2s)[0] | (typeof tiers)[0]): Promise<number> => {
+  const cpuPerWrite = async (storage: { set(ns: string, key: string, value: unknown): Promise<void> }) => {
     const cpu = process.cpuUsage()
     for (let i = 0; i < writes; i += 16)
       await Promise.all(Array.from({ length: 16 }, (_, j) => storage.set('ns', `k${(i + j) % 500}`, value)))
     const used = process.cpuUsage(cpu)
     return (used.user + used.system) / writes
   }
-  const rounds: [number, number][] = []
+  const rounds: number[][] = []
   for (let round = 0; round < 6; round++) {
-    const pair: [number, number] = [
-      await cpuPerWrite(l2s[0] as (typeof l2s)[0]),
-      await cpuPerWrite(tiers[0] as (typeof tiers)[0]),
-    ]
-    if (round > 0) rounds.push(pair)
+    const bare = await cpuPerWrite(current.bare)
+    const cpu = new Map<object, number>()
+    for (const side of round % 2 === 0 ? [current, before] : [before, current])
+      if (side !== undefined) cpu.set(side, await cpuPerWrite(side.tier))
+    if (round > 0) rounds.push([bare, cpu.get(current) ?? 0, (before && cpu.get(before)) ?? 0])
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
-  const [bare, tier] = [median(rounds.map((r) => r[0])), median(rounds.map((r) => r[1]))]
+  const [bare, tier, old] = [0, 1, 2].map((i) => median(rounds.map((r) => r[i] as number))) as number[]
+  const perWrite = (counted: { messages: number }) => (counted.messages / (6 * writes)).toFixed(3)
   console.error(
-    `TIERSET, us of CPU per write (median of 5 rounds): bare L2 ${bare.toFixed(1)}, two tiers + bus ${tier.toFixed(1)}`,
+    `TIERSET, us of CPU per write (median of 5 rounds): bare L2 ${bare?.toFixed(1)}, two tiers + bus ${tier?.toFixed(1)} (bus messages per write ${perWrite(current.counted)})`,
   )
-  await tiers[0]?.clear('ns')
-  for (const closing of [...tiers, ...buses, ...l2s]) await closing.close()
+  if (before !== undefined)
+    console.error(
+      `  before (${process.env.TIERSET_BEFORE}): two tiers + bus ${old?.toFixed(1)} (messages per write ${perWrite(before.counted)}); current/before per round, median ${median(rounds.map((r) => (r[1] as number) / (r[2] as number))).toFixed(3)}`,
+    )
+  await Promise.all([current.tier.clear('ns'), before?.tier.clear('ns')])
+  for (const closing of [...current.all, ...(before?.all ?? [])]) await closing.close()
 } else {
   console.error(`unknown scenario ${which}; use S1, S2, S3, R1, R1OWN, R1RAW, R1PAIR or TIERSET`)
   process.exit(2)

@@ -1,15 +1,20 @@
 /**
- * The two ends of a replica's message sequence: numbering what it publishes, and checking what it hears from each
- * sender for messages lost in between; and what keeps the process alive while the link's awaited work is under way.
+ * The two ends of a replica's message sequence: numbering what it publishes (a burst's key invalidations merged),
+ * and checking what it hears from each sender for messages lost in between; and what keeps the process alive
+ * while the link's awaited work is under way.
  */
 import type { Bus } from './bus'
 import { type BusInvalidation, type BusMessage, encodeBusPayload } from './bus-protocol'
 import type { TieredFlushReason } from './tiered-options'
 
 export interface Publisher {
-  /** Numbers and publishes one message in the background; `failed` hears a rejection, nothing is thrown. */
+  /**
+   * Numbers and publishes in the background; `failed` hears a rejection, nothing is thrown. 'keys' invalidations
+   * wait for the end of the turn (the flush their first one queued on the microtask queue) and go out merged, one
+   * message per namespace and op; any other kind publishes them first, then itself.
+   */
   send(invalidation: BusInvalidation): void
-  /** Settles when every publish issued so far has. */
+  /** Publishes what is waiting, then settles when every publish issued so far has. */
   settled(): Promise<unknown>
 }
 
@@ -37,6 +42,53 @@ export function createKeepAlive(): <T>(work: Promise<T>) => Promise<T> {
   }
 }
 
+// A burst of writes (misses resolving together) shares its 'keys' messages: one per namespace and op rather than
+// one per key, since publishing, and every replica receiving and decoding, cost far more per message than per key.
+// The cap keeps a huge burst from becoming one giant message (its keys' characters, JSON escaping aside).
+const MAX_BATCH_KEYS = 256
+const MAX_BATCH_CHARS = 32_768
+
+interface Batch {
+  readonly op: 'set' | 'delete'
+  readonly namespace: string
+  readonly keys: string[]
+  chars: number
+}
+
+/**
+ * Key invalidations not yet published, in the order their batches began; usually one. Keys of one namespace and op
+ * join the batch begun first even past another batch: every message only drops, and drops commute. Nothing holds
+ * the process for them: a microtask turn ends before the event loop could, and `publish` then holds what it sends.
+ */
+function createBatches(publish: (invalidation: BusInvalidation) => void) {
+  let batches: Batch[] = []
+  const flush = (): void => {
+    if (batches.length === 0) return
+    const due = batches
+    batches = []
+    for (const { op, namespace, keys } of due) publish({ kind: 'keys', op, namespace, keys })
+  }
+  const add = (op: Batch['op'], namespace: string, keys: readonly string[]): void => {
+    let open: Batch | undefined
+    for (const b of batches) if (b.op === op && b.namespace === namespace) open = b
+    // A microtask, not setImmediate: the writes of a burst whose L2 replies came in one read resolve in the same
+    // microtask turn, and the message still leaves before the caller's `await set()` resumes (it is queued ahead),
+    // so no write waits for the event loop. A promise, not queueMicrotask: fake timers (jest's) don't hold it back.
+    if (batches.length === 0) void Promise.resolve().then(flush)
+    if (open === undefined) {
+      open = { op, namespace, keys: [], chars: 0 }
+      batches.push(open)
+    }
+    for (const key of keys) {
+      open.keys.push(key)
+      open.chars += key.length
+    }
+    // Everything pending goes, not only the full batch: messages keep the order their batches began in.
+    if (open.keys.length >= MAX_BATCH_KEYS || open.chars >= MAX_BATCH_CHARS) flush()
+  }
+  return { add, flush }
+}
+
 export function createPublisher(
   bus: Bus,
   channel: string,
@@ -46,23 +98,36 @@ export function createPublisher(
 ): Publisher {
   const publishing = new Set<Promise<void>>()
   let seq = 0
+  const publish = (invalidation: BusInvalidation): void => {
+    // The number is taken even if the publish fails: receivers then see the gap, which is what makes it safe.
+    const payload = encodeBusPayload(sender, ++seq, invalidation)
+    let sent: Promise<void>
+    try {
+      sent = bus.publish(channel, payload)
+    } catch (error) {
+      sent = Promise.reject(error)
+    }
+    const tracked = sent.catch(failed)
+    // An invalidation was caused by a caller's write; a heartbeat is the link's own, and must not hold the process.
+    if (invalidation.kind !== 'heartbeat') hold(tracked)
+    publishing.add(tracked)
+    void tracked.finally(() => publishing.delete(tracked))
+  }
+  const batches = createBatches(publish)
   return {
     send(invalidation) {
-      // The number is taken even if the publish fails: receivers then see the gap, which is what makes it safe.
-      const payload = encodeBusPayload(sender, ++seq, invalidation)
-      let sent: Promise<void>
-      try {
-        sent = bus.publish(channel, payload)
-      } catch (error) {
-        sent = Promise.reject(error)
+      if (invalidation.kind === 'keys') {
+        batches.add(invalidation.op, invalidation.namespace, invalidation.keys)
+        return
       }
-      const tracked = sent.catch(failed)
-      // An invalidation was caused by a caller's write; a heartbeat is the link's own, and must not hold the process.
-      if (invalidation.kind !== 'heartbeat') hold(tracked)
-      publishing.add(tracked)
-      void tracked.finally(() => publishing.delete(tracked))
+      // Pending keys go first: a clear that follows a write is heard after it, as before batching.
+      batches.flush()
+      publish(invalidation)
     },
-    settled: () => Promise.allSettled([...publishing]),
+    settled() {
+      batches.flush()
+      return Promise.allSettled([...publishing])
+    },
   }
 }
 
