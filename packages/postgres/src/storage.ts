@@ -34,7 +34,7 @@ const NAME = 'postgres'
 
 /** How an operation is ordered against the writes of the same storage object. */
 interface Order {
-  /** Settles once the writes this invalidation must follow have settled. */
+  /** Settles once the writes this operation must follow have settled (an invalidation's, or a write's of its key). */
   readonly after?: Promise<void> | undefined
   /** Namespace and key of a write, tracked until the server has answered it (or its connection was dropped). */
   readonly write?: readonly [string, string]
@@ -63,6 +63,13 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   const sql = statements(table, resolved.unlogged)
   const prefixBytes = Buffer.from(prefix, 'utf8')
   const writes = createWriteTracker()
+  // A set or add goes after the key's writes already sent: the pool runs them on different connections, so an
+  // older value still on its way (a slow statement, a connection still being made) would land after the newer one
+  // and be served until its ttl (a `.refresh()` right after a call whose write was slow).
+  const writeOrder = (namespace: string, key: string): Order => ({
+    write: [namespace, key],
+    after: writes.settledKey(namespace, key),
+  })
   let closed = false
   let ready: Promise<unknown> | undefined
 
@@ -181,12 +188,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
 
     async set(namespace, key, value, options) {
       const values = [prefixBytes, bytes('set', namespace), bytes('set', key), ...row(value, options)]
-      await run('set', { text: sql.set, values }, { write: [namespace, key] })
+      await run('set', { text: sql.set, values }, writeOrder(namespace, key))
     },
 
     async add(namespace, key, value, options) {
       const values = [prefixBytes, bytes('add', namespace), bytes('add', key), ...row(value, options), Date.now()]
-      const result = await run('add', { text: sql.add, values }, { write: [namespace, key] })
+      const result = await run('add', { text: sql.add, values }, writeOrder(namespace, key))
       return result.rows.length === 1
     },
 
