@@ -151,15 +151,9 @@ export function* getTask(p: EntryPaths, ctx: Ctx, ns: string, key: string): Task
   return ctx.codec.decodeEntry(parsed.payload)
 }
 
-export function* setTask(
-  p: EntryPaths,
-  ctx: Ctx,
-  ns: string,
-  key: string,
-  value: unknown,
-  options: SetOptions | undefined,
-): Task<void> {
-  yield* publish(p, p.file, encode(ctx, ns, key, value, options))
+/** `set`: publishes `content` (the entry file {@link encode} made when the call began) as the key's entry. */
+export function* setTask(p: EntryPaths, content: string): Task<void> {
+  yield* publish(p, p.file, content)
 }
 
 /** Writes `content` as `target` (the entry or a file beside it) atomically, creating directories as needed. */
@@ -179,15 +173,8 @@ export function* publish(p: EntryPaths, target: string, content: string): Task<v
   throw new Error(`could not publish ${target}: its directory kept disappearing`)
 }
 
-export function* addTask(
-  p: EntryPaths,
-  ctx: Ctx,
-  ns: string,
-  key: string,
-  value: unknown,
-  options: SetOptions | undefined,
-): Task<boolean> {
-  const content = encode(ctx, ns, key, value, options)
+/** `add` of `content` (the entry file {@link encode} made when the call began): `true` when this call wrote it. */
+export function* addTask(p: EntryPaths, ctx: Ctx, ns: string, key: string, content: string): Task<boolean> {
   const deadline = Date.now() + ADD_LOCK_WAIT_MS
   // One temp file serves every attempt; it is written again only if a concurrent clear took it away.
   let tmp: string | undefined

@@ -5,7 +5,7 @@
  */
 import { type AsyncStorage, MemokitError, type SetOptions, type Storage, type StorageOp } from '@memokit/core'
 import { createWriteTracker, resolveEntryTtl, storageFailure } from '@memokit/core/backend'
-import { addTask, getTask, setTask } from './engine'
+import { addTask, type Ctx, encode, getTask, setTask } from './engine'
 import { asyncOps, syncOps } from './fs-ops'
 import { runAsync, runSync, type Task } from './io'
 import { entryPaths } from './layout'
@@ -57,6 +57,17 @@ function storageError(error: unknown, op: StorageOp, where: string): Error {
   return storageFailure(NAME, op, where, error)
 }
 
+/** An entry file's contents (engine.ts `encode`), a codec failure passed on as the other members' failures are. */
+function encodedIn(ctx: Ctx) {
+  return (op: StorageOp, where: string, ns: string, key: string, value: unknown, opts?: SetOptions): string => {
+    try {
+      return encode(ctx, ns, key, value, opts)
+    } catch (error) {
+      throw storageError(error, op, where)
+    }
+  }
+}
+
 /**
  * A storage that keeps entries as files under `dir`, answering with promises (`node:fs/promises`).
  * Entries survive restarts and are shared by every process using the same `dir` and `prefix`.
@@ -70,6 +81,7 @@ function storageError(error: unknown, op: StorageOp, where: string): Error {
  */
 export function fileStorage(options: FileStorageOptions): FileStorage {
   const { dir, prefixDir, scope, ctx } = prepare(options, 'fileStorage')
+  const encoded = encodedIn(ctx)
   const writes = createWriteTracker()
   const leases = leaseCalls(prefixDir, ctx)
   const run = async <T>(op: StorageOp, where: string, task: Task<T>, after?: Promise<void>): Promise<T> => {
@@ -89,15 +101,20 @@ export function fileStorage(options: FileStorageOptions): FileStorage {
       const p = entryPaths(prefixDir, ns, key)
       return run('get', p.nsDir, getTask(p, ctx, ns, key))
     },
+    // A set or add goes after the key's writes already started: fs calls run concurrently, so an older value
+    // still being written (a larger file) would otherwise be renamed over the newer one and served until its ttl.
+    // The file's contents are made now, from the value as it is at the call.
     async set(ns, key, value, opts) {
       resolveEntryTtl(NAME, opts?.ttl)
       const p = entryPaths(prefixDir, ns, key)
-      return writes.track(ns, key, run('set', p.nsDir, setTask(p, ctx, ns, key, value, opts)))
+      const content = encoded('set', p.nsDir, ns, key, value, opts)
+      return writes.track(ns, key, run('set', p.nsDir, setTask(p, content), writes.settledKey(ns, key)))
     },
     async add(ns, key, value, opts) {
       resolveEntryTtl(NAME, opts?.ttl)
       const p = entryPaths(prefixDir, ns, key)
-      return writes.track(ns, key, run('add', p.nsDir, addTask(p, ctx, ns, key, value, opts)))
+      const content = encoded('add', p.nsDir, ns, key, value, opts)
+      return writes.track(ns, key, run('add', p.nsDir, addTask(p, ctx, ns, key, content), writes.settledKey(ns, key)))
     },
     // Taking a lease and the fenced write are tracked like writes: a delete or clear issued after them removes them.
     async acquireLease(ns, key, token, ttl) {
@@ -135,6 +152,7 @@ export function fileStorage(options: FileStorageOptions): FileStorage {
  */
 export function fileStorageSync(options: FileStorageOptions): FileStorageSync {
   const { dir, prefixDir, scope, ctx } = prepare(options, 'fileStorageSync')
+  const encoded = encodedIn(ctx)
   const leases = leaseCalls(prefixDir, ctx)
   const run = <T>(op: StorageOp, where: string, task: Task<T>): T => {
     try {
@@ -155,12 +173,12 @@ export function fileStorageSync(options: FileStorageOptions): FileStorageSync {
     set(ns, key, value, opts) {
       resolveEntryTtl(NAME, opts?.ttl)
       const p = entryPaths(prefixDir, ns, key)
-      run('set', p.nsDir, setTask(p, ctx, ns, key, value, opts))
+      run('set', p.nsDir, setTask(p, encoded('set', p.nsDir, ns, key, value, opts)))
     },
     add(ns, key, value, opts) {
       resolveEntryTtl(NAME, opts?.ttl)
       const p = entryPaths(prefixDir, ns, key)
-      return run('add', p.nsDir, addTask(p, ctx, ns, key, value, opts))
+      return run('add', p.nsDir, addTask(p, ctx, ns, key, encoded('add', p.nsDir, ns, key, value, opts)))
     },
     acquireLease: (ns, key, token, ttl) => run('acquireLease', ...leases.acquire(ns, key, token, ttl)),
     releaseLease: (ns, key, token) => run('releaseLease', ...leases.release(ns, key, token)),
