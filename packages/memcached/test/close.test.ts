@@ -1,12 +1,14 @@
 // close(): operations issued before it finish first (each within operationTimeoutMs), later ones reject at once
 // with a StorageError and send nothing to your client (which you may have closed: a call would connect it again),
 // and core's background retries of a failed clear on this storage end (storageClosed). Your client stays open.
-// Own memcached on MEMCACHED_CLOSE_PORT (default 21420); a port where nothing listens for the retries (+1).
+// Own memcached on MEMCACHED_CLOSE_PORT (default 21420); the retries (the storage-test-suite's close checks) over
+// the port after it, where nothing listens.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { cacheClear, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
+import { StorageError } from '@memokit/core'
 import { fromMemjs, type MemcachedClient, memcachedStorage } from '@memokit/memcached'
+import { runCloseChecks } from '@memokit/storage-test-suite'
 import memjs from 'memjs'
-import { freeze, isListening, type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
+import { freeze, type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_CLOSE_PORT', 21420)
 const quiet = { log: () => undefined }
@@ -93,25 +95,14 @@ describe('memcachedStorage close()', () => {
     const reader = memcachedStorage({ client, prefix: 'close-drain' })
     expect((await reader.get('ns', 'k'))?.value).toBe('v')
   })
-
-  it('ends the background retries of a failed clear, reporting once that it was not retried', async () => {
-    const down = PORT + 1
-    if (await isListening(down)) throw new Error(`port ${down} is in use: set MEMCACHED_CLOSE_PORT`)
-    const { client, calls } = counted(down)
-    const storage = memcachedStorage({ client, prefix: 'close-retries', operationTimeoutMs: 200 })
-    const reports: ErrorReport[] = []
-    cacheValue(async (n: number) => n, { storage, namespace: 'ns', name: 'ident', onError: () => {} })
-    const save = cacheClear(async () => 'saved', { storage, namespaces: 'ns', onError: (r) => reports.push(r) })
-    await save()
-    expect(reports).toHaveLength(1)
-    await storage.close()
-    const after = calls()
-    // Retries would have run 250 and 750 ms after the failure.
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
-    expect(calls()).toBe(after)
-    expect(reports.map((r) => r.error.message)).toEqual([
-      expect.stringMatching(/^memcached clear /),
-      expect.stringMatching(/clear of namespace 'ns' was not retried because the storage was closed/),
-    ])
-  })
 })
+
+runCloseChecks(
+  { describe, it },
+  {
+    name: 'memcached',
+    port: PORT + 1,
+    open: (port) =>
+      memcachedStorage({ client: counted(port).client, prefix: 'close-retries', operationTimeoutMs: 200 }),
+  },
+)

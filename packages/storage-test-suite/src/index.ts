@@ -15,6 +15,7 @@ import { getManyTests, tagTests } from './groups/tags'
 import { createSuite } from './harness'
 import type { StorageContractOptions, TestRunner } from './types'
 
+export { type CloseChecksOptions, runCloseChecks } from './close-flow'
 export { type LeaseFlowOptions, runLeaseFlowChecks } from './lease-flow'
 export type { ScopeCheckOptions, StorageContractOptions, StorageFactory, TestRunner } from './types'
 
