@@ -18,14 +18,28 @@ export const syncOps: FsOps = {
     }
   },
   create(path, data) {
+    let fd: number
     try {
-      fs.writeFileSync(path, data, { flag: 'wx' })
-      return 'ok'
+      fd = fs.openSync(path, 'wx')
     } catch (error) {
       if (code(error) === 'EEXIST') return 'exists'
       if (code(error) === 'ENOENT') return 'nodir'
       throw error
     }
+    try {
+      fs.writeFileSync(fd, data)
+      fs.closeSync(fd)
+    } catch (error) {
+      // Ours, and partial: a full disk (ENOSPC, EDQUOT, EFBIG) must not keep what did fit until a prune.
+      try {
+        fs.closeSync(fd)
+      } catch {
+        // Closed already, or failing too: the unlink below is what matters.
+      }
+      syncOps.unlinkQuietly(path)
+      throw error
+    }
+    return 'ok'
   },
   mkdirp(path) {
     fs.mkdirSync(path, { recursive: true })
@@ -100,14 +114,24 @@ export const asyncOps: AsyncFsOps = {
     }
   },
   async create(path, data) {
+    let handle: fsp.FileHandle
     try {
-      await fsp.writeFile(path, data, { flag: 'wx' })
-      return 'ok'
+      handle = await fsp.open(path, 'wx')
     } catch (error) {
       if (code(error) === 'EEXIST') return 'exists'
       if (code(error) === 'ENOENT') return 'nodir'
       throw error
     }
+    try {
+      await handle.writeFile(data)
+      await handle.close()
+    } catch (error) {
+      // Ours, and partial: a full disk (ENOSPC, EDQUOT, EFBIG) must not keep what did fit until a prune.
+      await handle.close().catch(() => undefined)
+      await fsp.unlink(path).catch(() => undefined)
+      throw error
+    }
+    return 'ok'
   },
   async mkdirp(path) {
     await fsp.mkdir(path, { recursive: true })
