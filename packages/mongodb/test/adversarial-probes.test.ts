@@ -1,0 +1,91 @@
+// Adversarial probes of the MongoDB storage that found nothing wrong, kept because no other test covers them:
+// documents of a foreign shape stored under an entry's { p, ns, k } (fields of the wrong BSON type, lease fields
+// that are not a lease) never read as a value or a held lease, and the next write of the key repairs them.
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { CodecError } from '@memokit/core'
+import { type MongoStorage, mongoStorage } from '@memokit/mongodb'
+import { type Collection, type Document, MongoClient } from 'mongodb'
+import { COLD_TIMEOUT_MS, portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
+
+let standIn: StandIn | undefined
+let url = ''
+let raw: MongoClient
+const database = 'memokit_test'
+const collection = uniqueName('adversarial')
+let rawCollection: Collection<Document>
+let storage: MongoStorage
+const prefix = `adv-${randomBytes(4).toString('hex')}`
+
+beforeAll(async () => {
+  if (REAL_MONGODB_URL === undefined) {
+    standIn = await startStandIn(portFromEnv('MEMOKIT_MONGO_ADV_PORT', 21560))
+    url = standIn.url
+  } else {
+    url = REAL_MONGODB_URL
+  }
+  raw = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
+  await raw.connect()
+  rawCollection = raw.db(database).collection(collection)
+  storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: COLD_TIMEOUT_MS })
+  await storage.get('ns', 'warm')
+})
+
+afterAll(async () => {
+  await storage?.close()
+  if (REAL_MONGODB_URL !== undefined) await rawCollection?.drop().catch(() => undefined)
+  await raw?.close()
+  await standIn?.stop()
+})
+
+const later = () => new Date(Date.now() + 60_000)
+// Each is the whole document under { p, ns, k } besides those three fields.
+const foreign: Record<string, Document> = {
+  'v an object (a $-keyed subdocument)': { v: { $oid: 'x', 'a.b': 1 }, c: new Date() },
+  'c a string': { v: 'x', c: '2026-01-01' },
+  'c null': { v: 'x', c: null },
+  'e epoch ms, not a Date': { v: 'x', c: new Date(), e: Date.now() + 60_000 },
+  'an unknown byte type': { v: 'x', t: 'z', c: new Date() },
+  'm not JSON': { v: 'x', c: new Date(), m: '{not json' },
+}
+
+describe('a foreign document under an entry', () => {
+  for (const [what, fields] of Object.entries(foreign)) {
+    it(`${what}: get never returns a value from it, set repairs it`, async () => {
+      const k = `k-${randomBytes(4).toString('hex')}`
+      await rawCollection.insertOne({ p: prefix, ns: 'ns', k, ...fields })
+      const read = await storage.get('ns', k).then(
+        (entry) => entry,
+        (error: unknown) => error,
+      )
+      if (read !== undefined) expect(read).toBeInstanceOf(CodecError)
+      expect(await storage.getMany?.('ns', [k]).catch((error: unknown) => [error])).toEqual([read])
+      await storage.set('ns', k, { fine: true }, { ttl: 60_000 })
+      expect((await storage.get('ns', k))?.value).toEqual({ fine: true })
+    })
+  }
+
+  it('lease fields of the wrong type are no held lease: another caller takes the lease, and its fenced write lands', async () => {
+    const k = `k-${randomBytes(4).toString('hex')}`
+    await rawCollection.insertOne({ p: prefix, ns: 'ns', k, l: 'x'.repeat(20), le: later().toISOString(), e: later() })
+    expect(await storage.get('ns', k)).toBeUndefined()
+    const token = randomBytes(16).toString('hex')
+    expect(await storage.acquireLease('ns', k, token, 10_000)).toBe(true)
+    expect(await storage.setIfLeased('ns', k, 'written', token)).toBe(true)
+    expect((await storage.get('ns', k))?.value).toBe('written')
+  })
+
+  it('a live lease of another token is never taken for this caller: its fenced write and release answer false', async () => {
+    const k = `k-${randomBytes(4).toString('hex')}`
+    await rawCollection.insertOne({ p: prefix, ns: 'ns', k, l: 'y'.repeat(20), le: later(), e: later() })
+    const token = randomBytes(16).toString('hex')
+    expect(await storage.acquireLease('ns', k, token, 10_000)).toBe(false)
+    expect(await storage.setIfLeased('ns', k, 'written', token)).toBe(false)
+    expect(await storage.releaseLease('ns', k, token)).toBe(false)
+    expect(await storage.extendLease('ns', k, token, 10_000)).toBe(false)
+    expect(await storage.get('ns', k)).toBeUndefined()
+    // An invalidation removes it with the key.
+    await storage.delete('ns', k)
+    expect(await storage.acquireLease('ns', k, token, 10_000)).toBe(true)
+  })
+})
