@@ -48,15 +48,6 @@ describe('four processes (two sync, two async) on one directory', () => {
     const results = await Promise.all(
       [0, 1, 2, 3].map((i) => runHammer({ dir, prefix: 'p', sync: i % 2 === 0, ms: 4000, seed: 17 + i })),
     )
-    console.log(
-      results.map((r) => ({
-        ops: r.ops,
-        hits: r.hits,
-        wrong: r.wrong.length,
-        errors: r.errors.slice(0, 5),
-        nerr: r.errors.length,
-      })),
-    )
     for (const r of results) {
       expect(r.wrong).toEqual([])
       expect(r.errors).toEqual([])
