@@ -7,12 +7,21 @@
  *    window of a cache invalidated after each write: until then `v` may be served, fresh from `fn` or from the
  *    cache), or the call joined the computation that produced the value in its own process while that computation
  *    was still running (callers that join a computation get what it read; an invalidation elsewhere can't reach
- *    them: counted as `lateJoins`).
+ *    them: counted as `lateJoins`), or
+ * 3. (two tiers only, `boundMs` > 0) that invalidation completed at most `boundMs` before the call started: `v` was
+ *    the truth under rule 2 at some moment in `[s - boundMs, e]`. An L1 copy may be served that long after the
+ *    invalidation its bus message should have dropped it for (`maxL1Age`, the tier's stated bound).
  * Anything else is wrong: a value from an unknown run, of another key, or served from the cache after the
- * invalidation that should have removed it (the stale write fencing prevents).
+ * invalidation that should have removed it (the stale write fencing prevents; or a tier's L1 copy past its bound).
+ *
+ * How long after that invalidation each value was served is its staleness: 0 without tiers unless wrong; with a
+ * working bus, the bus's delivery time; the report gives its distribution.
  */
 import type { FnName, Run } from './functions'
-import type { CallRecord, ChaosRecord, InvalidationRecord, UpdateRecord, WorkerRecords, WriterRecords } from './records'
+import { originsOf, type RunStats, runStats } from './overlaps'
+import type { CallRecord, ChaosRecord, UpdateRecord, WorkerRecords, WriterRecords } from './records'
+
+export type { RunStats } from './overlaps'
 
 /** A wrong value, with what the checker knew about it. */
 export interface Wrong {
@@ -20,16 +29,16 @@ export interface Wrong {
   readonly why: string
 }
 
-/** Runs of `fn` for one function: how many, in how many fills (runs that did not overlap another run of the key). */
-export interface RunStats {
-  readonly runs: number
-  readonly fills: number
-  /** Runs that started while another run of the same key ran (in any process). */
-  readonly overlapping: number
-  /** Of those, the ones no invalidation of the key and no chaos step can explain. */
-  readonly unexplained: number
-  /** A few of them: the earlier run and the overlapping one. */
-  readonly examples: readonly string[]
+/** How long after its invalidation a value was served, over the calls that got such a value (late joins aside). */
+export interface Staleness {
+  /** The bound allowed (rule 3), ms; 0 without tiers. */
+  readonly boundMs: number
+  /** Calls whose value's successor had been invalidated before they started (within the bound or not). */
+  readonly count: number
+  /** Percentiles and maximum of `s - invalidated` over those calls, ms (0 when there are none). */
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
 }
 
 /** The checker's findings. */
@@ -39,6 +48,7 @@ export interface Verdict {
   readonly wrong: number
   readonly wrongSamples: readonly Wrong[]
   readonly lateJoins: number
+  readonly staleness: Staleness
   /** Calls per memokit outcome (hit, miss, joined, waited, stale, bypass...). */
   readonly outcomes: Readonly<Record<string, number>>
   readonly runs: Readonly<Record<FnName, RunStats>>
@@ -47,8 +57,19 @@ export interface Verdict {
 
 type History = Map<number, UpdateRecord[]>
 
-/** How long before its `fn` started a background refresh may have taken its lease (after the stale hit), ms. */
-const BACKGROUND_LEAD_MS = 250
+/** What the judge needs besides the call. */
+interface Evidence {
+  readonly history: History
+  readonly runs: ReadonlyMap<string, Run>
+  readonly settled: ReadonlyMap<string, number>
+  readonly boundMs: number
+}
+
+/** A call's verdict: right (with its staleness when past the invalidation), a late join, or wrong and why. */
+type Judgement =
+  | { readonly is: 'right'; readonly stale?: number }
+  | { readonly is: 'late' }
+  | { readonly is: 'wrong'; readonly why: string; readonly stale?: number }
 
 function historyOf(writer: WriterRecords): History {
   const history: History = new Map()
@@ -64,84 +85,42 @@ function historyOf(writer: WriterRecords): History {
   return history
 }
 
-/** Why the call's value is wrong, or `undefined` when it is right; `late` is told when only the join rule holds. */
-function judge(
-  call: CallRecord,
-  history: History,
-  runs: Map<string, Run>,
-  settled: Map<string, number>,
-): string | 'late' | undefined {
+/** Whether the call's value is right (rules 1-3 of the header). */
+function judge(call: CallRecord, { history, runs, settled, boundMs }: Evidence): Judgement {
   const { k, v, r } = call
-  if (v === undefined || r === undefined || call.vk !== k) return `not a value of key ${k}: ${JSON.stringify(call)}`
+  const wrong = (why: string, stale?: number): Judgement => ({
+    is: 'wrong',
+    why,
+    ...(stale === undefined ? {} : { stale }),
+  })
+  if (v === undefined || r === undefined || call.vk !== k)
+    return wrong(`not a value of key ${k}: ${JSON.stringify(call)}`)
   const run = runs.get(r)
-  if (run === undefined) return `run ${r} is unknown`
-  if (run.v !== v || run.k !== k) return `run ${r} read ${run.k}@${run.v}, the call got ${k}@${v}`
+  if (run === undefined) return wrong(`run ${r} is unknown`)
+  if (run.v !== v || run.k !== k) return wrong(`run ${r} read ${run.k}@${run.v}, the call got ${k}@${v}`)
   const versions = history.get(k) ?? [{ k, v: 0, b: 0, a: 0, i: 0 }]
   const own = versions[v]
-  if (own === undefined) return `version ${v} of key ${k} was never written`
-  if (own.b > call.e) return `version ${v} was written after the call ended`
+  if (own === undefined) return wrong(`version ${v} of key ${k} was never written`)
+  if (own.b > call.e) return wrong(`version ${v} was written after the call ended`)
   const next = versions[v + 1]
-  if (next === undefined || next.i === undefined || next.i >= call.s) return undefined
+  if (next === undefined || next.i === undefined || next.i >= call.s) return { is: 'right' }
   // Joined in its own process before the computation's callers were answered (the earliest answer it gave there).
   const answered = settled.get(`${call.w} ${r}`)
-  if (answered !== undefined && call.s <= answered) return 'late'
-  return `version ${v + 1} was invalidated at ${next.i}, ${call.s - next.i} ms before the call started (${call.o ?? 'no outcome'}); the run: ${JSON.stringify(run)}`
+  if (answered !== undefined && call.s <= answered) return { is: 'late' }
+  const stale = call.s - next.i
+  if (stale <= boundMs) return { is: 'right', stale }
+  const past = boundMs > 0 ? `, past the tier's bound of ${boundMs} ms` : ''
+  return wrong(
+    `version ${v + 1} was invalidated at ${next.i}, ${stale} ms before the call started${past} (${call.o ?? 'no outcome'}); the run: ${JSON.stringify(run)}`,
+    stale,
+  )
 }
 
-/** Runs per function: fills, and overlapping runs with and without an invalidation or chaos step to explain them. */
-function runStats(
-  runs: readonly Run[],
-  origins: ReadonlyMap<string, number>,
-  invalidations: readonly InvalidationRecord[],
-  chaos: readonly ChaosRecord[],
-  slackMs: number,
-): Record<FnName, RunStats> {
-  const stats = {} as Record<FnName, RunStats>
-  for (const f of ['plain', 'dist', 'swr'] as const) {
-    const mine = runs.filter((run) => run.f === f).sort((x, y) => x.s - y.s)
-    const byKey = new Map<number, Run[]>()
-    for (const run of mine) byKey.set(run.k, [...(byKey.get(run.k) ?? []), run])
-    let overlapping = 0
-    let unexplained = 0
-    const examples: string[] = []
-    for (const [k, list] of byKey) {
-      let open: Run | undefined
-      for (const run of list) {
-        if (open === undefined || open.e < run.s) {
-          open = run
-          continue
-        }
-        overlapping++
-        // The earlier run's lease was taken before its `fn` started: from the start of the call that triggered it.
-        const from = origins.get(open.r) ?? open.s - BACKGROUND_LEAD_MS
-        const to = run.s
-        const invalidated = invalidations.some(
-          (inv) => (inv.kind !== 'delete' || inv.k === k) && inv.start <= to && (inv.done ?? Infinity) >= from,
-        )
-        const crashed = chaos.some((c) => c.killed <= to && c.restarted + slackMs >= from)
-        if (!invalidated && !crashed && ++unexplained <= 3) {
-          examples.push(`${JSON.stringify(open)} then ${JSON.stringify(run)}`)
-        }
-        if (run.e > open.e) open = run
-      }
-    }
-    stats[f] = { runs: mine.length, fills: mine.length - overlapping, overlapping, unexplained, examples }
-  }
-  return stats
-}
-
-/** Checks every call of every worker against the writer's history. `slackMs`: how long a crash explains overlaps. */
-export function check(
-  workers: readonly WorkerRecords[],
-  writer: WriterRecords,
-  chaos: readonly ChaosRecord[],
-  slackMs: number,
-): Verdict {
-  const history = historyOf(writer)
-  const runs = new Map<string, Run>()
-  for (const w of workers) for (const run of w.runs) runs.set(run.r, run)
-  // When each computation's callers in its own process were answered: the first answer to a call that started
-  // before `fn` ended (so could not have been a hit on its result). Background refreshes have none.
+/**
+ * When each computation's callers in its own process were answered: the first answer to a call that started before
+ * `fn` ended (so could not have been a hit on its result). Background refreshes have none.
+ */
+function settledOf(workers: readonly WorkerRecords[], runs: ReadonlyMap<string, Run>): Map<string, number> {
   const settled = new Map<string, number>()
   for (const w of workers) {
     for (const call of w.calls) {
@@ -151,50 +130,66 @@ export function check(
       settled.set(id, Math.min(settled.get(id) ?? Infinity, call.e))
     }
   }
-  // When the call that started each run started (the earliest call of its process that got its value and began
-  // before `fn` did); background refreshes have none.
-  const origins = new Map<string, number>()
-  for (const w of workers) {
-    for (const call of w.calls) {
-      const run = call.r === undefined ? undefined : runs.get(call.r)
-      if (run === undefined || !run.r.startsWith(`${call.w}:`) || call.s > run.s) continue
-      origins.set(run.r, Math.min(origins.get(run.r) ?? Infinity, call.s))
-    }
-  }
+  return settled
+}
+
+/** The distribution of `stales` (ms), nearest-rank percentiles. */
+function staleness(stales: number[], boundMs: number): Staleness {
+  const sorted = [...stales].sort((x, y) => x - y)
+  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0
+  return { boundMs, count: sorted.length, p50: rank(0.5), p99: rank(0.99), max: sorted[sorted.length - 1] ?? 0 }
+}
+
+/**
+ * Checks every call of every worker against the writer's history. `slackMs`: how long a crash explains overlaps.
+ * `boundMs`: how long after its invalidation a value may still be served (rule 3; 0 without tiers).
+ */
+export function check(
+  workers: readonly WorkerRecords[],
+  writer: WriterRecords,
+  chaos: readonly ChaosRecord[],
+  slackMs: number,
+  boundMs = 0,
+): Verdict {
+  const runs = new Map<string, Run>()
+  for (const w of workers) for (const run of w.runs) runs.set(run.r, run)
+  const evidence: Evidence = { history: historyOf(writer), runs, settled: settledOf(workers, runs), boundMs }
   const outcomes: Record<string, number> = {}
   const wrongSamples: Wrong[] = []
   const errorSamples: string[] = []
+  const stales: number[] = []
   let calls = 0
   let errors = 0
-  let wrong = 0
   let lateJoins = 0
-  for (const w of workers) {
-    for (const call of w.calls) {
-      calls++
-      const outcome = call.o ?? 'unobserved'
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
-      if (call.err !== undefined) {
-        errors++
-        if (errorSamples.length < 5) errorSamples.push(`${call.w} ${call.f}(${call.k}): ${call.err}`)
-        continue
-      }
-      const why = judge(call, history, runs, settled)
-      if (why === 'late') lateJoins++
-      else if (why !== undefined) {
-        wrong++
-        if (wrongSamples.length < 10) wrongSamples.push({ call, why })
-      }
+  for (const call of workers.flatMap((w) => w.calls)) {
+    calls++
+    const outcome = call.o ?? 'unobserved'
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+    if (call.err !== undefined) {
+      errors++
+      if (errorSamples.length < 5) errorSamples.push(`${call.w} ${call.f}(${call.k}): ${call.err}`)
+      continue
     }
+    const judgement = judge(call, evidence)
+    if (judgement.is === 'late') lateJoins++
+    else if (judgement.stale !== undefined) stales.push(judgement.stale)
+    if (judgement.is === 'wrong') wrongSamples.push({ call, why: judgement.why })
   }
-  const allRuns = workers.flatMap((w) => w.runs)
   return {
     calls,
     errors,
-    wrong,
-    wrongSamples,
+    wrong: wrongSamples.length,
+    wrongSamples: wrongSamples.slice(0, 10),
     lateJoins,
+    staleness: staleness(stales, boundMs),
     outcomes,
-    runs: runStats(allRuns, origins, writer.invalidations, chaos, slackMs),
+    runs: runStats(
+      workers.flatMap((w) => w.runs),
+      originsOf(workers, runs),
+      writer.invalidations,
+      chaos,
+      slackMs,
+    ),
     errorSamples,
   }
 }

@@ -3,11 +3,14 @@
  * (run.ts) hands a {@link ChildConfig} to every worker and to the writer as one JSON argument.
  */
 
-/** The cache backends the soak runs against (`redis-cluster`: 3 masters + 3 replicas, one master killed). */
-export type Backend = 'redis' | 'mongodb' | 'memcached' | 'redis-cluster'
+/**
+ * The cache backends the soak runs against (`redis-cluster`: 3 masters + 3 replicas, one master killed;
+ * `redis-tiered`: a `tieredStorage` per process, its L1 in memory, its L2 and its `redisBus` on one Redis).
+ */
+export type Backend = 'redis' | 'mongodb' | 'memcached' | 'redis-cluster' | 'redis-tiered'
 
 /** All backends, in the order `--backend all` runs them. */
-export const BACKENDS: readonly Backend[] = ['redis', 'mongodb', 'memcached', 'redis-cluster']
+export const BACKENDS: readonly Backend[] = ['redis', 'mongodb', 'memcached', 'redis-cluster', 'redis-tiered']
 
 /** The single-flight mode of one cached function of the workload. */
 export type FlightMode = 'process' | 'distributed'
@@ -51,11 +54,27 @@ export interface SoakOptions {
   readonly unfenced: boolean
   /**
    * The ports range start for servers the soak starts: Redis takes this one, MongoDB the next, memcached the one
-   * after, a Redis Cluster this one and the 5 after it. Default: 7400.
+   * after, the tiered mode's Redis the one after that (+3), a Redis Cluster this one and the 5 after it. Default: 7400.
    */
   readonly port: number
   /** Seed of the workload's random choices (each process derives its own). Default: the current time. */
   readonly seed: number
+  /**
+   * `redis-tiered`: the tiers' `maxL1Age` in ms, and the staleness bound the checker allows (plus
+   * {@link TIER_SLACK_MS}). Default: 2000.
+   */
+  readonly maxL1AgeMs: number
+  /**
+   * `redis-tiered`: how many times the chaos step kills every bus subscriber (`CLIENT KILL TYPE pubsub`), beside
+   * the `kills` of the server. Default: as many as `kills`.
+   */
+  readonly busKills: number
+  /**
+   * `redis-tiered`: the check's own proof that it can fail. Each process's tier hears only its own channel (a
+   * misconfiguration the tier can't detect: its own heartbeats come back) and keeps copies for 30 s, while the
+   * checker still allows `maxL1AgeMs`. Default: false.
+   */
+  readonly brokenTier: boolean
 }
 
 export const DEFAULTS: SoakOptions = Object.freeze({
@@ -74,7 +93,26 @@ export const DEFAULTS: SoakOptions = Object.freeze({
   unfenced: false,
   port: 7400,
   seed: Date.now(),
+  maxL1AgeMs: 2000,
+  busKills: 2,
+  brokenTier: false,
 })
+
+/**
+ * What `redis-tiered` changes in {@link DEFAULTS}: a ttl well past `maxL1AgeMs`, so `maxL1Age` (not the entry's
+ * expiry) is what ends an L1 copy, and a tier that lost its bus could serve a copy past the bound (the broken tier
+ * does: it must be caught).
+ */
+export const TIERED_DEFAULTS: Partial<SoakOptions> = Object.freeze({ ttlMs: 5000 })
+
+/**
+ * The checker's allowance on top of `maxL1AgeMs`, ms. An L1 copy's age counts from when it entered the L1, after
+ * the L2 answered the read it copies; the version it holds may have been superseded at the server just after that
+ * answer. So the bound, measured from the invalidation, is `maxL1Age` plus the time from Redis answering to the
+ * tier storing the copy (the reply crossing loopback and waiting for the worker's event loop, tens of ms on a loaded
+ * machine), plus 1 ms of `Date.now()` granularity in each of the two processes whose clocks are compared.
+ */
+export const TIER_SLACK_MS = 100
 
 /** What a worker or the writer needs to know: the run's options plus where everything is. */
 export interface ChildConfig {

@@ -29,8 +29,10 @@ export interface WorkerRecords {
   readonly runs: Run[]
   /** `onError` reports (storage failures memokit absorbed: expected while the server is down). */
   readonly reports: number
-  /** Counts of `memokit:event` types (lease-lost, lease-unavailable, ...). */
+  /** Counts of `memokit:event` types (lease-lost, lease-unavailable, ...; a tier's `bus-*` events by reason). */
   readonly events: Record<string, number>
+  /** `redis-tiered`: the keys the tier asked its L2 for, and the ones the L2 had. */
+  readonly l2Reads?: { readonly asked: number; readonly found: number }
 }
 
 /** One update of the truth: version `v` of key `k`, between `b` (before) and `a` (acknowledged). */
@@ -60,6 +62,13 @@ export interface InvalidationRecord {
 export interface WriterRecords {
   readonly updates: UpdateRecord[]
   readonly invalidations: InvalidationRecord[]
+}
+
+/** A bus chaos step (`redis-tiered`): every subscriber connection killed at `at` (`CLIENT KILL TYPE pubsub`). */
+export interface BusKillRecord {
+  readonly at: number
+  /** How many connections the server killed. */
+  readonly killed: number
 }
 
 /**

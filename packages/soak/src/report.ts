@@ -3,6 +3,20 @@ import type { SoakReport } from './run'
 
 const pct = (n: number, of: number) => (of === 0 ? '0%' : `${((100 * n) / of).toFixed(1)}%`)
 
+/** The tiered mode's lines: the bound, the bus kills, how much the L1 answered, and how stale values were served. */
+function tierLines(report: SoakReport): string[] {
+  const o = report.options
+  const st = report.staleness
+  if (o.backend !== 'redis-tiered') return []
+  const hits = report.outcomes.hit ?? 0
+  const reads = report.l2Reads ?? { asked: 0, found: 0 }
+  return [
+    `  tier: maxL1Age ${o.brokenTier ? '30000 ms (BROKEN: each process on a channel of its own)' : `${o.maxL1AgeMs} ms`}, bound checked ${st.boundMs} ms; bus kills ${report.busKills.length} (CLIENT KILL TYPE pubsub, connections killed ${report.busKills.map((b) => b.killed).join(', ') || '-'})`,
+    `  L2 reads ${reads.asked} (entries found ${reads.found}) for ${report.calls} calls: the L1 answered at least ${Math.max(0, hits - reads.found)} of ${hits} hits`,
+    `  served after the invalidation of their successor: ${st.count} calls (${pct(st.count, report.calls)}); staleness p50 ${st.p50} ms, p99 ${st.p99} ms, max ${st.max} ms`,
+  ]
+}
+
 /** A few lines saying what ran and what it found; wrong values and errors come with samples. */
 export function formatReport(report: SoakReport): string {
   const o = report.options
@@ -13,6 +27,7 @@ export function formatReport(report: SoakReport): string {
     ...report.notes.map((note) => `  note: ${note}`),
     `  chaos: ${report.chaos.length} x ${report.crash} then back (down ${report.chaos.map((c) => c.restarted - c.killed).join(', ') || '-'} ms${report.chaos.map((c) => `, at ${c.killed}`).join('')})`,
     ...report.chaos.flatMap((c) => (c.note === undefined ? [] : [`    ${c.note}`])),
+    ...tierLines(report),
     `  calls ${report.calls}, hits ${hits} (${pct(hits, report.calls)}); outcomes ${JSON.stringify(report.outcomes)}`,
     `  truth updates ${report.updates}, invalidations completed ${report.invalidations} (${report.invalidationRetries} failed tries retried)`,
     ...Object.entries(report.runs).map(

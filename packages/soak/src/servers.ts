@@ -4,7 +4,7 @@
  */
 import { type MemcachedServer, startMemcached } from '../../memcached/test/memcached-server'
 import { startStandIn } from '../../mongodb/test/server'
-import { startRedisServer } from '../../redis/test/servers'
+import { redisCli, startRedisServer } from '../../redis/test/servers'
 import { clusterServer } from './cluster'
 import type { Backend } from './config'
 
@@ -27,14 +27,21 @@ export interface CacheServer {
   restart(): Promise<string | undefined>
   /** Stops it for good. Idempotent. */
   stop(): Promise<void>
+  /**
+   * Redis: kills every subscriber connection (`CLIENT KILL TYPE pubsub`: the buses' own, never a command
+   * connection) and resolves to how many there were. The buses resubscribe by themselves.
+   */
+  killSubscribers?(): Promise<number>
 }
 
 /**
  * Starts the cache server of `backend`: Redis on `basePort`, MongoDB on `basePort + 1`, memcached on
- * `basePort + 2`, a Redis Cluster on `basePort`..`basePort + 5` (the ports must be free).
+ * `basePort + 2`, the tiered mode's Redis on `basePort + 3`, a Redis Cluster on `basePort`..`basePort + 5` (the
+ * ports must be free).
  */
 export async function startCacheServer(backend: Backend, basePort: number): Promise<CacheServer> {
   if (backend === 'redis') return redisServer(basePort)
+  if (backend === 'redis-tiered') return redisServer(basePort + 3)
   if (backend === 'redis-cluster') return clusterServer(basePort)
   if (backend === 'memcached') return memcachedServer(basePort + 2)
   return mongoServer(basePort + 1)
@@ -54,6 +61,9 @@ async function redisServer(port: number): Promise<CacheServer> {
       return undefined
     },
     stop: () => server.stop(),
+    async killSubscribers() {
+      return Number((await redisCli(port, 'client', 'kill', 'type', 'pubsub')).trim())
+    },
   }
 }
 

@@ -9,11 +9,14 @@ import { mongoStorage } from '@memokit/mongodb'
 import { redisStorage } from '@memokit/redis'
 import memjs from 'memjs'
 import { createCluster } from 'redis'
-import type { Backend } from './config'
+import type { Backend, SoakOptions } from './config'
+import { type L2Reads, openTier, type TierSettings } from './tier'
 
 /** An open storage and how to close what it opened. */
 export interface OpenStorage {
   readonly storage: AsyncStorage
+  /** `redis-tiered`: the tier's L2 reads so far. */
+  readonly l2Reads?: L2Reads
   close(): Promise<void>
 }
 
@@ -47,9 +50,16 @@ function openCluster(urls: string, prefix: string): OpenStorage {
   }
 }
 
-/** Opens a storage of `backend` at `url` under `prefix` (all processes of a run use the same prefix). */
-export function openStorage(backend: Backend, url: string, prefix: string): OpenStorage {
+/**
+ * Opens a storage of `backend` at `url` under `prefix` (all processes of a run use the same prefix); `tier` says
+ * how a `redis-tiered` process makes its tier.
+ */
+export function openStorage(backend: Backend, url: string, prefix: string, tier?: TierSettings): OpenStorage {
   if (backend === 'redis-cluster') return openCluster(url, prefix)
+  if (backend === 'redis-tiered') {
+    if (tier === undefined) throw new Error('redis-tiered needs the tier settings')
+    return openTier(url, prefix, tier)
+  }
   if (backend === 'redis') {
     const storage = redisStorage({ url, prefix, operationTimeoutMs: OPERATION_TIMEOUT_MS })
     return { storage, close: () => storage.close() }
@@ -67,6 +77,15 @@ export function openStorage(backend: Backend, url: string, prefix: string): Open
       client.close()
     },
   }
+}
+
+/** The storage of soak process `role` (`writer`, `worker-N`, the orchestrator's `probe`) as the run's options say. */
+export function openFor(options: SoakOptions, url: string, prefix: string, role: string): OpenStorage {
+  return openStorage(options.backend, url, prefix, {
+    maxL1AgeMs: options.maxL1AgeMs,
+    broken: options.brokenTier,
+    role,
+  })
 }
 
 /**

@@ -10,7 +10,7 @@ import { childMain } from './child'
 import { between, type ChildConfig, random } from './config'
 import { type FnName, type Value, type Workload, workload } from './functions'
 import type { CallRecord, WorkerRecords } from './records'
-import { connect, type OpenStorage, openStorage, withoutLeases } from './storages'
+import { connect, type OpenStorage, openFor, withoutLeases } from './storages'
 import { openTruth, type Truth } from './truth'
 
 interface State {
@@ -30,7 +30,7 @@ let lastStarted: { outcome?: string } | undefined
 const noop = () => {}
 
 async function setup(config: ChildConfig): Promise<State> {
-  const opened = openStorage(config.options.backend, config.cacheUrl, config.prefix)
+  const opened = openFor(config.options, config.cacheUrl, config.prefix, config.role)
   const storage = config.leases ? opened.storage : withoutLeases(opened.storage)
   const truth = await openTruth(config.truthUrl, config.truthPrefix)
   const index = Number(config.role.split('-')[1] ?? 0)
@@ -63,8 +63,10 @@ async function setup(config: ChildConfig): Promise<State> {
     error: noop,
   })
   diagnostics.subscribe(CHANNELS.event, (message) => {
-    const type = (message as { type: string }).type
-    state.events[type] = (state.events[type] ?? 0) + 1
+    const { type, reason } = message as { type: string; reason?: string }
+    // A tier's bus events carry why (`bus-dropped:up`: its L1 dropped after a resubscription): counted apart.
+    const name = reason === undefined ? type : `${type}:${reason}`
+    state.events[name] = (state.events[name] ?? 0) + 1
   })
   // Connect before 'ready', so the first calls don't measure connection set-up.
   await connect(opened.storage)
@@ -115,6 +117,7 @@ async function finish(state: State): Promise<void> {
     runs: state.load.runs,
     reports: state.reports,
     events: state.events,
+    ...(state.opened.l2Reads === undefined ? {} : { l2Reads: state.opened.l2Reads }),
   }
   writeFileSync(state.config.out, JSON.stringify(records))
   await state.opened.close().catch(() => {})

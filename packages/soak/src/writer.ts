@@ -9,7 +9,7 @@ import { childMain } from './child'
 import { between, type ChildConfig, random } from './config'
 import { FN_NAMES, type Workload, workload } from './functions'
 import type { InvalidationKind, InvalidationRecord, WriterRecords } from './records'
-import { connect, type OpenStorage, openStorage, withoutLeases } from './storages'
+import { connect, type OpenStorage, openFor, withoutLeases } from './storages'
 import { openTruth, type Truth } from './truth'
 
 interface State {
@@ -24,7 +24,7 @@ interface State {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function setup(config: ChildConfig): Promise<State> {
-  const opened = openStorage(config.options.backend, config.cacheUrl, config.prefix)
+  const opened = openFor(config.options, config.cacheUrl, config.prefix, config.role)
   const storage = config.leases ? opened.storage : withoutLeases(opened.storage)
   const truth = await openTruth(config.truthUrl, config.truthPrefix)
   // The writer never calls the functions: its wrappers only address the same entries for the invalidations.
