@@ -112,12 +112,14 @@ function land(
     flight.resolve(value)
     return value
   }
-  // Only in strict mode (failOpen: false) does a failed write reach the callers.
+  // Only in strict mode (failOpen: false) does a failed write reach the callers. A sync caller on the stack gets it
+  // thrown, and then nobody holds the flight's promise: rejecting it too would be an unhandled rejection (which ends
+  // the process under Node's default), so it is left alone, as `failed` does.
   const writeFailed = (error: unknown): unknown => {
     endLease(plan, flight)
     forget(plan.identity, flight)
-    flight.reject(error)
     if (direct) throw error
+    flight.reject(error)
     return undefined
   }
   let written: void | Promise<void>
