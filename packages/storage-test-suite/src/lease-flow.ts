@@ -64,7 +64,10 @@ export function runLeaseFlowChecks(runner: TestRunner, options: LeaseFlowOptions
         )
         const [a, b] = pair as [(typeof pair)[number], (typeof pair)[number]]
         const computing = a(5)
-        await sleep(50)
+        // Once fn runs, A holds the lease. A delete before that (a slow read or acquire on a loaded machine) would
+        // rightly let A's result in: fn read its data after the delete.
+        while (runs === 0) await sleep(5)
+        await sleep(20)
         await b.delete(5)
         assert.deepEqual(await computing, { id: 5, run: 1 })
         assert.deepEqual(await b(5), { id: 5, run: 2 })
