@@ -37,8 +37,8 @@ export function compute(
   flight: Flight,
 ): unknown {
   // Over a storage with leases, a computation that may store its result takes the key's lease first (lease.ts),
-  // unless it joins a computation a hard timeout abandoned.
-  if (plan.lease !== undefined && writable && (flight.reason !== 'miss' || !plan.identity.abandoned.has(key))) {
+  // unless a miss joins a computation already running (a timeout abandoned it, or it is a background refresh).
+  if (plan.lease !== undefined && writable && (flight.reason !== 'miss' || !joinsRunning(plan, key))) {
     return leased(plan, self, args, key, fallback, flight, computeHere)
   }
   return computeHere(plan, self, args, key, writable, fallback, flight)
@@ -55,8 +55,9 @@ function computeHere(
 ): unknown {
   // At most one computation per key runs on after a timeout answered its callers: later misses wait for it instead
   // of starting another (it stores its own result, so they don't write it again), each with the soft and hard
-  // timeouts of its own arrival, and the stale value it read as its own fallback.
-  const orphan = flight.reason === 'miss' ? plan.identity.abandoned.get(key)?.computation : undefined
+  // timeouts of its own arrival, and the stale value it read as its own fallback. A background refresh still running
+  // when its entry is gone is joined the same way (runningFor).
+  const orphan = flight.reason === 'miss' ? runningFor(plan, key) : undefined
   markUnset(flight.observer, orphan !== undefined ? 'joined' : writable ? 'miss' : 'bypass')
   // Over an async storage, or behind a stale hit, fn runs after the call returned: an argument object changed since
   // then makes it compute another key's result, for neither this key's entry nor its later callers (not a hit cost).
@@ -89,6 +90,35 @@ function computeHere(
     },
   )
   return flight.promise
+}
+
+/** Whether a miss of `key` joins a computation already running rather than run `fn` (see `runningFor`). */
+function joinsRunning(plan: Plan, key: string): boolean {
+  return plan.identity.abandoned.has(key) || joinableRefresh(plan, plan.identity.refreshing.get(key))
+}
+
+// A background refresh is joined once its `fn` runs on the call's own arguments: without tags, whose tokens are read
+// before `fn` and after which the arguments are checked again (compute-run.ts), so it could still turn out `moved`.
+const joinableRefresh = (plan: Plan, behind: Flight | undefined): boolean =>
+  behind !== undefined && behind.computation !== undefined && !behind.moved && plan.tags === undefined
+
+/**
+ * The computation a miss of `key` joins rather than start another: the one a timeout abandoned, else a background
+ * refresh (swr, refresh-ahead) whose `fn` is running, which stores its own result. A background refresh that can't be
+ * joined (its `fn` not started yet, or its tags' tokens still being read) is dropped, its result never stored: this
+ * miss stores the key, and a refresh that started before it (a refresh-ahead just before its entry expired) must not
+ * land over that, older data over newer.
+ */
+function runningFor(plan: Plan, key: string): Promise<unknown> | undefined {
+  const { abandoned, refreshing } = plan.identity
+  const orphan = abandoned.get(key)
+  if (orphan !== undefined) return orphan.computation
+  const behind = refreshing.get(key)
+  if (behind === undefined) return undefined
+  if (joinableRefresh(plan, behind)) return behind.computation
+  behind.invalidated = true
+  refreshing.delete(key)
+  return undefined
 }
 
 /**
