@@ -237,7 +237,8 @@ function armTimeouts(plan: Plan, flight: Flight, fallback: WithMeta | undefined)
     // Free the key for new callers; the computation runs on, and later misses join it rather than start another.
     abandon(identity, flight)
     if (flight.settled) return
-    if (fallback !== undefined && servableOnError(fallback.meta, Date.now())) {
+    // A background refresh keeps serving the entry it refreshes, and its timeout is reported, as its failure is.
+    if (fallback !== undefined && (flight.background || servableOnError(fallback.meta, Date.now()))) {
       holdOff(identity, flight.key, Date.now() + plan.errorBackoffMs)
       plan.report('compute', plan.namespace, flight.key, error)
       publishEvent(plan.event('stale-if-error', flight.key, error))

@@ -8,6 +8,7 @@ import {
   memoryStorage,
   type Storage,
   StorageError,
+  TimeoutError,
 } from '@memokit/core'
 import { capture, controllable, T0, tick, tickTo, useFakeClock } from './controllable'
 import { faultyStorage, uniqueNamespace } from './helpers'
@@ -156,5 +157,41 @@ describe('a miss while a background refresh of its key runs (refresh-ahead, swr)
     await expect(miss).resolves.toBe('v2')
     await tick(0)
     expect(writes).toEqual(['v2'])
+  })
+})
+
+describe('a background refresh that reaches its hard timeout', () => {
+  beforeEach(useFakeClock)
+  afterEach(() => {
+    jest.useRealTimers()
+  })
+
+  it('is reported to onError as a failed refresh is, with no staleIfError window, and the old entry stays', async () => {
+    const storage = memoryStorage()
+    const namespace = uniqueNamespace()
+    const c = controllable()
+    const reports: ErrorReport[] = []
+    const cached = cacheValue(c.fn, {
+      storage,
+      namespace,
+      name: 'hungRefreshReported',
+      ttl: 1000,
+      swr: '1h',
+      timeout: { hard: 500 },
+      onError: (r) => reports.push(r),
+    })
+    const first = cached()
+    c.resolve('v1')
+    await first
+    await tickTo(2000)
+    await expect(cached()).resolves.toBe('v1')
+    await tick(499)
+    expect(reports).toEqual([])
+    await tick(1)
+    expect(reports).toHaveLength(1)
+    expect(reports[0]?.op).toBe('compute')
+    expect(reports[0]?.error).toBeInstanceOf(TimeoutError)
+    expect(storage.get(namespace, cached.keyFor())?.value).toBe('v1')
+    await expect(cached()).resolves.toBe('v1')
   })
 })
