@@ -46,7 +46,7 @@ const CLEAR_OPTIONS = ['namespaces', 'storage', 'onError', 'failOpen'] as const
 export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage>(
   fn: F,
   options: CacheClearOptions<S>,
-): (...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S>> {
+): (this: ThisParameterType<F>, ...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S>> {
   const entry = 'cacheClear'
   resolveFunction(entry, fn)
   const { storage, clearSync, clearAsync } = createClearer(entry, options)

@@ -20,9 +20,12 @@ export interface CacheReferenceOptions<Args extends readonly unknown[] = unknown
   readonly dispose?: (value: Awaited<Result>) => unknown
 }
 
-/** The function `cacheReference` returns: one shared object per argument list, plus helpers to drop them. */
-export interface ReferenceFunction<Args extends readonly unknown[], Result> {
-  (...args: Args): Result
+/**
+ * The function `cacheReference` returns: one shared object per argument list (`this` is passed through to the
+ * factory, not part of the key), plus helpers to drop them.
+ */
+export interface ReferenceFunction<Args extends readonly unknown[], Result, This = unknown> {
+  (this: This, ...args: Args): Result
   /** Drops the object for these arguments and awaits its `dispose`; resolves to `true` if one was there. */
   delete(...args: Args): Promise<boolean>
   /** Drops every object of this function and awaits each `dispose`. */
@@ -44,7 +47,7 @@ const REFERENCE_OPTIONS = ['name', 'typed', 'key', 'ignoreArgs', 'typeEncoders',
 export function cacheReference<F extends AnyFunction>(
   fn: F,
   options: CacheReferenceOptions<Parameters<F>, ReturnType<F>> = {},
-): ReferenceFunction<Parameters<F>, ReturnType<F>> {
+): ReferenceFunction<Parameters<F>, ReturnType<F>, ThisParameterType<F>> {
   const entry = 'cacheReference'
   resolveFunction(entry, fn)
   rejectUnknownOptions(entry, options, REFERENCE_OPTIONS)

@@ -27,9 +27,12 @@ export type IsAsyncStorage<S extends AnyStorage> = S extends AsyncStorage ? true
 export type CachedReturn<R, Async extends boolean> =
   R extends PromiseLike<unknown> ? Promise<Awaited<R>> : Async extends true ? Promise<R> : R
 
-/** The function `cacheValue` returns: `fn`'s parameters, plus helpers to inspect and drop its entries. */
-export interface CachedFunction<Args extends readonly unknown[], Return, Async extends boolean> {
-  (...args: Args): Return
+/**
+ * The function `cacheValue` returns: `fn`'s parameters and `this` (passed through to `fn`, not part of the key),
+ * plus helpers to inspect and drop its entries.
+ */
+export interface CachedFunction<Args extends readonly unknown[], Return, Async extends boolean, This = unknown> {
+  (this: This, ...args: Args): Return
   /** Deletes the entry for these arguments; resolves to `true` if one was there. Storage failures throw. */
   delete(...args: Args): MaybePromise<boolean, Async>
   /** Deletes every entry of this function (only its own, in its namespace). Storage failures throw. */
@@ -41,7 +44,7 @@ export interface CachedFunction<Args extends readonly unknown[], Return, Async e
    * first waits for another replica's lease on the key (up to `waitTimeout`, then it runs `fn` without storing, or
    * throws with `onLeaseTimeout: 'throw'`), so that an invalidation while `fn` runs keeps its result out.
    */
-  refresh(...args: Args): Return
+  refresh(this: This, ...args: Args): Return
   /** The key these arguments are stored under, inside the namespace (the backend adds its prefix and namespace). */
   keyFor(...args: Args): string
   /** This wrapper's outcome counts since it was created; needs the `stats: true` option (else a `UsageError`). */
@@ -62,7 +65,12 @@ export interface CachedFunction<Args extends readonly unknown[], Return, Async e
 export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage>(
   fn: F,
   options: CacheValueOptions<Parameters<F>, ReturnType<F>, S> = {},
-): CachedFunction<Parameters<F>, CachedReturn<ReturnType<F>, IsAsyncStorage<S>>, IsAsyncStorage<S>> {
+): CachedFunction<
+  Parameters<F>,
+  CachedReturn<ReturnType<F>, IsAsyncStorage<S>>,
+  IsAsyncStorage<S>,
+  ThisParameterType<F>
+> {
   const plan = resolvePlan(fn, options)
   const { encodeKey } = plan
   const wrapper = plan.storage.async ? asyncWrapper(plan) : syncWrapper(plan)

@@ -41,8 +41,11 @@ export interface CachedOptions<Self = unknown, S extends AnyStorage = Storage>
   readonly instanceKey?: (self: Self) => string | number
 }
 
-/** What a method (or getter) must return to be decorated: a Promise when the storage is async. */
-export type CachedResult<Async extends boolean> = Async extends true ? Promise<unknown> : unknown
+/**
+ * What a method (or getter) must return to be decorated: a Promise when the storage is async, or may be (a storage
+ * typed `AnyStorage`, for which `Async` is `boolean`).
+ */
+export type CachedResult<Async extends boolean> = [Async] extends [false] ? unknown : Promise<unknown>
 
 /** The decorator `cached()` returns; the decorated member keeps its exact type. */
 export interface CachedDecorator<Self, Async extends boolean> {

@@ -30,12 +30,17 @@ export interface Memokit<S extends AnyStorage = Storage> {
   cacheValue<F extends AnyFunction, S2 extends AnyStorage = S>(
     fn: F,
     options?: CacheValueOptions<Parameters<F>, ReturnType<F>, S2>,
-  ): CachedFunction<Parameters<F>, CachedReturn<ReturnType<F>, IsAsyncStorage<S2>>, IsAsyncStorage<S2>>
+  ): CachedFunction<
+    Parameters<F>,
+    CachedReturn<ReturnType<F>, IsAsyncStorage<S2>>,
+    IsAsyncStorage<S2>,
+    ThisParameterType<F>
+  >
   /** `cacheClear` with the defaults `storage`, `onError` and `failOpen`; `options` win, key by key. */
   cacheClear<F extends AnyFunction, S2 extends AnyStorage = S>(
     fn: F,
     options: CacheClearOptions<S2>,
-  ): (...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S2>>
+  ): (this: ThisParameterType<F>, ...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S2>>
   /** `@cached` with the defaults; `options` win, key by key. A default `storage` needs `instanceKey` per class. */
   cached<Self = unknown, S2 extends AnyStorage = S>(
     options?: CachedOptions<Self, S2>,

@@ -2,7 +2,6 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import {
-  type AnyStorage,
   ConfigError,
   cached,
   cachedClear,
@@ -430,7 +429,7 @@ describe('@cached over a shared storage', () => {
   })
 
   it('asks for a name on private methods (their class is not found at runtime), and works with one', () => {
-    const storage: AnyStorage = memoryStorage()
+    const storage: Storage = memoryStorage()
     expect(() => {
       class P {
         @cached({ storage, instanceKey: () => 'one' })
