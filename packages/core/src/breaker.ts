@@ -1,3 +1,4 @@
+import { closestName } from './backend'
 import { ConfigError } from './errors'
 
 /** Options of the circuit breaker of `cacheValue`. */
@@ -32,6 +33,14 @@ export function resolveBreaker(entry: string, options: unknown): BreakerConfig |
     throw new ConfigError(
       'circuitBreaker',
       `${entry}: circuitBreaker must be false or an object like { failures: 5, cooldownMs: 5000 }`,
+    )
+  }
+  for (const name of Object.keys(options ?? {})) {
+    if (name === 'failures' || name === 'cooldownMs') continue
+    const guess = closestName(name, ['failures', 'cooldownMs'])
+    throw new ConfigError(
+      'circuitBreaker',
+      `${entry}: unknown circuitBreaker option '${name}'${guess === undefined ? '' : ` (did you mean '${guess}'?)`}; circuitBreaker takes failures and cooldownMs, e.g. { failures: 5, cooldownMs: 5000 }`,
     )
   }
   const { failures = 5, cooldownMs = 5_000 } = (options ?? {}) as CircuitBreakerOptions

@@ -1,5 +1,6 @@
 import type { KeyOptions } from './cache-value-options'
 import { UsageError } from './errors'
+import { resolveName } from './identity'
 import { createKeyEncoder } from './keys'
 import {
   type AnyFunction,
@@ -53,8 +54,8 @@ export function cacheReference<F extends AnyFunction>(
   rejectUnknownOptions(entry, options, REFERENCE_OPTIONS)
   const { name, typed, key, ignoreArgs, typeEncoders } = options
   const dispose = resolveHook<(value: unknown) => unknown>(entry, 'dispose', options.dispose)
-  // Nothing leaves the process, so anonymous factories are fine here.
-  const functionName = name ?? (fn.name || 'anonymous')
+  // Nothing leaves the process, so anonymous factories are fine here; a `name` given is checked as cacheValue's.
+  const functionName = name === undefined ? fn.name || 'anonymous' : resolveName(entry, fn, name)
   const encodeKey = createKeyEncoder({ functionName, typed, typeEncoders, ignoreArgs, key })
   const objects = new Map<string, { readonly value: unknown }>()
   const creating = new Set<string>()

@@ -1,7 +1,10 @@
 /** Where a memokit decorator is applied, and how its errors read: shared by `@cached` and `@cachedClear`. */
 import { describe } from './describe'
 import { ConfigError, UsageError } from './errors'
+import { LEASE_MEMBERS } from './lease-options'
+import { memoryStorage } from './memory'
 import type { AnyFunction } from './options'
+import type { AnyStorage } from './storage'
 
 export type Wrapper = (this: unknown, ...args: unknown[]) => unknown
 export type Context = ClassMethodDecoratorContext | ClassGetterDecoratorContext
@@ -74,4 +77,20 @@ export function asEntry<T>(entry: string, make: () => T): T {
       : `${entry}: ${error.message}`
     throw new ConfigError(error.option, message, { cause: error })
   }
+}
+
+/**
+ * What `@cached` and `createMemokit` check their options on: a memory storage when none is given, else a stand-in
+ * of the same kind as `storage` (sync or async, with or without the lease members, its name), so options that
+ * depend on the storage (`singleFlight: 'distributed'`, `lease`) are judged against the one that will be used. It
+ * has no `scope` and its members do nothing: checking claims no name where the real storage writes.
+ */
+export function scratchStorage(storage: unknown): AnyStorage {
+  if (storage === undefined) return memoryStorage({ maxEntries: 1 })
+  const real = storage as unknown as Record<string, unknown>
+  const scratch: Record<string, unknown> = { async: real.async, name: real.name }
+  for (const member of ['get', 'set', 'delete', 'clear', ...LEASE_MEMBERS]) {
+    if (typeof real[member] === 'function') scratch[member] = () => undefined
+  }
+  return scratch as unknown as AnyStorage
 }

@@ -13,7 +13,7 @@ import { type CacheClearOptions, cacheClear } from './cache-clear'
 import { cacheValue, type IsAsyncStorage } from './cache-value'
 import type { CacheValueOptions } from './cache-value-options'
 import { sharedReplacement, tableReplacement, tables } from './cached-replacement'
-import { asEntry, type Context, checkObject, checkSite, memberName, receiver } from './cached-site'
+import { asEntry, type Context, checkObject, checkSite, memberName, receiver, scratchStorage } from './cached-site'
 import { ConfigError } from './errors'
 import { invalidateFlights } from './identity'
 import { memoryStorage } from './memory'
@@ -81,8 +81,8 @@ export function cached<Self = unknown, S extends AnyStorage = Storage>(
   const { instanceKey, ...value } = options as CachedOptions & Record<string, unknown>
   resolveHook(entry, 'instanceKey', instanceKey)
   if (value.storage !== undefined) resolveStorage(entry, value.storage)
-  // The options are checked now, on a scratch storage, so a bad one fails where the class is defined.
-  asEntry(entry, () => cacheValue(function probe() {}, { ...value, storage: memoryStorage({ maxEntries: 1 }) }))
+  // The options are checked now, on a scratch storage of the same kind, so a bad one fails where the class is defined.
+  asEntry(entry, () => cacheValue(function probe() {}, { ...value, storage: scratchStorage(value.storage) }))
   if (instanceKey !== undefined && value.storage === undefined) {
     throw new ConfigError(
       'instanceKey',

@@ -2,10 +2,9 @@ import { type CacheClearOptions, cacheClear } from './cache-clear'
 import { type CachedFunction, type CachedReturn, cacheValue, type IsAsyncStorage } from './cache-value'
 import type { CacheValueOptions } from './cache-value-options'
 import { type CachedClearDecorator, type CachedDecorator, type CachedOptions, cached, cachedClear } from './cached'
-import { asEntry } from './cached-site'
+import { asEntry, scratchStorage } from './cached-site'
 import { ConfigError } from './errors'
 import { invalidateFlights, namespacesInUse } from './identity'
-import { memoryStorage } from './memory'
 import { type AnyFunction, defaultStorage, rejectUnknownOptions, resolveStorage } from './options'
 import { VALUE_OPTIONS } from './plan'
 import type { AnyStorage, Storage } from './storage'
@@ -74,7 +73,7 @@ export function createMemokit<S extends AnyStorage = Storage>(defaults: MemokitD
   rejectUnknownOptions(entry, defaults, VALUE_OPTIONS)
   const d: Record<string, unknown> = { ...defaults }
   if (d.storage !== undefined) resolveStorage(entry, d.storage)
-  asEntry(entry, () => cacheValue(function probe() {}, { ...d, storage: memoryStorage({ maxEntries: 1 }) }))
+  asEntry(entry, () => cacheValue(function probe() {}, { ...d, storage: scratchStorage(d.storage) }))
   const clearDefaults: Record<string, unknown> = {}
   for (const option of CLEAR_DEFAULTS) if (option in d) clearDefaults[option] = d[option]
   return Object.freeze({

@@ -38,10 +38,14 @@ export function parseDuration(value: unknown, option = 'ttl'): number {
     )
   }
   if (!Number.isFinite(ms) || ms <= 0) {
-    throw new ConfigError(
-      option,
-      `${option} must be a positive, finite duration, got ${describe(value)}; omit it for no expiry`,
-    )
+    // Omitting means "no expiry" for ttl only: other durations fall back to a default (or are off).
+    const fix =
+      option === 'ttl'
+        ? 'omit it for no expiry'
+        : option.includes('(returned by')
+          ? 'return a positive duration, or false'
+          : 'omit it for the default'
+    throw new ConfigError(option, `${option} must be a positive, finite duration, got ${describe(value)}; ${fix}`)
   }
   return ms
 }

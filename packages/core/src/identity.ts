@@ -1,3 +1,4 @@
+import { describe } from './describe'
 import { ConfigError } from './errors'
 import type { Flight } from './flight'
 import type { AnyStorage } from './storage'
@@ -140,7 +141,10 @@ export function namespacesInUse(storage: AnyStorage): ReadonlySet<string> {
 export function resolveName(entry: string, fn: { readonly name: string }, name: unknown): string {
   if (name !== undefined) {
     if (typeof name !== 'string' || name.length === 0) {
-      throw new ConfigError('name', `${entry}: name must be a non-empty string, got ${String(name)}`)
+      throw new ConfigError(
+        'name',
+        `${entry}: name must be a non-empty string, got ${describe(name)}; omit it for the function's own name`,
+      )
     }
     return name
   }
