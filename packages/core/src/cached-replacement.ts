@@ -59,12 +59,14 @@ export function sharedReplacement(
   instanceKey: ((self: unknown) => unknown) | undefined,
 ): Wrapper {
   const skip = instanceKey === undefined ? 0 : 1
-  const { key, ignoreArgs } = value
-  // The instance id is the first argument of the wrapped function, so it is the first part of every key.
+  const { key, ignoreArgs, tags } = value
+  // The instance id is the first argument of the wrapped function, so it is the first part of every key. The
+  // options that see arguments (key, ignoreArgs, tags) still see only the method's.
   const options: CacheValueOptions = {
     ...value,
     ...(skip === 1 && key !== undefined && { key: (id: unknown, ...args: unknown[]) => [id, key(...args)] }),
     ...(skip === 1 && ignoreArgs !== undefined && { ignoreArgs: ignoreArgs.map((i) => i + 1) }),
+    ...(skip === 1 && tags !== undefined && { tags: (_id: unknown, ...args: unknown[]) => tags(...args) }),
   }
   const async = method instanceof AsyncFunction || (value.storage as AnyStorage).async
   // One wrapper for an instance member; one per receiving class for a static one (its `this` is that class).
