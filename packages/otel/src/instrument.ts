@@ -84,6 +84,26 @@ export function instrumentMemokit(options: MemokitInstrumentationOptions = {}): 
     )
   }
   const undo: (() => void)[] = []
+  try {
+    subscribe(checked, undo)
+  } catch (error) {
+    // A provider that throws (getMeter, getTracer) leaves nothing subscribed: nothing would ever take it off.
+    for (const step of undo.splice(0).reverse()) step()
+    throw error
+  }
+  const instrumentation: MemokitInstrumentation = {
+    uninstrument: () => {
+      if (running !== instrumentation) return
+      running = undefined
+      for (const step of undo.splice(0).reverse()) step()
+    },
+  }
+  running = instrumentation
+  return instrumentation
+}
+
+/** Subscribes the metrics and spans `checked` asks for, pushing each undo step as it goes. */
+function subscribe(checked: MemokitInstrumentationOptions, undo: (() => void)[]): void {
   if (checked.metrics !== false) {
     const meter = (checked.meterProvider ?? metrics.getMeterProvider()).getMeter(
       INSTRUMENTATION_NAME,
@@ -118,13 +138,4 @@ export function instrumentMemokit(options: MemokitInstrumentationOptions = {}): 
       subscribeChannel<EventMessage>(CHANNELS.event, spans.event),
     )
   }
-  const instrumentation: MemokitInstrumentation = {
-    uninstrument: () => {
-      if (running !== instrumentation) return
-      running = undefined
-      for (const step of undo.splice(0).reverse()) step()
-    },
-  }
-  running = instrumentation
-  return instrumentation
 }
