@@ -97,7 +97,8 @@ export interface CacheValueOptions<
    */
   readonly circuitBreaker?: CircuitBreakerOptions | false
   /**
-   * Decides whether a result is stored. Default: every result, including `undefined` and `null`.
+   * Decides whether a result is stored. Default: every result, including `undefined` and `null`. If it throws,
+   * the result is returned unstored and the error goes to `onError` (op `'set'`).
    * @example shouldCache: (value) => value != null
    */
   readonly shouldCache?: (value: Awaited<Result>) => boolean

@@ -163,7 +163,18 @@ function land(
 
 function store(plan: Plan, flight: Flight, value: unknown, promised: boolean): void | Promise<void> {
   const { key } = flight
-  if (plan.shouldCache !== undefined && !plan.shouldCache(value)) return
+  if (plan.shouldCache !== undefined) {
+    // As a per-result ttl function that fails: the value was computed, so it is returned, unstored, and reported
+    // (also from a background refresh, where a throw would reach no one).
+    let keep: boolean
+    try {
+      keep = plan.shouldCache(value)
+    } catch (error) {
+      plan.report('set', plan.namespace, key, error)
+      return
+    }
+    if (!keep) return
+  }
   // Tags whose tokens could not be read: an entry that could not be checked later is not stored.
   if (plan.tags !== undefined && flight.tags === undefined) return
   let options: SetOptions | undefined

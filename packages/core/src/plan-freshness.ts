@@ -37,6 +37,16 @@ export function resolveFreshness(o: Record<string, unknown>, random: () => numbe
       throw new ConfigError(option, `cacheValue: ${option} needs a ttl: without one nothing ever goes stale`)
     }
   }
+  // A lead as long as a fixed ttl puts the refresh point at or before the write: every hit would start a refresh.
+  if (refreshAhead !== undefined && 'beforeMs' in refreshAhead && typeof o.ttl !== 'function') {
+    const ttlMs = parseDuration(o.ttl, 'ttl')
+    if (refreshAhead.beforeMs >= ttlMs) {
+      throw new ConfigError(
+        'refreshAhead',
+        `cacheValue: refreshAhead ${String(o.refreshAhead)} must be shorter than ttl ${String(o.ttl)} (${refreshAhead.beforeMs} ms >= ${ttlMs} ms): every hit would start a refresh; give a shorter lead, or a fraction of ttl (0.8: refresh once 80% of ttl has passed)`,
+      )
+    }
+  }
   const timeline = swr !== undefined || staleIfError !== undefined || refreshAhead !== undefined
   return Object.freeze({ ttl, swr, staleIfError, refreshAhead, jitter, random, timeline })
 }

@@ -43,17 +43,33 @@ describe('a sync fn over a sync storage whose write fails: the caller gets the e
     expect(unhandled).toEqual([])
   })
 
-  it('a shouldCache that throws: its error is thrown to the caller, with no unhandled rejection', async () => {
+  it('a shouldCache that throws: the value is returned unstored and the error reported, with no unhandled rejection', async () => {
     const refused = new Error('shouldCache failed')
-    const cached = cacheValue((x: number) => x * 2, {
-      storage: memoryStorage(),
-      namespace: uniqueNamespace(),
-      name: 'throwingShouldCache',
-      shouldCache: () => {
-        throw refused
+    const reports: ErrorReport[] = []
+    const storage = memoryStorage()
+    let runs = 0
+    const cached = cacheValue(
+      (x: number) => {
+        runs++
+        return x * 2
       },
-    })
-    expect(() => cached(2)).toThrow(refused)
+      {
+        storage,
+        namespace: uniqueNamespace(),
+        name: 'throwingShouldCache',
+        onError: (report) => reports.push(report),
+        shouldCache: () => {
+          throw refused
+        },
+      },
+    )
+    expect(cached(2)).toBe(4)
+    expect(cached(2)).toBe(4)
+    expect(runs).toBe(2)
+    expect(reports.map((r) => [r.op, r.error])).toEqual([
+      ['set', refused],
+      ['set', refused],
+    ])
     await settle()
     expect(unhandled).toEqual([])
   })

@@ -26,6 +26,8 @@ describe('bad freshness options are a ConfigError at wrap time, naming the optio
     ['refreshAhead 0', { ttl: 1000, refreshAhead: 0 }, /^refreshAhead$/],
     ['refreshAhead 1', { ttl: 1000, refreshAhead: 1 }, /^refreshAhead$/],
     ['refreshAhead not a duration', { ttl: 1000, refreshAhead: 'soon' }, /^refreshAhead$/],
+    ['refreshAhead as long as ttl', { ttl: '10s', refreshAhead: '10s' }, /^refreshAhead$/],
+    ['refreshAhead longer than ttl', { ttl: 10_000, refreshAhead: '30s' }, /^refreshAhead$/],
     ['an unknown timeout key', { ttl: 1000, timeout: { sfot: 100 } }, /^timeout/],
     ['timeout not an object', { ttl: 1000, timeout: 100 }, /^timeout/],
     ['timeout.hard not a duration', { ttl: 1000, timeout: { hard: '5 seconds' } }, /^timeout/],
