@@ -35,6 +35,7 @@ export interface ReferenceFunction<Args extends readonly unknown[], Result, This
   keyFor(...args: Args): string
 }
 
+const AsyncFunction = (async () => {}).constructor
 const REFERENCE_OPTIONS = ['name', 'typed', 'key', 'ignoreArgs', 'typeEncoders', 'dispose'] as const
 
 /**
@@ -60,8 +61,16 @@ export function cacheReference<F extends AnyFunction>(
   const objects = new Map<string, { readonly value: unknown }>()
   const creating = new Set<string>()
 
+  // An async factory's callers get a bad argument's KeyError as a rejection, as its Promise-typed result says.
+  const isAsyncFn = fn instanceof AsyncFunction
   const wrapper = function reference(this: unknown, ...args: unknown[]): unknown {
-    const key = encodeKey(args)
+    let key: string
+    try {
+      key = encodeKey(args)
+    } catch (error) {
+      if (isAsyncFn) return Promise.reject(error)
+      throw error
+    }
     const held = objects.get(key)
     if (held !== undefined) return held.value
     if (creating.has(key)) {

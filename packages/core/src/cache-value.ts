@@ -75,10 +75,13 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
   const { encodeKey } = plan
   const wrapper = plan.storage.async ? asyncWrapper(plan) : syncWrapper(plan)
   const { counters } = plan
+  // Where the result is a Promise (an async storage or an async function), so are the errors: a bad argument
+  // rejects, as the call does, instead of throwing from a function typed to return a Promise.
   const refresh = (self: unknown, args: unknown[]): unknown => {
-    if (!plan.storage.async) return refreshNow(plan, self, args, encodeKey(args))
+    if (!plan.storage.async && !plan.isAsyncFn) return refreshNow(plan, self, args, encodeKey(args))
     try {
-      return Promise.resolve(refreshNow(plan, self, args, encodeKey(args)))
+      const result = refreshNow(plan, self, args, encodeKey(args))
+      return plan.storage.async ? Promise.resolve(result) : result
     } catch (error) {
       return Promise.reject(error)
     }
@@ -87,7 +90,14 @@ export function cacheValue<F extends AnyFunction, S extends AnyStorage = Storage
   const invalidate = plan.storage.async ? asyncInvalidation(plan) : syncInvalidation(plan)
   mirrorFunction(wrapper, fn)
   const helpers = {
-    delete: (...args: unknown[]) => invalidate.remove(encodeKey(args)),
+    delete: (...args: unknown[]) => {
+      if (!plan.storage.async) return invalidate.remove(encodeKey(args))
+      try {
+        return invalidate.remove(encodeKey(args))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
     clear: () => invalidate.clear(),
     refresh(this: unknown, ...args: unknown[]) {
       if (counters !== undefined || callObserved) return observedRefresh(this, args)
