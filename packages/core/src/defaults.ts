@@ -25,6 +25,11 @@ const CLEAR_DEFAULTS = ['storage', 'onError', 'failOpen'] as const
 
 /** `cacheValue`, `cacheClear`, `@cached` and `@cachedClear` with a set of defaults applied. */
 export interface Memokit<S extends AnyStorage = Storage> {
+  /** `cacheValue` with `storage: undefined`: the process-wide memory storage whatever the default (so sync). */
+  cacheValue<F extends AnyFunction>(
+    fn: F,
+    options: CacheValueOptions<Parameters<F>, ReturnType<F>, Storage> & { readonly storage: undefined },
+  ): CachedFunction<Parameters<F>, CachedReturn<ReturnType<F>, false>, false, ThisParameterType<F>>
   /** `cacheValue` with the defaults; `options` win, key by key. */
   cacheValue<F extends AnyFunction, S2 extends AnyStorage = S>(
     fn: F,
@@ -40,6 +45,8 @@ export interface Memokit<S extends AnyStorage = Storage> {
     fn: F,
     options: CacheClearOptions<S2>,
   ): (this: ThisParameterType<F>, ...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S2>>
+  /** `@cached` with `storage: undefined`: per-instance memory entries whatever the default storage (so sync). */
+  cached<Self = unknown>(options: CachedOptions<Self> & { readonly storage: undefined }): CachedDecorator<Self, false>
   /** `@cached` with the defaults; `options` win, key by key. A default `storage` needs `instanceKey` per class. */
   cached<Self = unknown, S2 extends AnyStorage = S>(
     options?: CachedOptions<Self, S2>,

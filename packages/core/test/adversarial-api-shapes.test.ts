@@ -1,8 +1,9 @@
 // Adversarial probes of what the wrappers' helpers return for an argument that can't be a key: where the type says
 // Promise (an async storage, or an async function), the KeyError must be a rejection, not a synchronous throw that
-// `.catch()` never sees. These tests failed before the fix committed with them.
+// `.catch()` never sees (these failed before the fix committed with them). And the runtime behind createMemokit's
+// `storage: undefined` overloads (adversarial-types.typetest.ts): sync wrappers.
 import { describe, expect, it } from '@jest/globals'
-import { cacheReference, cacheValue, KeyError, memoryStorage } from '@memokit/core'
+import { cacheReference, cacheValue, createMemokit, KeyError, memoryStorage } from '@memokit/core'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
 class Unkeyable {}
@@ -57,5 +58,25 @@ describe('a bad argument where the result is a Promise', () => {
     expect(await outcome(() => connect.delete(bad))).toBe('rejected')
     const make = cacheReference((x: unknown) => ({ x }))
     expect(() => make(bad)).toThrow(KeyError)
+  })
+})
+
+describe('createMemokit over an async default storage, with storage: undefined per call', () => {
+  it('gives sync wrappers and sync decorated methods, as their types say', () => {
+    const remote = createMemokit({ storage: faultyStorage(true).storage })
+    const add = remote.cacheValue((a: number, b: number) => a + b, {
+      storage: undefined,
+      namespace: uniqueNamespace(),
+      name: 'add',
+    })
+    expect(add(1, 2)).toBe(3)
+    expect(add.delete(1, 2)).toBe(true)
+    class Local {
+      @remote.cached({ storage: undefined })
+      m(): number {
+        return 1
+      }
+    }
+    expect(new Local().m()).toBe(1)
   })
 })

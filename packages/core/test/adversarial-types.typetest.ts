@@ -26,10 +26,24 @@ function add(a: number, b: number): number {
 const either = cacheValue(add, { storage: anyStorage })
 expectTypeOf(either(1, 2)).toEqualTypeOf<number | Promise<number>>()
 expectTypeOf(either.delete(1, 2)).toEqualTypeOf<boolean | Promise<boolean>>()
-// createMemokit over an async default with `storage: undefined` per call (the process-wide memory storage at run
-// time): TypeScript can't tell it from no storage, so the type says either.
+// createMemokit over an async default with `storage: undefined` per call: the process-wide memory storage (cacheValue)
+// or per-instance memory tables (@cached) at run time, so sync; without the key, the default's async type.
 const remote = createMemokit({ storage: asyncStorage })
-expectTypeOf(remote.cacheValue(add, { storage: undefined })(1, 2)).toEqualTypeOf<number | Promise<number>>()
+expectTypeOf(remote.cacheValue(add, { storage: undefined })(1, 2)).toEqualTypeOf<number>()
+expectTypeOf(remote.cacheValue(add, { storage: undefined, ttl: '1m' }).delete(1, 2)).toEqualTypeOf<boolean>()
+expectTypeOf(remote.cacheValue(add, { ttl: '1m' })(1, 2)).toEqualTypeOf<Promise<number>>()
+class PerInstance {
+  @remote.cached({ storage: undefined })
+  m(): number {
+    return 1
+  }
+  // @ts-expect-error without `storage: undefined`, the default async storage: a sync method can't be decorated
+  @remote.cached({ instanceKey: (self: PerInstance) => self.m() })
+  n(): number {
+    return 1
+  }
+}
+expectTypeOf(new PerInstance().m()).toEqualTypeOf<number>()
 // A decorated member over such a storage may become async, so it must return a Promise already.
 class Maybe {
   readonly id = 'm'
