@@ -83,6 +83,12 @@ export function cached<Self = unknown, S extends AnyStorage = Storage>(
   if (value.storage !== undefined) resolveStorage(entry, value.storage)
   // The options are checked now, on a scratch storage of the same kind, so a bad one fails where the class is defined.
   asEntry(entry, () => cacheValue(function probe() {}, { ...value, storage: scratchStorage(value.storage) }))
+  if (value.tags !== undefined && value.storage === undefined) {
+    throw new ConfigError(
+      'tags',
+      `${entry}: tags are invalidated with invalidateTags(storage, tags), and without a storage the entries live in per-instance memory tables no invalidateTags call can reach; pass the storage (with instanceKey), or drop tags and clear with @cachedClear`,
+    )
+  }
   if (instanceKey !== undefined && value.storage === undefined) {
     throw new ConfigError(
       'instanceKey',
