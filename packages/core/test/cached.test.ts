@@ -1,15 +1,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
-import {
-  ConfigError,
-  cached,
-  cachedClear,
-  KeyError,
-  memoryStorage,
-  type Storage,
-  UsageError,
-} from '@memokit/core'
+import { ConfigError, cached, cachedClear, KeyError, memoryStorage, type Storage, UsageError } from '@memokit/core'
 import { faultyStorage, flush, uniqueNamespace } from './helpers'
 
 afterEach(() => {
