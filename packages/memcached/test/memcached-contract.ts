@@ -64,7 +64,8 @@ export function runMemcachedContract(options: MemcachedContractOptions): void {
     }
   }
   runStorageContract(
-    { describe, it, beforeAll, afterAll },
+    // The waiting tests side by side: with whole-second TTLs each waits about three seconds.
+    { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
     {
       name: `memcached via ${adapter}${versionCacheMs === undefined ? '' : `, versionCacheMs ${versionCacheMs}`}`,
       create: ({ prefix }) => memcachedStorage({ client: client(), prefix, ...tuning }),

@@ -29,6 +29,8 @@ export interface Suite {
   readonly describe: TestRunner['describe']
   /** Registers a test whose body gets a fresh {@link Ctx}; every storage it opened is closed afterwards. */
   test(name: string, body: (ctx: Ctx) => Promise<void>, timeout?: number): void
+  /** The same for a test that mostly waits on the real clock: beside the others (`concurrent`) when the runner can. */
+  waiting(name: string, body: (ctx: Ctx) => Promise<void>, timeout?: number): void
   /** TTL resolution in ms (the `ttlGranularityMs` option). */
   readonly G: number
   /** The TTL expiry tests use, in ms. */
@@ -162,6 +164,9 @@ export function createSuite(runner: TestRunner, options: StorageContractOptions)
     options,
     describe: runner.describe,
     test: (name, body, timeout) => runner.it(name, withStorage(body), timeout),
+    // On an advanced clock nothing waits, and the clock is shared: one at a time.
+    waiting: (name, body, timeout) =>
+      (fakeTime || runner.concurrent === undefined ? runner.it : runner.concurrent)(name, withStorage(body), timeout),
     G,
     ttl,
     fakeTime,

@@ -13,6 +13,12 @@ export interface TestRunner {
    * `it` (which reject a plain `() => unknown`) type-check as a `TestRunner`.
    */
   it(name: string, fn: () => Promise<void>, timeout?: number): void
+  /**
+   * Registers a test that may run beside the other such tests of its file, e.g. jest's `it.concurrent`. The suite
+   * uses it for the tests that mostly wait on a real clock (TTLs and lease lapses, with `ttlGranularityMs` a whole
+   * second: about three seconds each); each has storages of its own. Optional: without it they run one by one.
+   */
+  concurrent?(name: string, fn: () => Promise<void>, timeout?: number): void
   /** Runs once before the tests of the enclosing `describe`. Optional. */
   beforeAll?(fn: () => Promise<void>, timeout?: number): void
   /** Runs once after the tests of the enclosing `describe`; the suite closes leftover storages here. Optional. */

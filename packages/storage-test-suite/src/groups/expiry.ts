@@ -6,7 +6,7 @@ export function ttlTests(s: Suite): void {
   const { ttl, G } = s
   const late = (): number => ttl + G + s.slack
   s.describe(`TTL (${ttl} ms, granularity ${G} ms, ${s.fakeTime ? 'advanced clock' : 'real waiting'})`, () => {
-    s.test(
+    s.waiting(
       'keeps an entry until its ttl and drops it after',
       async ({ storage, ns, key }) => {
         const k = key()
@@ -26,7 +26,7 @@ export function ttlTests(s: Suite): void {
       s.waitingTimeout,
     )
 
-    s.test(
+    s.waiting(
       'restarts the expiry on overwrite without ttl',
       async ({ storage, ns, key }) => {
         const k = key()
@@ -41,7 +41,7 @@ export function ttlTests(s: Suite): void {
       s.waitingTimeout,
     )
 
-    s.test(
+    s.waiting(
       'restarts the expiry on overwrite with a longer ttl',
       async ({ storage, ns, key }) => {
         const k = key()
@@ -62,7 +62,7 @@ export function ttlTests(s: Suite): void {
       s.waitingTimeout,
     )
 
-    s.test(
+    s.waiting(
       'restarts the expiry on overwrite with a shorter ttl',
       async ({ storage, ns, key }) => {
         const k = key()
@@ -106,7 +106,7 @@ export function addTests(s: Suite): void {
       assert.equal((await get(storage, ns, k))?.value, 'second')
     })
 
-    s.test(
+    s.waiting(
       'honours ttl and writes again after expiry',
       async ({ storage, ns, key }) => {
         if (storage.add === undefined) return

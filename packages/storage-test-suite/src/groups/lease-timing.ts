@@ -13,7 +13,7 @@ export function leaseTimingTests(s: Suite): void {
   /** Whether `start + ms` has already passed (a loaded runner came too late to check what holds before it). */
   const late = (start: number, ms: number): boolean => now() - start >= ms - G
 
-  s.test(
+  s.waiting(
     `a lease lapses after its ttl (${ttl} ms): the old holder can no longer extend, release or write`,
     async (ctx) => {
       const { storage, ns } = ctx
@@ -50,7 +50,7 @@ export function leaseTimingTests(s: Suite): void {
     timeout,
   )
 
-  s.test(
+  s.waiting(
     'extendLease before expiry restarts the lease at ttl from then, past its first ttl',
     async (ctx) => {
       const { storage, ns } = ctx
@@ -80,7 +80,7 @@ export function leaseTimingTests(s: Suite): void {
     timeout,
   )
 
-  s.test(
+  s.waiting(
     'after expiry, of the old holder and 8 racing contenders at most one write lands: the one acquire winner',
     async (ctx) => {
       const { storage, ns } = ctx
