@@ -2,6 +2,8 @@
  * Running `fn` for a flight (compute-run.ts calls it) and landing its result: the soft and hard
  * timeouts, the write (with the entry's timeline), and what a failure serves instead.
  */
+
+import { joinsRunning, runningFor } from './compute-join'
 import { keyMoved, run, serveStaleOnError } from './compute-run'
 import { TimeoutError } from './errors'
 import { abandon, type Flight, forget, holdOff, moveAway, register } from './flight'
@@ -90,35 +92,6 @@ function computeHere(
     },
   )
   return flight.promise
-}
-
-/** Whether a miss of `key` joins a computation already running rather than run `fn` (see `runningFor`). */
-function joinsRunning(plan: Plan, key: string): boolean {
-  return plan.identity.abandoned.has(key) || joinableRefresh(plan, plan.identity.refreshing.get(key))
-}
-
-// A background refresh is joined once its `fn` runs on the call's own arguments: without tags, whose tokens are read
-// before `fn` and after which the arguments are checked again (compute-run.ts), so it could still turn out `moved`.
-const joinableRefresh = (plan: Plan, behind: Flight | undefined): boolean =>
-  behind !== undefined && behind.computation !== undefined && !behind.moved && plan.tags === undefined
-
-/**
- * The computation a miss of `key` joins rather than start another: the one a timeout abandoned, else a background
- * refresh (swr, refresh-ahead) whose `fn` is running, which stores its own result. A background refresh that can't be
- * joined (its `fn` not started yet, or its tags' tokens still being read) is dropped, its result never stored: this
- * miss stores the key, and a refresh that started before it (a refresh-ahead just before its entry expired) must not
- * land over that, older data over newer.
- */
-function runningFor(plan: Plan, key: string): Promise<unknown> | undefined {
-  const { abandoned, refreshing } = plan.identity
-  const orphan = abandoned.get(key)
-  if (orphan !== undefined) return orphan.computation
-  const behind = refreshing.get(key)
-  if (behind === undefined) return undefined
-  if (joinableRefresh(plan, behind)) return behind.computation
-  behind.invalidated = true
-  refreshing.delete(key)
-  return undefined
 }
 
 /**
