@@ -4,11 +4,11 @@
 // cut mid-way (the connection dropped, or memjs's own timeout firing while a large value arrived) misframed every
 // later reply of that server, so every command timed out for good with the server healthy. memcache-client
 // recovers by itself; it runs the same checks.
-import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { cacheValue, type ErrorReport } from '@memokit/core'
 import { MemcacheClient } from 'memcache-client'
 import memjs from 'memjs'
+import { type Cut, type CuttingProxy, startCuttingProxy } from '../../storage-test-suite/test/fixtures/cutting-proxy'
 import { fromMemcacheClient, fromMemjs, type MemcachedClient, memcachedStorage } from '../src'
 import { type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
 
@@ -16,55 +16,16 @@ const PORT = portFromEnv('MEMCACHED_ADVERSARIAL_PORT', 21500)
 const PROXY_PORT = PORT + 1
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** What the proxy does to the next server reply longer than `after` bytes. */
-type Fault = { readonly kind: 'drop' | 'stall'; readonly after: number; readonly stallMs?: number }
-let fault: Fault | undefined
-const sockets = new Set<Socket>()
-let proxy: Server
+let proxy: CuttingProxy
 let server: MemcachedServer
 
 beforeAll(async () => {
   server = await startMemcached(PORT)
-  proxy = createServer((client) => {
-    const upstream = createConnection({ host: '127.0.0.1', port: PORT })
-    sockets.add(client)
-    sockets.add(upstream)
-    client.on('data', (data: Uint8Array) => upstream.write(data))
-    upstream.on('data', (data: Uint8Array) => {
-      const f = fault
-      if (f === undefined || data.length <= f.after) {
-        client.write(data)
-        return
-      }
-      fault = undefined
-      client.write(data.subarray(0, f.after))
-      if (f.kind === 'drop') {
-        client.end()
-        upstream.destroy()
-        return
-      }
-      // The rest of this reply, and everything after it on this connection, comes late.
-      upstream.pause()
-      setTimeout(() => {
-        if (!client.destroyed) client.write(data.subarray(f.after))
-        upstream.resume()
-      }, f.stallMs)
-    })
-    const close = (): void => {
-      client.destroy()
-      upstream.destroy()
-    }
-    client.on('error', close)
-    upstream.on('error', close)
-    client.on('close', close)
-    upstream.on('close', close)
-  })
-  await new Promise<void>((resolve) => proxy.listen(PROXY_PORT, '127.0.0.1', resolve))
+  proxy = await startCuttingProxy(PORT, PROXY_PORT)
 }, 15_000)
 
 afterAll(async () => {
-  for (const socket of sockets) socket.destroy()
-  await new Promise((resolve) => proxy.close(resolve))
+  await proxy?.close()
   await server?.stop()
 })
 
@@ -85,7 +46,7 @@ const adapters: ReadonlyArray<[string, () => { client: MemcachedClient; close():
   ],
 ]
 
-const faults: ReadonlyArray<[string, Fault]> = [
+const faults: ReadonlyArray<[string, Cut]> = [
   ['the connection dropped', { kind: 'drop', after: 100 }],
   ['the rest arriving after the client timed out', { kind: 'stall', after: 100, stallMs: 700 }],
 ]
@@ -101,9 +62,9 @@ describe.each(adapters)('a reply cut in the middle (%s)', (name, make) => {
         await storage.set('ns', 'big', 'x'.repeat(200_000))
         await storage.set('ns', 'small', 'hello')
         await storage.set('ns', 'other', 'world')
-        fault = what
+        proxy.cutNext(what)
         await storage.get('ns', 'big').catch(() => undefined)
-        expect(fault).toBeUndefined()
+        expect(proxy.armed()).toBe(false)
         await sleep(800)
         // One more failure is allowed (the client may still fail what it had in flight); then every read answers.
         await storage.get('ns', 'small').catch(() => undefined)

@@ -7,12 +7,12 @@
 // for the proxy): the connection dropped, or the rest of the reply sent after the timeout. memjs misframed every
 // later reply after this (memcached's adversarial-stream.test.ts); node-redis and ioredis must answer right after it.
 import { randomBytes } from 'node:crypto'
-import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CodecError, cacheValue, type ErrorReport } from '@memokit/core'
 import { type RedisStorage, redisStorage } from '@memokit/redis'
 import { Redis } from 'ioredis'
 import { createClient } from 'redis'
+import { type Cut, type CuttingProxy, startCuttingProxy } from '../../storage-test-suite/test/fixtures/cutting-proxy'
 import { ioredisClients } from './ioredis-clients'
 import { disposer, envPort, type RedisProcess, sharedRedis, startRedisServer } from './servers'
 
@@ -86,50 +86,12 @@ const PROXY_PORT = PORT + 1
 const BIG = 30_000
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** What the proxy does to the next server reply longer than `after` bytes. */
-type Fault = { readonly kind: 'drop' | 'stall'; readonly after: number; readonly stallMs?: number }
-
 describe('a reply cut in the middle', () => {
-  let fault: Fault | undefined
-  const sockets = new Set<Socket>()
-  let proxy: Server
+  let proxy: CuttingProxy
   let server: RedisProcess
   beforeAll(async () => {
     server = await startRedisServer(PORT)
-    proxy = createServer((client) => {
-      const upstream = createConnection({ host: '127.0.0.1', port: PORT })
-      sockets.add(client)
-      sockets.add(upstream)
-      client.on('data', (data: Uint8Array) => upstream.write(data))
-      upstream.on('data', (data: Uint8Array) => {
-        const f = fault
-        if (f === undefined || data.length <= f.after) {
-          client.write(data)
-          return
-        }
-        fault = undefined
-        client.write(data.subarray(0, f.after))
-        if (f.kind === 'drop') {
-          client.end()
-          upstream.destroy()
-          return
-        }
-        upstream.pause()
-        setTimeout(() => {
-          if (!client.destroyed) client.write(data.subarray(f.after))
-          upstream.resume()
-        }, f.stallMs)
-      })
-      const close = (): void => {
-        client.destroy()
-        upstream.destroy()
-      }
-      client.on('error', close)
-      upstream.on('error', close)
-      client.on('close', close)
-      upstream.on('close', close)
-    })
-    await new Promise<void>((resolve) => proxy.listen(PROXY_PORT, '127.0.0.1', resolve))
+    proxy = await startCuttingProxy(PORT, PROXY_PORT)
   }, 20_000)
   // Disconnected at once at the end: a QUIT through the proxy kept jest from exiting.
   const ioClients: Redis[] = []
@@ -141,8 +103,7 @@ describe('a reply cut in the middle', () => {
   afterAll(async () => {
     await cleanup.disposeAll()
     for (const client of ioClients) client.disconnect()
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => proxy.close(resolve))
+    await proxy.close()
     await server.stop()
   })
 
@@ -166,7 +127,7 @@ describe('a reply cut in the middle', () => {
         ),
     ],
   ]
-  const faults: ReadonlyArray<[string, Fault]> = [
+  const faults: ReadonlyArray<[string, Cut]> = [
     ['the connection dropped', { kind: 'drop', after: 100 }],
     ['the rest arriving after the timeout', { kind: 'stall', after: 100, stallMs: 1500 }],
   ]
@@ -177,9 +138,9 @@ describe('a reply cut in the middle', () => {
         const storage = open(uid('cut'))
         await storage.set('ns', 'big', 'x'.repeat(BIG))
         await storage.set('ns', 'small', 'hello')
-        fault = what
+        proxy.cutNext(what)
         await storage.get('ns', 'big').catch(() => undefined)
-        expect(fault).toBeUndefined()
+        expect(proxy.armed()).toBe(false)
         await sleep(2000)
         for (let i = 0; i < 5; i++) {
           expect((await storage.get('ns', 'small'))?.value).toBe('hello')
