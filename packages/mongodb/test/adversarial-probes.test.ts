@@ -2,40 +2,21 @@
 // documents of a foreign shape stored under an entry's { p, ns, k } (fields of the wrong BSON type, lease fields
 // that are not a lease) never read as a value or a held lease, and the next write of the key repairs them.
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { beforeAll, describe, expect, it } from '@jest/globals'
 import { CodecError } from '@memokit/core'
 import { type MongoStorage, mongoStorage } from '@memokit/mongodb'
-import { type Collection, type Document, MongoClient } from 'mongodb'
-import { COLD_TIMEOUT_MS, portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
+import type { Document } from 'mongodb'
+import { COLD_TIMEOUT_MS } from './server'
+import { useTestCollection } from './test-collection'
 
-let standIn: StandIn | undefined
-let url = ''
-let raw: MongoClient
-const database = 'memokit_test'
-const collection = uniqueName('adversarial')
-let rawCollection: Collection<Document>
+const mongo = useTestCollection('adversarial', 'MEMOKIT_MONGO_ADV_PORT', 21560)
 let storage: MongoStorage
 const prefix = `adv-${randomBytes(4).toString('hex')}`
 
 beforeAll(async () => {
-  if (REAL_MONGODB_URL === undefined) {
-    standIn = await startStandIn(portFromEnv('MEMOKIT_MONGO_ADV_PORT', 21560))
-    url = standIn.url
-  } else {
-    url = REAL_MONGODB_URL
-  }
-  raw = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
-  await raw.connect()
-  rawCollection = raw.db(database).collection(collection)
-  storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: COLD_TIMEOUT_MS })
+  const { url, database, collection } = mongo
+  storage = mongo.track(mongoStorage({ url, database, collection, prefix, operationTimeoutMs: COLD_TIMEOUT_MS }))
   await storage.get('ns', 'warm')
-})
-
-afterAll(async () => {
-  await storage?.close()
-  if (REAL_MONGODB_URL !== undefined) await rawCollection?.drop().catch(() => undefined)
-  await raw?.close()
-  await standIn?.stop()
 })
 
 const later = () => new Date(Date.now() + 60_000)
@@ -53,7 +34,7 @@ describe('a foreign document under an entry', () => {
   for (const [what, fields] of Object.entries(foreign)) {
     it(`${what}: get never returns a value from it, set repairs it`, async () => {
       const k = `k-${randomBytes(4).toString('hex')}`
-      await rawCollection.insertOne({ p: prefix, ns: 'ns', k, ...fields })
+      await mongo.rawCollection.insertOne({ p: prefix, ns: 'ns', k, ...fields })
       const read = await storage.get('ns', k).then(
         (entry) => entry,
         (error: unknown) => error,
@@ -67,7 +48,14 @@ describe('a foreign document under an entry', () => {
 
   it('lease fields of the wrong type are no held lease: another caller takes the lease, and its fenced write lands', async () => {
     const k = `k-${randomBytes(4).toString('hex')}`
-    await rawCollection.insertOne({ p: prefix, ns: 'ns', k, l: 'x'.repeat(20), le: later().toISOString(), e: later() })
+    await mongo.rawCollection.insertOne({
+      p: prefix,
+      ns: 'ns',
+      k,
+      l: 'x'.repeat(20),
+      le: later().toISOString(),
+      e: later(),
+    })
     expect(await storage.get('ns', k)).toBeUndefined()
     const token = randomBytes(16).toString('hex')
     expect(await storage.acquireLease('ns', k, token, 10_000)).toBe(true)
@@ -77,7 +65,7 @@ describe('a foreign document under an entry', () => {
 
   it('a live lease of another token is never taken for this caller: its fenced write and release answer false', async () => {
     const k = `k-${randomBytes(4).toString('hex')}`
-    await rawCollection.insertOne({ p: prefix, ns: 'ns', k, l: 'y'.repeat(20), le: later(), e: later() })
+    await mongo.rawCollection.insertOne({ p: prefix, ns: 'ns', k, l: 'y'.repeat(20), le: later(), e: later() })
     const token = randomBytes(16).toString('hex')
     expect(await storage.acquireLease('ns', k, token, 10_000)).toBe(false)
     expect(await storage.setIfLeased('ns', k, 'written', token)).toBe(false)

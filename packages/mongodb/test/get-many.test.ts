@@ -1,45 +1,21 @@
 // getMany on MongoDB: one find with $in for all keys, answers in the order asked, decoded as `get` decodes them
 // (expired documents the TTL monitor hasn't removed are misses, a corrupt one rejects with get's CodecError).
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { CodecError } from '@memokit/core'
 import { type MongoStorage, mongoStorage } from '@memokit/mongodb'
-import { type Collection, type Document, MongoClient } from 'mongodb'
 import type { MongoClientLike } from '../src/index'
-import { COLD_TIMEOUT_MS, portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
+import { COLD_TIMEOUT_MS } from './server'
+import { useTestCollection } from './test-collection'
 
-let standIn: StandIn | undefined
-let url = ''
-let raw: MongoClient
-const database = 'memokit_test'
-const collection = uniqueName('getmany')
-let rawCollection: Collection<Document>
-const storages: MongoStorage[] = []
-
-beforeAll(async () => {
-  if (REAL_MONGODB_URL === undefined) {
-    standIn = await startStandIn(portFromEnv('MEMOKIT_MONGO_GETMANY_PORT', 27127))
-    url = standIn.url
-  } else {
-    url = REAL_MONGODB_URL
-  }
-  raw = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
-  await raw.connect()
-  rawCollection = raw.db(database).collection(collection)
-})
-
-afterAll(async () => {
-  await Promise.all(storages.map((s) => s.close()))
-  if (REAL_MONGODB_URL !== undefined) await rawCollection?.drop().catch(() => undefined)
-  await raw?.close()
-  await standIn?.stop()
-})
+const mongo = useTestCollection('getmany', 'MEMOKIT_MONGO_GETMANY_PORT', 27127)
+const { database, collection } = mongo
 
 // The real client, counting the collection methods the storage calls (every call still goes to the server).
 function counting(calls: string[]): MongoClientLike {
   return {
     db: (name) => {
-      const db = raw.db(name)
+      const db = mongo.raw.db(name)
       return {
         collection: (c) =>
           new Proxy(db.collection(c), {
@@ -61,10 +37,9 @@ const operationTimeoutMs = COLD_TIMEOUT_MS
 const open = (prefix: string, client?: MongoClientLike): MongoStorage => {
   const storage =
     client === undefined
-      ? mongoStorage({ url, database, collection, prefix, operationTimeoutMs })
+      ? mongoStorage({ url: mongo.url, database, collection, prefix, operationTimeoutMs })
       : mongoStorage({ client, database, collection, prefix, createIndexes: false, operationTimeoutMs })
-  storages.push(storage)
-  return storage
+  return mongo.track(storage)
 }
 const rand = (): string => randomBytes(6).toString('hex')
 
@@ -77,7 +52,7 @@ describe('mongodb getMany', () => {
     await open(`${prefix}-other`).set('ns', 'k3', 'another prefix')
     await storage.set('ns2', 'k7', 'another namespace')
     // Past its expiry but still there, as on a server whose TTL monitor hasn't run yet.
-    await rawCollection.updateOne({ p: prefix, ns: 'ns', k: 'k5' }, { $set: { e: new Date(Date.now() - 1000) } })
+    await mongo.rawCollection.updateOne({ p: prefix, ns: 'ns', k: 'k5' }, { $set: { e: new Date(Date.now() - 1000) } })
     const calls: string[] = []
     const counted = open(prefix, counting(calls))
     const asked = [...keys].reverse().concat(['k0', 'missing'])
@@ -95,7 +70,7 @@ describe('mongodb getMany', () => {
     const prefix = `gm-bad-${rand()}`
     const storage = open(prefix)
     await Promise.all(['a', 'b', 'c'].map((k) => storage.set('ns', k, k)))
-    await rawCollection.updateOne({ p: prefix, ns: 'ns', k: 'b' }, { $set: { c: 'not a date' } })
+    await mongo.rawCollection.updateOne({ p: prefix, ns: 'ns', k: 'b' }, { $set: { c: 'not a date' } })
     const fromGet = await storage.get('ns', 'b').catch((error: unknown) => error)
     expect(fromGet).toBeInstanceOf(CodecError)
     const fromMany = await storage.getMany?.('ns', ['a', 'b', 'c']).catch((error: unknown) => error)

@@ -1,38 +1,14 @@
 // Leases on MongoDB beyond the contract suite: the document layout (a lease alone expires through the TTL field
 // `e`), writes that keep a held lease, BSON Binary entries under a lease, racing clients, argument checks.
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { ConfigError, StorageError } from '@memokit/core'
 import { type MongoStorage, mongoStorage } from '@memokit/mongodb'
-import { type Collection, type Document, MongoClient } from 'mongodb'
-import { COLD_TIMEOUT_MS, portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
+import { COLD_TIMEOUT_MS } from './server'
+import { useTestCollection } from './test-collection'
 
-let standIn: StandIn | undefined
-let url = ''
-let raw: MongoClient
-const database = 'memokit_test'
-const collection = uniqueName('leases')
-let rawCollection: Collection<Document>
-const storages: MongoStorage[] = []
-
-beforeAll(async () => {
-  if (REAL_MONGODB_URL === undefined) {
-    standIn = await startStandIn(portFromEnv('MEMOKIT_MONGO_LEASES_PORT', 27128))
-    url = standIn.url
-  } else {
-    url = REAL_MONGODB_URL
-  }
-  raw = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
-  await raw.connect()
-  rawCollection = raw.db(database).collection(collection)
-})
-
-afterAll(async () => {
-  await Promise.all(storages.map((s) => s.close()))
-  if (REAL_MONGODB_URL !== undefined) await rawCollection?.drop().catch(() => undefined)
-  await raw?.close()
-  await standIn?.stop()
-})
+const mongo = useTestCollection('leases', 'MEMOKIT_MONGO_LEASES_PORT', 27128)
+const { database, collection } = mongo
 
 const rand = (): string => randomBytes(6).toString('hex')
 const token = (): string => randomBytes(16).toString('hex')
@@ -40,12 +16,11 @@ const HOLD = 60_000
 
 /** A storage with its own MongoClient (as another replica would have), on this file's collection. */
 const open = (prefix: string): MongoStorage => {
-  const storage = mongoStorage({ url, database, collection, prefix, operationTimeoutMs: COLD_TIMEOUT_MS })
-  storages.push(storage)
-  return storage
+  const storage = mongoStorage({ url: mongo.url, database, collection, prefix, operationTimeoutMs: COLD_TIMEOUT_MS })
+  return mongo.track(storage)
 }
 const doc = (prefix: string, ns: string, k: string) =>
-  rawCollection.findOne({ p: prefix, ns, k }, { projection: { _id: 0 } })
+  mongo.rawCollection.findOne({ p: prefix, ns, k }, { projection: { _id: 0 } })
 
 describe('mongodb lease documents', () => {
   it('a lease alone is a document without an entry whose e is the lease expiry; extend moves both, release removes it', async () => {
@@ -72,7 +47,7 @@ describe('mongodb lease documents', () => {
     const storage = open(prefix)
     await storage.set('ns', 'k', 'old', { ttl: 60_000, meta: { promise: true } })
     // Past its expiry but still there, as on a server whose TTL monitor hasn't run yet.
-    await rawCollection.updateOne({ p: prefix, ns: 'ns', k: 'k' }, { $set: { e: new Date(Date.now() - 1000) } })
+    await mongo.rawCollection.updateOne({ p: prefix, ns: 'ns', k: 'k' }, { $set: { e: new Date(Date.now() - 1000) } })
     const t = token()
     expect(await storage.acquireLease('ns', 'k', t, HOLD)).toBe(true)
     const leased = await doc(prefix, 'ns', 'k')
@@ -180,11 +155,11 @@ describe('mongodb lease arguments and failures', () => {
       await expect(storage.extendLease('ns', 'k', token(), bad as number)).rejects.toBeInstanceOf(ConfigError)
     }
     // Refused before anything was sent.
-    expect(await rawCollection.countDocuments({ p: prefix })).toBe(0)
+    expect(await mongo.rawCollection.countDocuments({ p: prefix })).toBe(0)
   })
 
   it('fails with a StorageError naming the lease operation on a closed storage', async () => {
-    const storage = mongoStorage({ url, database, collection, prefix: `closed-${rand()}` })
+    const storage = mongoStorage({ url: mongo.url, database, collection, prefix: `closed-${rand()}` })
     await storage.close()
     const t = token()
     const calls: Array<[string, Promise<unknown>]> = [
