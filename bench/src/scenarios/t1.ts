@@ -8,7 +8,7 @@ import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
-import { type BenchConfig, type Contender, compileLoop, measure, rowsTable } from '../harness'
+import { type BenchConfig, type Contender, compileLoop, measure, rowsTable, type Versus } from '../harness'
 import { loadMemokit, loadMemokitRedis } from '../memokit'
 import { cleanup, fetchValue, HOT, hitLoop, reachable, redisUrl, TTL_MS, type Value, valueFor } from '../redis-common'
 import { assertSame, type Scenario } from './types'
@@ -18,7 +18,7 @@ const LOOP = hitLoop(1)
 interface Tiered {
   readonly name: string
   readonly note: string
-  readonly target?: number
+  readonly versus?: Versus
   readonly call: (k: number) => Promise<Value>
   readonly close: () => Promise<void>
 }
@@ -44,7 +44,8 @@ async function memokitTier(url: string, prefix: string, missing: boolean): Promi
   return {
     name: 'memokit',
     note: `tieredStorage(memoryStorage${missing ? ' max 1' : ''}, redisStorage, redisBus)`,
-    ...(missing ? {} : { target: 0.7 }),
+    // Issue 11's own line was 0.7 of `await map.get`; see TIER_TARGET for why it is judged against a memory hit.
+    ...(missing ? {} : { versus: TIER_TARGET }),
     call,
     close: async () => {
       await tier.close()
@@ -54,17 +55,39 @@ async function memokitTier(url: string, prefix: string, missing: boolean): Promi
   }
 }
 
-/** For scale: memokit over a memoryStorage alone (no L2, no bus), as in S3. */
-async function memoryReference(): Promise<Tiered | undefined> {
+const MEMORY_ROW = 'memokit, memoryStorage only'
+
+/**
+ * The L1 hit's target (issue 11, decided 2026-12-05): at least 0.95 of a memoryStorage hit with the same ttl. The
+ * issue's 0.7 of `await map.get` can't be met together with its own bound (an L1 copy is never served past
+ * `min(staleAt, written + maxL1Age)`): any exact bound reads the clock once per hit, and `Date.now()` costs about
+ * half of `await map.get` on this host (the "+ Date.now()" row is that ceiling). Correct results come first, so the
+ * bound stays exact and the tier is held to the same work without the tier: a memory hit that also reads the clock.
+ */
+const TIER_TARGET: Versus = { name: MEMORY_ROW, label: 'vs memoryStorage with the same ttl', min: 0.95 }
+
+/** For scale: memokit over a memoryStorage alone (no L2, no bus), as in S3, with the tier's ttl and without one. */
+async function memoryReferences(): Promise<Tiered[]> {
   const mk = await loadMemokit()
-  const cached = mk.cacheValue?.(fetchValue, { storage: mk.memoryStorage(), name: 'bench.t1.memory', ttl: TTL_MS })
-  if (cached === undefined) return undefined
-  return {
-    name: 'memokit, memoryStorage only',
-    note: 'reference: one tier, nothing behind it (S3 configuration)',
-    call: cached as Tiered['call'],
-    close: async () => {},
-  }
+  const make = (ttl: number | undefined, name: string) =>
+    mk.cacheValue?.(fetchValue, { storage: mk.memoryStorage(), name, ...(ttl === undefined ? {} : { ttl }) })
+  const timed = make(TTL_MS, 'bench.t1.memory')
+  const untimed = make(undefined, 'bench.t1.memory-no-ttl')
+  if (timed === undefined || untimed === undefined) return []
+  return [
+    {
+      name: MEMORY_ROW,
+      note: `reference: one tier, nothing behind it, the same ttl (${TTL_MS / 1000} s): a hit reads the clock`,
+      call: timed as Tiered['call'],
+      close: async () => {},
+    },
+    {
+      name: 'memokit, memoryStorage, no ttl',
+      note: 'reference: S3 configuration; nothing expires, so a hit reads no clock',
+      call: untimed as Tiered['call'],
+      close: async () => {},
+    },
+  ]
 }
 
 interface TierLike {
@@ -123,8 +146,7 @@ async function table(cfg: BenchConfig, url: string, prefix: string, missing: boo
     live.push(bentoTier(url, prefix, missing), cacheManagerTier(url, prefix, missing))
     if (!missing) {
       live.push(bentoTier(url, prefix, missing, false))
-      const reference = await memoryReference()
-      if (reference !== undefined) live.push(reference)
+      live.push(...(await memoryReferences()))
     }
     for (const t of live) {
       for (let k = 0; k < HOT; k++) await t.call(k)
@@ -140,10 +162,19 @@ async function table(cfg: BenchConfig, url: string, prefix: string, missing: boo
       (t): Contender => ({
         name: t.name,
         note: t.note,
-        ...(t.target === undefined ? {} : { target: t.target }),
+        ...(t.versus === undefined ? {} : { versus: t.versus }),
         loop: compileLoop({ call: t.call, st: { next: 0 } }, LOOP, 'async'),
       }),
     )
+    if (!missing) {
+      // The ceiling of any L1 with an exact time bound: the baseline plus one clock read and compare per hit.
+      const clocked = LOOP.replace('call(k)', '(Date.now() < st.until ? map.get(k) : undefined)')
+      contenders.push({
+        name: 'await map.get + Date.now()',
+        note: 'reference: the baseline with the one clock read an exact expiry check needs',
+        loop: compileLoop({ map, st: { next: 0, until: Number.MAX_SAFE_INTEGER } }, clocked, 'async'),
+      })
+    }
     lines.push(rowsTable(await measure(cfg, baseline, contenders, log)))
   } finally {
     for (const t of live) await t.close().catch(() => {})
