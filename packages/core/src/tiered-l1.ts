@@ -37,7 +37,8 @@ export interface L1 {
   /**
    * Ends the write; stores `entry` (what L2 accepted) unless an operation on its key was issued (or another write
    * of it ended) since the write began: L2 applies them in order, so the later one decides what L1 may hold. Reads
-   * of the key still running won't promote.
+   * of the key still running won't promote. When it stores nothing, the key's L1 copy (one a read issued during
+   * the write promoted) is dropped.
    */
   endWrite(write: L2Op, entry: Entry | undefined): void
   /** Drops a key's copy, and stops running reads of it from promoting what they find. */
@@ -117,6 +118,9 @@ export function createL1(storage: Storage, internals: MemoryInternals, maxL1Age:
     },
     endWrite(w, entry) {
       if (end(w, true) && entry !== undefined) store(w.namespace, w.key, entry)
+      // A read issued during the write may have promoted what the L2 held before it (a pool answers it first):
+      // whatever the write doesn't store, the key keeps no copy of.
+      else storage.delete(w.namespace, w.key)
     },
     drop(namespace, key) {
       touch(namespace, key)
