@@ -3,7 +3,8 @@
 // past the window (or with no entry) the caller gets fn's own error object.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { ComputeError, cacheValue, type ErrorReport, memoryStorage } from '@memokit/core'
-import { capture, controllable, tick, tickTo, useFakeClock } from './controllable'
+import { capture, tick, tickTo, useFakeClock } from './controllable'
+import { cachedControllable, storeV1ThenMoveTo } from './freshness-helpers'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
 beforeEach(useFakeClock)
@@ -17,12 +18,8 @@ describe.each([
 ])('staleIfError over %s', (_label, makeStorage) => {
   it('serves the stale value when fn fails in the window, reports it, and backs off for errorBackoff', async () => {
     const storage = makeStorage()
-    const namespace = uniqueNamespace()
     const reports: ErrorReport[] = []
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { c, cached } = cachedControllable(storage, {
       name: 'account',
       ttl: 1000,
       staleIfError: '1m',
@@ -68,12 +65,8 @@ describe.each([
 
   it('50 concurrent callers while fn fails: one fn run, all get the stale value, one report', async () => {
     const storage = makeStorage()
-    const namespace = uniqueNamespace()
     const reports: ErrorReport[] = []
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { c, cached } = cachedControllable(storage, {
       name: 'many',
       ttl: 1000,
       staleIfError: '1m',
@@ -81,9 +74,7 @@ describe.each([
     })
     const first = cached()
     await tick(0)
-    c.resolve('v1')
-    await first
-    await tickTo(5000)
+    await storeV1ThenMoveTo(c, first, 5000)
     const calls = Array.from({ length: 50 }, () => capture(cached()))
     await tick(0)
     expect(c.runs).toHaveLength(2)

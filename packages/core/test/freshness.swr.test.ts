@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { ComputeError, cacheValue, type ErrorReport, memoryStorage } from '@memokit/core'
 import { controllable, T0, tick, tickTo, useFakeClock } from './controllable'
+import { cachedControllable, storeV1ThenMoveTo } from './freshness-helpers'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
 beforeEach(useFakeClock)
@@ -88,9 +89,7 @@ describe('swr over a sync storage with a sync fn', () => {
 describe('swr with an async fn', () => {
   it('over memoryStorage: 50 concurrent and 50 sequential callers in the window start exactly one background refresh', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, { storage, namespace, name: 'quote', ttl: 1000, swr: '1m' })
+    const { c, cached } = cachedControllable(storage, { name: 'quote', ttl: 1000, swr: '1m' })
     const first = cached('k')
     c.resolve('v1')
     await expect(first).resolves.toBe('v1')
@@ -115,9 +114,7 @@ describe('swr with an async fn', () => {
 
   it('over an async storage: every answer is a Promise, the stale one too, and 50 callers start one refresh', async () => {
     const { storage } = faultyStorage(true)
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, { storage, namespace, name: 'quoteAsync', ttl: 1000, swr: '1m' })
+    const { c, cached } = cachedControllable(storage, { name: 'quoteAsync', ttl: 1000, swr: '1m' })
     const first = cached('k')
     await tick(0)
     c.resolve('v1')
@@ -152,23 +149,15 @@ describe('swr with an async fn', () => {
 
   it('a failed refresh keeps the old entry, reports a ComputeError whose cause is fn\u2019s error, and waits errorBackoff', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
     const reports: ErrorReport[] = []
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { namespace, c, cached } = cachedControllable(storage, {
       name: 'feed',
       ttl: 1000,
       swr: '1m',
       errorBackoff: '5s',
       onError: (r) => reports.push(r),
     })
-    const first = cached('k')
-    c.resolve('v1')
-    await first
-
-    await tickTo(1500)
+    await storeV1ThenMoveTo(c, cached('k'), 1500)
     await expect(cached('k')).resolves.toBe('v1')
     await tick(0)
     expect(c.runs).toHaveLength(2)

@@ -3,9 +3,10 @@
 // TimeoutError (or gets stale within staleIfError), the signal aborts with it, the key's slot is freed at once and
 // later calls join the abandoned computation, whose late result is stored.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { cacheValue, type ErrorReport, memoryStorage, TimeoutError } from '@memokit/core'
-import { capture, controllable, stateOf, tick, tickTo, useFakeClock } from './controllable'
-import { faultyStorage, uniqueNamespace } from './helpers'
+import { type ErrorReport, memoryStorage, TimeoutError } from '@memokit/core'
+import { capture, stateOf, tick, useFakeClock } from './controllable'
+import { cachedControllable, storeV1ThenMoveTo } from './freshness-helpers'
+import { faultyStorage } from './helpers'
 
 beforeEach(useFakeClock)
 afterEach(() => {
@@ -15,21 +16,13 @@ afterEach(() => {
 describe('timeout.soft', () => {
   it('in the staleIfError window: 50 callers get the stale value after soft ms; fn finishes behind and is stored', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { namespace, c, cached } = cachedControllable(storage, {
       name: 'soft',
       ttl: 1000,
       staleIfError: '1m',
       timeout: { soft: 100, hard: 5000 },
     })
-    const first = cached('k')
-    c.resolve('v1')
-    await first
-
-    await tickTo(2000)
+    await storeV1ThenMoveTo(c, cached('k'))
     const calls = Array.from({ length: 50 }, () => cached('k'))
     await tick(99)
     expect(await stateOf(calls[0] as Promise<unknown>)).toBe('pending')
@@ -48,20 +41,13 @@ describe('timeout.soft', () => {
 
   it('fn answering before soft: the callers get the new value', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { c, cached } = cachedControllable(storage, {
       name: 'quick',
       ttl: 1000,
       staleIfError: '1m',
       timeout: { soft: 100 },
     })
-    const first = cached()
-    c.resolve('v1')
-    await first
-    await tickTo(2000)
+    await storeV1ThenMoveTo(c, cached())
     const call = cached()
     await tick(50)
     c.resolve('v2')
@@ -70,11 +56,7 @@ describe('timeout.soft', () => {
 
   it('without a stale value in hand (a cold key), soft does not apply: the caller waits for fn', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { c, cached } = cachedControllable(storage, {
       name: 'coldSoft',
       ttl: 1000,
       staleIfError: '1m',
@@ -89,21 +71,14 @@ describe('timeout.soft', () => {
 
   it('a call in the swr window never waits for soft: the stale value comes at once', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { c, cached } = cachedControllable(storage, {
       name: 'swrSoft',
       ttl: 1000,
       swr: '1m',
       staleIfError: '1h',
       timeout: { soft: 100, hard: 1000 },
     })
-    const first = cached()
-    c.resolve('v1')
-    await first
-    await tickTo(2000)
+    await storeV1ThenMoveTo(c, cached())
     const call = cached()
     expect(await stateOf(call)).toBe('resolved')
     await expect(call).resolves.toBe('v1')
@@ -118,9 +93,11 @@ describe('timeout.hard', () => {
     'over %s: 50 callers on a cold key all reject with the same TimeoutError after hard ms; fn ran once',
     async (_l, make) => {
       const storage = make()
-      const namespace = uniqueNamespace()
-      const c = controllable()
-      const cached = cacheValue(c.fn, { storage, namespace, name: 'slowQuote', ttl: 1000, timeout: { hard: 500 } })
+      const { namespace, c, cached } = cachedControllable(storage, {
+        name: 'slowQuote',
+        ttl: 1000,
+        timeout: { hard: 500 },
+      })
       const calls = Array.from({ length: 50 }, () => capture(cached('k')))
       await tick(499)
       expect(c.runs).toHaveLength(1)
@@ -144,9 +121,7 @@ describe('timeout.hard', () => {
 
   it('aborts the computation\u2019s signal with the TimeoutError as its reason', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, { storage, namespace, name: 'signalled', timeout: { hard: '2s' } })
+    const { c, cached } = cachedControllable(storage, { name: 'signalled', timeout: { hard: '2s' } })
     const call = capture(cached())
     const signal = c.last().context?.signal as AbortSignal
     expect(signal).toBeInstanceOf(AbortSignal)
@@ -162,9 +137,7 @@ describe('timeout.hard', () => {
 
   it('frees the slot at once: a later call joins the running fn and gets its late result, which is stored', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, { storage, namespace, name: 'late', ttl: '1h', timeout: { hard: 500 } })
+    const { namespace, c, cached } = cachedControllable(storage, { name: 'late', ttl: '1h', timeout: { hard: 500 } })
     const first = capture(cached('k'))
     await tick(500)
     expect((await first).ok).toBe(false)
@@ -184,9 +157,11 @@ describe('timeout.hard', () => {
 
   it('a late result with no caller waiting any more is stored', async () => {
     const { storage } = faultyStorage(true)
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, { storage, namespace, name: 'lateAsync', ttl: '1h', timeout: { hard: 500 } })
+    const { namespace, c, cached } = cachedControllable(storage, {
+      name: 'lateAsync',
+      ttl: '1h',
+      timeout: { hard: 500 },
+    })
     const first = capture(cached('k'))
     await tick(500)
     expect((await first).ok).toBe(false)
@@ -200,9 +175,7 @@ describe('timeout.hard', () => {
 
   it('a hung fn and 100 sequential calls: each call times out, fn runs at most twice (the spec promises once)', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, { storage, namespace, name: 'hung', ttl: '1h', timeout: { hard: 500 } })
+    const { c, cached } = cachedControllable(storage, { name: 'hung', ttl: '1h', timeout: { hard: 500 } })
     for (let i = 0; i < 100; i++) {
       const call = capture(cached('k'))
       await tick(500)
@@ -215,12 +188,8 @@ describe('timeout.hard', () => {
 
   it('in the staleIfError window: callers get the stale value, onError gets the TimeoutError, errorBackoff applies', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
     const reports: ErrorReport[] = []
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { c, cached } = cachedControllable(storage, {
       name: 'hardStale',
       ttl: 1000,
       staleIfError: '1m',
@@ -228,10 +197,7 @@ describe('timeout.hard', () => {
       timeout: { hard: 300 },
       onError: (r) => reports.push(r),
     })
-    const first = cached()
-    c.resolve('v1')
-    await first
-    await tickTo(2000)
+    await storeV1ThenMoveTo(c, cached())
     const calls = Array.from({ length: 50 }, () => capture(cached()))
     await tick(299)
     expect(await stateOf(calls[0] as Promise<unknown>)).toBe('pending')
@@ -249,21 +215,14 @@ describe('timeout.hard', () => {
 
   it('with soft and hard: callers have the stale value after soft; at hard the signal still aborts', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { c, cached } = cachedControllable(storage, {
       name: 'softHard',
       ttl: 1000,
       staleIfError: '1m',
       timeout: { soft: 100, hard: 400 },
       onError: () => {},
     })
-    const first = cached()
-    c.resolve('v1')
-    await first
-    await tickTo(2000)
+    await storeV1ThenMoveTo(c, cached())
     const call = cached()
     await tick(100)
     await expect(call).resolves.toBe('v1')
@@ -276,21 +235,14 @@ describe('timeout.hard', () => {
 
   it('a hung background refresh: the signal aborts at hard, the old entry stays, and 100 sequential stale hits start at most one more fn run', async () => {
     const storage = memoryStorage()
-    const namespace = uniqueNamespace()
-    const c = controllable()
-    const cached = cacheValue(c.fn, {
-      storage,
-      namespace,
+    const { namespace, c, cached } = cachedControllable(storage, {
       name: 'hungRefresh',
       ttl: 1000,
       swr: '1h',
       timeout: { hard: 500 },
       onError: () => {},
     })
-    const first = cached()
-    c.resolve('v1')
-    await first
-    await tickTo(2000)
+    await storeV1ThenMoveTo(c, cached())
     await expect(cached()).resolves.toBe('v1')
     await tick(0)
     expect(c.runs).toHaveLength(2)
