@@ -100,15 +100,36 @@ function hasHole(array: readonly unknown[]): boolean {
 
 const MAX_INDEX = 2 ** 32 - 2
 
+// Dense arrays that must be stored by their indices too (see `storeByIndices`). Membership only ever means "store
+// the elements as an entry list", which is right for any Array, so nothing is removed (a WeakSet forgets them).
+const byIndices = new WeakSet<object>()
+
+/**
+ * Whether an Array holds more than its elements in a way JSON or superjson would store wrongly: a `toJSON` (own or
+ * inherited: JSON.stringify would store its result instead of the elements), or other own enumerable properties
+ * (superjson copies them and annotates their values by path; JSON drops the properties, and decoding applied the
+ * annotations to the array anyway, adding a property `NaN` or, for a name like `01`, replacing an element). Such an
+ * array is then stored as the sparse form is, by its indices only. Called by the reference walk (codec-refs.ts),
+ * which runs before any value reaches superjson.
+ */
+export function storeByIndices(array: readonly unknown[]): boolean {
+  if (!('toJSON' in array) && Object.keys(array).length === array.length) return false
+  byIndices.add(array)
+  return true
+}
+
 /**
  * JSON and superjson turn holes into null or drop trailing ones, changing the array: store length + entries.
- * Both directions take time proportional to the elements, never to `length` (which may be 2**32 - 1).
+ * Both directions take time proportional to the elements, never to `length` (which may be 2**32 - 1). Also used for
+ * dense arrays with extra properties (`storeByIndices`): the same data, which decodes to the elements alone.
  */
 export const sparseArrayTransformer: CodecTransformer<unknown[], { n: number; e: [number, unknown][] }> = {
   name: 'memokit:sparse-array',
   // Only Arrays (from any realm): a subclass would come back as an Array, so the reference walk refuses it.
   isApplicable: (value): value is unknown[] =>
-    Array.isArray(value) && isBuiltin(Object.getPrototypeOf(value), Array.prototype, 'Array', 2) && hasHole(value),
+    Array.isArray(value) &&
+    isBuiltin(Object.getPrototypeOf(value), Array.prototype, 'Array', 2) &&
+    (byIndices.has(value) || hasHole(value)),
   serialize(array) {
     const e: [number, unknown][] = []
     // Own keys: the indices, and any other property, which is not stored (as with dense arrays).

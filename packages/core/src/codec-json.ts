@@ -77,13 +77,14 @@ function plainJson(value: unknown, depth: number): boolean {
       if (depth > MAX_PLAIN_DEPTH) return false
       const proto = Object.getPrototypeOf(value)
       if (Array.isArray(value)) {
-        if (proto !== Array.prototype) return false
+        // JSON.stringify would store what toJSON returns.
+        if (proto !== Array.prototype || 'toJSON' in value) return false
         const array = value
         // `undefined` (or a hole) becomes null in JSON.
         for (let i = 0; i < array.length; i++) if (--visitsLeft < 0 || !plainJson(array[i], depth + 1)) return false
         return true
       }
-      if (proto !== Object.prototype && proto !== null) return false
+      if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return false
       const record = value as Record<string, unknown>
       for (const key in record) if (--visitsLeft < 0 || !plainJson(record[key], depth + 1)) return false
       return true

@@ -14,6 +14,7 @@
  * what it would rebuild as a base class (subclasses of Map, Set, Date, RegExp, URL, Array).
  */
 
+import { storeByIndices } from './codec-builtins'
 import {
   cannotEncode,
   formatPath,
@@ -76,6 +77,8 @@ function visit(value: unknown, walk: Walk): number {
   if (walk.open.has(value)) throw cycle(walk.path)
   let size = 1
   const { descent, path } = walk
+  // Before the custom types are asked: such an array is then one of them (stored by its indices).
+  if (Array.isArray(value)) storeByIndices(value)
   if (descent.isRegisteredClass(value)) {
     walk.plain = false
     size += visitFields(value, walk)
@@ -102,6 +105,9 @@ function visit(value: unknown, walk: Walk): number {
     walk.open.add(value)
     size += visitEntries(value, walk)
   } else if (isPlainObjectLike(value)) {
+    // A toJSON that is not an enumerable property (those are walked: a function is refused): JSON.stringify would
+    // store its result. superjson's copy holds the enumerable properties only.
+    if ('toJSON' in value) walk.plain = false
     size += visitFields(value, walk)
   } else if (value instanceof Date) {
     // superjson writes it as one string, and decodes it with the Date of the moment: a fake clock's is a Date too.
