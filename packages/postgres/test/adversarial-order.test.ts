@@ -1,45 +1,28 @@
 // Two writes of one key from one storage object: the pool runs them on different connections, so the older one,
 // slowed on the server (a trigger sleeps on values holding 'stale'), used to commit after the newer one and was
 // served until its ttl. Both tests failed before set and add waited for the key's writes already sent.
-import { afterAll, beforeAll, expect, it } from '@jest/globals'
+import { beforeAll, expect, it } from '@jest/globals'
 import { cacheValue } from '@memokit/core'
 import { postgresStorage } from '@memokit/postgres'
-import pg from 'pg'
-import { portFromEnv, testServer, uniqueTable } from './server'
+import { useSlowablePools } from './pools'
 
-let stopServer: () => Promise<void> = async () => undefined
-let admin: pg.Pool
-let userPool: pg.Pool
-const table = uniqueTable('advorder')
-const slow = `${table}_slow`
+const pools = useSlowablePools('advorder', 'MEMOKIT_PG_ADV_ORDER_PORT', 21551)
+const { table, slow } = pools
 
 beforeAll(async () => {
-  const server = await testServer(portFromEnv('MEMOKIT_PG_ADV_ORDER_PORT', 21551))
-  stopServer = server.stop
-  admin = new pg.Pool({ connectionString: server.url, max: 2 })
-  userPool = new pg.Pool({ connectionString: server.url, max: 4 })
-  userPool.on('error', () => undefined)
-  await admin.query(
+  await pools.admin.query(
     `CREATE FUNCTION ${slow}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
        IF position('stale' in convert_from(NEW.value, 'UTF8')) > 0 THEN PERFORM pg_sleep(0.5); END IF;
        RETURN NEW; END $$`,
   )
 }, 30_000)
 
-afterAll(async () => {
-  await admin.query(`DROP TABLE IF EXISTS ${table}`)
-  await admin.query(`DROP FUNCTION IF EXISTS ${slow}() CASCADE`)
-  await userPool.end()
-  await admin.end()
-  await stopServer()
-}, 30_000)
-
 /** A storage on the user's pool whose table slows every write of a value holding 'stale'. */
 async function slowedStorage(prefix: string) {
-  const storage = postgresStorage({ pool: userPool, table, prefix, operationTimeoutMs: 3000 })
+  const storage = postgresStorage({ pool: pools.userPool, table, prefix, operationTimeoutMs: 3000 })
   await storage.get('ns', 'warm')
-  await admin.query(`DROP TRIGGER IF EXISTS ${slow} ON ${table}`)
-  await admin.query(
+  await pools.admin.query(`DROP TRIGGER IF EXISTS ${slow} ON ${table}`)
+  await pools.admin.query(
     `CREATE TRIGGER ${slow} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${slow}()`,
   )
   return storage

@@ -2,43 +2,22 @@
 // client drops the connection, so a `set` slowed past operationTimeoutMs (a lock, a trigger, a busy server) used to
 // commit after the `delete` issued at its timeout: the old value was then served with no expiry. The storage now
 // cancels the statement on the server, and orders the delete after the server has ended it.
-import { afterAll, beforeAll, expect, it } from '@jest/globals'
+import { expect, it } from '@jest/globals'
 import { StorageError } from '@memokit/core'
 import { postgresStorage } from '@memokit/postgres'
-import pg from 'pg'
-import { portFromEnv, testServer, uniqueTable } from './server'
+import { useSlowablePools } from './pools'
 
-let stopServer: () => Promise<void> = async () => undefined
-let admin: pg.Pool
-let userPool: pg.Pool
-const table = uniqueTable('order')
-const slow = `${table}_slow`
-
-beforeAll(async () => {
-  const server = await testServer(portFromEnv('MEMOKIT_PG_ORDER_PORT', 25436))
-  stopServer = server.stop
-  admin = new pg.Pool({ connectionString: server.url, max: 2 })
-  // A pool of the user's own, without statement_timeout: nothing on the server ends a slow statement by itself.
-  userPool = new pg.Pool({ connectionString: server.url, max: 4 })
-  userPool.on('error', () => undefined)
-}, 30_000)
-
-afterAll(async () => {
-  await admin.query(`DROP TABLE IF EXISTS ${table}`)
-  await admin.query(`DROP FUNCTION IF EXISTS ${slow}() CASCADE`)
-  await userPool.end()
-  await admin.end()
-  await stopServer()
-}, 30_000)
+const pools = useSlowablePools('order', 'MEMOKIT_PG_ORDER_PORT', 25436)
+const { table, slow } = pools
 
 it('a set that timed out never lands after the delete issued at its timeout resolved', async () => {
-  const storage = postgresStorage({ pool: userPool, table, prefix: 'order', operationTimeoutMs: 300 })
+  const storage = postgresStorage({ pool: pools.userPool, table, prefix: 'order', operationTimeoutMs: 300 })
   await storage.get('ns', 'warm')
   // Every write to the table takes 1.5 s on the server, five times the operation's bound.
-  await admin.query(
+  await pools.admin.query(
     `CREATE FUNCTION ${slow}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NEW; END $$`,
   )
-  await admin.query(
+  await pools.admin.query(
     `CREATE TRIGGER ${slow} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${slow}()`,
   )
   try {
@@ -48,7 +27,7 @@ it('a set that timed out never lands after the delete issued at its timeout reso
     await new Promise((resolve) => setTimeout(resolve, 2000))
     expect(await storage.get('ns', 'k')).toBeUndefined()
   } finally {
-    await admin.query(`DROP TRIGGER IF EXISTS ${slow} ON ${table}`)
+    await pools.admin.query(`DROP TRIGGER IF EXISTS ${slow} ON ${table}`)
   }
   // The pool is whole again: the cancelled statement's connection went back to it.
   await storage.set('ns', 'k', 'fresh')
