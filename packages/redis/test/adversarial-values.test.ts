@@ -31,7 +31,14 @@ afterAll(async () => {
 const obj = { k: 1 }
 const values: [string, () => unknown][] = [
   ['-0 and NaN', () => [-0, Number.NaN, Number.POSITIVE_INFINITY]],
-  ['a sparse array', () => [1, , 3]],
+  [
+    'a sparse array',
+    () => {
+      const a: unknown[] = [1]
+      a[2] = 3
+      return a
+    },
+  ],
   ['undefined in objects and arrays', () => ({ a: undefined, b: [undefined] })],
   ['Dates, valid and invalid', () => [new Date(0), new Date(8.64e15), new Date(Number.NaN)]],
   [
