@@ -69,6 +69,8 @@ export function createSubscription(
   }
   // One probe for the current loss, and the next one scheduled, until one comes back or the bus closes.
   function sendProbe(): void {
+    // Called by its timer or by ready(): a probe scheduled meanwhile is replaced, not left to start a second loop.
+    clearTimeout(timer)
     timer = undefined
     if (stopped || state === 'up') return
     revive()
