@@ -113,14 +113,24 @@ async function takeOrWait(attempt: Attempt): Promise<void> {
     if (took) {
       // The holder before us may have stored its value and released between our read and this lease. Not for
       // `.refresh()`, which runs fn whatever the storage holds.
-      if (
-        lease.distributed &&
-        !flight.background &&
-        flight.reason !== 'refresh' &&
-        serve(attempt, await poll(attempt))
-      ) {
-        void leaseOp(plan, 'releaseLease', key, token)
-        return
+      if (lease.distributed && !flight.background && flight.reason !== 'refresh') {
+        let held: unknown
+        try {
+          held = await poll(attempt)
+        } catch (error) {
+          releaseQuietly(plan, key, token) // strict mode: the callers get the read's failure
+          throw error
+        }
+        if (serve(attempt, held)) {
+          void leaseOp(plan, 'releaseLease', key, token)
+          return
+        }
+        // The re-read failed (reported) or the breaker is open: as after any failed read, fn runs unstored (the
+        // caller waits one timeout of a failing storage, not a second one for a write).
+        if (held === SKIPPED) {
+          releaseQuietly(plan, key, token)
+          return computeUnleased(attempt)
+        }
       }
       computeHere(attempt, true, token)
       return
