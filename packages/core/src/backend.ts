@@ -7,6 +7,7 @@ import { defaultPrefix } from './default-prefix'
 import { ConfigError, StorageError, type StorageOp } from './errors'
 
 export { storageClosed } from './clear-retry'
+export { type CloseGate, type CloseGateHooks, createCloseGate } from './close-gate'
 export { createDeadlineQueue, type Deadline, type DeadlineQueue } from './deadlines'
 export { defaultPrefix } from './default-prefix'
 export { checkLeaseArgs, checkLeaseToken, checkLeaseTtl } from './lease-args'

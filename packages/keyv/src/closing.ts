@@ -1,4 +1,4 @@
-import { StorageError, type StorageOp } from '@memokit/core'
+import { createCloseGate } from '@memokit/core/backend'
 import { NAME, type Run } from './run'
 
 /** What lets a storage close: operations issued before `close()` finish, later ones never reach the Keyv. */
@@ -10,29 +10,16 @@ export interface Closing {
 }
 
 export function createClosing(): Closing {
-  let closed = false
-  let inflight = 0
-  const drained: (() => void)[] = []
-  const settle = (): void => {
-    if (--inflight === 0 && drained.length > 0) for (const resolve of drained.splice(0)) resolve()
-  }
+  const gate = createCloseGate(NAME)
   return {
-    guard: (run) => (op: StorageOp, body, order) => {
-      if (closed) {
-        // Not a call on the Keyv: once the user disconnected it, any call would connect its store again.
-        return Promise.reject(
-          new StorageError(`keyv ${op} after close(): this storage is closed`, { storage: NAME, op }),
-        )
-      }
-      inflight++
+    guard: (run) => (op, body, order) => {
+      // Not a call on the Keyv: once the user disconnected it, any call would connect its store again.
+      if (gate.isClosed()) return gate.refuse(op)
+      gate.enter()
       const work = run(op, body, order)
-      work.then(settle, settle)
+      work.then(gate.leave, gate.leave)
       return work
     },
-    close() {
-      closed = true
-      if (inflight === 0) return Promise.resolve()
-      return new Promise<void>((resolve) => drained.push(resolve))
-    },
+    close: gate.close,
   }
 }

@@ -1,5 +1,11 @@
 import { CodecError, StorageError, type StorageOp } from '@memokit/core'
-import { createDeadlineQueue, type DeadlineQueue, messageOf, storageFailure } from '@memokit/core/backend'
+import {
+  createCloseGate,
+  createDeadlineQueue,
+  type DeadlineQueue,
+  messageOf,
+  storageFailure,
+} from '@memokit/core/backend'
 
 /** Sends one command of an operation: rejects at the operation's deadline, and sends nothing after it. */
 export type Call = <R>(start: () => Promise<R>) => Promise<R>
@@ -84,24 +90,15 @@ export function createRunner(where: string, operationTimeoutMs: number): Runner 
   // per command (a `then` per command on every hit); nothing inside an operation tells errors apart except
   // CodecError, which stays as it is either way.
   // After close() nothing reaches the client: the user may have closed it, and a call would connect it again.
-  let closed = false
-  let inflight = 0
-  const drained: (() => void)[] = []
-  const finished = (): void => {
-    if (--inflight === 0 && drained.length > 0) for (const resolve of drained.splice(0)) resolve()
-  }
+  const gate = createCloseGate(NAME)
   const run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, valueBytes?: number, order?: Order): Promise<T> => {
-    if (closed) {
-      return Promise.reject(
-        new StorageError(`memcached ${op} after close(): this storage is closed`, { storage: NAME, op }),
-      )
-    }
-    inflight++
+    if (gate.isClosed()) return gate.refuse(op)
+    gate.enter()
     return new Promise<T>((resolve, reject) => {
       let expired = false
       const deadline = deadlines.add(() => {
         expired = true
-        finished()
+        gate.leave()
         reject(timedOut(op))
       })
       const call = callWhile(op, () => expired)
@@ -109,22 +106,18 @@ export function createRunner(where: string, operationTimeoutMs: number): Runner 
       work.then(
         (value) => {
           if (!deadlines.settle(deadline)) return
-          finished()
+          gate.leave()
           resolve(value)
         },
         (error: unknown) => {
           if (!deadlines.settle(deadline)) return
-          finished()
+          gate.leave()
           reject(fail(op, error, valueBytes))
         },
       )
     })
   }
-  const close = (): Promise<void> => {
-    closed = true
-    return inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => drained.push(resolve))
-  }
-  return { run, deadlines, timedOut, fail, callWhile, isClosed: () => closed, close }
+  return { run, deadlines, timedOut, fail, callWhile, isClosed: gate.isClosed, close: gate.close }
 }
 
 function begin<T>(body: (call: Call) => Promise<T>, call: Call): Promise<T> {

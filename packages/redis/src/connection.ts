@@ -1,5 +1,5 @@
 import { CodecError, StorageError, type StorageOp } from '@memokit/core'
-import { createDeadlineQueue, messageOf, storageFailure } from '@memokit/core/backend'
+import { createCloseGate, createDeadlineQueue, messageOf, storageFailure } from '@memokit/core/backend'
 import type { Connection, RedisCompatibleClient } from './client'
 
 export type { Connection } from './client'
@@ -24,16 +24,30 @@ export function createConnection(
   operationTimeoutMs: number,
   locate: (client: RedisCompatibleClient) => Location,
 ): { connection: Connection; client: RedisCompatibleClient; location: Location } {
-  let inflight = 0
   let lastUsedAt = Number.NEGATIVE_INFINITY
-  let closed = false
   // Set when an idle owned client gave up reconnecting: the next operation waits for a fresh connect.
   let dormant = false
   let lastError: unknown
-  const drained: (() => void)[] = []
+  // The hooks only run for an owned client (`owned` is assigned below, before any operation can start): a user's
+  // client is theirs to ref, and only an owned client's reconnect reads lastUsedAt (no clock read per idle moment).
+  const closeGate = createCloseGate(
+    NAME,
+    url === undefined
+      ? undefined
+      : {
+          busy: () => owned?.ref(),
+          idle: () => {
+            // Only read while nothing is in flight (reconnect), so only the last operation to finish sets it.
+            lastUsedAt = performance.now()
+            // Idle: the socket no longer keeps the process alive (node-redis keeps it unref'd across reconnects).
+            owned?.unref()
+          },
+        },
+  )
 
   const reconnect = (retries: number): number | Error => {
-    if (closed || (inflight === 0 && performance.now() - lastUsedAt >= RECONNECT_MAX_DELAY_MS)) {
+    const closed = closeGate.isClosed()
+    if (closed || (closeGate.inflight() === 0 && performance.now() - lastUsedAt >= RECONNECT_MAX_DELAY_MS)) {
       dormant = !closed
       return new Error('memokit: the storage is idle or closed; it connects again on its next operation')
     }
@@ -129,18 +143,7 @@ export function createConnection(
       })
   }
 
-  const settle = (): void => {
-    // Only read while nothing is in flight (reconnect), so only the last operation to finish needs to set it.
-    if (--inflight > 0) return
-    if (owned !== undefined) {
-      // Only an owned client's reconnect reads it: no clock read per idle moment of a user's client.
-      lastUsedAt = performance.now()
-      // Idle: the socket no longer keeps the process alive (node-redis keeps it unref'd across reconnects).
-      owned.unref()
-    }
-    if (drained.length > 0) for (const resolve of drained.splice(0)) resolve()
-  }
-
+  const settle = closeGate.leave
   // Made once: `finally` would allocate two closures and a second promise per operation.
   const settled = <T>(value: T): T => {
     settle()
@@ -151,12 +154,8 @@ export function createConnection(
     throw error
   }
   const track = <T>(op: StorageOp, work: () => Promise<T>): Promise<T> => {
-    if (closed) {
-      return Promise.reject(
-        new StorageError(`redis ${op} after close(): this storage is closed`, { storage: NAME, op }),
-      )
-    }
-    if (inflight++ === 0) owned?.ref()
+    if (closeGate.isClosed()) return closeGate.refuse(op)
+    closeGate.enter()
     let result: Promise<T>
     try {
       result = work()
@@ -175,20 +174,21 @@ export function createConnection(
     onValue?: (value: T) => R,
     onError?: (error: unknown) => R,
   ): Promise<R> => {
-    if (closed || dormant || !gateOpen) {
+    if (closeGate.isClosed() || dormant || !gateOpen) {
       const decoded = track(op, () => run(op, (c) => command(c, arg)).then(decode))
       return (onValue === undefined ? decoded : decoded.then(onValue, onError)) as Promise<R>
     }
-    if (inflight++ === 0) owned?.ref()
+    closeGate.enter()
     return settleRead(readContext, op, send(command, arg), decode, onValue, onError)
   }
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
-    closed = true
+    // Operations issued before close() finish first, also those still waiting for the first connect.
+    const drained = closeGate.close()
     closing ??= (async () => {
-      // Operations issued before close() finish first, also those still waiting for the first connect.
-      if (inflight > 0) await new Promise<void>((resolve) => drained.push(resolve))
+      // Only when something is in flight: an idle storage's client starts closing within this call, not a turn later.
+      if (closeGate.inflight() > 0) await drained
       if (!owned?.isOpen) return
       try {
         await bounded('close', owned.close())
