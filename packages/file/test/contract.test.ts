@@ -15,7 +15,8 @@ const shared = join(root, 'shared')
 const sharedAgain = join(root, 'other', '..', 'shared', '.')
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  // concurrent: the tests that wait on the real clock (TTLs, lease lapses; own storages) run side by side.
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'file (async)',
     leases: true,
@@ -29,7 +30,7 @@ runStorageContract(
 )
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'file (sync)',
     leases: true,

@@ -6,7 +6,8 @@ import Keyv from 'keyv'
 import { keyvStorage } from '../src'
 import { cleanupRedis, createdKeyv, OTHER_DB_URL, redisKeyv } from './redis-env'
 
-const runner = { describe, it, beforeAll, afterAll }
+// The tests that wait on the real clock (TTLs, lease lapses; storages of their own) run side by side.
+const runner = { describe, it, concurrent: it.concurrent, beforeAll, afterAll }
 
 // A clear by iterator lists the whole database: keep it to the keys of the test at hand.
 afterEach(() => cleanupRedis({ disconnect: false }), 30_000)

@@ -73,7 +73,8 @@ const observed = (real: MongoClient, after: (method: string, args: unknown[]) =>
 })
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  // concurrent: the tests that wait on the real clock (TTLs, lease lapses; own storages) run side by side.
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: `mongodb (url${REAL_MONGODB_URL ? '' : ', stand-in'})`,
     create: ({ prefix }) => mongoStorage({ url, database, collection, prefix }),
@@ -98,7 +99,7 @@ describe('own client', () => {
   })
 
   runStorageContract(
-    { describe, it, beforeAll, afterAll },
+    { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
     {
       name: `mongodb (own client${REAL_MONGODB_URL ? '' : ', stand-in'})`,
       create: ({ prefix }) => mongoStorage({ client, database, collection, prefix }),

@@ -52,7 +52,8 @@ async function warm(storage: PostgresStorage): Promise<PostgresStorage> {
 }
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  // concurrent: the tests that wait on the real clock (TTLs, lease lapses; own storages) run side by side.
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'postgres (url)',
     create: ({ prefix }) => warm(postgresStorage({ url, table, prefix })),
@@ -65,7 +66,7 @@ runStorageContract(
 )
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'postgres (own pool)',
     create: ({ prefix }) => postgresStorage({ pool: userPool, table, prefix }),
@@ -74,7 +75,7 @@ runStorageContract(
 )
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'postgres (own client)',
     create: ({ prefix }) => postgresStorage({ client: userClient, table, prefix }),

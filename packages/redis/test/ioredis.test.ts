@@ -44,7 +44,8 @@ afterAll(async () => {
 }, 60_000)
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  // concurrent: the tests that wait on the real clock (TTLs, lease lapses; own storages) run side by side.
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'redis standalone (ioredis client)',
     leases: true,

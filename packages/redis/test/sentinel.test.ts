@@ -54,7 +54,8 @@ afterAll(async () => {
 // winner's fenced write frees the lease again. leases-sentinel.test.ts runs the lease group through an ioredis
 // Sentinel client, and the lease members through this client across a failover.
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  // concurrent: the tests that wait on the real clock (TTLs, lease lapses; own storages) run side by side.
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   { name: 'redis sentinel (own client)', getThen: true, create: ({ prefix }) => redisStorage({ client, prefix }) },
 )
 

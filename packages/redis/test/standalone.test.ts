@@ -32,7 +32,8 @@ const otherDatabase = (): string => {
 }
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  // concurrent: the tests that wait on the real clock (TTLs, lease lapses; own storages) run side by side.
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'redis standalone (url)',
     leases: true,
@@ -46,7 +47,7 @@ runStorageContract(
 )
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'redis standalone (own client)',
     leases: true,
@@ -60,7 +61,7 @@ runStorageContract(
 )
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'redis standalone (own client pool)',
     leases: true,

@@ -44,7 +44,8 @@ async function tierOver(prefix: string, onEvent?: (event: TieredEvent) => void) 
 }
 
 runStorageContract(
-  { describe, it, beforeAll, afterAll },
+  // concurrent: the tests that wait on the real clock (TTLs, lease lapses; own storages) run side by side.
+  { describe, it, concurrent: it.concurrent, beforeAll, afterAll },
   {
     name: 'tiered (memory L1, redis L2, redisBus)',
     leases: true,
