@@ -9,6 +9,7 @@ import type { CacheValueOptions } from './cache-value-options'
 import { type Context, className, memberName, receiver, type Wrapper } from './cached-site'
 import { describe } from './describe'
 import { KeyError } from './errors'
+import { describeError } from './key-errors'
 import { memoryStorage } from './memory'
 import { type AnyFunction, mirrorFunction } from './options'
 import type { AnyStorage, Storage } from './storage'
@@ -96,12 +97,25 @@ export function sharedReplacement(
     const self = receiver(this, '@cached', context)
     const wrapper = wrapperFor(self)
     if (instanceKey === undefined) return wrapper.apply(self, args)
-    const id = instanceKey(self)
+    const functionName = wrapper.name
+    let id: unknown
+    let error: KeyError
+    try {
+      id = instanceKey(self)
+    } catch (thrown) {
+      // As a custom key function that throws: a KeyError, with what it threw as the cause.
+      error = new KeyError(
+        `${functionName}: instanceKey threw (${describeError(thrown)}); cannot build a cache key`,
+        { path: 'instanceKey(this)', valueType: 'error', functionName },
+        { cause: thrown },
+      )
+      if (async) return Promise.reject(error)
+      throw error
+    }
     if ((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id))) {
       return wrapper.call(self, id, ...args)
     }
-    const functionName = wrapper.name
-    const error = new KeyError(
+    error = new KeyError(
       `${functionName}: instanceKey returned ${describe(id)}; it must return a non-empty string or a finite number that identifies the instance the same way in every replica, e.g. (self) => self.tenantId`,
       { path: 'instanceKey(this)', valueType: id === null ? 'null' : typeof id, functionName },
     )
