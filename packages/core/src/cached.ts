@@ -130,7 +130,14 @@ export function cachedClear<S extends AnyStorage = Storage>(
   const namespaces = typeof raw === 'string' ? [raw] : [...raw]
   return ((method: AnyFunction, context: Context) => {
     checkSite(entry, context, ['method'])
-    if (options.storage !== undefined) return cacheClear(method, options)
+    if (options.storage !== undefined) {
+      // cacheClear passes any `this` through; a decorated method called without its instance is a UsageError here too.
+      const clearing = cacheClear(method, options) as AnyFunction
+      const replacement = function clearingMember(this: unknown, ...args: unknown[]): unknown {
+        return clearing.apply(receiver(this, entry, context), args)
+      }
+      return mirrorFunction(replacement, method)
+    }
     const clearTable = (self: object): void => {
       const table = tables.get(self)
       if (table === undefined) return // nothing was cached for this receiver
