@@ -74,11 +74,15 @@ export function createMetrics(meter: Meter): MetricHandlers {
   calls.addCallback(tally.observe)
 
   // Trace context objects are unique per trace: their start times live beside them, never on them.
+  // A trace whose start this instrumentation did not see (it began under one taken off since) has no duration here,
+  // and was never counted as running: its end is skipped, so the gauge doesn't go below zero.
   const started = new WeakMap<object, number>()
   const begin = (m: object) => started.set(m, performance.now())
-  const seconds = (m: object): number => {
+  const seconds = (m: object): number | undefined => {
     const at = started.get(m)
-    return at === undefined ? 0 : (performance.now() - at) / 1000
+    if (at === undefined) return undefined
+    started.delete(m)
+    return (performance.now() - at) / 1000
   }
   const computeAttributes = (m: ComputeMessage): Attributes => ({
     [ATTR.namespace]: m.namespace,
@@ -95,9 +99,11 @@ export function createMetrics(meter: Meter): MetricHandlers {
         computeActive.add(1, computeAttributes(m))
       },
       (m) => {
+        const took = seconds(m)
+        if (took === undefined) return
         const attributes = computeAttributes(m)
         computeActive.add(-1, attributes)
-        computeDuration.record(seconds(m), {
+        computeDuration.record(took, {
           ...attributes,
           [ATTR.reason]: m.reason,
           [ATTR.result]: failed(m) ? 'error' : 'ok',
@@ -105,7 +111,9 @@ export function createMetrics(meter: Meter): MetricHandlers {
       },
     ),
     storage: onceDone<StorageMessage>(begin, (m) => {
-      storageDuration.record(seconds(m), {
+      const took = seconds(m)
+      if (took === undefined) return
+      storageDuration.record(took, {
         [ATTR.storage]: m.storage,
         [ATTR.op]: m.op,
         [ATTR.result]: m.status ?? (failed(m) ? 'error' : 'ok'),
