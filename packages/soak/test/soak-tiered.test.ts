@@ -1,4 +1,4 @@
-// The soak's CI form on two tiers (`redis-tiered`): 10 s of 4 worker processes and a writer, each process's storage
+// The soak's CI form on two tiers (`redis-tiered`): 8 s of 4 worker processes and a writer, each process's storage
 // a tieredStorage (memory L1, Redis L2, redisBus) over one Redis that the chaos step crashes and brings back twice,
 // its bus subscribers killed twice more; every value returned must be right within the tier's bound (check.ts) and
 // no caller may see an error. A separate file so jest runs it beside soak.test.ts. Longer runs:
@@ -9,7 +9,7 @@ import { expectCleanRun } from './expectations'
 
 // The tiered mode's Redis listens on the base port + 3 (7403): apart from soak.test.ts's servers on 7400-7402.
 const PORT = Number(process.env.SOAK_PORT || 7400)
-const SECONDS = 10
+const SECONDS = 8
 
 describe('soak on redis-tiered', () => {
   it('every value is right within the tier bound, through server crashes and killed bus subscribers', async () => {
