@@ -15,7 +15,7 @@ import type { CacheValueOptions } from './cache-value-options'
 import { sharedReplacement, tableReplacement, tables } from './cached-replacement'
 import { asEntry, type Context, checkObject, checkSite, memberName, receiver, scratchStorage } from './cached-site'
 import { ConfigError } from './errors'
-import { invalidateFlights } from './identity'
+import { declareNamespace, invalidateFlights } from './identity'
 import { memoryStorage } from './memory'
 import {
   type AnyFunction,
@@ -23,6 +23,7 @@ import {
   mirrorFunction,
   rejectUnknownOptions,
   resolveHook,
+  resolveNamespace,
   resolveStorage,
 } from './options'
 import { VALUE_OPTIONS } from './plan'
@@ -111,6 +112,8 @@ export function cached<Self = unknown, S extends AnyStorage = Storage>(
         `${entry} on private '${member}': its class can't be found at runtime, so the default name ClassName.${member} is not stable across replicas; pass a \`name\`, e.g. { name: 'UserService.load' }`,
       )
     }
+    // Its wrapper is made with the first instance: a clear of its namespace before that still reaches an entry user.
+    declareNamespace(value.storage, resolveNamespace(entry, value.namespace))
     return sharedReplacement(method, context, value, instanceKey as ((self: unknown) => unknown) | undefined)
   }) as never
 }

@@ -131,10 +131,32 @@ function dropFlights(identity: Identity, key: string, abort: boolean): void {
   }
 }
 
-/** The namespaces that wrappers in this process use in the place `storage` writes to. */
+// Namespaces of `@cached` methods over a storage, declared where the decorator is applied: their wrappers are made
+// when the class's first instance is, and until then a clear of the namespace must not read as reaching nothing.
+const declaredByScope = new Map<string, Set<string>>()
+const declaredByObject = new WeakMap<AnyStorage, Set<string>>()
+
+/** Records that a wrapper not made yet will use `namespace` in the place `storage` writes to. */
+export function declareNamespace(storage: AnyStorage, namespace: string): void {
+  const scope = storage.scope
+  const found = typeof scope === 'string' ? declaredByScope.get(scope) : declaredByObject.get(storage)
+  if (found !== undefined) {
+    found.add(namespace)
+    return
+  }
+  const declared = new Set([namespace])
+  if (typeof scope === 'string') declaredByScope.set(scope, declared)
+  else declaredByObject.set(storage, declared)
+}
+
+/** The namespaces that wrappers in this process use (or, `@cached` ones, will use) in the place `storage` writes to. */
 export function namespacesInUse(storage: AnyStorage): ReadonlySet<string> {
   const registry = registryOf(storage, false)
-  return new Set(registry === undefined ? [] : [...registry.values()].map((identity) => identity.namespace))
+  const inUse = new Set(registry === undefined ? [] : [...registry.values()].map((identity) => identity.namespace))
+  const scope = storage.scope
+  const declared = typeof scope === 'string' ? declaredByScope.get(scope) : declaredByObject.get(storage)
+  if (declared !== undefined) for (const namespace of declared) inUse.add(namespace)
+  return inUse
 }
 
 /** The identity of a wrapped function: the `name` option, else `fn.name`; anonymous functions need `name`. */
