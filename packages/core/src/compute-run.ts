@@ -32,15 +32,20 @@ export function keyMoved(plan: Plan, args: unknown[], key: string): boolean {
   }
 }
 
-/** Calls `fn` in its compute context, traced on `memokit:compute` when anyone listens. */
+/**
+ * Calls `fn` in its compute context, traced on `memokit:compute` when anyone listens. `writable`: its result may be
+ * stored, so its tags' tokens are read first; a call that can't store (its read was skipped or failed: breaker open,
+ * storage down) doesn't ask the storage for them, which would cost it a timeout of a hung server before `fn`.
+ */
 export function run(
   plan: Plan,
   self: unknown,
   args: unknown[],
   flight: Flight,
   fallback: WithMeta | undefined,
+  writable: boolean,
 ): unknown {
-  if (plan.tags === undefined) return runFn(plan, self, args, flight, fallback)
+  if (plan.tags === undefined || !writable) return runFn(plan, self, args, flight, fallback)
   // The tags' tokens are read before `fn` starts: an invalidation while it runs then invalidates its result.
   const snapshot = snapshotTags(plan, tagsOf(plan, args))
   if (!isPromiseLike(snapshot)) {

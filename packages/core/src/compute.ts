@@ -72,7 +72,7 @@ function computeHere(
   }
   let result: unknown
   try {
-    result = orphan ?? run(plan, self, args, flight, fallback)
+    result = orphan ?? run(plan, self, args, flight, fallback, writable)
   } catch (error) {
     return failed(plan, flight, fallback, error, true)
   }
