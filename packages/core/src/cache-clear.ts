@@ -1,5 +1,6 @@
 import type { CachedReturn, IsAsyncStorage } from './cache-value'
 import type { ErrorReport } from './cache-value-options'
+import { isGeneratorFunction } from './cached-site'
 import { clearSucceeded, clearTicket, retryClear } from './clear-retry'
 import { ConfigError } from './errors'
 import { invalidateFlights, namespacesInUse } from './identity'
@@ -49,6 +50,13 @@ export function cacheClear<F extends AnyFunction, S extends AnyStorage = Storage
 ): (this: ThisParameterType<F>, ...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S>> {
   const entry = 'cacheClear'
   resolveFunction(entry, fn)
+  if (isGeneratorFunction(fn)) {
+    // Its iterator comes back before its body runs: nothing would wait for the writes the clear must follow.
+    throw new ConfigError(
+      'fn',
+      `${entry}: fn is a generator function, which returns its iterator before its body runs, so the clear would come before its writes; wrap a function that does the writes and returns (or resolves) when they are done`,
+    )
+  }
   const { storage, clearSync, clearAsync } = createClearer(entry, options)
   const settle = async (outcome: Promise<unknown>): Promise<unknown> => {
     let value: unknown

@@ -34,6 +34,31 @@ export function receiver(self: unknown, entry: string, context: Context): object
   )
 }
 
+const GeneratorFunction = function* () {}.constructor
+const AsyncGeneratorFunction = async function* () {}.constructor
+
+/** A generator function (sync or async): it returns a one-shot iterator before its body runs. */
+export function isGeneratorFunction(fn: unknown): boolean {
+  return fn instanceof GeneratorFunction || fn instanceof AsyncGeneratorFunction
+}
+
+/**
+ * A generator method's result is an iterator, returned before its body runs: a cached one is exhausted for every
+ * later call, and a clear when it returns comes before the writes in its body.
+ */
+export function checkNotGenerator(entry: string, method: unknown, context: Context): void {
+  if (!isGeneratorFunction(method)) return
+  const member = memberName(context)
+  const why =
+    entry === '@cached'
+      ? 'a cached iterator is exhausted for every call after the first'
+      : 'the clear would run when it returns, before the writes in its body'
+  throw new ConfigError(
+    'decorator',
+    `${entry} can't decorate generator method '${member}': a generator returns a one-shot iterator before its body runs, so ${why}; decorate a method that returns the collected values (e.g. an array) instead`,
+  )
+}
+
 export function checkObject(entry: string, options: unknown): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ConfigError(

@@ -13,7 +13,16 @@ import { type CacheClearOptions, cacheClear } from './cache-clear'
 import { cacheValue, type IsAsyncStorage } from './cache-value'
 import type { CacheValueOptions } from './cache-value-options'
 import { sharedReplacement, tableReplacement, tables } from './cached-replacement'
-import { asEntry, type Context, checkObject, checkSite, memberName, receiver, scratchStorage } from './cached-site'
+import {
+  asEntry,
+  type Context,
+  checkNotGenerator,
+  checkObject,
+  checkSite,
+  memberName,
+  receiver,
+  scratchStorage,
+} from './cached-site'
 import { ConfigError } from './errors'
 import { declareNamespace, invalidateFlights } from './identity'
 import { memoryStorage } from './memory'
@@ -98,6 +107,7 @@ export function cached<Self = unknown, S extends AnyStorage = Storage>(
   }
   return ((method: AnyFunction, context: Context) => {
     checkSite(entry, context, ['method', 'getter'])
+    checkNotGenerator(entry, method, context)
     const member = memberName(context)
     if (value.storage === undefined) return tableReplacement(method, context, value)
     if (instanceKey === undefined && !context.static) {
@@ -133,6 +143,7 @@ export function cachedClear<S extends AnyStorage = Storage>(
   const namespaces = typeof raw === 'string' ? [raw] : [...raw]
   return ((method: AnyFunction, context: Context) => {
     checkSite(entry, context, ['method'])
+    checkNotGenerator(entry, method, context)
     if (options.storage !== undefined) {
       // cacheClear passes any `this` through; a decorated method called without its instance is a UsageError here too.
       const clearing = cacheClear(method, options) as AnyFunction
