@@ -1,11 +1,11 @@
 import type { CachedReturn, IsAsyncStorage } from './cache-value'
 import type { ErrorReport } from './cache-value-options'
-import { isGeneratorFunction } from './cached-site'
 import { clearSucceeded, clearTicket, retryClear } from './clear-retry'
 import { ConfigError } from './errors'
 import { invalidateFlights, namespacesInUse } from './identity'
 import {
   type AnyFunction,
+  isGeneratorFunction,
   isPromiseLike,
   mirrorFunction,
   rejectUnknownOptions,

@@ -3,7 +3,7 @@ import { describe } from './describe'
 import { ConfigError, UsageError } from './errors'
 import { LEASE_MEMBERS } from './lease-options'
 import { memoryStorage } from './memory'
-import type { AnyFunction } from './options'
+import { type AnyFunction, isGeneratorFunction } from './options'
 import type { AnyStorage } from './storage'
 
 export type Wrapper = (this: unknown, ...args: unknown[]) => unknown
@@ -32,14 +32,6 @@ export function receiver(self: unknown, entry: string, context: Context): object
     `${entry} method '${member}' was called without an instance (this is ${describe(self)}): call it on the object (obj.${member}()), or bind it (obj.${member}.bind(obj))`,
     { functionName: member },
   )
-}
-
-const GeneratorFunction = function* () {}.constructor
-const AsyncGeneratorFunction = async function* () {}.constructor
-
-/** A generator function (sync or async): it returns a one-shot iterator before its body runs. */
-export function isGeneratorFunction(fn: unknown): boolean {
-  return fn instanceof GeneratorFunction || fn instanceof AsyncGeneratorFunction
 }
 
 /**

@@ -88,6 +88,14 @@ export function resolveNamespace(entry: string, namespace: unknown): string {
   return namespace
 }
 
+const GeneratorFunction = function* () {}.constructor
+const AsyncGeneratorFunction = async function* () {}.constructor
+
+/** A generator function (sync or async): it returns a one-shot iterator before its body runs. */
+export function isGeneratorFunction(fn: unknown): boolean {
+  return fn instanceof GeneratorFunction || fn instanceof AsyncGeneratorFunction
+}
+
 export function resolveFunction(entry: string, fn: unknown): void {
   if (typeof fn !== 'function') {
     throw new ConfigError('fn', `${entry}: expected a function to wrap, got ${describe(fn)}`)

@@ -18,6 +18,7 @@ import { type EventMessage, type ObserveKeys, observedKey, type Tier } from './o
 import { type Counters, createCounters } from './observed-call'
 import {
   type AnyFunction,
+  isGeneratorFunction,
   rejectUnknownOptions,
   resolveBoolean,
   resolveFunction,
@@ -109,6 +110,12 @@ export interface Plan {
 export function resolvePlan(fn: unknown, options: unknown): Plan {
   const entry = 'cacheValue'
   resolveFunction(entry, fn)
+  if (isGeneratorFunction(fn)) {
+    throw new ConfigError(
+      'fn',
+      `${entry}: fn is a generator function, which returns a one-shot iterator: the cached iterator would be exhausted for every call after the first; wrap a function that returns the collected values (e.g. an array) instead`,
+    )
+  }
   rejectUnknownOptions(entry, options, VALUE_OPTIONS)
   const o = options as Record<string, unknown>
   const storage = resolveStorage(entry, o.storage)
