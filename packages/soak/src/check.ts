@@ -7,7 +7,9 @@
  *    window of a cache invalidated after each write: until then `v` may be served, fresh from `fn` or from the
  *    cache), or the call joined the computation that produced the value in its own process while that computation
  *    was still running (callers that join a computation get what it read; an invalidation elsewhere can't reach
- *    them: counted as `lateJoins`), or
+ *    them: counted as `lateJoins`), or the call joined (outcome `joined`) an operation of its own process that an
+ *    earlier call of the same key started before that invalidation and was still waiting on (a read or a lease
+ *    wait whose reply predates the invalidation: the same kind of join, also counted as `lateJoins`), or
  * 3. (two tiers only, `boundMs` > 0) that invalidation completed at most `boundMs` before the call started: `v` was
  *    the truth under rule 2 at some moment in `[s - boundMs, e]`. An L1 copy may be served that long after the
  *    invalidation its bus message should have dropped it for (`maxL1Age`, the tier's stated bound).
@@ -62,6 +64,8 @@ interface Evidence {
   readonly history: History
   readonly runs: ReadonlyMap<string, Run>
   readonly settled: ReadonlyMap<string, number>
+  /** Per `<worker> <run>`: the start and end of every call that got that run's value there. */
+  readonly shared: ReadonlyMap<string, readonly (readonly [number, number])[]>
   readonly boundMs: number
 }
 
@@ -86,7 +90,8 @@ function historyOf(writer: WriterRecords): History {
 }
 
 /** Whether the call's value is right (rules 1-3 of the header). */
-function judge(call: CallRecord, { history, runs, settled, boundMs }: Evidence): Judgement {
+function judge(call: CallRecord, evidence: Evidence): Judgement {
+  const { history, runs, settled, boundMs } = evidence
   const { k, v, r } = call
   const wrong = (why: string, stale?: number): Judgement => ({
     is: 'wrong',
@@ -107,6 +112,8 @@ function judge(call: CallRecord, { history, runs, settled, boundMs }: Evidence):
   // Joined in its own process before the computation's callers were answered (the earliest answer it gave there).
   const answered = settled.get(`${call.w} ${r}`)
   if (answered !== undefined && call.s <= answered) return { is: 'late' }
+  // Joined what an earlier call of its process, started before the invalidation, was still waiting for.
+  if (call.o === 'joined' && joinedEarlier(evidence.shared.get(`${call.w} ${r}`), next.i, call.s)) return { is: 'late' }
   const stale = call.s - next.i
   if (stale <= boundMs) return { is: 'right', stale }
   const past = boundMs > 0 ? `, past the tier's bound of ${boundMs} ms` : ''
@@ -133,6 +140,30 @@ function settledOf(workers: readonly WorkerRecords[], runs: ReadonlyMap<string, 
   return settled
 }
 
+/** Whether one of `calls` (start, end) started before `invalidated` and was still running at `start`. */
+function joinedEarlier(
+  calls: readonly (readonly [number, number])[] | undefined,
+  invalidated: number,
+  start: number,
+): boolean {
+  return calls?.some(([s, e]) => s < invalidated && e >= start) ?? false
+}
+
+/** Per `<worker> <run>`, the (start, end) of the calls that got that run's value in that worker. */
+function sharedOf(workers: readonly WorkerRecords[]): Map<string, (readonly [number, number])[]> {
+  const shared = new Map<string, (readonly [number, number])[]>()
+  for (const w of workers) {
+    for (const call of w.calls) {
+      if (call.r === undefined) continue
+      const id = `${call.w} ${call.r}`
+      const list = shared.get(id)
+      if (list === undefined) shared.set(id, [[call.s, call.e]])
+      else list.push([call.s, call.e])
+    }
+  }
+  return shared
+}
+
 /** The distribution of `stales` (ms), nearest-rank percentiles. */
 function staleness(stales: number[], boundMs: number): Staleness {
   const sorted = [...stales].sort((x, y) => x - y)
@@ -153,7 +184,13 @@ export function check(
 ): Verdict {
   const runs = new Map<string, Run>()
   for (const w of workers) for (const run of w.runs) runs.set(run.r, run)
-  const evidence: Evidence = { history: historyOf(writer), runs, settled: settledOf(workers, runs), boundMs }
+  const evidence: Evidence = {
+    history: historyOf(writer),
+    runs,
+    settled: settledOf(workers, runs),
+    shared: sharedOf(workers),
+    boundMs,
+  }
   const outcomes: Record<string, number> = {}
   const wrongSamples: Wrong[] = []
   const errorSamples: string[] = []

@@ -38,7 +38,7 @@ export function formatReport(report: SoakReport): string {
       ? Object.values(report.runs).flatMap((r) => r.examples.map((x) => `    unexplained overlap: ${x}`))
       : []),
     `  storage failures absorbed (onError) ${report.reports}; events ${JSON.stringify(report.events)}`,
-    `  late joins (joined a computation an invalidation elsewhere overtook) ${report.lateJoins}`,
+    `  late joins (joined a computation or a read an invalidation elsewhere overtook) ${report.lateJoins}`,
     `  WRONG VALUES ${report.wrong}, CALLER ERRORS ${report.errors}`,
     ...report.wrongSamples.map((w) => `    wrong: ${w.why}: ${JSON.stringify(w.call)}`),
     ...report.errorSamples.map((e) => `    error: ${e}`),
