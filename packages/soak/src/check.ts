@@ -13,6 +13,9 @@
  * 3. (two tiers only, `boundMs` > 0) that invalidation completed at most `boundMs` before the call started: `v` was
  *    the truth under rule 2 at some moment in `[s - boundMs, e]`. An L1 copy may be served that long after the
  *    invalidation its bus message should have dropped it for (`maxL1Age`, the tier's stated bound).
+ * 4. (`bestEffortFence` only: memcached, whose fenced write is two keys) the value's run had its result refused by
+ *    the fence (`lease-lost`) and the call started before its worker heard so: memcached shows the refused write
+ *    until its writer has deleted it again, which ends before that event (docs/many-replicas.md). Counted apart.
  * Anything else is wrong: a value from an unknown run, of another key, or served from the cache after the
  * invalidation that should have removed it (the stale write fencing prevents; or a tier's L1 copy past its bound).
  *
@@ -50,6 +53,8 @@ export interface Verdict {
   readonly wrong: number
   readonly wrongSamples: readonly Wrong[]
   readonly lateJoins: number
+  /** Calls answered from a write the fence refused, inside its window (rule 4; memcached only). */
+  readonly fenceWindow: number
   readonly staleness: Staleness
   /** Calls per memokit outcome (hit, miss, joined, waited, stale, bypass...). */
   readonly outcomes: Readonly<Record<string, number>>
@@ -67,12 +72,14 @@ interface Evidence {
   /** Per `<worker> <run>`: the start and end of every call that got that run's value there. */
   readonly shared: ReadonlyMap<string, readonly (readonly [number, number])[]>
   readonly boundMs: number
+  readonly bestEffortFence: boolean
 }
 
 /** A call's verdict: right (with its staleness when past the invalidation), a late join, or wrong and why. */
 type Judgement =
   | { readonly is: 'right'; readonly stale?: number }
   | { readonly is: 'late' }
+  | { readonly is: 'window' }
   | { readonly is: 'wrong'; readonly why: string; readonly stale?: number }
 
 function historyOf(writer: WriterRecords): History {
@@ -116,6 +123,7 @@ function judge(call: CallRecord, evidence: Evidence): Judgement {
   if (call.o === 'joined' && joinedEarlier(evidence.shared.get(`${call.w} ${r}`), next.i, call.s)) return { is: 'late' }
   const stale = call.s - next.i
   if (stale <= boundMs) return { is: 'right', stale }
+  if (evidence.bestEffortFence && run.l !== undefined && call.s <= run.l) return { is: 'window' }
   const past = boundMs > 0 ? `, past the tier's bound of ${boundMs} ms` : ''
   return wrong(
     `version ${v + 1} was invalidated at ${next.i}, ${stale} ms before the call started${past} (${call.o ?? 'no outcome'}); the run: ${JSON.stringify(run)}`,
@@ -181,6 +189,7 @@ export function check(
   chaos: readonly ChaosRecord[],
   slackMs: number,
   boundMs = 0,
+  bestEffortFence = false,
 ): Verdict {
   const runs = new Map<string, Run>()
   for (const w of workers) for (const run of w.runs) runs.set(run.r, run)
@@ -190,6 +199,7 @@ export function check(
     settled: settledOf(workers, runs),
     shared: sharedOf(workers),
     boundMs,
+    bestEffortFence,
   }
   const outcomes: Record<string, number> = {}
   const wrongSamples: Wrong[] = []
@@ -198,6 +208,7 @@ export function check(
   let calls = 0
   let errors = 0
   let lateJoins = 0
+  let fenceWindow = 0
   for (const call of workers.flatMap((w) => w.calls)) {
     calls++
     const outcome = call.o ?? 'unobserved'
@@ -209,6 +220,7 @@ export function check(
     }
     const judgement = judge(call, evidence)
     if (judgement.is === 'late') lateJoins++
+    else if (judgement.is === 'window') fenceWindow++
     else if (judgement.stale !== undefined) stales.push(judgement.stale)
     if (judgement.is === 'wrong') wrongSamples.push({ call, why: judgement.why })
   }
@@ -218,6 +230,7 @@ export function check(
     wrong: wrongSamples.length,
     wrongSamples: wrongSamples.slice(0, 10),
     lateJoins,
+    fenceWindow,
     staleness: staleness(stales, boundMs),
     outcomes,
     runs: runStats(

@@ -23,6 +23,11 @@ export interface Run {
   readonly s: number
   readonly t: number
   e: number
+  /**
+   * When this run's worker heard that the lease fence refused its result (`lease-lost`): over memcached, whose
+   * fence is best-effort, the refused write may be read until then (check.ts, rule 4).
+   */
+  l?: number
 }
 
 /** The workload's functions: one per single-flight mode, one more with stale-while-revalidate. */

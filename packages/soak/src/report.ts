@@ -39,6 +39,9 @@ export function formatReport(report: SoakReport): string {
       : []),
     `  storage failures absorbed (onError) ${report.reports}; events ${JSON.stringify(report.events)}`,
     `  late joins (joined a computation or a read an invalidation elsewhere overtook) ${report.lateJoins}`,
+    ...(report.fenceWindow > 0
+      ? [`  answered from a write the best-effort fence refused, before its writer removed it ${report.fenceWindow}`]
+      : []),
     `  WRONG VALUES ${report.wrong}, CALLER ERRORS ${report.errors}`,
     ...report.wrongSamples.map((w) => `    wrong: ${w.why}: ${JSON.stringify(w.call)}`),
     ...report.errorSamples.map((e) => `    error: ${e}`),

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs'
 import { CHANNELS } from '@memokit/core'
 import { childMain } from './child'
 import { between, type ChildConfig, random } from './config'
-import { type FnName, type Value, type Workload, workload } from './functions'
+import { type FnName, type Run, type Value, type Workload, workload } from './functions'
 import type { CallRecord, WorkerRecords } from './records'
 import { connect, type OpenStorage, openFor, withoutLeases } from './storages'
 import { openTruth, type Truth } from './truth'
@@ -67,10 +67,26 @@ async function setup(config: ChildConfig): Promise<State> {
     // A tier's bus events carry why (`bus-dropped:up`: its L1 dropped after a resubscription): counted apart.
     const name = reason === undefined ? type : `${type}:${reason}`
     state.events[name] = (state.events[name] ?? 0) + 1
+    if (type === 'lease-lost') markLost(state.load.runs, message as { functionName?: string; key?: string })
   })
   // Connect before 'ready', so the first calls don't measure connection set-up.
   await connect(opened.storage)
   return state
+}
+
+/**
+ * Stamps the run whose result the fence just refused: the latest run of that function and key in this worker
+ * (its write follows its `fn`). Keys are `<function>:[<k>]` (one number argument).
+ */
+function markLost(runs: readonly Run[], { functionName, key }: { functionName?: string; key?: string }): void {
+  const k = Number(/:\[(\d+)\]$/.exec(key ?? '')?.[1])
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const run = runs[i] as Run
+    if (run.f === functionName && run.k === k) {
+      run.l = Date.now()
+      return
+    }
+  }
 }
 
 /** Which function a call goes to: mostly the two single-flight modes, some stale-while-revalidate. */

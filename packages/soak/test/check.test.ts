@@ -26,10 +26,15 @@ const call = (s: number, e: number, o: string): CallRecord => ({
   vk: 10,
   o,
 })
-const verdict = (calls: CallRecord[]) => {
-  const worker1: WorkerRecords = { calls: [], runs: [run], reports: 0, events: {} }
+const verdict = (calls: CallRecord[], lost?: number, bestEffortFence = false) => {
+  const worker1: WorkerRecords = {
+    calls: [],
+    runs: [{ ...run, ...(lost === undefined ? {} : { l: lost }) }],
+    reports: 0,
+    events: {},
+  }
   const worker3: WorkerRecords = { calls, runs: [], reports: 0, events: {} }
-  return check([worker1, worker3], writer, [], 0)
+  return check([worker1, worker3], writer, [], 0, 0, bestEffortFence)
 }
 
 describe('soak check: joins', () => {
@@ -52,5 +57,19 @@ describe('soak check: joins', () => {
   it('does not excuse a call that did not join, whatever ran beside it', () => {
     const result = verdict([call(990, 1012, 'hit'), call(1011, 1012, 'hit')])
     expect({ wrong: result.wrong, lateJoins: result.lateJoins }).toEqual({ wrong: 1, lateJoins: 0 })
+  })
+})
+
+describe('soak check: a best-effort fence (memcached)', () => {
+  // Worker-1's write of version 1 was refused by the fence; it heard so (lease-lost) at 1040.
+  it('excuses a call answered from the refused write before its writer heard of the refusal', () => {
+    const result = verdict([call(1030, 1031, 'hit')], 1040, true)
+    expect({ wrong: result.wrong, fenceWindow: result.fenceWindow }).toEqual({ wrong: 0, fenceWindow: 1 })
+  })
+
+  it('does not excuse it after the refusal, nor over a fence that is atomic, nor without a refusal', () => {
+    expect(verdict([call(1041, 1042, 'hit')], 1040, true).wrong).toBe(1)
+    expect(verdict([call(1030, 1031, 'hit')], 1040, false).wrong).toBe(1)
+    expect(verdict([call(1030, 1031, 'hit')], undefined, true).wrong).toBe(1)
   })
 })
