@@ -145,16 +145,26 @@ export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): KeyvS
       checkKey(namespace, key, 'set')
       const { payload, ttl } = encode(value, options)
       const sent: Promise<unknown>[] = []
+      let physical: string | undefined
       const body = async (call: Call): Promise<void> => {
-        const physical =
+        physical =
           generations === undefined ? layout.entry(namespace, key) : await generations.writeKey(call, namespace, key)
-        if (!(await call(() => store.set(physical, payload, ttl)))) {
+        const target = physical
+        if (!(await call(() => store.set(target, payload, ttl)))) {
           throw new Error("Keyv's set returned false (the store failed)")
         }
       }
       // After the key's earlier writes: a set that timed out for its caller must not land after this newer one.
       const write = run('set', body, { after: writes.settledKey(namespace, key), sent })
-      void writes.track(namespace, key, landed(write, sent))
+      // Tracked until the store answered, or two more operationTimeoutMs after the caller's failure (so an
+      // invalidation issued right after it still times out rather than overtake it): a store call that is never
+      // answered must not block the key's writes and invalidations for good. One answered after that may have landed
+      // after such an invalidation: its key is deleted again (a miss at worst, never the old value kept).
+      const removeLate = (): void => {
+        const target = physical
+        if (target !== undefined) run('delete', (call) => call(() => store.delete(target))).catch(() => undefined)
+      }
+      void writes.track(namespace, key, landed(write, sent, 2 * operationTimeoutMs, removeLate))
       await write
     },
 

@@ -19,10 +19,32 @@ export type Run = <T>(op: StorageOp, body: (call: Call) => Promise<T>, order?: O
 /**
  * Settles once `work` has and every store call it started has answered: what a later write or invalidation of the
  * same keys waits for. A call that timed out for its caller may still reach a store that spreads calls over a pool.
+ * A call still unanswered `graceMs` after `work` failed is waited for no longer (a store may never answer one it
+ * lost: its key could then never be written or invalidated again); `onLate` runs if it answers after that.
  */
-export function landed(work: Promise<unknown>, sent: readonly Promise<unknown>[]): Promise<unknown> {
+export function landed(
+  work: Promise<unknown>,
+  sent: readonly Promise<unknown>[],
+  graceMs: number,
+  onLate: () => void,
+): Promise<unknown> {
+  // Succeeded: every call it made has answered, so nothing is left to wait for but their settled promises.
   const all = (): Promise<unknown> => Promise.allSettled(sent)
-  return work.then(all, all)
+  const bounded = (): Promise<unknown> =>
+    new Promise((resolve) => {
+      let gaveUp = false
+      const timer = setTimeout(() => {
+        gaveUp = true
+        resolve(undefined)
+      }, graceMs)
+      timer.unref?.()
+      void all().then(() => {
+        clearTimeout(timer)
+        if (gaveUp) onLate()
+        resolve(undefined)
+      })
+    })
+  return work.then(all, bounded)
 }
 
 /** The runners of one storage. */
