@@ -6,32 +6,18 @@ import { mongoStorage } from '@memokit/mongodb'
 import { runStorageContract } from '@memokit/storage-test-suite'
 import { type Collection, type Document, MongoClient } from 'mongodb'
 import type { MongoClientLike } from '../src/index'
-import { portFromEnv, REAL_MONGODB_URL, type StandIn, startStandIn, uniqueName } from './server'
+import { REAL_MONGODB_URL, uniqueName } from './server'
+import { useTestCollection } from './test-collection'
 
 // Against the stand-in unless MONGODB_URL points at a real server (see README, "Testing").
-let standIn: StandIn | undefined
+const t = useTestCollection('cache', 'MEMOKIT_MONGO_PORT', 27117)
+const { database, collection } = t
 let url = ''
 let raw: MongoClient
-const database = 'memokit_test'
-const collection = uniqueName('cache')
 let rawCollection: Collection<Document>
-
-beforeAll(async () => {
-  if (REAL_MONGODB_URL === undefined) {
-    standIn = await startStandIn(portFromEnv('MEMOKIT_MONGO_PORT', 27117))
-    url = standIn.url
-  } else {
-    url = REAL_MONGODB_URL
-  }
-  raw = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
-  await raw.connect()
-  rawCollection = raw.db(database).collection(collection)
-})
-
-afterAll(async () => {
-  if (REAL_MONGODB_URL !== undefined) await rawCollection?.drop().catch(() => undefined)
-  await raw?.close()
-  await standIn?.stop()
+// After useTestCollection's own beforeAll, which connects them.
+beforeAll(() => {
+  ;({ url, raw, rawCollection } = t)
 })
 
 const rand = (): string => randomBytes(6).toString('hex')
