@@ -119,7 +119,7 @@ export function createConnection(
       gateOpen = false
     }
     const after = order?.after
-    if (gateOpen && after === undefined) {
+    if (gateOpen && after === undefined && (fast === undefined || (client as StandaloneClient).isReady)) {
       const sent = send(command, undefined)
       return bounded(op, order?.track?.(sent) ?? sent)
     }
@@ -127,11 +127,34 @@ export function createConnection(
     // sent: its caller was told it failed, and the commands issued since, which the client queued meanwhile, would
     // go first, so a late write could undo a delete or a newer set.
     let late = false
-    const ready = after === undefined ? gate.open() : gateOpen ? after : gate.open().then(() => after)
-    const work = ready.then(() => (late ? (undefined as T) : command(client)))
+    // A user's standalone client that isn't ready keeps a command in its offline queue for its own
+    // commandOptions.timeout (5 s by default), past our deadline: a write its caller was told failed would land once
+    // the client reconnects, after a delete or clear other processes made meanwhile. Such a command carries a signal
+    // our deadline aborts, and node-redis drops it if it is still queued then. (One already written to the socket
+    // stays ordered before this process's later commands on that connection.)
+    let abort: AbortController | undefined
+    const issue = (): Promise<T> => {
+      if (late) return Promise.resolve(undefined as T)
+      if (fast === undefined || (client as StandaloneClient).isReady) return command(client)
+      abort = new AbortController()
+      return command((client as StandaloneClient).withCommandOptions({ abortSignal: abort.signal }))
+    }
+    let work: Promise<T>
+    if (gateOpen && after === undefined) {
+      if (!client.isOpen) gate.reviveIfClosed()
+      try {
+        work = issue()
+      } catch (error) {
+        work = Promise.reject(error)
+      }
+    } else {
+      const ready = after === undefined ? gate.open() : gateOpen ? after : gate.open().then(() => after)
+      work = ready.then(issue)
+    }
     order?.track?.(work)
     const lateFailure = (): StorageError => {
       late = true
+      abort?.abort()
       return timedOut(op)
     }
     return deadlines

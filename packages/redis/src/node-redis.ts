@@ -72,7 +72,7 @@ export function adaptNodeRedis(client: RedisCompatibleClient): ClientAdapter {
 /** A standalone node-redis client (`createClient`): the only kind whose command options memokit overrides. */
 export interface StandaloneClient extends RedisCompatibleClient {
   readonly isReady: boolean
-  withCommandOptions(options: { timeout: number }): RedisCompatibleClient
+  withCommandOptions(options: { timeout?: number; abortSignal?: AbortSignal }): RedisCompatibleClient
 }
 
 /**
