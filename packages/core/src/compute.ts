@@ -6,7 +6,7 @@
 import { joinsRunning, runningFor } from './compute-join'
 import { keyMoved, run, serveStaleOnError } from './compute-run'
 import { TimeoutError } from './errors'
-import { abandon, type Flight, forget, holdOff, moveAway, register } from './flight'
+import { abandon, type Flight, forget, holdOff, leavePending, moveAway, register } from './flight'
 import { servableOnError, writeTimes } from './freshness'
 import { leased } from './lease'
 import { endLease } from './lease-options'
@@ -80,7 +80,13 @@ function computeHere(
   if (orphan !== undefined) writable = false
   const computation = Promise.resolve(result)
   flight.computation = computation
-  if (!moved && !flight.background) register(plan.identity, flight)
+  // A call that joins a computation running on is not joined itself: each later call joins that computation with
+  // a flight of its own, so its soft and hard timeouts count from its own arrival, not from this call's. Nor does
+  // its timeout hand the computation on (`abandon` skips it): a `.refresh()` may have superseded it meanwhile.
+  if (orphan !== undefined) {
+    flight.invalidated = true
+    leavePending(plan.identity, flight)
+  } else if (!moved && !flight.background) register(plan.identity, flight)
   armTimeouts(plan, flight, fallback)
   // Callers hold flight.promise; these handlers settle it and must not hand a rejection to anyone else.
   computation.then(
@@ -106,7 +112,10 @@ function land(
   writable: boolean,
   direct: boolean,
 ): unknown {
-  if (flight.settled && !flight.background) publishEvent(plan.event('late-result', flight.key))
+  // One event per computation, however many calls joined it (each flight sharing it lands it).
+  if (flight.settled && !flight.background && firstFor(lateResults, flight.computation)) {
+    publishEvent(plan.event('late-result', flight.key))
+  }
   flight.finish()
   const done = (): unknown => {
     endLease(plan, flight)
@@ -174,6 +183,19 @@ function store(plan: Plan, flight: Flight, value: unknown, promised: boolean): v
   return flight.fenced ? writeLeased(plan, flight, value, options) : write(plan, key, value, options)
 }
 
+// The computations whose late result, or whose failure served stale, was already published: calls joining a
+// computation that runs on (compute-join.ts) each hold a flight of their own over the same promise.
+const lateResults = new WeakSet<Promise<unknown>>()
+const reportedFailures = new WeakSet<Promise<unknown>>()
+
+/** Whether `computation` (none: a sync one, never shared) is not in `seen` yet; adds it. */
+function firstFor(seen: WeakSet<Promise<unknown>>, computation: Promise<unknown> | undefined): boolean {
+  if (computation === undefined) return true
+  if (seen.has(computation)) return false
+  seen.add(computation)
+  return true
+}
+
 /**
  * `fn` failed: serve the stale value its window still allows (reported, and no new attempt for `errorBackoff`),
  * else its own error. `sync`: it threw before returning anything, so a sync caller is still on the stack.
@@ -188,7 +210,12 @@ function failed(plan: Plan, flight: Flight, fallback: WithMeta | undefined, erro
   const direct = sync && !plan.storage.async
   if (usable) {
     holdOff(plan.identity, flight.key, now + plan.errorBackoffMs)
-    serveStaleOnError(plan, flight, fallback, error)
+    // One failure is reported once, however many calls joined the computation (each flight sharing it fails).
+    if (firstFor(reportedFailures, flight.computation)) serveStaleOnError(plan, flight, fallback, error)
+    else {
+      if (!flight.settled) mark(flight.observer, 'stale-if-error')
+      flight.resolve(fallback.value)
+    }
     return direct ? shapeOf(plan, fallback) : flight.promise
   }
   if (!flight.settled) mark(flight.observer, 'error')
