@@ -33,3 +33,16 @@ export function runningFor(plan: Plan, key: string): Promise<unknown> | undefine
   refreshing.delete(key)
   return undefined
 }
+
+// The computations whose late result, or whose failure served stale, was already published: calls joining a
+// computation that runs on each hold a flight of their own over the same promise, and each lands or fails it.
+export const lateResults = new WeakSet<Promise<unknown>>()
+export const reportedFailures = new WeakSet<Promise<unknown>>()
+
+/** Whether `computation` (none: a sync one, never shared) is not in `seen` yet; adds it. */
+export function firstFor(seen: WeakSet<Promise<unknown>>, computation: Promise<unknown> | undefined): boolean {
+  if (computation === undefined) return true
+  if (seen.has(computation)) return false
+  seen.add(computation)
+  return true
+}

@@ -3,7 +3,7 @@
  * timeouts, the write (with the entry's timeline), and what a failure serves instead.
  */
 
-import { joinsRunning, runningFor } from './compute-join'
+import { firstFor, joinsRunning, lateResults, reportedFailures, runningFor } from './compute-join'
 import { keyMoved, run, serveStaleOnError } from './compute-run'
 import { TimeoutError } from './errors'
 import { abandon, type Flight, forget, holdOff, leavePending, moveAway, register } from './flight'
@@ -181,19 +181,6 @@ function store(plan: Plan, flight: Flight, value: unknown, promised: boolean): v
     options = { ttl: times.ttl, meta }
   }
   return flight.fenced ? writeLeased(plan, flight, value, options) : write(plan, key, value, options)
-}
-
-// The computations whose late result, or whose failure served stale, was already published: calls joining a
-// computation that runs on (compute-join.ts) each hold a flight of their own over the same promise.
-const lateResults = new WeakSet<Promise<unknown>>()
-const reportedFailures = new WeakSet<Promise<unknown>>()
-
-/** Whether `computation` (none: a sync one, never shared) is not in `seen` yet; adds it. */
-function firstFor(seen: WeakSet<Promise<unknown>>, computation: Promise<unknown> | undefined): boolean {
-  if (computation === undefined) return true
-  if (seen.has(computation)) return false
-  seen.add(computation)
-  return true
 }
 
 /**
