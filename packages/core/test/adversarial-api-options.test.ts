@@ -1,20 +1,9 @@
 // Adversarial probes of the option checks of cacheValue, cacheReference, @cached and createMemokit: each test
 // here failed before the fix committed with it (see the git log of this file).
 import { describe, expect, it } from '@jest/globals'
-import { ConfigError, cached, cacheReference, cacheValue, createMemokit, memoryStorage } from '@memokit/core'
-import { uniqueNamespace } from './helpers'
+import { cached, cacheReference, cacheValue, createMemokit, memoryStorage } from '@memokit/core'
+import { configError, uniqueNamespace } from './helpers'
 import { replicaStorage, sharedState } from './lease-helpers'
-
-/** The ConfigError `run` throws (fails the test if it throws anything else, or nothing). */
-function configError(run: () => unknown): ConfigError {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError)
-    return error as ConfigError
-  }
-  throw new Error('expected a ConfigError, nothing was thrown')
-}
 
 describe('options that depend on the storage, given to @cached and createMemokit', () => {
   it("@cached takes singleFlight: 'distributed' and lease over a storage with leases, and uses the lease", async () => {

@@ -4,7 +4,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { type AnyStorage, cacheValue, type ErrorReport, memoryStorage, TimeoutError } from '@memokit/core'
-import { controllable, stateOf, tick, tickTo, useFakeClock } from './controllable'
+import { answeredAtSoftTimeout, controllable, stateOf, tick, tickTo, useFakeClock } from './controllable'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
 interface EventSeen {
@@ -45,14 +45,6 @@ async function primed(storage: AnyStorage, timeout: { soft?: number; hard?: numb
   await expect(first).resolves.toBe('v1')
   const seen = (type: string): number => events.filter((e) => e.type === type && e.namespace === namespace).length
   return { c, cached, reports, seen }
-}
-
-/** A call at 1500 runs fn (it hangs) and is answered with the stale 'v1' at 1600, by the soft timeout of 100. */
-async function answeredAtSoftTimeout(cached: (key: string) => Promise<string>): Promise<void> {
-  await tickTo(1500)
-  const first = cached('k')
-  await tick(100)
-  await expect(first).resolves.toBe('v1')
 }
 
 describe.each([

@@ -1,6 +1,6 @@
 // A function whose runs the test settles on demand, and a fake clock, for the freshness tests: what a slow or
 // failing backend does, made deterministic.
-import { jest } from '@jest/globals'
+import { expect, jest } from '@jest/globals'
 import { type ComputeContext, computeContext } from '@memokit/core'
 
 /** One run of a controllable function. */
@@ -123,4 +123,12 @@ export function capture<T>(promise: Promise<T>): Promise<{ ok: true; value: T } 
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   )
+}
+
+/** A call at 1500 runs fn (it hangs) and is answered with the stale 'v1' at 1600, by the soft timeout of 100. */
+export async function answeredAtSoftTimeout(cached: (key: string) => Promise<string>): Promise<void> {
+  await tickTo(1500)
+  const first = cached('k')
+  await tick(100)
+  await expect(first).resolves.toBe('v1')
 }

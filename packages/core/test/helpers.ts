@@ -1,4 +1,5 @@
-import { type AnyStorage, type AsyncStorage, memoryStorage, type Storage } from '@memokit/core'
+import { expect } from '@jest/globals'
+import { type AnyStorage, type AsyncStorage, ConfigError, memoryStorage, type Storage } from '@memokit/core'
 
 /** A unique namespace per test, so tests never share entries. */
 export const uniqueNamespace = (label = 'ns'): string => `${label}-${Math.random().toString(36).slice(2)}`
@@ -36,3 +37,14 @@ export function faultyStorage<A extends boolean>(
 
 /** Resolves after pending promise callbacks have run. */
 export const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/** The ConfigError `run` throws; fails the test when it throws nothing or something else. */
+export function configError(run: () => unknown): ConfigError {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+  throw new Error('expected a ConfigError, nothing was thrown')
+}

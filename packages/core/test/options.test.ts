@@ -1,16 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals'
-import { ConfigError, cacheClear, cacheValue, memoryStorage } from '@memokit/core'
-
-/** The ConfigError `run` throws; fails the test when it throws nothing or something else. */
-function configError(run: () => unknown): ConfigError {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError)
-    return error as ConfigError
-  }
-  throw new Error('expected a ConfigError, nothing was thrown')
-}
+import { cacheClear, cacheValue, memoryStorage } from '@memokit/core'
+import { configError } from './helpers'
 
 describe('what a new user trips over: option errors read as plain English', () => {
   function getUser(id: number) {

@@ -7,7 +7,7 @@
 // stale from 1000 and usable as a fallback until 2000 (the entry's errorUntil); the second run of fn hangs.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { type AnyStorage, cacheValue, memoryStorage, TimeoutError } from '@memokit/core'
-import { capture, controllable, stateOf, tick, tickTo, useFakeClock } from './controllable'
+import { answeredAtSoftTimeout, capture, controllable, stateOf, tick, tickTo, useFakeClock } from './controllable'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
 beforeEach(useFakeClock)
@@ -33,14 +33,6 @@ async function primed(storage: AnyStorage, timeout: { soft?: number; hard?: numb
   await expect(first).resolves.toBe('v1')
   const stored = async (): Promise<unknown> => (await storage.get(namespace, cached.keyFor('k')))?.value
   return { c, cached, stored }
-}
-
-/** A call at 1500 runs fn (it hangs) and is answered with the stale 'v1' at 1600, by the soft timeout of 100. */
-async function answeredAtSoftTimeout(cached: (key: string) => Promise<string>): Promise<void> {
-  await tickTo(1500)
-  const first = cached('k')
-  await tick(100)
-  await expect(first).resolves.toBe('v1')
 }
 
 describe.each([
