@@ -30,21 +30,26 @@ type Registry = Map<string, Identity>
 /** The least size of an identity's `backoff` at which `holdOff` (flight.ts) sweeps it. */
 export const BACKOFF_SWEEP_MIN = 256
 
-// Keyed on where a storage writes (`storage.scope`), so two storage objects on one server and prefix share one
-// registry; a storage without a scope is its own place.
-const byScope = new Map<string, Registry>()
-const byObject = new WeakMap<AnyStorage, Registry>()
-
-const registryOf = (storage: AnyStorage, create: boolean): Registry | undefined => {
-  const scope = storage.scope
-  let registry = typeof scope === 'string' ? byScope.get(scope) : byObject.get(storage)
-  if (registry === undefined && create) {
-    registry = new Map()
-    if (typeof scope === 'string') byScope.set(scope, registry)
-    else byObject.set(storage, registry)
+/**
+ * A table keyed on where a storage writes (`storage.scope`), so two storage objects on one server and prefix share
+ * one value; a storage without a scope is its own place. `create`: make the value when there is none.
+ */
+function perPlace<T>(make: () => T): (storage: AnyStorage, create: boolean) => T | undefined {
+  const byScope = new Map<string, T>()
+  const byObject = new WeakMap<AnyStorage, T>()
+  return (storage, create) => {
+    const scope = storage.scope
+    let value = typeof scope === 'string' ? byScope.get(scope) : byObject.get(storage)
+    if (value === undefined && create) {
+      value = make()
+      if (typeof scope === 'string') byScope.set(scope, value)
+      else byObject.set(storage, value)
+    }
+    return value
   }
-  return registry
 }
+
+const registryOf = perPlace<Registry>(() => new Map())
 
 const sourceOf = (fn: unknown): string => Function.prototype.toString.call(fn)
 
@@ -133,28 +138,18 @@ function dropFlights(identity: Identity, key: string, abort: boolean): void {
 
 // Namespaces of `@cached` methods over a storage, declared where the decorator is applied: their wrappers are made
 // when the class's first instance is, and until then a clear of the namespace must not read as reaching nothing.
-const declaredByScope = new Map<string, Set<string>>()
-const declaredByObject = new WeakMap<AnyStorage, Set<string>>()
+const declaredOf = perPlace<Set<string>>(() => new Set())
 
 /** Records that a wrapper not made yet will use `namespace` in the place `storage` writes to. */
 export function declareNamespace(storage: AnyStorage, namespace: string): void {
-  const scope = storage.scope
-  const found = typeof scope === 'string' ? declaredByScope.get(scope) : declaredByObject.get(storage)
-  if (found !== undefined) {
-    found.add(namespace)
-    return
-  }
-  const declared = new Set([namespace])
-  if (typeof scope === 'string') declaredByScope.set(scope, declared)
-  else declaredByObject.set(storage, declared)
+  declaredOf(storage, true)?.add(namespace)
 }
 
 /** The namespaces that wrappers in this process use (or, `@cached` ones, will use) in the place `storage` writes to. */
 export function namespacesInUse(storage: AnyStorage): ReadonlySet<string> {
   const registry = registryOf(storage, false)
   const inUse = new Set(registry === undefined ? [] : [...registry.values()].map((identity) => identity.namespace))
-  const scope = storage.scope
-  const declared = typeof scope === 'string' ? declaredByScope.get(scope) : declaredByObject.get(storage)
+  const declared = declaredOf(storage, false)
   if (declared !== undefined) for (const namespace of declared) inUse.add(namespace)
   return inUse
 }
