@@ -8,6 +8,7 @@ import { listKeys } from './listing'
 import { type KeyvStorageOptions, resolveOptions } from './options'
 import { placeOf } from './place'
 import { type Call, createRunner, landed, NAME } from './run'
+import { guardStoreNamespace } from './store-namespace'
 
 // Keys deleted per Keyv call while a clear walks the iterator.
 const DELETE_BATCH = 100
@@ -42,13 +43,15 @@ export interface KeyvStorage extends AsyncStorage {
 export function keyvStorage(keyv: KeyvLike, options?: KeyvStorageOptions): KeyvStorage {
   const store = checkKeyv(keyv)
   const { escapedPrefix, codec, operationTimeoutMs, clearBy } = resolveOptions(store, options)
+  // Before anything else is derived from the store's namespace (the place, the scope).
+  const checked = guardStoreNamespace(store)
   const place = placeOf(store)
   const layout = keyLayout(escapedPrefix)
   const runner = createRunner(store, place.where, operationTimeoutMs)
   // Every Keyv call goes through these two: after close() none is made (it would reconnect a disconnected store).
   const closing = createClosing()
-  const run = closing.guard(runner.run)
-  const runSteps = closing.guard(runner.runSteps)
+  const run = closing.guard(checked(runner.run))
+  const runSteps = closing.guard(checked(runner.runSteps))
   const generations = clearBy === 'generation' ? createGenerations(store, layout) : undefined
   // A write reads the namespace version (generation mode) before it stores, and Keyv hands calls to a store that
   // may reorder them (a pool): an invalidation, and a set, wait for the writes of what they touch this storage

@@ -5,10 +5,10 @@
 // entries in place; over one shared @keyv/redis store with `useKeyPrefix: false` (as createKeyv makes), the two
 // Keyv namespaces wrote the same Redis keys, so one tenant's function returned the other's value.
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { cacheValue, type ErrorReport } from '@memokit/core'
+import { ConfigError, cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import Keyv from 'keyv'
 import { keyvStorage } from '../src'
-import { cleanupRedis, createdKeyv, REDIS_URL, RUN, redisKeyv } from './redis-env'
+import { cleanupRedis, createdKeyv, REDIS_URL, RUN, redisKeyv, redisStore } from './redis-env'
 
 afterAll(() => cleanupRedis(), 30_000)
 
@@ -46,6 +46,39 @@ describe('two Keyv namespaces over one Map', () => {
     version = 2
     await fn.clear()
     expect(await fn(1)).toBe('v2-1')
+  })
+})
+
+describe('two Keyv namespaces over one @keyv/redis store object', () => {
+  it("useKeyPrefix off (the namespace is the store's alone): never the other namespace's value", async () => {
+    const store = redisStore()
+    const keyvA = new Keyv({ store, namespace: `${RUN}-ra`, useKeyPrefix: false })
+    const a = keyvStorage(keyvA)
+    // Made after `a`: takes the store's namespace over.
+    const b = keyvStorage(new Keyv({ store, namespace: `${RUN}-rb`, useKeyPrefix: false }))
+    const reports: ErrorReport[] = []
+    const fa = tenantFn(a, 'A', reports)
+    const fb = tenantFn(b, 'B', reports)
+    expect(await fa(1)).toBe('A1')
+    expect(await fb(1)).toBe('B1')
+    expect(await fa(1)).toBe('A1')
+    // `a` no longer knows where its keys go: every operation fails, typed and reported, instead of sharing b's.
+    await expect(a.get('users', 'x')).rejects.toBeInstanceOf(StorageError)
+    expect(reports.length).toBeGreaterThan(0)
+    expect(reports.every((r) => r.error instanceof StorageError && r.error.message.includes('namespace'))).toBe(true)
+    // A storage made over a Keyv whose store another Keyv has taken over is refused at once.
+    expect(() => keyvStorage(keyvA)).toThrow(ConfigError)
+  })
+
+  it("useKeyPrefix on: Keyv's own prefix keeps the two apart", async () => {
+    const store = redisStore()
+    const a = keyvStorage(new Keyv({ store, namespace: `${RUN}-rc` }), { clearBy: 'generation' })
+    const b = keyvStorage(new Keyv({ store, namespace: `${RUN}-rd` }), { clearBy: 'generation' })
+    await b.set('users', 'k', 'B')
+    await a.set('users', 'k', 'A')
+    await a.clear('users')
+    expect(await a.get('users', 'k')).toBeUndefined()
+    expect((await b.get('users', 'k'))?.value).toBe('B')
   })
 })
 
