@@ -3,7 +3,8 @@
  * which hands the entry or the failure to core's callbacks inside the read's own promise. With a remembered
  * namespace version and a client whose `getMulti` can tell a reader (fromMemjs), the read is one multi-get of the
  * version key and the entry under the remembered version (the entry alone within versionCacheMs), settled by one
- * object and one promise: none of run's, withState's or a `then` per step (a hit paid seven promises). Anything
+ * object and one promise: none of run's, withState's or a `then` per step (a hit paid seven promises). Like
+ * run's operations, it counts in the storage's close gate (a counter, no closure): close() waits for it. Anything
  * else goes through the storage's general read (run + readEntry), and a version that changed continues as that
  * read would, under the same deadline. fast-path.property.test.ts and get-then.test.ts hold the two paths equal.
  */
@@ -77,6 +78,8 @@ class Hit implements MultiReader {
     this.mKey = ctx.versioned.entryKey(this.ns, known.state, this.key)
     this.keys = this.trusted ? [this.mKey] : [known.vKey, this.mKey]
     this.deadline = ctx.runner.deadlines.add(() => this.expire())
+    // In flight for close() until it settles (each settling path counts it out once, after the read's promise).
+    ctx.runner.enter()
     let sent: boolean
     try {
       sent = ctx.readMulti(this)
@@ -85,7 +88,11 @@ class Hit implements MultiReader {
       queueMicrotask(() => this.onError(error))
       return true
     }
-    if (!sent) ctx.runner.deadlines.settle(this.deadline)
+    if (!sent) {
+      // The general read takes over, and counts itself.
+      ctx.runner.deadlines.settle(this.deadline)
+      ctx.runner.leave()
+    }
     return sent
   }
 
@@ -143,6 +150,7 @@ class Hit implements MultiReader {
     this.failWith(this.ctx.runner.timedOut('get'))
   }
 
+  // entryFrom and failWith settle the read (once: the caller won its deadline) and count it out of close()'s gate.
   private entryFrom(raw: unknown): void {
     let entry: Entry | undefined
     try {
@@ -152,10 +160,12 @@ class Hit implements MultiReader {
       return
     }
     settleValue(entry, this.onEntry, this.resolve, this.reject)
+    this.ctx.runner.leave()
   }
 
   private failWith(error: unknown): void {
     settleFailure(error, this.onFailure, this.resolve, this.reject)
+    this.ctx.runner.leave()
   }
 }
 

@@ -21,9 +21,9 @@ export interface MemcachedStorage extends AsyncStorage {
   /** Where the storage writes: the server (or the client object) and the key prefix. */
   readonly scope: string
   /**
-   * Waits for the operations already issued (each within `operationTimeoutMs`), then resolves; later calls reject
-   * at once with a StorageError without a command to your client, and memokit's background retries of failed
-   * clears on this storage end (each reported once as not retried). It does not close your client, which may
+   * Waits for the operations already issued, hits included (each within `operationTimeoutMs`), then resolves; later
+   * calls reject at once with a StorageError without a command to your client, and memokit's background retries of
+   * failed clears on this storage end (each reported once as not retried). It does not close your client, which may
    * serve other code: after it, call `memcached.close()` / `memcached.shutdown()` yourself.
    */
   close(): Promise<void>

@@ -40,7 +40,11 @@ export interface Runner {
   callWhile(op: StorageOp, expired: () => boolean): Call
   /** Whether `close()` was called: every operation then rejects at once, without a command. */
   isClosed(): boolean
-  /** Refuses operations from now on; resolves once those `run` started have settled or timed out. */
+  /** Counts an operation `run` doesn't start (the hit) in flight for `close()`. Call only while open. */
+  enter(): void
+  /** Counts it out, once per `enter()`, after it settled: the last one out lets `close()` resolve. */
+  leave(): void
+  /** Refuses operations from now on; resolves once those in flight (`run`'s and the hits) settled or timed out. */
   close(): Promise<void>
 }
 
@@ -96,28 +100,30 @@ export function createRunner(where: string, operationTimeoutMs: number): Runner 
     gate.enter()
     return new Promise<T>((resolve, reject) => {
       let expired = false
+      // Settled first, then counted out: close() resolves after the operation's own promise.
       const deadline = deadlines.add(() => {
         expired = true
-        gate.leave()
         reject(timedOut(op))
+        gate.leave()
       })
       const call = callWhile(op, () => expired)
       const work = order === undefined ? begin(body, call) : ordered(order, body, call)
       work.then(
         (value) => {
           if (!deadlines.settle(deadline)) return
-          gate.leave()
           resolve(value)
+          gate.leave()
         },
         (error: unknown) => {
           if (!deadlines.settle(deadline)) return
-          gate.leave()
           reject(fail(op, error, valueBytes))
+          gate.leave()
         },
       )
     })
   }
-  return { run, deadlines, timedOut, fail, callWhile, isClosed: gate.isClosed, close: gate.close }
+  const { isClosed, enter, leave, close } = gate
+  return { run, deadlines, timedOut, fail, callWhile, isClosed, enter, leave, close }
 }
 
 function begin<T>(body: (call: Call) => Promise<T>, call: Call): Promise<T> {
