@@ -38,10 +38,16 @@ import {
 import { VALUE_OPTIONS } from './plan'
 import type { AnyStorage, Storage } from './storage'
 
-/** Options of `@cached`: the `cacheValue` options, plus `instanceKey`. */
+/** Options of `@cached`: the `cacheValue` options but `stats`, plus `instanceKey`. */
 // Any signature: the options are written before the method they decorate is known.
 export interface CachedOptions<Self = unknown, S extends AnyStorage = Storage>
-  extends CacheValueOptions<Parameters<AnyFunction>, ReturnType<AnyFunction>, S> {
+  extends Omit<CacheValueOptions<Parameters<AnyFunction>, ReturnType<AnyFunction>, S>, 'stats'> {
+  /**
+   * Not on `@cached` (a `ConfigError`): a decorated method has no `.stats()` to read the counts from. Count its
+   * calls on the `memokit:call` channel (`functionName` `ClassName.method`) or with `@memokit/otel`, or wrap the
+   * function with `cacheValue` for `.stats()`.
+   */
+  readonly stats?: never
   /**
    * Keys entries by a stable id of the instance (its first key part) instead of keeping them per instance, so
    * instances, and replicas, with the same id share entries. Required with a `storage` (except on static methods);
@@ -77,7 +83,8 @@ export type CachedClearDecorator<Async extends boolean> = <This, Args extends un
 
 /**
  * Caches a method's (or getter's) results with `cacheValue`. Without `storage`, per instance (see the module
- * comment); with `storage`, keyed by `instanceKey(this)`. Name default: `ClassName.method`.
+ * comment); with `storage`, keyed by `instanceKey(this)`. Name default: `ClassName.method`. `stats` is a
+ * `ConfigError` here (no `.stats()` to read): count calls on the `memokit:call` channel instead.
  *
  * @example
  * class Users { @cached({ ttl: '5m' }) find(id: number) { return this.repo.find(id) } }
@@ -89,6 +96,7 @@ export function cached<Self = unknown, S extends AnyStorage = Storage>(
   checkObject(entry, options)
   rejectUnknownOptions(entry, options, [...VALUE_OPTIONS, 'instanceKey'])
   const { instanceKey, ...value } = options as CachedOptions & Record<string, unknown>
+  checkNoStats(entry, value.stats)
   resolveHook(entry, 'instanceKey', instanceKey)
   if (value.storage !== undefined) resolveStorage(entry, value.storage)
   // The options are checked now, on a scratch storage of the same kind, so a bad one fails where the class is defined.
@@ -126,6 +134,19 @@ export function cached<Self = unknown, S extends AnyStorage = Storage>(
     declareNamespace(value.storage, resolveNamespace(entry, value.namespace))
     return sharedReplacement(method, context, value, instanceKey as ((self: unknown) => unknown) | undefined)
   }) as never
+}
+
+/**
+ * `stats: true` would count into wrappers nobody can reach: the decorated member is replaced by a plain method (see
+ * cached-replacement.ts, one wrapper per instance without a storage), which has no `.stats()`. Checked before
+ * anything is created. `false` asks for nothing, so it passes (a per-call override of a createMemokit default).
+ */
+function checkNoStats(entry: string, stats: unknown): void {
+  if (stats === undefined || stats === false) return
+  throw new ConfigError(
+    'stats',
+    `${entry}: stats counts outcomes for a wrapper's .stats(), and a decorated method has none (it is replaced by a plain method), so nothing could read the counts. Count its calls on the memokit:call diagnostics channel (functionName 'ClassName.method') or with @memokit/otel, or wrap the function with cacheValue(fn, { stats: true }) to call .stats(); from createMemokit's defaults, pass stats: undefined to this @cached`,
+  )
 }
 
 /**

@@ -1,8 +1,17 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
-import { ConfigError, cached, cachedClear, KeyError, memoryStorage, type Storage, UsageError } from '@memokit/core'
-import { faultyStorage, flush, uniqueNamespace } from './helpers'
+import {
+  ConfigError,
+  cached,
+  cachedClear,
+  createMemokit,
+  KeyError,
+  memoryStorage,
+  type Storage,
+  UsageError,
+} from '@memokit/core'
+import { configError, faultyStorage, flush, uniqueNamespace } from './helpers'
 
 afterEach(() => {
   jest.useRealTimers()
@@ -452,6 +461,31 @@ describe('@cached options and placement', () => {
     expect(() => cached({ swr: '1m' })).toThrow(/^@cached: swr needs a ttl/)
     expect(() => cached('users' as never)).toThrow(/@cached: options must be an object/)
     expect(() => cached({ instanceKey: () => 'x' })).toThrow(/instanceKey shares entries .* none was given/)
+  })
+
+  it('refuses stats: true before anything is created (a decorated method has no .stats()), naming the alternatives', () => {
+    const error = configError(() => cached({ stats: true as never }))
+    expect(error).toMatchObject({ option: 'stats', code: 'E_CONFIG' })
+    expect(error.message).toMatch(/^@cached: stats .*memokit:call .*cacheValue\(fn, \{ stats: true \}\)/)
+    // Thrown by cached(options) itself, so no method is decorated and no namespace declared, over a storage too.
+    const storage: Storage = memoryStorage()
+    expect(() => cached({ storage, instanceKey: () => 'x', stats: true as never })).toThrow(/^@cached: stats/)
+    // A createMemokit default reaches @cached as well; stats: undefined per decoration (or false) overrides it.
+    const memokit = createMemokit({ stats: true })
+    expect(() => memokit.cached()).toThrow(/^@cached: stats .*pass stats: undefined/)
+    class Counted {
+      runs = 0
+      @memokit.cached({ stats: undefined })
+      a(n: number): number {
+        return n + ++this.runs
+      }
+      @cached({ stats: false as never })
+      b(n: number): number {
+        return n + ++this.runs
+      }
+    }
+    const counted = new Counted()
+    expect([counted.a(1), counted.a(1), counted.b(1), counted.b(1)]).toEqual([2, 2, 3, 3])
   })
 
   it('refuses setters, fields and accessors with a ConfigError', () => {

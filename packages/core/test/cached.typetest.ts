@@ -124,3 +124,11 @@ class ViaMemokit {
 expectTypeOf(new ViaMemokit().loadLocal()).toEqualTypeOf<number>()
 // @ts-expect-error name describes one function: not a default
 createMemokit({ name: 'x' })
+
+// 6. stats: a decorated method has no .stats() to read, so the option is not in @cached's type (a ConfigError at
+// runtime), directly or through createMemokit; stats: undefined overrides a createMemokit default.
+// @ts-expect-error stats is not a @cached option
+cached({ stats: true })
+// @ts-expect-error nor through createMemokit
+local.cached({ stats: true })
+createMemokit({ stats: true }).cached({ stats: undefined })
