@@ -16,7 +16,8 @@ export interface CacheReferenceOptions<Args extends readonly unknown[] = unknown
   extends KeyOptions<Args> {
   /**
    * Called exactly once for each object dropped by `.delete()` or `.clear()` (e.g. `(client) => client.close()`).
-   * For an async factory it receives the resolved object. Default: none.
+   * For an async factory it receives the resolved object. What it throws reaches the `.delete()`/`.clear()` caller
+   * (see there); the object is dropped either way and `dispose` is not retried. Default: none.
    */
   readonly dispose?: (value: Awaited<Result>) => unknown
 }
@@ -27,9 +28,15 @@ export interface CacheReferenceOptions<Args extends readonly unknown[] = unknown
  */
 export interface ReferenceFunction<Args extends readonly unknown[], Result, This = unknown> {
   (this: This, ...args: Args): Result
-  /** Drops the object for these arguments and awaits its `dispose`; resolves to `true` if one was there. */
+  /**
+   * Drops the object for these arguments and awaits its `dispose`; resolves to `true` if one was there. If
+   * `dispose` throws, rejects with that error, unchanged (the object is dropped all the same).
+   */
   delete(...args: Args): Promise<boolean>
-  /** Drops every object of this function and awaits each `dispose`. */
+  /**
+   * Drops every object of this function and awaits each `dispose`, all of them even when some fail. If any fails,
+   * rejects with one `AggregateError` whose `errors` are what each failing `dispose` threw, oldest object first.
+   */
   clear(): Promise<void>
   /** The key these arguments map to. */
   keyFor(...args: Args): string
@@ -118,6 +125,8 @@ export function cacheReference<F extends AnyFunction>(
       await drop(slot)
       return true
     },
+    // One dispose per dropped object, so delete's failure is that dispose's own error; clear runs many, and reports
+    // every failure instead of the first, in one AggregateError (the standard error for several at once).
     async clear(): Promise<void> {
       const slots = [...objects.values()]
       objects.clear()

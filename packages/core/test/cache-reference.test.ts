@@ -82,6 +82,60 @@ describe('cacheReference', () => {
     expect(disposed).toHaveLength(4)
   })
 
+  it('delete() rejects with what dispose threw, unchanged; the object is dropped anyway and dispose not retried', async () => {
+    class CloseFailed extends Error {}
+    const failures = new Map<string, Error>([
+      ['sync', new CloseFailed('sync close failed')],
+      ['async', new CloseFailed('async close failed')],
+    ])
+    const dispose = jest.fn((c: Client) => {
+      const failure = failures.get(c.url)
+      if (c.url === 'async') return Promise.reject(failure)
+      if (failure !== undefined) throw failure
+    })
+    const client = cacheReference((url: string) => new Client(url), { dispose })
+    for (const url of ['sync', 'async']) {
+      const first = client(url)
+      const rejection = await client.delete(url).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(rejection).toBe(failures.get(url)) // the error itself: no AggregateError, no memokit wrapper
+      expect(await client.delete(url)).toBe(false)
+      expect(client(url)).not.toBe(first)
+    }
+    expect(dispose).toHaveBeenCalledTimes(2)
+  })
+
+  it('clear() disposes every object even when some fail, then rejects with one AggregateError of their errors', async () => {
+    const failures = new Map<string, Error>([
+      ['a', new Error('a failed')],
+      ['c', new Error('c failed')],
+    ])
+    const dispose = jest.fn(async (c: Client) => {
+      const failure = failures.get(c.url)
+      if (failure !== undefined) throw failure
+      c.close()
+    })
+    const client = cacheReference((url: string) => new Client(url), { dispose })
+    const objects = ['a', 'b', 'c'].map((url) => client(url))
+    const rejection = await client.clear().then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(rejection).toBeInstanceOf(AggregateError)
+    const aggregate = rejection as AggregateError
+    expect(aggregate.errors).toEqual([failures.get('a'), failures.get('c')]) // oldest object first
+    expect(aggregate.errors[0]).toBe(failures.get('a'))
+    expect(aggregate.message).toBe('cacheReference: dispose failed for 2 of 3 objects')
+    expect(dispose.mock.calls.map(([c]) => c)).toEqual(objects)
+    expect(objects[1]?.closed).toBe(1)
+    expect(client('a')).not.toBe(objects[0]) // every object was dropped, the failed ones too
+    failures.clear()
+    await client.clear()
+    expect(dispose).toHaveBeenCalledTimes(4) // only the new 'a': the failed disposes are not retried
+  })
+
   it('disposes the resolved object of an async factory, and skips a failed one', async () => {
     const dispose = jest.fn(async (c: Client) => c.close())
     let fail = false
