@@ -2,7 +2,7 @@
 // own beside the entry (lease-keys.ts), holding the token, with the lease's ttl as its PX. Each member is one
 // command or one script, so it is atomic on the server and costs one round trip; on a Cluster the lease and its
 // entry share a slot, so a script may touch both.
-import type { SetOptions, StorageOp } from '@memokit/core'
+import { type SetOptions, StorageError, type StorageOp } from '@memokit/core'
 import { checkLeaseToken, checkLeaseTtl, messageOf } from '@memokit/core/backend'
 import type { Connection } from './connection'
 import { leaseKey } from './lease-keys'
@@ -48,7 +48,14 @@ function leaseMs(ttl: unknown): number {
   return Math.ceil(ttl as number)
 }
 
-const isOne = (reply: unknown): boolean => Number(reply) === 1
+// A script's 0 or 1: an integer, or its text under a client type mapping. Anything else (another script under the
+// SHA, a proxy) is a StorageError, never read as "not held" or "nothing deleted" (an invalidation gone unnoticed).
+function flag(op: StorageOp, reply: unknown): boolean {
+  const text = typeof reply === 'number' ? String(reply) : Buffer.isBuffer(reply) ? reply.toString() : reply
+  if (text === '0' || text === '1') return text === '1'
+  const shown = typeof reply === 'string' ? JSON.stringify(reply.slice(0, 40)) : String(reply)
+  throw new StorageError(`redis ${op}: the script answered ${shown}, not 0 or 1`, { storage: 'redis', op })
+}
 
 // The server refuses scripts: EVAL/EVALSHA renamed away (unknown command) or denied by an ACL ("NOPERM ... no
 // permissions to run the 'evalsha' command"). Not an ACL refusing a key ("... to access one of the keys" / "a key"):
@@ -85,7 +92,7 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
         const op = 'releaseLease'
         const tok = checkToken(token)
         const [, lease] = keysOf(op, namespace, key)
-        return isOne(await run(op, (c) => evalScript(c, RELEASE, [lease], [tok])))
+        return flag(op, await run(op, (c) => evalScript(c, RELEASE, [lease], [tok])))
       }),
 
     extendLease: (namespace, key, token, ttl) =>
@@ -94,7 +101,7 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
         const tok = checkToken(token)
         const px = leaseMs(ttl)
         const [, lease] = keysOf(op, namespace, key)
-        return isOne(await run(op, (c) => evalScript(c, EXTEND, [lease], [tok, String(px)])))
+        return flag(op, await run(op, (c) => evalScript(c, EXTEND, [lease], [tok, String(px)])))
       }),
 
     setIfLeased: (namespace, key, value, token, options) =>
@@ -104,7 +111,7 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
         const [entry, lease] = keysOf(op, namespace, key)
         const { payload, px } = encode(value, options)
         const args = [tok, payload, px === undefined ? '' : String(px)]
-        return isOne(await run(op, (c) => evalScript(c, SET_IF_LEASED, [entry, lease], args)))
+        return flag(op, await run(op, (c) => evalScript(c, SET_IF_LEASED, [entry, lease], args)))
       }),
 
     // Redis checks expiry on access, so an entry past its PX counts as absent (0).
@@ -114,12 +121,16 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
         // Taken now, at its issue: the writes of the key issued before this delete (a pool or Sentinel client).
         const after = order?.afterKey(namespace, key)
         if (scripting) {
+          let reply: unknown
+          let refused = false
           try {
-            return Number(await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []), after)) > 0
+            reply = await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []), after)
           } catch (error) {
             if (!NO_SCRIPTING.test(messageOf(error))) throw error
+            refused = true
             scripting = false
           }
+          if (!refused) return flag('delete', reply)
         }
         // Without scripts no fenced write can land (setIfLeased is a script), so two UNLINKs, sent together, do.
         const [removed] = await run('delete', (c) => Promise.all([c.unlink(entry), c.unlink(lease)]), after)
