@@ -1,6 +1,6 @@
 // `clear`: walks the keyspace with SCAN MATCH and unlinks what it finds, on every node a clear must reach (the
 // client, or every master of a cluster); never KEYS or FLUSHDB.
-import type { StorageOp } from '@memokit/core'
+import { CodecError, type StorageOp } from '@memokit/core'
 import type { ClearTarget } from './client'
 import type { Connection } from './connection'
 import { LEASE_MARK } from './lease-keys'
@@ -12,9 +12,17 @@ const SCAN_COUNT = 1000
 // Glob characters of Redis' MATCH, escaped so a namespace like `a*` matches only itself.
 const GLOB_CHARS = /[*?[\]\\]/g
 
-/** A reply as text: a string, or a Buffer under a Buffer type mapping. */
+/**
+ * A reply as text: a string, or a Buffer under a Buffer type mapping. Anything else (an array or a number from a
+ * proxy or another server) is a CodecError: `String()` of an array joins its parts with ',', which could read as
+ * a memokit payload of some other value.
+ */
 export function asString(reply: unknown): string {
-  return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString('utf8') : String(reply)
+  if (typeof reply === 'string') return reply
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8')
+  throw new CodecError(
+    `Corrupt codec payload: Redis answered ${Array.isArray(reply) ? 'an array' : typeof reply}, not a string.`,
+  )
 }
 
 /** What `clear` needs from the storage that owns it. */
