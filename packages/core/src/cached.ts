@@ -139,13 +139,13 @@ export function cached<Self = unknown, S extends AnyStorage = Storage>(
 /**
  * `stats: true` would count into wrappers nobody can reach: the decorated member is replaced by a plain method (see
  * cached-replacement.ts, one wrapper per instance without a storage), which has no `.stats()`. Checked before
- * anything is created. `false` asks for nothing, so it passes (a per-call override of a createMemokit default).
+ * anything is created. `false` asks for nothing, so it passes. createMemokit's `cached` leaves a default `stats` out (defaults.ts).
  */
 function checkNoStats(entry: string, stats: unknown): void {
   if (stats === undefined || stats === false) return
   throw new ConfigError(
     'stats',
-    `${entry}: stats counts outcomes for a wrapper's .stats(), and a decorated method has none (it is replaced by a plain method), so nothing could read the counts. Count its calls on the memokit:call diagnostics channel (functionName 'ClassName.method') or with @memokit/otel, or wrap the function with cacheValue(fn, { stats: true }) to call .stats(); from createMemokit's defaults, pass stats: undefined to this @cached`,
+    `${entry}: stats counts outcomes for a wrapper's .stats(), and a decorated method has none (it is replaced by a plain method), so nothing could read the counts. Count its calls on the memokit:call diagnostics channel (functionName 'ClassName.method') or with @memokit/otel, or wrap the function with cacheValue(fn, { stats: true }) to call .stats()`,
   )
 }
 

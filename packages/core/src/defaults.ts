@@ -47,7 +47,10 @@ export interface Memokit<S extends AnyStorage = Storage> {
   ): (this: ThisParameterType<F>, ...args: Parameters<F>) => CachedReturn<ReturnType<F>, IsAsyncStorage<S2>>
   /** `@cached` with `storage: undefined`: per-instance memory entries whatever the default storage (so sync). */
   cached<Self = unknown>(options: CachedOptions<Self> & { readonly storage: undefined }): CachedDecorator<Self, false>
-  /** `@cached` with the defaults; `options` win, key by key. A default `storage` needs `instanceKey` per class. */
+  /**
+   * `@cached` with the defaults but `stats` (a decorated method has no `.stats()`); `options` win, key by key. A
+   * default `storage` needs `instanceKey` per class.
+   */
   cached<Self = unknown, S2 extends AnyStorage = S>(
     options?: CachedOptions<Self, S2>,
   ): CachedDecorator<Self, IsAsyncStorage<S2>>
@@ -83,10 +86,13 @@ export function createMemokit<S extends AnyStorage = Storage>(defaults: MemokitD
   asEntry(entry, () => cacheValue(function probe() {}, { ...d, storage: scratchStorage(d.storage) }))
   const clearDefaults: Record<string, unknown> = {}
   for (const option of CLEAR_DEFAULTS) if (option in d) clearDefaults[option] = d[option]
+  // A default `stats` is for the cacheValue wrappers whose .stats() is read; a decorated method has none, and
+  // @cached refuses the option, so the default stops here instead of breaking every cached(...).
+  const { stats: _stats, ...cachedDefaults } = d
   return Object.freeze({
     cacheValue: (fn: AnyFunction, options?: unknown) => cacheValue(fn, merge(d, options)),
     cacheClear: (fn: AnyFunction, options: unknown) => cacheClear(fn, merge(clearDefaults, options)),
-    cached: (options?: unknown) => cached(merge(d, options)),
+    cached: (options?: unknown) => cached(merge(cachedDefaults, options)),
     cachedClear: (options: unknown) => cachedClear(merge(clearDefaults, options)),
   }) as never
 }

@@ -470,12 +470,17 @@ describe('@cached options and placement', () => {
     // Thrown by cached(options) itself, so no method is decorated and no namespace declared, over a storage too.
     const storage: Storage = memoryStorage()
     expect(() => cached({ storage, instanceKey: () => 'x', stats: true as never })).toThrow(/^@cached: stats/)
-    // A createMemokit default reaches @cached as well; stats: undefined per decoration (or false) overrides it.
+    // A createMemokit default is for its cacheValue wrappers: its cached leaves it out, so cached() works, while
+    // the same default's cacheValue does count.
     const memokit = createMemokit({ stats: true })
-    expect(() => memokit.cached()).toThrow(/^@cached: stats .*pass stats: undefined/)
+    const counting = memokit.cacheValue((n: number) => n, { name: 'cached.stats-default' })
+    counting(1)
+    counting(1)
+    expect(counting.stats()).toMatchObject({ hits: 1, misses: 1 })
+    expect(() => memokit.cached({ stats: true as never })).toThrow(/^@cached: stats/)
     class Counted {
       runs = 0
-      @memokit.cached({ stats: undefined })
+      @memokit.cached()
       a(n: number): number {
         return n + ++this.runs
       }

@@ -126,9 +126,10 @@ expectTypeOf(new ViaMemokit().loadLocal()).toEqualTypeOf<number>()
 createMemokit({ name: 'x' })
 
 // 6. stats: a decorated method has no .stats() to read, so the option is not in @cached's type (a ConfigError at
-// runtime), directly or through createMemokit; stats: undefined overrides a createMemokit default.
+// runtime), directly or through createMemokit; createMemokit's cached leaves a default stats out.
 // @ts-expect-error stats is not a @cached option
 cached({ stats: true })
 // @ts-expect-error nor through createMemokit
 local.cached({ stats: true })
+createMemokit({ stats: true }).cached()
 createMemokit({ stats: true }).cached({ stats: undefined })
