@@ -14,9 +14,9 @@ import { createConnection } from './connection'
 import { adaptIoredis } from './ioredis'
 import { type EncodedEntry, type LeaseMembers, leaseMembers } from './leases'
 import { locate } from './locate'
+import { mget, mgetBySlot, repliesFor } from './mget'
 import { adaptNodeRedis } from './node-redis'
 import { isIoredis, type RedisStorageOptions, resolveOptions } from './options'
-import { groupBySlot } from './slots'
 import { createWriteOrder } from './write-order'
 
 export type { RedisStorageOptions } from './options'
@@ -60,30 +60,6 @@ function loneSurrogate(op: StorageOp): StorageError {
 }
 
 const getCommand = (c: RedisCompatibleClient, key: string): Promise<unknown> => c.get(key)
-
-function mget(c: RedisCompatibleClient, keys: string[]): Promise<unknown[]> {
-  return c.mGet === undefined ? Promise.all(keys.map((k) => c.get(k))) : c.mGet(keys)
-}
-
-// A cluster answers an MGET only for keys of one slot (else CROSSSLOT): one MGET per slot, all sent at once (the
-// client routes each to its master), the replies put back in the order asked.
-async function mgetBySlot(c: RedisCompatibleClient, keys: string[], clientPrefix: string): Promise<unknown[]> {
-  const groups = groupBySlot(keys, clientPrefix)
-  if (groups.length === 1) return mget(c, keys)
-  const replies = await Promise.all(
-    groups.map((group) =>
-      mget(
-        c,
-        group.map((i) => keys[i] as string),
-      ),
-    ),
-  )
-  const ordered = new Array<unknown>(keys.length)
-  for (const [g, group] of groups.entries()) {
-    for (const [j, position] of group.entries()) ordered[position] = replies[g]?.[j]
-  }
-  return ordered
-}
 
 /**
  * A Redis storage over node-redis 6 (standalone, Cluster, Sentinel) or your ioredis 5 client (`Redis`, `Cluster`).
@@ -182,7 +158,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     }
     return read('get', getCommand, physical, decode, onEntry, onError)
   }
-  const decodeAll = (replies: unknown): (Entry | undefined)[] => (replies as unknown[]).map(decode)
+  const decodeAll = (replies: unknown, count: number): (Entry | undefined)[] => repliesFor(replies, count).map(decode)
 
   // Made once per storage, not per read (Connection.read).
   const mgetCommand = (c: RedisCompatibleClient, physical: string[]): Promise<unknown[]> =>
@@ -211,7 +187,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       } catch (error) {
         return Promise.reject(error)
       }
-      return read('get', mgetCommand, physical, decodeAll)
+      return read('get', mgetCommand, physical, (replies) => decodeAll(replies, physical.length))
     },
 
     set: (namespace, key, value, options) =>

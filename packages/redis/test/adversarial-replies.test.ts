@@ -2,7 +2,8 @@
 // REDIS_REPLIES_PORT and the next) behind a rewriting TCP proxy. A wrong value is worse than no cache: whatever
 // comes back that isn't a memokit payload (or a script's 0/1) must give the caller fn's fresh value, or a typed
 // error reported to onError, never a value decoded from it.
-// - GET answered with an array, a number or an empty string (a proxy or a different server speaking RESP);
+// - GET answered with an array, a number or an empty string (a proxy or a different server speaking RESP), and
+//   MGET with more or fewer replies than keys, or no array;
 // - values another program put under memokit's key (plain text, JSON, a truncated payload, a newer format tag);
 // - EVALSHA answered by another script: the proxy rewrites the SHA of memokit's script into the SHA of one loaded
 //   on the same server. Before: `delete` read 'OK' as "nothing deleted" and left the entry served, and the lease
@@ -144,6 +145,25 @@ describe.each(clients)('%s', (_name, open) => {
     expect(await fn(1)).toBe('fresh-1')
     expect(runs()).toBe(1)
     expect(reports.map((r) => [r.op, r.error instanceof CodecError])).toEqual([['get', true]])
+  })
+
+  it.each([
+    ['one reply for two keys', (payload: string) => `*1\r\n${bulk(payload)}`],
+    ['three replies for two keys', (payload: string) => `*3\r\n${bulk(payload)}$-1\r\n${bulk(payload)}`],
+    ['a string', (payload: string) => bulk(payload)],
+  ])('MGET answered with %s: getMany rejects with a CodecError, no entry under another key', async (_label, reply) => {
+    const { prefix, storage } = fresh()
+    await storage.set('ns', 'a', 'value-of-a')
+    const payload = (await raw.get(`${prefix}:ns:a`)) as string
+    // Asked for b then a: a reply one short would put a's entry under b.
+    proxy.answer(`${prefix}:ns:b`, reply(payload))
+    const error = await storage.getMany('ns', ['b', 'a']).then(
+      (entries) => entries,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(CodecError)
+    expect(String((error as Error).message)).toMatch(/MGET of 2 keys/)
+    expect((await storage.getMany('ns', ['b', 'a'])).map((e) => e?.value)).toEqual([undefined, 'value-of-a'])
   })
 
   it.each([
