@@ -7,7 +7,7 @@ import { checkLeaseToken, checkLeaseTtl, messageOf } from '@memokit/core/backend
 import type { Connection } from './connection'
 import { leaseKey } from './lease-keys'
 import { DELETE, EXTEND, evalScript, RELEASE, SET_IF_LEASED } from './lua'
-import type { WriteOrder } from './write-order'
+import type { Order, WriteOrder } from './write-order'
 
 /** An entry encoded as `set` writes it: the payload, and its PX in whole ms (`undefined`: no expiry). */
 export interface EncodedEntry {
@@ -61,6 +61,10 @@ function flag(op: StorageOp, reply: unknown): boolean {
 // permissions to run the 'evalsha' command"). Not an ACL refusing a key ("... to access one of the keys" / "a key"):
 // scripts, fenced writes included, still run for the other keys, so delete must stay one.
 const NO_SCRIPTING = /unknown command|NOPERM.*permissions to run/i
+// A Cluster slot being migrated (resharding): a script whose keys are not all on the node it reaches is refused with
+// TRYAGAIN for as long as the slot moves, and a lease usually doesn't exist, so nearly every delete of the slot's
+// keys was refused until the move ended. Single-key commands are redirected (ASK) instead.
+const SLOT_MOVING = /\bTRYAGAIN\b/
 
 /** Builds the lease members over one storage's connection and key layout. */
 export function leaseMembers(context: LeaseContext): LeaseMembers {
@@ -71,6 +75,15 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
   const keysOf = (op: StorageOp, namespace: string, key: string): [entry: string, lease: Buffer] => {
     const entry = physicalKey(namespace, key, op)
     return [entry, leaseKey(entry, clientPrefix)]
+  }
+
+  // The delete of a key whose slot is moving, one key per command (each followed wherever it is): the lease first,
+  // then the entry, one after the other. A fenced write landing before the lease's UNLINK wrote an entry that the
+  // entry's UNLINK removes; one landing after it finds no lease and stores nothing. (Together, as without scripts
+  // below, they could run in either order on two nodes.)
+  const unlinkLeaseThenEntry = async (entry: string, lease: Buffer, after: Order | undefined): Promise<boolean> => {
+    await run('delete', (c) => c.unlink(lease), after)
+    return Number(await run('delete', (c) => c.unlink(entry))) > 0
   }
 
   return {
@@ -126,7 +139,9 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
           try {
             reply = await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []), after)
           } catch (error) {
-            if (!NO_SCRIPTING.test(messageOf(error))) throw error
+            const message = messageOf(error)
+            if (SLOT_MOVING.test(message)) return unlinkLeaseThenEntry(entry, lease, after)
+            if (!NO_SCRIPTING.test(message)) throw error
             refused = true
             scripting = false
           }
