@@ -60,6 +60,16 @@ export function createClear(context: ClearContext): (namespace: string, keyPrefi
     } while (cursor !== '0')
   }
 
+  // Every target at once; on a Cluster (several masters) twice. SCAN returns the keys that stay on its node for the
+  // whole walk, and resharding moves keys between masters: one moving from a master whose cursor hasn't reached it
+  // to one whose walk is past its place was missed on both, and its entry served after the clear. A key moves once
+  // per migration, so the walk it didn't move during finds it.
+  const walk = async (targets: readonly ClearTarget[], pattern: string | Buffer): Promise<void> => {
+    for (let round = targets.length > 1 ? 2 : 1; round > 0; round--) {
+      await Promise.all(targets.map((target) => scanAndUnlink(target, pattern)))
+    }
+  }
+
   return async (namespace, keyPrefix) => {
     const glob = `${(clientPrefix + physicalKey(namespace, keyPrefix ?? '', 'clear')).replace(GLOB_CHARS, '\\$&')}*`
     // The lease keys among those: no entry key holds the byte that follows an entry's key in its lease key.
@@ -69,7 +79,7 @@ export function createClear(context: ClearContext): (namespace: string, keyPrefi
     // Two passes, leases first: a fenced write landing after the first pass finds no lease and stores nothing;
     // one that landed before left an entry that exists for the whole second pass, so SCAN returns it. (One pass
     // would miss an entry written behind the cursor whose lease the cursor had not reached yet.)
-    await Promise.all(targets.map((target) => scanAndUnlink(target, leaseGlob)))
-    await Promise.all(targets.map((target) => scanAndUnlink(target, glob)))
+    await walk(targets, leaseGlob)
+    await walk(targets, glob)
   }
 }

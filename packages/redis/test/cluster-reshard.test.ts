@@ -204,3 +204,54 @@ describe('a slot being migrated', () => {
     expect(await storage.delete(ns, 'k')).toBe(true)
   }, 30_000)
 })
+
+// Makes the cluster client's walk for entries (not leases) on the master `hold` start only once the one on the master
+// `first` is over, and then runs `between` before it.
+function scansInOrder(client: RedisClusterType, first: number, hold: number, between: () => Promise<void>): void {
+  let firstDone: () => void = () => {}
+  const firstOver = new Promise<void>((resolve) => {
+    firstDone = resolve
+  })
+  const nodeClient = client.nodeClient.bind(client)
+  const replaced = async (master: { port: number }) => {
+    const n = (await nodeClient(master as never)) as unknown as { withTypeMapping(m: unknown): unknown }
+    return new Proxy(n, {
+      get(target, prop) {
+        if (prop !== 'withTypeMapping') return Reflect.get(target, prop)
+        return (mapping: unknown) => {
+          const typed = target.withTypeMapping(mapping) as {
+            scan(c: string, o: { MATCH: string }): Promise<{ cursor: unknown }>
+          }
+          return {
+            scan: async (cursor: string, options: { MATCH: string }) => {
+              const entries = !Buffer.from(options.MATCH).includes(0xff)
+              if (entries && master.port === hold && cursor === '0') {
+                await firstOver
+                await between()
+              }
+              const reply = await typed.scan(cursor, options)
+              if (entries && master.port === first && String(reply.cursor) === '0') firstDone()
+              return reply
+            },
+          }
+        }
+      },
+    })
+  }
+  Object.assign(client, { nodeClient: replaced })
+}
+
+describe('clear while slots move', () => {
+  it('finds an entry that moved from a master not scanned yet to one already scanned', async () => {
+    const client = clusterClient()
+    const ns = 'clear'
+    const { slot, from, to } = placeOf(ns, 'k')
+    // The source's walk for entries starts once the destination's is over and the slot has moved there.
+    scansInOrder(client, portOf.get(to) as number, portOf.get(from) as number, () => migrateSlot(slot, to))
+    const storage = storageOver(client, 5000)
+    await storage.set(ns, 'k', 'old')
+    await storage.clear(ns)
+    expect(await storage.get(ns, 'k')).toBeUndefined()
+    expect(await countInSlot(to, slot)).toBe(0)
+  }, 30_000)
+})
