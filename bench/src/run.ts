@@ -15,10 +15,28 @@ import type { Scenario } from './scenarios/types'
 
 const scenarios: readonly Scenario[] = [s1, s2, s3, s5, s5x, s6, r1, p1, l1, h1, k1, t1]
 
+/**
+ * `--part i/n`: every n-th scenario of the list from the i-th (1-based), so n processes started with 1/n .. n/n run
+ * each scenario once between them (the bench smoke runs two side by side: most of a quick run is fixed time slices,
+ * waits and start-up, not CPU). Undefined without `--part`; exits on a malformed one.
+ */
+function part(args: readonly string[]): ((index: number) => boolean) | undefined {
+  const at = args.indexOf('--part')
+  if (at === -1) return undefined
+  const m = /^(\d+)\/(\d+)$/.exec(args[at + 1] ?? '')
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0]
+  if (i < 1 || i > n) {
+    console.error(`--part ${args[at + 1] ?? ''}: expected i/n with 1 <= i <= n, e.g. --part 1/2`)
+    process.exit(2)
+  }
+  return (index) => index % n === i - 1
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   const quick = args.includes('--quick')
-  const wanted = args.filter((a) => !a.startsWith('--')).map((a) => a.toUpperCase())
+  const inPart = part(args)
+  const wanted = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--part').map((a) => a.toUpperCase())
   const unknown = wanted.filter((w) => !scenarios.some((s) => s.id === w))
   if (unknown.length > 0) {
     console.error(`unknown scenario(s) ${unknown.join(', ')}; known: ${scenarios.map((s) => s.id).join(', ')}`)
@@ -27,8 +45,9 @@ async function main(): Promise<void> {
   const cfg = makeConfig(quick)
   console.log(header(cfg))
   const results: ScenarioResult[] = []
-  for (const s of scenarios) {
+  for (const [index, s] of scenarios.entries()) {
     if (wanted.length > 0 && !wanted.includes(s.id)) continue
+    if (inPart && !inPart(index)) continue
     console.log(`\n## ${s.id}: ${s.title}`)
     const started = Date.now()
     const r = await s.run(cfg, quick ? () => {} : (line) => process.stderr.write(`${line}\n`))
