@@ -4,21 +4,17 @@
 // few slots holding known keys, each step awaited.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type RedisStorage, redisStorage } from '@memokit/redis'
-import { createClient, createCluster, RESP_TYPES, type RedisClientType, type RedisClusterType } from 'redis'
+import { createCluster, type RedisClusterType } from 'redis'
 import { leaseKey } from '../src/lease-keys'
-import { keySlot } from '../src/slots'
-import { disposer, envPort, FAILOVER_SOCKET, type RedisClusterProcesses, startRedisCluster } from './servers'
+import { entryWalksInOrder, type ReshardCluster, startReshardCluster } from './reshard'
+import { disposer, envPort, FAILOVER_SOCKET } from './servers'
 
 const cleanup = disposer()
-let cluster: RedisClusterProcesses
-// A client per master, by node id: the test moves slots with them; and who owns each slot, as the test moved it.
-const nodes = new Map<string, RedisClientType>()
-const portOf = new Map<string, number>()
-const ownerOf = new Map<number, string>()
+let cluster: ReshardCluster
 
 function clusterClient(): RedisClusterType {
   const c = createCluster({
-    rootNodes: [...cluster.rootNodes],
+    rootNodes: [...cluster.processes.rootNodes],
     defaults: { disableOfflineQueue: true, socket: FAILOVER_SOCKET },
     topologyRefreshOnReconnectionAttemptStrategy: 200,
   }) as RedisClusterType
@@ -26,83 +22,8 @@ function clusterClient(): RedisClusterType {
   return cleanup.track(c)
 }
 
-async function loadTopology(): Promise<void> {
-  const first = [...nodes.values()][0]
-  if (first === undefined) throw new Error('no nodes')
-  const out = String(await first.sendCommand(['CLUSTER', 'NODES']))
-  ownerOf.clear()
-  for (const line of out.split('\n')) {
-    const [id, , flags, , , , , , ...ranges] = line.split(' ')
-    if (!flags?.includes('master') || id === undefined) continue
-    for (const range of ranges) {
-      if (range.startsWith('[')) continue
-      const [from, to = from] = range.split('-').map(Number)
-      for (let s = from as number; s <= (to as number); s++) ownerOf.set(s, id)
-    }
-  }
-}
-
-function node(id: string): RedisClientType {
-  const n = nodes.get(id)
-  if (n === undefined) throw new Error(`no node ${id}`)
-  return n
-}
-
-/**
- * Moves `slot` to the master `to` as `redis-cli --cluster reshard` does, calling `between` once the slot is
- * MIGRATING/IMPORTING (0 keys moved) and after each MIGRATE batch (the keys moved so far), then hands the slot over.
- */
-async function migrateSlot(
-  slot: number,
-  to: string,
-  between: (moved: number) => Promise<void> = async () => {},
-  batch = 1,
-): Promise<void> {
-  const from = ownerOf.get(slot) as string
-  if (from === to) return
-  const src = node(from)
-  const dst = node(to)
-  const dstPort = portOf.get(to)
-  await dst.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from])
-  await src.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to])
-  let moved = 0
-  // A failing step still completes the move, so the next test starts from a settled cluster.
-  let failed: unknown
-  const step = (n: number) =>
-    between(n).catch((error: unknown) => {
-      if (failed === undefined) failed = error
-    })
-  await step(0)
-  for (;;) {
-    const keys = (await src
-      .withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
-      .sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), String(batch)])) as Buffer[]
-    if (keys.length === 0) break
-    await src.sendCommand(['MIGRATE', '127.0.0.1', String(dstPort), '', '0', '5000', 'KEYS', ...keys])
-    moved += keys.length
-    await step(moved)
-  }
-  for (const n of nodes.values()) await n.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', to])
-  ownerOf.set(slot, to)
-  if (failed !== undefined) throw failed
-}
-
 beforeAll(async () => {
-  cluster = await startRedisCluster(envPort('REDIS_RESHARD_CLUSTER_PORT', 7860))
-  for (const n of cluster.nodes) {
-    const c = createClient({ url: n.url }) as RedisClientType
-    c.on('error', () => {})
-    await c.connect()
-    const role = String(((await c.sendCommand(['ROLE'])) as unknown[])[0])
-    if (role !== 'master') {
-      await c.close()
-      continue
-    }
-    const id = String(await c.sendCommand(['CLUSTER', 'MYID']))
-    nodes.set(id, cleanup.track(c))
-    portOf.set(id, n.port)
-  }
-  await loadTopology()
+  cluster = await startReshardCluster(envPort('REDIS_RESHARD_CLUSTER_PORT', 7860))
 }, 60_000)
 
 afterAll(async () => {
@@ -112,8 +33,8 @@ afterAll(async () => {
 
 const PREFIX = 'reshard'
 const phys = (ns: string, key: string): string => `${PREFIX}:${ns}:${key}`
-const countInSlot = async (id: string, slot: number): Promise<number> =>
-  Number(await node(id).sendCommand(['CLUSTER', 'COUNTKEYSINSLOT', String(slot)]))
+const countInSlot = (id: string, slot: number): Promise<number> => cluster.countInSlot(id, slot)
+const migrateSlot: ReshardCluster['migrateSlot'] = (...args) => cluster.migrateSlot(...args)
 const T1 = 'a'.repeat(16)
 const T2 = 'b'.repeat(16)
 
@@ -122,11 +43,7 @@ function storageOver(client: RedisClusterType, operationTimeoutMs = 1000): Redis
 }
 
 // The slot of `key` in `ns`, the master holding it, and another master to move it to.
-function placeOf(ns: string, key: string): { slot: number; from: string; to: string } {
-  const slot = keySlot(phys(ns, key))
-  const from = ownerOf.get(slot) as string
-  return { slot, from, to: [...nodes.keys()].find((id) => id !== from) as string }
-}
+const placeOf = (ns: string, key: string): { slot: number; from: string; to: string } => cluster.placeOf(phys(ns, key))
 
 describe('a slot being migrated', () => {
   it('delete removes the entry and its lease at every step of the move (no TRYAGAIN)', async () => {
@@ -192,9 +109,7 @@ describe('a slot being migrated', () => {
     await storage.set(ns, 'k', 'v')
     expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
     await migrateSlot(slot, to)
-    const there = (await node(to)
-      .withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
-      .sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '10'])) as Buffer[]
+    const there = await cluster.keysInSlot(to, slot, 10)
     expect(there.map((k) => k.toString('hex')).sort()).toEqual(
       [Buffer.from(phys(ns, 'k')), leaseKey(phys(ns, 'k'), '')].map((k) => k.toString('hex')).sort(),
     )
@@ -208,10 +123,7 @@ describe('a slot being migrated', () => {
 // Makes the cluster client's walk for entries (not leases) on the master `hold` start only once the one on the master
 // `first` is over, and then runs `between` before it.
 function scansInOrder(client: RedisClusterType, first: number, hold: number, between: () => Promise<void>): void {
-  let firstDone: () => void = () => {}
-  const firstOver = new Promise<void>((resolve) => {
-    firstDone = resolve
-  })
+  const step = entryWalksInOrder(first, hold, between)
   const nodeClient = client.nodeClient.bind(client)
   const replaced = async (master: { port: number }) => {
     const n = (await nodeClient(master as never)) as unknown as { withTypeMapping(m: unknown): unknown }
@@ -223,16 +135,14 @@ function scansInOrder(client: RedisClusterType, first: number, hold: number, bet
             scan(c: string, o: { MATCH: string }): Promise<{ cursor: unknown }>
           }
           return {
-            scan: async (cursor: string, options: { MATCH: string }) => {
-              const entries = !Buffer.from(options.MATCH).includes(0xff)
-              if (entries && master.port === hold && cursor === '0') {
-                await firstOver
-                await between()
-              }
-              const reply = await typed.scan(cursor, options)
-              if (entries && master.port === first && String(reply.cursor) === '0') firstDone()
-              return reply
-            },
+            scan: (cursor: string, options: { MATCH: string }) =>
+              step(
+                master.port,
+                cursor,
+                options.MATCH,
+                () => typed.scan(cursor, options),
+                (reply) => String(reply.cursor),
+              ),
           }
         }
       },
@@ -247,7 +157,7 @@ describe('clear while slots move', () => {
     const ns = 'clear'
     const { slot, from, to } = placeOf(ns, 'k')
     // The source's walk for entries starts once the destination's is over and the slot has moved there.
-    scansInOrder(client, portOf.get(to) as number, portOf.get(from) as number, () => migrateSlot(slot, to))
+    scansInOrder(client, cluster.portOf(to), cluster.portOf(from), () => migrateSlot(slot, to))
     const storage = storageOver(client, 5000)
     await storage.set(ns, 'k', 'old')
     await storage.clear(ns)
