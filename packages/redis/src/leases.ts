@@ -1,10 +1,12 @@
 // The lease members of redisStorage, and `delete`, which removes an entry's lease with it. A lease is a key of its
 // own beside the entry (lease-keys.ts), holding the token, with the lease's ttl as its PX. Each member is one
-// command or one script, so it is atomic on the server and costs one round trip; on a Cluster the lease and its
-// entry share a slot, so a script may touch both.
+// command or one script, so it is atomic on the server and costs one round trip (but `delete` over an ioredis
+// Cluster: two UNLINKs, see sendDelete); on a Cluster the lease and its entry share a slot, so a script may touch both.
 import { type SetOptions, StorageError, type StorageOp } from '@memokit/core'
 import { checkLeaseToken, checkLeaseTtl, messageOf } from '@memokit/core/backend'
+import type { RedisCommandClient } from './client'
 import type { Connection } from './connection'
+import { retriesTryAgain } from './ioredis'
 import { leaseKey } from './lease-keys'
 import { DELETE, EXTEND, evalScript, RELEASE, SET_IF_LEASED } from './lua'
 import type { Order, WriteOrder } from './write-order'
@@ -85,6 +87,11 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
     await run('delete', (c) => c.unlink(lease), after)
     return Number(await run('delete', (c) => c.unlink(entry))) > 0
   }
+  // The same on a client that retries TRYAGAIN itself (an ioredis Cluster, ioredis.ts), in place of the script: the
+  // script would be retried there for as long as a slot moves, past the deadline. One deadline for both commands;
+  // the entry's UNLINK answers 0 or 1 like the script. Two round trips instead of one, for a delete only.
+  const sendDelete = (c: RedisCommandClient, entry: string, lease: Buffer): Promise<unknown> =>
+    retriesTryAgain(c) ? c.unlink(lease).then(() => c.unlink(entry)) : evalScript(c, DELETE, [entry, lease], [])
 
   return {
     // SET NX PX: the lease exists exactly while someone holds it, so taking it is one command.
@@ -137,7 +144,7 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
           let reply: unknown
           let refused = false
           try {
-            reply = await run('delete', (c) => evalScript(c, DELETE, [entry, lease], []), after)
+            reply = await run('delete', (c) => sendDelete(c, entry, lease), after)
           } catch (error) {
             const message = messageOf(error)
             if (SLOT_MOVING.test(message)) return unlinkLeaseThenEntry(entry, lease, after)
