@@ -7,7 +7,7 @@ export type { Connection } from './client'
 import { createConnectGate } from './connect-gate'
 import { hint } from './hints'
 import type { Location } from './locate'
-import { type StandaloneClient, untimed } from './node-redis'
+import { mayHold, type StandaloneClient, untimed, withAbortSignal } from './node-redis'
 import { createOwnedClient, RECONNECT_MAX_DELAY_MS } from './owned-client'
 import { type ReadContext, settleRead } from './read'
 import type { Order } from './write-order'
@@ -58,6 +58,8 @@ export function createConnection(
   // Only while the client is ready: a command sent while it is disconnected may wait in its offline queue, where the
   // client's own timer is what removes it (memokit's deadline only stops waiting for it).
   const fast = owned === undefined ? untimed(client) : undefined
+  // When a command sent now may be held by a user's client past our deadline (see run).
+  const held = owned === undefined ? mayHold(client) : undefined
   const location = locate(client)
   // An owned client must have an 'error' listener, or node-redis' reconnect errors would crash the process. The
   // errors reach callers as StorageErrors of the commands they break; the last one explains "offline" ones.
@@ -119,7 +121,7 @@ export function createConnection(
       gateOpen = false
     }
     const after = order?.after
-    if (gateOpen && after === undefined && (fast === undefined || (client as StandaloneClient).isReady)) {
+    if (gateOpen && after === undefined && (held === undefined || !held())) {
       const sent = send(command, undefined)
       return bounded(op, order?.track?.(sent) ?? sent)
     }
@@ -127,17 +129,18 @@ export function createConnection(
     // sent: its caller was told it failed, and the commands issued since, which the client queued meanwhile, would
     // go first, so a late write could undo a delete or a newer set.
     let late = false
-    // A user's standalone client that isn't ready keeps a command in its offline queue for its own
-    // commandOptions.timeout (5 s by default), past our deadline: a write its caller was told failed would land once
-    // the client reconnects, after a delete or clear other processes made meanwhile. Such a command carries a signal
-    // our deadline aborts, and node-redis drops it if it is still queued then. (One already written to the socket
-    // stays ordered before this process's later commands on that connection.)
+    // A user's client may hold a command (a standalone or cluster node's offline queue while disconnected, Sentinel
+    // waiting for its master, a pool for a member) for its own commandOptions.timeout (5 s by default), past our
+    // deadline: a write its caller was told failed would land once the client reconnects, after a delete or clear
+    // other processes made meanwhile. Such a command carries a signal our deadline aborts, and node-redis drops it
+    // if it is still held then. (One already written to the socket stays ordered before this process's later
+    // commands on that connection.)
     let abort: AbortController | undefined
     const issue = (): Promise<T> => {
       if (late) return Promise.resolve(undefined as T)
-      if (fast === undefined || (client as StandaloneClient).isReady) return command(client)
+      if (held === undefined || !held()) return command(client)
       abort = new AbortController()
-      return command((client as StandaloneClient).withCommandOptions({ abortSignal: abort.signal }))
+      return command(withAbortSignal(client, abort.signal))
     }
     let work: Promise<T>
     if (gateOpen && after === undefined) {

@@ -83,11 +83,59 @@ export interface StandaloneClient extends RedisCompatibleClient {
  * other options (typeMapping) and shares its connection.
  */
 export function untimed(client: RedisCompatibleClient): RedisCompatibleClient | undefined {
+  return isStandalone(client) ? client.withCommandOptions({ timeout: 0 }) : undefined
+}
+
+function isStandalone(client: RedisCompatibleClient): client is StandaloneClient {
   const c = client as Partial<StandaloneClient>
-  const standalone =
+  return (
     typeof c.withCommandOptions === 'function' &&
     typeof c.isReady === 'boolean' &&
     c.masters === undefined &&
     typeof c.acquire !== 'function'
-  return standalone ? (c as StandaloneClient).withCommandOptions({ timeout: 0 }) : undefined
+  )
+}
+
+/** A cluster's master as node-redis 6 lists it: `client` is missing until connected, and after a rediscovery. */
+interface ClusterNode {
+  readonly client?: { readonly isReady: boolean }
+}
+
+const always = (): boolean => true
+
+/**
+ * Whether a command sent now through a user's node-redis 6 client may be held by the client and written later, past
+ * memokit's deadline: while a standalone client isn't ready (its offline queue); while any master of a cluster has
+ * no ready connection (that node client's offline queue, or the wait for a node client being created); always for
+ * Sentinel (RedisSentinelInternal.execute waits for a ready master connection, even with disableOfflineQueue) and
+ * pools (a task waits for a member, which may queue it offline): neither tells whether its connections are ready.
+ * `undefined` for a client that never holds a command this way (an ioredis adapter, a structural client).
+ */
+export function mayHold(client: RedisCompatibleClient): (() => boolean) | undefined {
+  if (typeof (client as Partial<StandaloneClient>).withCommandOptions !== 'function') return undefined
+  if (isStandalone(client)) return () => !client.isReady
+  const masters = client.masters
+  if (Array.isArray(masters)) {
+    const cluster = client as StandaloneClient
+    return () => {
+      if (!cluster.isReady) return true
+      // The cluster's own list (node-redis keeps one array): no allocation on the ready path.
+      const nodes = client.masters as readonly ClusterNode[]
+      for (let i = 0; i < nodes.length; i++) if (nodes[i]?.client?.isReady !== true) return true
+      return false
+    }
+  }
+  return always
+}
+
+/**
+ * `client` (any node-redis 6 kind) with `signal` as its commands' abortSignal, its other command options kept:
+ * node-redis drops a command whose signal is aborted while it is still waiting (offline queue, a pool's task
+ * queue, Sentinel's wait for its master), and rejects it at once if it is only handed to a connection afterwards.
+ * `withCommandOptions` replaces the options on a cluster, pool or Sentinel proxy (merges on a standalone client),
+ * so the current ones (`_commandOptions`, a plain field on all four kinds) are passed along.
+ */
+export function withAbortSignal(client: RedisCompatibleClient, signal: AbortSignal): RedisCompatibleClient {
+  const c = client as StandaloneClient & { readonly _commandOptions?: object }
+  return c.withCommandOptions({ ...c._commandOptions, abortSignal: signal })
 }
