@@ -88,9 +88,11 @@ export function locate(client: RedisCompatibleClient): Location {
         try {
           master = getMasterNode.call(client)
         } catch {
-          // Not connected yet: no master known.
+          // Not connected yet.
         }
-        return master === undefined ? 'Sentinel (no master known yet)' : `Sentinel master ${hostPort(master)}`
+        // node-redis names a master only while its connection is ready: not before the first connect, nor while the
+        // master is down or being replaced (where most errors come from), so this says no more than that.
+        return master === undefined ? 'Sentinel (no master ready)' : `Sentinel master ${hostPort(master)}`
       },
       server,
     }
