@@ -154,9 +154,11 @@ describe.each(Object.keys(adapters) as Array<keyof typeof adapters>)('memcached 
   it('a 300 ms lease is taken over at once after it lapses, though memcached keeps the key for whole seconds', async () => {
     const storage = open(connect(), `lapse-${rand()}`)
     const holder = token()
-    const start = Date.now()
     expect(await storage.acquireLease('ns', 'k', holder, 300)).toBe(true)
-    await sleep(350 - (Date.now() - start))
+    // Timed from the acquire's answer: the lease's expiry was stamped before it was sent, so it has lapsed 50 ms
+    // from now whatever the round trip took. (Timed from before the call, a slow round trip on a loaded CI run
+    // stamped the expiry later than the sleep's end, and the take-over found the lease still live.)
+    await sleep(350)
     const next = token()
     // memcached holds the key for at least the whole second its exptime rounds up to: without the take-over by
     // cas (the value's ms expiry decides), this acquire would fail as add does.
