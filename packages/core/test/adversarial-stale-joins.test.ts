@@ -3,8 +3,8 @@
 // fallback from 1000 until 2000); the second run of fn hangs until the test settles it.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { type AnyStorage, cacheValue, type ErrorReport, memoryStorage, TimeoutError } from '@memokit/core'
-import { answeredAtSoftTimeout, controllable, stateOf, tick, tickTo, useFakeClock } from './controllable'
+import { type AnyStorage, memoryStorage, TimeoutError } from '@memokit/core'
+import { answeredAtSoftTimeout, primedQuote, stateOf, tick, tickTo, useFakeClock } from './controllable'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
 interface EventSeen {
@@ -28,23 +28,8 @@ afterEach(() => {
 
 async function primed(storage: AnyStorage, timeout: { soft?: number; hard?: number }) {
   const namespace = uniqueNamespace()
-  const c = controllable()
-  const reports: ErrorReport[] = []
-  const cached = cacheValue(c.fn, {
-    storage: storage as ReturnType<typeof memoryStorage>,
-    namespace,
-    name: 'quote',
-    ttl: 1000,
-    staleIfError: 1000,
-    timeout,
-    onError: (report) => reports.push(report),
-  })
-  const first = cached('k')
-  await tick(0)
-  c.resolve('v1')
-  await expect(first).resolves.toBe('v1')
   const seen = (type: string): number => events.filter((e) => e.type === type && e.namespace === namespace).length
-  return { c, cached, reports, seen }
+  return { ...(await primedQuote(storage, timeout, namespace)), seen }
 }
 
 describe.each([

@@ -1,7 +1,14 @@
 // A function whose runs the test settles on demand, and a fake clock, for the freshness tests: what a slow or
 // failing backend does, made deterministic.
 import { expect, jest } from '@jest/globals'
-import { type ComputeContext, computeContext } from '@memokit/core'
+import {
+  type AnyStorage,
+  type ComputeContext,
+  cacheValue,
+  computeContext,
+  type ErrorReport,
+  type memoryStorage,
+} from '@memokit/core'
 
 /** One run of a controllable function. */
 export interface Run<R> {
@@ -131,4 +138,29 @@ export async function answeredAtSoftTimeout(cached: (key: string) => Promise<str
   const first = cached('k')
   await tick(100)
   await expect(first).resolves.toBe('v1')
+}
+
+/**
+ * The timeline of the joiner tests (timeouts-joiners, adversarial-stale-joins): a cached `quote` over `storage` whose
+ * first result 'v1' is written at T0 with ttl 1000 and staleIfError 1000; its next runs hang until the test settles
+ * them. `reports` collects onError's reports, `stored` reads what the storage holds for 'k'.
+ */
+export async function primedQuote(storage: AnyStorage, timeout: { soft?: number; hard?: number }, namespace: string) {
+  const c = controllable()
+  const reports: ErrorReport[] = []
+  const cached = cacheValue(c.fn, {
+    storage: storage as ReturnType<typeof memoryStorage>,
+    namespace,
+    name: 'quote',
+    ttl: 1000,
+    staleIfError: 1000,
+    timeout,
+    onError: (report) => reports.push(report),
+  })
+  const first = cached('k')
+  await tick(0)
+  c.resolve('v1')
+  await expect(first).resolves.toBe('v1')
+  const stored = async (): Promise<unknown> => (await storage.get(namespace, cached.keyFor('k')))?.value
+  return { c, cached, reports, stored }
 }

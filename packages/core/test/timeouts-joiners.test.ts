@@ -6,8 +6,8 @@
 // Timeline of every test: fn's first result 'v1' is written at T0 with ttl 1000 and staleIfError 1000, so it is
 // stale from 1000 and usable as a fallback until 2000 (the entry's errorUntil); the second run of fn hangs.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { type AnyStorage, cacheValue, memoryStorage, TimeoutError } from '@memokit/core'
-import { answeredAtSoftTimeout, capture, controllable, stateOf, tick, tickTo, useFakeClock } from './controllable'
+import { type AnyStorage, memoryStorage, TimeoutError } from '@memokit/core'
+import { answeredAtSoftTimeout, capture, primedQuote, stateOf, tick, tickTo, useFakeClock } from './controllable'
 import { faultyStorage, uniqueNamespace } from './helpers'
 
 beforeEach(useFakeClock)
@@ -15,25 +15,8 @@ afterEach(() => {
   jest.useRealTimers()
 })
 
-async function primed(storage: AnyStorage, timeout: { soft?: number; hard?: number }) {
-  const namespace = uniqueNamespace()
-  const c = controllable()
-  const cached = cacheValue(c.fn, {
-    storage: storage as ReturnType<typeof memoryStorage>,
-    namespace,
-    name: 'quote',
-    ttl: 1000,
-    staleIfError: 1000,
-    timeout,
-    onError: () => {},
-  })
-  const first = cached('k')
-  await tick(0)
-  c.resolve('v1')
-  await expect(first).resolves.toBe('v1')
-  const stored = async (): Promise<unknown> => (await storage.get(namespace, cached.keyFor('k')))?.value
-  return { c, cached, stored }
-}
+const primed = (storage: AnyStorage, timeout: { soft?: number; hard?: number }) =>
+  primedQuote(storage, timeout, uniqueNamespace())
 
 describe.each([
   ['memoryStorage', () => memoryStorage()],
