@@ -109,6 +109,13 @@ export interface ClientAdapter {
   readonly keyPrefix: string
   /** A Redis Cluster client: `getMany` sends one MGET per hash slot instead of one MGET. */
   readonly cluster: boolean
+  /**
+   * The client retries TRYAGAIN itself (an ioredis Cluster: every retryDelayOnTryAgain, 100 ms, on a random master,
+   * until maxRedirections, 16, errors: 1 to 1.7 s, past the default operationTimeoutMs, giving up with an error that
+   * may name a MOVED; no option turns it off). A multi-key script sent while its slot moves then times out instead
+   * of reaching memokit's fallback, so `delete` sends its single-key commands on such a client (leases.ts).
+   */
+  readonly retriesTryAgain?: boolean
   /** Every node a clear must scan (each master of a cluster); called once the client is connected. */
   clearTargets(): Promise<readonly ClearTarget[]>
 }

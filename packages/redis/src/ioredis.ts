@@ -1,11 +1,4 @@
-import type {
-  ClearTarget,
-  ClientAdapter,
-  IoredisCompatibleClient,
-  RedisCommandClient,
-  RedisCompatibleClient,
-  RedisKey,
-} from './client'
+import type { ClearTarget, ClientAdapter, IoredisCompatibleClient, RedisCompatibleClient, RedisKey } from './client'
 import { clusterLocation, hostPort, type Location } from './locate'
 import { keyPrefixOf } from './options'
 
@@ -109,18 +102,6 @@ function nextReady(io: Ioredis): Promise<void> {
   return wait
 }
 
-// The commands of ioredis Cluster clients. Such a client retries a TRYAGAIN itself (every retryDelayOnTryAgain,
-// 100 ms, on a random master, until maxRedirections, 16, errors: 1 to 1.7 s), past the default operationTimeoutMs, and
-// the error it finally gives up with may name the last MOVED instead. No option turns that off (a 0 ms delay still
-// retries). So a multi-key script sent while its slot moves (resharding) timed out instead of reaching memokit's
-// fallback, and `delete` failed for the whole move: on these clients it sends its single-key commands (leases.ts).
-const tryAgainRetriers = new WeakSet<RedisCommandClient>()
-
-/** Whether `client` retries TRYAGAIN itself: the adapted commands of an ioredis `Cluster`. */
-export function retriesTryAgain(client: RedisCommandClient): boolean {
-  return tryAgainRetriers.has(client)
-}
-
 // Buffers, not strings: a lease key is not valid UTF-8, so as a string it would come back altered.
 function scanTarget(node: Ioredis, unlink: ClearTarget['unlink']): ClearTarget {
   return {
@@ -176,7 +157,6 @@ export function adaptIoredis(client: IoredisCompatibleClient): {
     const targets = [scanTarget(io, (keys) => io.unlink(keys))]
     return { commands, adapter: { keyPrefix, cluster: false, clearTargets: async () => targets }, location }
   }
-  tryAgainRetriers.add(commands)
   // A namespace spreads over all slots: scan every master; one UNLINK per key, routed by the cluster.
   const unlinkEach: ClearTarget['unlink'] = (keys) => Promise.all(keys.map((k) => io.unlink(k)))
   return {
@@ -185,6 +165,7 @@ export function adaptIoredis(client: IoredisCompatibleClient): {
     adapter: {
       keyPrefix,
       cluster: true,
+      retriesTryAgain: true,
       clearTargets: async () => {
         // Until the cluster is ready it knows no masters (or only its startup nodes): wait for it, like the
         // commands waiting in ioredis' offline queue.

@@ -6,7 +6,6 @@ import { type SetOptions, StorageError, type StorageOp } from '@memokit/core'
 import { checkLeaseToken, checkLeaseTtl, messageOf } from '@memokit/core/backend'
 import type { RedisCommandClient } from './client'
 import type { Connection } from './connection'
-import { retriesTryAgain } from './ioredis'
 import { leaseKey } from './lease-keys'
 import { DELETE, EXTEND, evalScript, RELEASE, SET_IF_LEASED } from './lua'
 import type { Order, WriteOrder } from './write-order'
@@ -28,6 +27,8 @@ export interface LeaseContext {
   encode(value: unknown, options: SetOptions | undefined): EncodedEntry
   /** Set for a client that may reorder commands: `delete` then follows the key's writes (write-order.ts). */
   readonly order: WriteOrder | undefined
+  /** The client retries TRYAGAIN itself (ClientAdapter.retriesTryAgain): `delete` sends single-key commands. */
+  readonly retriesTryAgain: boolean
 }
 
 /** The lease members and the lease-aware `delete` of a redisStorage. */
@@ -70,7 +71,7 @@ const SLOT_MOVING = /\bTRYAGAIN\b/
 
 /** Builds the lease members over one storage's connection and key layout. */
 export function leaseMembers(context: LeaseContext): LeaseMembers {
-  const { connection, clientPrefix, physicalKey, encode, order } = context
+  const { connection, clientPrefix, physicalKey, encode, order, retriesTryAgain } = context
   const { track, run } = connection
   // Cleared when the server refuses scripts: `delete` then unlinks without one, so invalidation keeps working.
   let scripting = true
@@ -87,11 +88,11 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
     await run('delete', (c) => c.unlink(lease), after)
     return Number(await run('delete', (c) => c.unlink(entry))) > 0
   }
-  // The same on a client that retries TRYAGAIN itself (an ioredis Cluster, ioredis.ts), in place of the script: the
+  // The same on a client that retries TRYAGAIN itself (an ioredis Cluster: ClientAdapter.retriesTryAgain), in place of the script: the
   // script would be retried there for as long as a slot moves, past the deadline. One deadline for both commands;
   // the entry's UNLINK answers 0 or 1 like the script. Two round trips instead of one, for a delete only.
   const sendDelete = (c: RedisCommandClient, entry: string, lease: Buffer): Promise<unknown> =>
-    retriesTryAgain(c) ? c.unlink(lease).then(() => c.unlink(entry)) : evalScript(c, DELETE, [entry, lease], [])
+    retriesTryAgain ? c.unlink(lease).then(() => c.unlink(entry)) : evalScript(c, DELETE, [entry, lease], [])
 
   return {
     // SET NX PX: the lease exists exactly while someone holds it, so taking it is one command.

@@ -88,7 +88,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     io === undefined ? locate : () => io.location,
   )
   const { track, run, read } = connection
-  const { keyPrefix, cluster, clearTargets } = io?.adapter ?? adaptNodeRedis(client)
+  const { keyPrefix, cluster, clearTargets, retriesTryAgain = false } = io?.adapter ?? adaptNodeRedis(client)
   // A pool or Sentinel client: invalidations wait for the writes they could be overtaken by (write-order.ts).
   const order = io === undefined ? createWriteOrder(userClient) : undefined
   const prefixPart = `${escapeKeyPart(prefix)}:`
@@ -204,7 +204,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     clear: (namespace, functionKeyPrefix) => track('clear', () => clear(namespace, functionKeyPrefix)),
 
     // The lease members, and `delete`, which removes the entry's lease with it.
-    ...leaseMembers({ connection, clientPrefix: keyPrefix, physicalKey, encode, order }),
+    ...leaseMembers({ connection, clientPrefix: keyPrefix, physicalKey, encode, order, retriesTryAgain }),
 
     close: () => {
       // First: a background clear retry must not start while the operations in flight drain.
