@@ -10,10 +10,19 @@ export interface BenchConfig {
   readonly sliceMs: number
   /** Warm-up time per contender before the rounds, ms. */
   readonly warmupMs: number
+  /**
+   * Untimed run of a contender after the GC before each of its slices, ms. A full GC marks optimized code that
+   * embeds objects it found dead for deoptimization ("weak objects" in `--trace-deopt`), so without it every
+   * slice began by re-optimizing its contender's code: more functions on a path, more slice spent unoptimized
+   * (memcached's one-at-a-time hit measured 0.82-0.94 of the raw read with none, 0.93-0.97 with 1,000 hits).
+   */
+  readonly settleMs: number
 }
 
 export function makeConfig(quick: boolean): BenchConfig {
-  return quick ? { quick, rounds: 2, sliceMs: 20, warmupMs: 30 } : { quick, rounds: 15, sliceMs: 150, warmupMs: 400 }
+  return quick
+    ? { quick, rounds: 2, sliceMs: 20, warmupMs: 30, settleMs: 2 }
+    : { quick, rounds: 15, sliceMs: 150, warmupMs: 400, settleMs: 50 }
 }
 
 /**
@@ -152,7 +161,8 @@ export const median = (xs: readonly number[]): number =>
 
 /**
  * Interleaved measurement: after a warm-up, every round runs each contender (baseline included) for one time
- * slice, in an order rotated each round and shuffled once, with a GC between contenders. Reports the median
+ * slice, in an order rotated each round and shuffled once, with a GC and an untimed `settleMs` between
+ * contenders. Reports the median
  * ops/s, the ratio of medians to the baseline, and the IQR of the per-round ratios (paired within a round, so
  * machine noise that hits a whole round cancels out).
  */
@@ -182,8 +192,10 @@ export async function measure(
   for (let r = 0; r < cfg.rounds; r++) {
     for (let k = 0; k < order.length; k++) {
       const c = order[(k + r) % order.length] as Contender
+      const batch = batches.get(c) ?? 1
       gc()
-      samples.get(c)?.push(await runFor(c.loop, batches.get(c) ?? 1, cfg.sliceMs))
+      await runFor(c.loop, batch, cfg.settleMs)
+      samples.get(c)?.push(await runFor(c.loop, batch, cfg.sliceMs))
     }
     log(`  round ${r + 1}/${cfg.rounds}`)
   }
