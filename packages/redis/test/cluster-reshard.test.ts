@@ -1,26 +1,22 @@
 // redisStorage on a real 6-node Redis Cluster while slots move between masters (resharding, done here step by step
-// as `redis-cli --cluster reshard` does it: SETSLOT IMPORTING/MIGRATING, MIGRATE key by key, SETSLOT NODE), with
-// operations sent while a slot is half moved: they meet ASK redirections and TRYAGAIN. Small and deterministic: a
-// few slots holding known keys, each step awaited.
+// as `redis-cli --cluster reshard` does it: reshard.ts), with operations sent while a slot is half moved: they meet
+// ASK redirections and TRYAGAIN. One cluster for both clients: every scenario runs through a node-redis Cluster and
+// through an ioredis Cluster, each client with its own key prefix (so its own slots). Unlike node-redis, ioredis
+// retries a TRYAGAIN itself (every retryDelayOnTryAgain, 100 ms, on a random master, up to maxRedirections, 16):
+// about 1 to 1.7 s, longer than memokit's default operationTimeoutMs (1000 ms). Small and deterministic: a few slots
+// holding known keys, each step awaited.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type RedisStorage, redisStorage } from '@memokit/redis'
+import type { Cluster, Redis } from 'ioredis'
 import { createCluster, type RedisClusterType } from 'redis'
 import { leaseKey } from '../src/lease-keys'
+import { ioredisClients } from './ioredis-clients'
 import { entryWalksInOrder, type ReshardCluster, startReshardCluster } from './reshard'
 import { disposer, envPort, FAILOVER_SOCKET } from './servers'
 
 const cleanup = disposer()
+const clients = ioredisClients()
 let cluster: ReshardCluster
-
-function clusterClient(): RedisClusterType {
-  const c = createCluster({
-    rootNodes: [...cluster.processes.rootNodes],
-    defaults: { disableOfflineQueue: true, socket: FAILOVER_SOCKET },
-    topologyRefreshOnReconnectionAttemptStrategy: 200,
-  }) as RedisClusterType
-  c.on('error', () => {})
-  return cleanup.track(c)
-}
 
 beforeAll(async () => {
   cluster = await startReshardCluster(envPort('REDIS_RESHARD_CLUSTER_PORT', 7860))
@@ -28,102 +24,31 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cleanup.disposeAll()
+  await clients.closeAll()
   await cluster?.stop()
 }, 60_000)
 
-const PREFIX = 'reshard'
-const phys = (ns: string, key: string): string => `${PREFIX}:${ns}:${key}`
-const countInSlot = (id: string, slot: number): Promise<number> => cluster.countInSlot(id, slot)
-const migrateSlot: ReshardCluster['migrateSlot'] = (...args) => cluster.migrateSlot(...args)
 const T1 = 'a'.repeat(16)
 const T2 = 'b'.repeat(16)
 
-function storageOver(client: RedisClusterType, operationTimeoutMs = 1000): RedisStorage {
-  return cleanup.track(redisStorage({ client, prefix: PREFIX, operationTimeoutMs }))
+/** How a clear's entry walks are ordered (entryWalksInOrder): ports of the masters, and the move in between. */
+interface HeldWalks {
+  readonly first: number
+  readonly hold: number
+  between(): Promise<void>
 }
 
-// The slot of `key` in `ns`, the master holding it, and another master to move it to.
-const placeOf = (ns: string, key: string): { slot: number; from: string; to: string } => cluster.placeOf(phys(ns, key))
+/** One client library's side: a storage over a new Cluster client of the reshard cluster. */
+interface ClientCase {
+  readonly name: string
+  readonly prefix: string
+  storage(operationTimeoutMs?: number, walks?: HeldWalks): RedisStorage
+}
 
-describe('a slot being migrated', () => {
-  it('delete removes the entry and its lease at every step of the move (no TRYAGAIN)', async () => {
-    const storage = storageOver(clusterClient())
-    const ns = 'delete'
-    const { slot, from, to } = placeOf(ns, 'k')
-    await storage.set(ns, 'k', 'old')
-    const seen: string[] = []
-    await migrateSlot(slot, to, async (moved) => {
-      if (moved === 0) {
-        // MIGRATING, nothing moved: the entry is on the source, its lease exists nowhere.
-        seen.push(`delete ${await storage.delete(ns, 'k')}`)
-        seen.push(`get ${JSON.stringify(await storage.get(ns, 'k'))}`)
-        // Both keys again, this time as new keys of a migrating slot: created on the importing node (ASK).
-        await storage.set(ns, 'k', 'old2')
-        seen.push(`acquire ${await storage.acquireLease(ns, 'k', T1, 60_000)}`)
-        seen.push(`delete ${await storage.delete(ns, 'k')}`)
-        seen.push(`get ${JSON.stringify(await storage.get(ns, 'k'))}`)
-        // The lease went with the entry: another token takes it.
-        seen.push(`acquire ${await storage.acquireLease(ns, 'k', T2, 60_000)}`)
-        seen.push(`release ${await storage.releaseLease(ns, 'k', T2)}`)
-      }
-    })
-    expect(seen).toEqual([
-      'delete true',
-      'get undefined',
-      'acquire true',
-      'delete true',
-      'get undefined',
-      'acquire true',
-      'release true',
-    ])
-    expect(await countInSlot(from, slot)).toBe(0)
-    expect(await countInSlot(to, slot)).toBe(0)
-  }, 30_000)
-
-  it('delete with the entry moved and its lease not yet: both go, and the old holder stores nothing', async () => {
-    const storage = storageOver(clusterClient())
-    const ns = 'split'
-    const { slot, from, to } = placeOf(ns, 'k')
-    await storage.set(ns, 'k', 'old')
-    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
-    const seen: string[] = []
-    await migrateSlot(slot, to, async (moved) => {
-      if (moved !== 1) return
-      // One of the two keys is on each node now.
-      seen.push(`split ${(await countInSlot(from, slot)) === 1 && (await countInSlot(to, slot)) === 1}`)
-      seen.push(`delete ${await storage.delete(ns, 'k')}`)
-      // The holder's fenced write after the delete: refused (false), or failed (TRYAGAIN): never stored.
-      seen.push(`fenced ${await storage.setIfLeased(ns, 'k', 'late', T1).catch(() => false)}`)
-      seen.push(`get ${JSON.stringify(await storage.get(ns, 'k'))}`)
-    })
-    expect(seen).toEqual(['split true', 'delete true', 'fenced false', 'get undefined'])
-    expect(await storage.get(ns, 'k')).toBeUndefined()
-    expect(await storage.acquireLease(ns, 'k', T2, 60_000)).toBe(true)
-    await storage.releaseLease(ns, 'k', T2)
-  }, 30_000)
-
-  it('a lease moves with its entry: released and deleted on the node it moved to', async () => {
-    const storage = storageOver(clusterClient())
-    const ns = 'moves'
-    const { slot, to } = placeOf(ns, 'k')
-    await storage.set(ns, 'k', 'v')
-    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
-    await migrateSlot(slot, to)
-    const there = await cluster.keysInSlot(to, slot, 10)
-    expect(there.map((k) => k.toString('hex')).sort()).toEqual(
-      [Buffer.from(phys(ns, 'k')), leaseKey(phys(ns, 'k'), '')].map((k) => k.toString('hex')).sort(),
-    )
-    expect(await storage.extendLease(ns, 'k', T1, 60_000)).toBe(true)
-    expect(await storage.setIfLeased(ns, 'k', 'new', T1)).toBe(true)
-    expect((await storage.get(ns, 'k'))?.value).toBe('new')
-    expect(await storage.delete(ns, 'k')).toBe(true)
-  }, 30_000)
-})
-
-// Makes the cluster client's walk for entries (not leases) on the master `hold` start only once the one on the master
-// `first` is over, and then runs `between` before it.
-function scansInOrder(client: RedisClusterType, first: number, hold: number, between: () => Promise<void>): void {
-  const step = entryWalksInOrder(first, hold, between)
+// Replaces the node-redis Cluster client's per-master clients (which clear scans through) so that its walk for
+// entries (not leases) follows `walks`.
+function holdNodeRedisWalks(client: RedisClusterType, walks: HeldWalks): void {
+  const step = entryWalksInOrder(walks.first, walks.hold, walks.between)
   const nodeClient = client.nodeClient.bind(client)
   const replaced = async (master: { port: number }) => {
     const n = (await nodeClient(master as never)) as unknown as { withTypeMapping(m: unknown): unknown }
@@ -151,17 +76,186 @@ function scansInOrder(client: RedisClusterType, first: number, hold: number, bet
   Object.assign(client, { nodeClient: replaced })
 }
 
-describe('clear while slots move', () => {
-  it('finds an entry that moved from a master not scanned yet to one already scanned', async () => {
-    const client = clusterClient()
+// The same for an ioredis Cluster: the masters clear reaches (`nodes('master')`) are wrapped.
+function holdIoredisWalks(client: Cluster, walks: HeldWalks): void {
+  const step = entryWalksInOrder(walks.first, walks.hold, walks.between)
+  const nodes = client.nodes.bind(client)
+  const replaced = (role: 'master') =>
+    nodes(role).map(
+      (master: Redis) =>
+        new Proxy(master, {
+          get(target, prop) {
+            if (prop !== 'scanBuffer') return Reflect.get(target, prop)
+            return (cursor: string, ...args: (string | Buffer)[]) =>
+              step(
+                Number(target.options.port),
+                cursor,
+                args[1] as string | Buffer,
+                () => target.scanBuffer(cursor, ...(args as ['MATCH', string])),
+                (reply) => String(reply[0]),
+              )
+          },
+        }),
+    )
+  Object.assign(client, { nodes: replaced })
+}
+
+const nodeRedis: ClientCase = {
+  name: 'node-redis Cluster',
+  prefix: 'reshard',
+  storage(operationTimeoutMs = 1000, walks) {
+    const client = createCluster({
+      rootNodes: [...cluster.processes.rootNodes],
+      defaults: { disableOfflineQueue: true, socket: FAILOVER_SOCKET },
+      topologyRefreshOnReconnectionAttemptStrategy: 200,
+    }) as RedisClusterType
+    client.on('error', () => {})
+    cleanup.track(client)
+    if (walks !== undefined) holdNodeRedisWalks(client, walks)
+    return cleanup.track(redisStorage({ client, prefix: this.prefix, operationTimeoutMs }))
+  },
+}
+
+const ioredis: ClientCase = {
+  name: 'ioredis Cluster',
+  prefix: 'io-reshard',
+  storage(operationTimeoutMs = 1000, walks) {
+    // The README's options; ioredis' retry settings are left at their defaults, as most users leave them.
+    const client = clients.cluster(
+      cluster.processes.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+      { enableOfflineQueue: false, slotsRefreshInterval: 1000 },
+    )
+    if (walks !== undefined) holdIoredisWalks(client, walks)
+    return cleanup.track(redisStorage({ client, prefix: this.prefix, operationTimeoutMs }))
+  },
+}
+
+// What a call settled with, as text: its value, or that it failed (a StorageError: refused).
+const outcome = (work: Promise<unknown>): Promise<string> =>
+  work.then(
+    (value) => JSON.stringify(value),
+    (error: unknown) => (error instanceof Error ? error.name : 'failed'),
+  )
+
+describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
+  const phys = (ns: string, key: string): string => `${side.prefix}:${ns}:${key}`
+  // The slot of `key` in `ns`, the master holding it, and another master to move it to.
+  const placeOf = (ns: string, key: string) => cluster.placeOf(phys(ns, key))
+  // The slot's keys (an entry and its lease) on each master: [on `from`, on `to`].
+  const split = async (slot: number, from: string, to: string): Promise<number[]> => [
+    await cluster.countInSlot(from, slot),
+    await cluster.countInSlot(to, slot),
+  ]
+
+  it('delete removes the entry and its lease at the move start, entry and lease together', async () => {
+    const storage = side.storage()
+    const ns = 'delete'
+    const { slot, from, to } = placeOf(ns, 'k')
+    await storage.set(ns, 'k', 'old')
+    const seen: string[] = []
+    await cluster.migrateSlot(slot, to, async (moved) => {
+      if (moved !== 0) return
+      // MIGRATING, nothing moved: the entry is on the source, its lease exists nowhere.
+      seen.push(`delete ${await outcome(storage.delete(ns, 'k'))}`)
+      seen.push(`get ${await outcome(storage.get(ns, 'k'))}`)
+      // Both keys again, as new keys of the migrating slot: created on the importing node (ASK).
+      await storage.set(ns, 'k', 'old2')
+      seen.push(`acquire ${await storage.acquireLease(ns, 'k', T1, 60_000)}`)
+      seen.push(`delete ${await outcome(storage.delete(ns, 'k'))}`)
+      seen.push(`get ${await outcome(storage.get(ns, 'k'))}`)
+      // The lease went with the entry: another token takes it.
+      seen.push(`acquire ${await storage.acquireLease(ns, 'k', T2, 60_000)}`)
+      seen.push(`release ${await storage.releaseLease(ns, 'k', T2)}`)
+    })
+    expect(seen).toEqual([
+      'delete true',
+      'get undefined',
+      'acquire true',
+      'delete true',
+      'get undefined',
+      'acquire true',
+      'release true',
+    ])
+    expect(await split(slot, from, to)).toEqual([0, 0])
+  }, 30_000)
+
+  it('delete with the entry and its lease on two nodes: both go, and the old holder stores nothing', async () => {
+    const storage = side.storage()
+    const ns = 'split'
+    const { slot, from, to } = placeOf(ns, 'k')
+    await storage.set(ns, 'k', 'old')
+    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
+    const seen: string[] = []
+    await cluster.migrateSlot(slot, to, async (moved) => {
+      if (moved !== 1) return
+      seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
+      seen.push(`delete ${await outcome(storage.delete(ns, 'k'))}`)
+      // The holder's fenced write after the delete: false, or refused (TRYAGAIN until the move ends, which waits
+      // for this step): never stored.
+      const fenced = await outcome(storage.setIfLeased(ns, 'k', 'late', T1))
+      seen.push(`fenced ${fenced === 'StorageError' ? 'false' : fenced}`)
+      seen.push(`get ${await outcome(storage.get(ns, 'k'))}`)
+    })
+    expect(seen).toEqual(['split [1,1]', 'delete true', 'fenced false', 'get undefined'])
+    expect(await storage.get(ns, 'k')).toBeUndefined()
+    expect(await storage.acquireLease(ns, 'k', T2, 60_000)).toBe(true)
+    await storage.releaseLease(ns, 'k', T2)
+  }, 30_000)
+
+  it('a fenced write waiting out the move never stores over a delete made meanwhile', async () => {
+    const storage = side.storage()
+    const ns = 'fenced'
+    const { slot, from, to } = placeOf(ns, 'k')
+    await storage.set(ns, 'k', 'old')
+    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
+    const seen: string[] = []
+    let fenced: Promise<string> = Promise.resolve('not sent')
+    await cluster.migrateSlot(slot, to, async (moved) => {
+      if (moved !== 1) return
+      seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
+      // Refused with TRYAGAIN (entry and lease on two nodes): at once through node-redis; ioredis retries it until the
+      // move ends or it gives up.
+      fenced = outcome(storage.setIfLeased(ns, 'k', 'late', T1))
+      seen.push(`delete ${await outcome(storage.delete(ns, 'k'))}`)
+    })
+    // Stored nothing (false), or refused: never 'late' over the delete.
+    expect(['false', 'StorageError']).toContain(await fenced)
+    expect(seen).toEqual(['split [1,1]', 'delete true'])
+    expect(await storage.get(ns, 'k')).toBeUndefined()
+    expect(await storage.acquireLease(ns, 'k', T2, 60_000)).toBe(true)
+    expect(await storage.setIfLeased(ns, 'k', 'new', T2)).toBe(true)
+    expect((await storage.get(ns, 'k'))?.value).toBe('new')
+  }, 30_000)
+
+  it('a lease moves with its entry: released and deleted on the node it moved to', async () => {
+    const storage = side.storage()
+    const ns = 'moves'
+    const { slot, to } = placeOf(ns, 'k')
+    await storage.set(ns, 'k', 'v')
+    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
+    await cluster.migrateSlot(slot, to)
+    const there = await cluster.keysInSlot(to, slot, 10)
+    expect(there.map((k) => k.toString('hex')).sort()).toEqual(
+      [Buffer.from(phys(ns, 'k')), leaseKey(phys(ns, 'k'), '')].map((k) => k.toString('hex')).sort(),
+    )
+    expect(await storage.extendLease(ns, 'k', T1, 60_000)).toBe(true)
+    expect(await storage.setIfLeased(ns, 'k', 'new', T1)).toBe(true)
+    expect((await storage.get(ns, 'k'))?.value).toBe('new')
+    expect(await storage.delete(ns, 'k')).toBe(true)
+  }, 30_000)
+
+  it('clear finds an entry that moved from a master not scanned yet to one already scanned', async () => {
     const ns = 'clear'
     const { slot, from, to } = placeOf(ns, 'k')
     // The source's walk for entries starts once the destination's is over and the slot has moved there.
-    scansInOrder(client, cluster.portOf(to), cluster.portOf(from), () => migrateSlot(slot, to))
-    const storage = storageOver(client, 5000)
+    const storage = side.storage(5000, {
+      first: cluster.portOf(to),
+      hold: cluster.portOf(from),
+      between: () => cluster.migrateSlot(slot, to),
+    })
     await storage.set(ns, 'k', 'old')
     await storage.clear(ns)
     expect(await storage.get(ns, 'k')).toBeUndefined()
-    expect(await countInSlot(to, slot)).toBe(0)
+    expect(await cluster.countInSlot(to, slot)).toBe(0)
   }, 30_000)
 })

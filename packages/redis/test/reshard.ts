@@ -1,8 +1,8 @@
 // A real 6-node Redis Cluster whose slots a test moves between masters step by step, as `redis-cli --cluster
 // reshard` does (SETSLOT IMPORTING/MIGRATING, MIGRATE key by key, SETSLOT NODE), so operations can be sent while a
-// slot is half moved: they meet ASK redirections and TRYAGAIN. Shared by the cluster-reshard*.test.ts files (one
-// cluster per file, each on its own ports). The moves go through plain node-redis clients of each master, never
-// through the client under test.
+// slot is half moved: they meet ASK redirections and TRYAGAIN. Used by cluster-reshard.test.ts, whose one cluster
+// serves both clients' scenarios. The moves go through plain node-redis clients of each master, never through the
+// client under test.
 import { createClient, RESP_TYPES, type RedisClientType } from 'redis'
 import { keySlot } from '../src/slots'
 import { type RedisClusterProcesses, startRedisCluster } from './servers'
