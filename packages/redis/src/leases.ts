@@ -1,13 +1,15 @@
 // The lease members of redisStorage, and `delete`, which removes an entry's lease with it. A lease is a key of its
 // own beside the entry (lease-keys.ts), holding the token, with the lease's ttl as its PX. Each member is one
 // command or one script, so it is atomic on the server and costs one round trip (but `delete` over an ioredis
-// Cluster: two UNLINKs, see sendDelete); on a Cluster the lease and its entry share a slot, so a script may touch both.
+// Cluster: two UNLINKs, see sendDelete; and `setIfLeased` is sent again while a slot's move refuses it, see
+// runScript); on a Cluster the lease and its entry share a slot, so a script may touch both.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type SetOptions, StorageError, type StorageOp } from '@memokit/core'
 import { checkLeaseToken, checkLeaseTtl, messageOf } from '@memokit/core/backend'
 import type { RedisCommandClient } from './client'
 import type { Connection } from './connection'
 import { leaseKey } from './lease-keys'
-import { DELETE, EXTEND, evalScript, RELEASE, SET_IF_LEASED } from './lua'
+import { DELETE, EXTEND, evalScript, RELEASE, type Script, SET_IF_LEASED } from './lua'
 import type { Order, WriteOrder } from './write-order'
 
 /** An entry encoded as `set` writes it: the payload, and its PX in whole ms (`undefined`: no expiry). */
@@ -27,8 +29,13 @@ export interface LeaseContext {
   encode(value: unknown, options: SetOptions | undefined): EncodedEntry
   /** Set for a client that may reorder commands: `delete` then follows the key's writes (write-order.ts). */
   readonly order: WriteOrder | undefined
-  /** The client retries TRYAGAIN itself (ClientAdapter.retriesTryAgain): `delete` sends single-key commands. */
+  /**
+   * The client retries TRYAGAIN itself (ClientAdapter.retriesTryAgain): `delete` sends single-key commands, and
+   * `setIfLeased` leaves the retries to it.
+   */
   readonly retriesTryAgain: boolean
+  /** The storage's operationTimeoutMs: `setIfLeased` sends a script refused with TRYAGAIN again within it. */
+  readonly operationTimeoutMs: number
 }
 
 /** The lease members and the lease-aware `delete` of a redisStorage. */
@@ -68,10 +75,15 @@ const NO_SCRIPTING = /unknown command|NOPERM.*permissions to run/i
 // TRYAGAIN for as long as the slot moves, and a lease usually doesn't exist, so nearly every delete of the slot's
 // keys was refused until the move ended. Single-key commands are redirected (ASK) instead.
 const SLOT_MOVING = /\bTRYAGAIN\b/
+// Pauses before sending a script refused with TRYAGAIN again, in ms: the first short (a slot's keys move in a few ms
+// each), then every 50 ms. Each attempt must have a pause's time left before the deadline, so the last refusal, not
+// an attempt cut off in flight, is what the caller sees.
+const FIRST_PAUSE_MS = 25
+const PAUSE_MS = 50
 
 /** Builds the lease members over one storage's connection and key layout. */
 export function leaseMembers(context: LeaseContext): LeaseMembers {
-  const { connection, clientPrefix, physicalKey, encode, order, retriesTryAgain } = context
+  const { connection, clientPrefix, physicalKey, encode, order, retriesTryAgain, operationTimeoutMs } = context
   const { track, run } = connection
   // Cleared when the server refuses scripts: `delete` then unlinks without one, so invalidation keeps working.
   let scripting = true
@@ -93,6 +105,28 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
   // the entry's UNLINK answers 0 or 1 like the script. Two round trips instead of one, for a delete only.
   const sendDelete = (c: RedisCommandClient, entry: string, lease: Buffer): Promise<unknown> =>
     retriesTryAgain ? c.unlink(lease).then(() => c.unlink(entry)) : evalScript(c, DELETE, [entry, lease], [])
+
+  // setIfLeased's script names the entry and its lease, so while their slot moves a cluster refuses it with TRYAGAIN
+  // unless both are on the node it reaches: for the whole move in the usual case (a miss being computed has a lease
+  // and no entry yet), and each refusal was a StorageError counting towards the circuit breaker. TRYAGAIN means the
+  // script did not run, and each attempt checks the lease anew (one after a delete finds none and stores nothing),
+  // so it is sent again after a pause while the operation's deadline leaves time; then the last refusal is its one
+  // error. A client that retries TRYAGAIN itself (an ioredis Cluster) does so past our deadline: left to it. The
+  // other members name one key, which a moving slot redirects (ASK) and never refuses.
+  const runScript = (op: StorageOp, s: Script, keys: [string, Buffer], args: string[]): Promise<unknown> => {
+    if (retriesTryAgain) return run(op, (c) => evalScript(c, s, keys, args))
+    const giveUpAt = performance.now() + operationTimeoutMs
+    return run(op, async (c) => {
+      for (let pause = FIRST_PAUSE_MS; ; pause = PAUSE_MS) {
+        try {
+          return await evalScript(c, s, keys, args)
+        } catch (error) {
+          if (!SLOT_MOVING.test(messageOf(error)) || performance.now() + 2 * pause > giveUpAt) throw error
+        }
+        await sleep(pause)
+      }
+    })
+  }
 
   return {
     // SET NX PX: the lease exists exactly while someone holds it, so taking it is one command.
@@ -132,7 +166,7 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
         const [entry, lease] = keysOf(op, namespace, key)
         const { payload, px } = encode(value, options)
         const args = [tok, payload, px === undefined ? '' : String(px)]
-        return flag(op, await run(op, (c) => evalScript(c, SET_IF_LEASED, [entry, lease], args)))
+        return flag(op, await runScript(op, SET_IF_LEASED, [entry, lease], args))
       }),
 
     // Redis checks expiry on access, so an entry past its PX counts as absent (0).

@@ -204,7 +204,15 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     clear: (namespace, functionKeyPrefix) => track('clear', () => clear(namespace, functionKeyPrefix)),
 
     // The lease members, and `delete`, which removes the entry's lease with it.
-    ...leaseMembers({ connection, clientPrefix: keyPrefix, physicalKey, encode, order, retriesTryAgain }),
+    ...leaseMembers({
+      connection,
+      clientPrefix: keyPrefix,
+      physicalKey,
+      encode,
+      order,
+      retriesTryAgain,
+      operationTimeoutMs,
+    }),
 
     close: () => {
       // First: a background clear retry must not start while the operations in flight drain.

@@ -5,6 +5,7 @@
 // retries a TRYAGAIN itself (every retryDelayOnTryAgain, 100 ms, on a random master, up to maxRedirections, 16):
 // about 1 to 1.7 s, longer than memokit's default operationTimeoutMs (1000 ms). Small and deterministic: a few slots
 // holding known keys, each step awaited.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type RedisStorage, redisStorage } from '@memokit/redis'
 import type { Cluster, Redis } from 'ioredis'
@@ -42,6 +43,8 @@ interface HeldWalks {
 interface ClientCase {
   readonly name: string
   readonly prefix: string
+  /** The client sends a TRYAGAIN again itself (ioredis), for longer than memokit's deadline. */
+  readonly retriesTryAgain: boolean
   storage(operationTimeoutMs?: number, walks?: HeldWalks): RedisStorage
 }
 
@@ -103,6 +106,7 @@ function holdIoredisWalks(client: Cluster, walks: HeldWalks): void {
 const nodeRedis: ClientCase = {
   name: 'node-redis Cluster',
   prefix: 'reshard',
+  retriesTryAgain: false,
   storage(operationTimeoutMs = 1000, walks) {
     const client = createCluster({
       rootNodes: [...cluster.processes.rootNodes],
@@ -119,6 +123,7 @@ const nodeRedis: ClientCase = {
 const ioredis: ClientCase = {
   name: 'ioredis Cluster',
   prefix: 'io-reshard',
+  retriesTryAgain: true,
   storage(operationTimeoutMs = 1000, walks) {
     // The README's options; ioredis' retry settings are left at their defaults, as most users leave them.
     const client = clients.cluster(
@@ -213,8 +218,8 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     await cluster.migrateSlot(slot, to, async (moved) => {
       if (moved !== 1) return
       seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
-      // Refused with TRYAGAIN (entry and lease on two nodes): at once through node-redis; ioredis retries it until the
-      // move ends or it gives up.
+      // Refused with TRYAGAIN (entry and lease on two nodes), and sent again (by memokit through node-redis, by ioredis
+      // itself) until the move ends or time is up.
       fenced = outcome(storage.setIfLeased(ns, 'k', 'late', T1))
       seen.push(`delete ${await outcome(storage.delete(ns, 'k'))}`)
     })
@@ -242,6 +247,87 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     expect(await storage.setIfLeased(ns, 'k', 'new', T1)).toBe(true)
     expect((await storage.get(ns, 'k'))?.value).toBe('new')
     expect(await storage.delete(ns, 'k')).toBe(true)
+  }, 30_000)
+
+  it('a fenced write refused while its keys move is sent again: it stores once they are on one node', async () => {
+    const storage = side.storage()
+    const ns = 'retried'
+    const { slot, from, to } = placeOf(ns, 'k')
+    // A miss being computed: the lease exists, the entry not yet.
+    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
+    const seen: string[] = []
+    let fenced: Promise<string> = Promise.resolve('not sent')
+    await cluster.migrateSlot(slot, to, async (moved) => {
+      // Both steps refuse the script with TRYAGAIN: the lease is on one node, the entry on none.
+      seen.push(`${moved}: ${JSON.stringify(await split(slot, from, to))}`)
+      if (moved === 0) fenced = outcome(storage.setIfLeased(ns, 'k', 'computed', T1))
+      // Time for it to be refused (node-redis answers at once, ioredis tries again every 100 ms).
+      await sleep(100)
+    })
+    expect(seen).toEqual(['0: [1,0]', '1: [0,1]'])
+    expect(await fenced).toBe('true')
+    expect((await storage.get(ns, 'k'))?.value).toBe('computed')
+    // The fenced write took the lease with it: only the entry is left, on the node the slot moved to.
+    expect(await split(slot, from, to)).toEqual([0, 1])
+  }, 30_000)
+
+  it('a fenced write refused for longer than operationTimeoutMs fails once, after it, and lands nothing later', async () => {
+    const storage = side.storage(300)
+    const ns = 'refused'
+    const { slot, from, to } = placeOf(ns, 'k')
+    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
+    let failed = ''
+    let elapsed = 0
+    await cluster.migrateSlot(slot, to, async (moved) => {
+      if (moved !== 0) return
+      // The move waits for this step: every attempt meets TRYAGAIN.
+      const started = performance.now()
+      await storage.setIfLeased(ns, 'k', 'late', T1).catch((error: Error) => {
+        failed = `${error.name}: ${error.message}`
+      })
+      elapsed = performance.now() - started
+    })
+    // One StorageError for the whole operation (one count towards the circuit breaker), at its deadline.
+    expect(failed).toMatch(side.retriesTryAgain ? /^StorageError: .*timed out/ : /^StorageError: .*TRYAGAIN/)
+    expect(elapsed).toBeGreaterThan(200)
+    expect(elapsed).toBeLessThan(800)
+    expect(await split(slot, from, to)).toEqual([0, 1])
+    if (side.retriesTryAgain) {
+      // ioredis goes on sending it after memokit's deadline (every 100 ms, until it gives up: up to 1.7 s in all), so
+      // it usually lands once the move is over, through the lease T1 still held: as a fenced write, which took the
+      // lease with it (never over a delete). Or ioredis gave up first, and the lease is still held.
+      const landed = performance.now() + 2000
+      while ((await storage.get(ns, 'k')) === undefined && performance.now() < landed) await sleep(50)
+      const value = (await storage.get(ns, 'k'))?.value
+      expect([undefined, 'late']).toContain(value)
+      expect(await storage.releaseLease(ns, 'k', T1)).toBe(value === undefined)
+    } else {
+      // No attempt after the deadline: the lease still holds T1, so a late one would have stored 'late'.
+      await sleep(100)
+      expect(await storage.get(ns, 'k')).toBeUndefined()
+      expect(await storage.releaseLease(ns, 'k', T1)).toBe(true)
+    }
+  }, 30_000)
+
+  it('acquire, extend and release (one key each) answer while the entry and its lease are on two nodes', async () => {
+    const storage = side.storage()
+    const ns = 'members'
+    const { slot, from, to } = placeOf(ns, 'k')
+    await storage.set(ns, 'k', 'old')
+    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
+    const seen: string[] = []
+    await cluster.migrateSlot(slot, to, async (moved) => {
+      if (moved !== 1) return
+      seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
+      seen.push(`extend ${await outcome(storage.extendLease(ns, 'k', T1, 60_000))}`)
+      seen.push(`release ${await outcome(storage.releaseLease(ns, 'k', T1))}`)
+      seen.push(`acquire ${await outcome(storage.acquireLease(ns, 'k', T2, 60_000))}`)
+      seen.push(`taken ${await outcome(storage.acquireLease(ns, 'k', T1, 60_000))}`)
+      seen.push(`extend ${await outcome(storage.extendLease(ns, 'k', T2, 60_000))}`)
+    })
+    expect(seen).toEqual(['split [1,1]', 'extend true', 'release true', 'acquire true', 'taken false', 'extend true'])
+    expect((await storage.get(ns, 'k'))?.value).toBe('old')
+    expect(await storage.releaseLease(ns, 'k', T2)).toBe(true)
   }, 30_000)
 
   it('clear finds an entry that moved from a master not scanned yet to one already scanned', async () => {
