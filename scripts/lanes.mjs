@@ -2,7 +2,8 @@
 // list of shell commands joined by ` && `, run one after another (a failed step skips the rest of its lane; the
 // other lanes run on). Why: on CI's two cores many steps leave a core idle (tsc is single-threaded) or spend their
 // time waiting (npm's registry, the examples' timers and servers, the benchmark's fixed time slices), so one step's
-// wait is another's CPU. Never beside jest: its timing-bound tests need the machine to themselves.
+// wait is another's CPU. Never beside jest (only jest's own waiting files, `pnpm test:unit`'s second lane): its
+// timing-bound tests need the machine to themselves.
 // Each step's output (stdout and stderr, in arrival order) is held back and printed in one piece when the step
 // ends, under a line naming the step, its result and its time; a summary of every step comes last. Exits 1 if any
 // step failed or did not run, so `pnpm test` fails as it did when the steps were chained with `&&`.
