@@ -127,6 +127,9 @@ export function resolvePlan(fn: unknown, options: unknown): Plan {
   const freshness = resolveFreshness(o, random)
   const timeout = resolveTimeout(o.timeout)
   const tags = resolveHook<(...args: unknown[]) => unknown>(entry, 'tags', o.tags)
+  // A memory storage has no outage to ride out (a failed write is that value's bad size) and its reads never ask
+  // the breaker, so an open breaker would report skipping a storage that stays in use. The option is still checked.
+  const breakerConfig = resolveBreaker(entry, o.circuitBreaker)
   const plainKeys =
     typed !== true && key === undefined && (ignoreArgs === undefined || (ignoreArgs as unknown[]).length === 0)
   const plan: Plan = {
@@ -142,7 +145,7 @@ export function resolvePlan(fn: unknown, options: unknown): Plan {
     isAsyncFn: fn instanceof AsyncFunction,
     shouldCache: resolveHook<(value: unknown) => boolean>(entry, 'shouldCache', o.shouldCache),
     failOpen: resolveBoolean(entry, 'failOpen', o.failOpen, true),
-    breaker: storageBreaker(storage, resolveBreaker(entry, o.circuitBreaker), random),
+    breaker: storageBreaker(storage, memoryInternals(storage) === undefined && breakerConfig, random),
     report: createReporter(storage, resolveHook<(r: ErrorReport) => void>(entry, 'onError', o.onError), name),
     freshness,
     // Tagged entries carry their tags' tokens: no constant write options.
