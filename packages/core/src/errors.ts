@@ -71,7 +71,8 @@ export class CodecError extends MemokitError {
 
 /**
  * A wrapper was used in a way that cannot work, found while it runs rather than from its options: a
- * `cacheReference` factory that calls itself with the same arguments while creating its object.
+ * `cacheReference` factory that calls itself with the same arguments while creating its object, a `@cached`
+ * method called without its instance, or `.stats()` on a wrapper made without `stats: true`.
  */
 export class UsageError extends MemokitError {
   static readonly code = 'E_USAGE'

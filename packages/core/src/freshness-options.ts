@@ -50,7 +50,7 @@ export interface FreshnessOptions<Result = unknown> {
   /**
    * Refresh a hot key before it goes stale: a fraction of `ttl` between 0 and 1 (`0.8`: after 80% of it) or a
    * duration string before `staleAt` (`'30s'`); a number is always a fraction, never milliseconds. A fresh hit past
-   * that point returns at once and starts one background refresh. Needs `ttl`.
+   * that point returns at once and starts one background refresh. Needs `ttl`. Default: off.
    */
   readonly refreshAhead?: number | `${number}${DurationUnit}`
   /** The random source for `jitter` and the circuit breaker's cooldown jitter, uniform in [0, 1). Default: `Math.random`. */

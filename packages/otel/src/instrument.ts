@@ -22,13 +22,13 @@ export const INSTRUMENTATION_VERSION = '0.1.0'
 /** Options of {@link instrumentMemokit}. */
 export interface MemokitInstrumentationOptions {
   /** Where the metrics go. Default: the global MeterProvider (the one NodeSDK or `metrics.setGlobalMeterProvider` set). */
-  meterProvider?: MeterProvider
+  readonly meterProvider?: MeterProvider
   /** Where the spans go. Default: the global TracerProvider. */
-  tracerProvider?: TracerProvider
+  readonly tracerProvider?: TracerProvider
   /** Record metrics. Default: true. */
-  metrics?: boolean
+  readonly metrics?: boolean
   /** Record spans. Default: true. */
-  traces?: boolean
+  readonly traces?: boolean
   /**
    * The AsyncLocalStorage behind OpenTelemetry's active context, to make memokit's spans active while their
    * operations run (so spans started inside your function nest under `memokit.compute`). Default: the storage of
@@ -36,7 +36,7 @@ export interface MemokitInstrumentationOptions {
    * memokit's spans still nest under the caller's active span and under each other, but spans your function starts
    * nest under the caller's span instead of `memokit.compute`.
    */
-  contextStorage?: AsyncLocalStorage<Context>
+  readonly contextStorage?: AsyncLocalStorage<Context>
 }
 
 /** A running instrumentation. */
