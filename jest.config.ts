@@ -15,6 +15,14 @@ const WAITING_FILES = [
   'packages/postgres/test/faults.test.ts',
   'packages/redis/test/faults.test.ts',
   'packages/redis/test/adversarial-failures.test.ts',
+  'packages/memcached/test/memcached-faults.test.ts',
+  'packages/memcached/test/adversarial-stream.test.ts',
+  'packages/memcached/test/close-hits.test.ts',
+  'packages/redis/test/ioredis-faults.test.ts',
+  'packages/redis/test/lifecycle-unreachable.test.ts',
+  'packages/keyv/test/faults.test.ts',
+  'packages/keyv/test/close-exit.test.ts',
+  'packages/file/test/corrupt.test.ts',
 ]
 const lane = process.env.MEMOKIT_JEST_LANE
 if (lane !== undefined && lane !== 'main' && lane !== 'side') {
