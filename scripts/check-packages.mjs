@@ -1,5 +1,6 @@
-// Checks every publishable package the way a consumer sees it: publint on the package, and
-// are-the-types-wrong on the tarball pnpm would publish (ESM and CJS types must both resolve).
+// Checks every publishable package the way a consumer sees it: publint and are-the-types-wrong on the tarball pnpm
+// would publish (ESM and CJS types must both resolve). One `pnpm pack` per package for both: `publint --pack pnpm`
+// packed it a second time to list the published files, which the tarball lists itself.
 // Two packages at a time (CI's two cores): each check is mostly process start-up, so the run takes half as long.
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -19,13 +20,13 @@ async function check(dir) {
   const { name, private: isPrivate } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'))
   if (isPrivate) return true
   try {
-    await run(bin('publint'), ['--strict', '--pack', 'pnpm'], { cwd: pkgDir })
     // Each package packs into a folder of its own: its tarball is the only file there.
     const dest = join(out, dir)
     mkdirSync(dest)
     await run('pnpm', ['pack', '--pack-destination', dest], { cwd: pkgDir })
-    const [tarball] = readdirSync(dest)
-    await run(bin('attw'), [join(dest, tarball), '--format', 'table-flipped'])
+    const tarball = join(dest, readdirSync(dest)[0])
+    await run(bin('publint'), ['--strict', tarball])
+    await run(bin('attw'), [tarball, '--format', 'table-flipped'])
     console.log(`ok   ${name}: publint clean, types resolve for ESM and CJS consumers`)
     return true
   } catch (error) {
