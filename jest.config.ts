@@ -24,11 +24,9 @@ const WAITING_FILES = [
   'packages/keyv/test/close-exit.test.ts',
   'packages/file/test/corrupt.test.ts',
   'packages/redis/test/leases-server.test.ts',
-  'packages/redis/test/leases-cluster.test.ts',
   'packages/redis/test/offline-queue-cluster.test.ts',
   'packages/redis/test/offline-queue-sentinel.test.ts',
   'packages/keyv/test/order.test.ts',
-  'packages/core/test/lease.test.ts',
 ]
 const lane = process.env.MEMOKIT_JEST_LANE
 if (lane !== undefined && lane !== 'main' && lane !== 'side') {
