@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals'
 import { CHANNELS, cacheValue, type ErrorReport, type EventMessage, memoryStorage } from '@memokit/core'
 
 // A memory storage is never skipped by the circuit breaker (docs/cache-value.md), but a memory write can fail: a
@@ -14,6 +14,11 @@ const onEvent = (message: unknown): void => {
 diagnostics.subscribe(CHANNELS.event, onEvent)
 afterEach(() => {
   events.length = 0
+})
+// Channels are the worker process's, not the test file's: left subscribed, the next file in this worker found
+// CHANNELS.event with a subscriber (otel's adversarial-instrument.test.ts expects none after a failed instrumentation).
+afterAll(() => {
+  diagnostics.unsubscribe(CHANNELS.event, onEvent)
 })
 
 describe('memory storage and the circuit breaker', () => {
