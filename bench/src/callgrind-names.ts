@@ -26,7 +26,10 @@ function perfMap(path: string): Symbol[] {
     const start = Number.parseInt(match[1] as string, 16)
     symbols.push({ start, end: start + Number.parseInt(match[2] as string, 16), name: match[3] as string })
   }
-  return symbols.sort((a, b) => a.start - b.start)
+  // V8 reuses the addresses of collected code: of two entries at one address, the later one (the code that ran
+  // last there, usually the steady state's) names it. A stable sort keeps file order among equal starts.
+  const sorted = symbols.sort((a, b) => a.start - b.start)
+  return sorted.filter((s, i) => sorted[i + 1]?.start !== s.start)
 }
 
 function nameAt(symbols: readonly Symbol[], address: number): string | undefined {
@@ -82,7 +85,7 @@ const rows = [...names].map((name) => {
 // What lands in one run's window and not the other's however long they run: the JIT compiler, the full garbage
 // collections (timer-driven under valgrind's slowness), module loading. Left out of the second total.
 const WARMUP =
-  /compiler::|Compiler|Scanner|Parser|Marking|MarkCompact|Sweep|Scaveng|Evacuat|cjs-module-lexer|source_map|register-|esm\/|cjs\/loader|Ast[A-Z]/
+  /compiler::|Compiler|Scanner|Parser|Marking|MarkCompact|Sweep|Scaveng|Evacuat|cjs-module-lexer|source_map|register-|esm\/|cjs\/loader|Ast[A-Z]|tsx\/dist/
 const total = (pick: (r: (typeof rows)[number]) => number, steady: boolean): number =>
   rows.reduce((sum, r) => (steady && WARMUP.test(r.name) ? sum : sum + pick(r)), 0)
 const both = (steady: boolean): string =>

@@ -72,6 +72,23 @@ if (which === 'S1') {
   const pad = ' '.repeat(Number(process.env.R1_PAD ?? 0))
   const storage = redisStorage({ client, prefix })
   const cached = cacheValue(async (n: number) => make(n), { storage, name: 'profile.r1own', ttl: 60_000 })
+  // R1PAIR with R1_BEFORE=<dir>: a third side, memokit from <dir>/packages/{core,redis}/dist/index.js (another build,
+  // with node_modules links as bench/.before has them), on the same client, in the same rounds: a paired A/B of two
+  // memokit builds, each round's two sides against each other (its prefix as long as the current side's).
+  const beforeDir = which === 'R1PAIR' ? process.env.R1_BEFORE : undefined
+  const before =
+    beforeDir === undefined
+      ? undefined
+      : await (async () => {
+          const from = (pkg: string): string => pathToFileURL(resolve(beforeDir, `packages/${pkg}/dist/index.js`)).href
+          const [core, redis] = [await import(from('core')), await import(from('redis'))]
+          const beforeStorage = redis.redisStorage({ client, prefix: `mkprofilb-${process.pid}` })
+          return core.cacheValue(async (n: number) => make(n), {
+            storage: beforeStorage,
+            name: 'profile.r1own',
+            ttl: 60_000,
+          }) as typeof cached
+        })()
   const raw = async (n: number): Promise<{ id: number }> => {
     const hit = await client.get(`${prefix}:raw:${n}`)
     if (hit !== null) return JSON.parse(hit)
@@ -89,6 +106,7 @@ if (which === 'S1') {
   const hits = Number(process.argv[3] ?? 20_000)
   const inFlight = Number(process.argv[4] ?? 1)
   for (const [, f] of sides) for (let k = 0; k < keys; k++) await f(k)
+  if (before !== undefined) for (let k = 0; k < keys; k++) await before(k)
   const run = async (
     f: (n: number) => Promise<{ id: number }>,
   ): Promise<{ wall: number; user: number; system: number }> => {
@@ -114,19 +132,37 @@ if (which === 'S1') {
   } else {
     const walls: number[][] = [[], []]
     const ratios: number[] = []
+    // This process's CPU (user + system) per hit, each round's raw over memokit: less moved than wall-clock by
+    // other work on the machine (a shared 2-core host), which stalls both sides' waits for replies.
+    const cpuRatios: number[] = []
+    const ab: { wall: number[]; cpu: number[] } = { wall: [], cpu: [] }
     for (let round = 0; round < 12; round++) {
+      // The before side (R1_BEFORE) runs first in odd rounds, after the current one in even rounds.
+      const first = before !== undefined && round % 2 === 1 ? await run(before) : undefined
       const [rawT, ownT] = [await run(raw), await run(cached)]
+      const beforeT = first ?? (before === undefined ? undefined : await run(before))
       if (round < 2) continue
+      if (beforeT !== undefined) {
+        ab.wall.push(beforeT.wall / ownT.wall)
+        ab.cpu.push((beforeT.user + beforeT.system) / (ownT.user + ownT.system))
+      }
       walls[0]?.push(rawT.wall)
       walls[1]?.push(ownT.wall)
       ratios.push(rawT.wall / ownT.wall)
+      cpuRatios.push((rawT.user + rawT.system) / (ownT.user + ownT.system))
     }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
     console.error(
-      `R1PAIR, ${inFlight} in flight, median us per hit: raw ${per(median(walls[0] ?? []))}, memokit ${per(median(walls[1] ?? []))}; memokit/raw ops ratio ${median(ratios).toFixed(3)} (per round: ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
+      `R1PAIR, ${inFlight} in flight, median us per hit: raw ${per(median(walls[0] ?? []))}, memokit ${per(median(walls[1] ?? []))}; memokit/raw ops ratio ${median(ratios).toFixed(3)}, CPU ratio ${median(cpuRatios).toFixed(3)} (per round: ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
     )
+    if (before !== undefined) {
+      console.error(
+        `R1PAIR current/before (${beforeDir}): ops ratio ${median(ab.wall).toFixed(3)}, CPU ratio ${median(ab.cpu).toFixed(3)} (per round CPU: ${ab.cpu.map((r) => r.toFixed(2)).join(' ')})`,
+      )
+    }
   }
   await cached.clear()
+  await before?.clear()
   await client.del(Array.from({ length: keys }, (_, k) => `${prefix}:raw:${k}`))
   await client.quit()
 } else if (which === 'TIERSET') {
