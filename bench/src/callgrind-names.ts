@@ -26,23 +26,28 @@ function perfMap(path: string): Symbol[] {
     const start = Number.parseInt(match[1] as string, 16)
     symbols.push({ start, end: start + Number.parseInt(match[2] as string, 16), name: match[3] as string })
   }
-  // V8 reuses the addresses of collected code: of two entries at one address, the later one (the code that ran
-  // last there, usually the steady state's) names it. A stable sort keeps file order among equal starts.
+  // V8 reuses the addresses of collected code and the map keeps every entry: of two entries at one address, the
+  // later one (the code that ran there last) names it. A stable sort keeps file order among equal starts.
   const sorted = symbols.sort((a, b) => a.start - b.start)
   return sorted.filter((s, i) => sorted[i + 1]?.start !== s.start)
 }
 
+// The entry starting last at or before `address`, if it covers it: code placed over older, collected code starts
+// inside the older entry's range, and is what ran there since.
 function nameAt(symbols: readonly Symbol[], address: number): string | undefined {
   let lo = 0
   let hi = symbols.length - 1
+  let found: Symbol | undefined
   while (lo <= hi) {
     const mid = (lo + hi) >> 1
     const s = symbols[mid] as Symbol
     if (address < s.start) hi = mid - 1
-    else if (address >= s.end) lo = mid + 1
-    else return s.name
+    else {
+      found = s
+      lo = mid + 1
+    }
   }
-  return undefined
+  return found !== undefined && address < found.end ? found.name : undefined
 }
 
 /** Self instructions by function name; JIT addresses named, each name's clones (`'2`) summed. */
