@@ -113,13 +113,12 @@ export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly un
 
   const ignored: boolean[] | undefined = ignoreArgs.length > 0 ? [] : undefined
   for (const i of ignoreArgs) (ignored as boolean[])[i] = true
-  const numberKey = numberKeys(openList)
 
   return (args) => {
     // The most common call shape, one primitive argument, skips the generic loop; must equal its output.
     if (args.length === 1 && ignored === undefined) {
       const a = args[0]
-      if (typeof a === 'number') return numberKey(a)
+      if (typeof a === 'number') return `${openList}${numberText(a)}]`
       if (typeof a === 'string' && a.length < MAX_READABLE) {
         const q = quote(a)
         if (q.length < MAX_READABLE - 1) return `${openList}${q}]`
@@ -135,36 +134,6 @@ export function createKeyEncoder(options: KeyEncoderOptions): (args: readonly un
     } catch (error) {
       throw toKeyError(error, 'args', functionName)
     }
-  }
-}
-
-// Slots of numberKeys' cache (a power of two: an integer's slot is its low bits).
-const NUMBER_SLOTS = 256
-
-/**
- * The key of one number argument, `${start}${numberText(n)}]`, with the last key made for each of NUMBER_SLOTS
- * int32 values (by their low bits) kept and returned again. A hit then hands every later step the same string:
- * already flat, its hash computed, and the very string the flight map (identity.ts pending) holds, so each of
- * the map's lookups compares pointers instead of characters (bench R1 at 64 in flight: about 1.3k instructions
- * of string flattening, hashing and comparing per hit). -0 is left out (its key differs from 0's). The slots are
- * made at the first int32 argument, so a function never called with one keeps none.
- */
-function numberKeys(start: string): (n: number) => string {
-  let keys: (string | undefined)[] | undefined
-  let numbers: number[] = []
-  return (n) => {
-    if ((n | 0) !== n || (n === 0 && 1 / n < 0)) return `${start}${numberText(n)}]`
-    if (keys === undefined) {
-      keys = new Array<string | undefined>(NUMBER_SLOTS).fill(undefined)
-      numbers = new Array<number>(NUMBER_SLOTS).fill(0)
-    }
-    const slot = n & (NUMBER_SLOTS - 1)
-    const kept = keys[slot]
-    if (kept !== undefined && numbers[slot] === n) return kept
-    const key = `${start}${n}]`
-    keys[slot] = key
-    numbers[slot] = n
-    return key
   }
 }
 
