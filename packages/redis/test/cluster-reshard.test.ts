@@ -151,6 +151,24 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     await cluster.countInSlot(from, slot),
     await cluster.countInSlot(to, slot),
   ]
+  // Stores 'old' under `ns`'s key 'k' and takes its lease (T1), then moves their slot, running `during` once half
+  // of it has moved: the entry on one node, its lease on the other. Returns what was seen, the split first.
+  const moveWhileSplit = async (
+    storage: RedisStorage,
+    ns: string,
+    during: (seen: string[]) => Promise<void>,
+  ): Promise<string[]> => {
+    const { slot, from, to } = placeOf(ns, 'k')
+    await storage.set(ns, 'k', 'old')
+    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
+    const seen: string[] = []
+    await cluster.migrateSlot(slot, to, async (moved) => {
+      if (moved !== 1) return
+      seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
+      await during(seen)
+    })
+    return seen
+  }
 
   it('delete removes the entry and its lease at the move start, entry and lease together', async () => {
     const storage = side.storage()
@@ -187,13 +205,7 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
   it('delete with the entry and its lease on two nodes: both go, and the old holder stores nothing', async () => {
     const storage = side.storage()
     const ns = 'split'
-    const { slot, from, to } = placeOf(ns, 'k')
-    await storage.set(ns, 'k', 'old')
-    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
-    const seen: string[] = []
-    await cluster.migrateSlot(slot, to, async (moved) => {
-      if (moved !== 1) return
-      seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
+    const seen = await moveWhileSplit(storage, ns, async (seen) => {
       seen.push(`delete ${await outcome(storage.delete(ns, 'k'))}`)
       // The holder's fenced write after the delete: false, or refused (TRYAGAIN until the move ends, which waits
       // for this step): never stored.
@@ -210,14 +222,8 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
   it('a fenced write waiting out the move never stores over a delete made meanwhile', async () => {
     const storage = side.storage()
     const ns = 'fenced'
-    const { slot, from, to } = placeOf(ns, 'k')
-    await storage.set(ns, 'k', 'old')
-    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
-    const seen: string[] = []
     let fenced: Promise<string> = Promise.resolve('not sent')
-    await cluster.migrateSlot(slot, to, async (moved) => {
-      if (moved !== 1) return
-      seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
+    const seen = await moveWhileSplit(storage, ns, async (seen) => {
       // Refused with TRYAGAIN (entry and lease on two nodes), and sent again (by memokit through node-redis, by ioredis
       // itself) until the move ends or time is up.
       fenced = outcome(storage.setIfLeased(ns, 'k', 'late', T1))
@@ -312,13 +318,7 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
   it('acquire, extend and release (one key each) answer while the entry and its lease are on two nodes', async () => {
     const storage = side.storage()
     const ns = 'members'
-    const { slot, from, to } = placeOf(ns, 'k')
-    await storage.set(ns, 'k', 'old')
-    expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
-    const seen: string[] = []
-    await cluster.migrateSlot(slot, to, async (moved) => {
-      if (moved !== 1) return
-      seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
+    const seen = await moveWhileSplit(storage, ns, async (seen) => {
       seen.push(`extend ${await outcome(storage.extendLease(ns, 'k', T1, 60_000))}`)
       seen.push(`release ${await outcome(storage.releaseLease(ns, 'k', T1))}`)
       seen.push(`acquire ${await outcome(storage.acquireLease(ns, 'k', T2, 60_000))}`)
