@@ -76,8 +76,8 @@ const NO_SCRIPTING = /unknown command|NOPERM.*permissions to run/i
 // keys was refused until the move ended. Single-key commands are redirected (ASK) instead.
 const SLOT_MOVING = /\bTRYAGAIN\b/
 // Pauses before sending a script refused with TRYAGAIN again, in ms: the first short (a slot's keys move in a few ms
-// each), then every 50 ms. Each attempt must have a pause's time left before the deadline, so the last refusal, not
-// an attempt cut off in flight, is what the caller sees.
+// each), then every 50 ms. An attempt is sent only with twice its pause left before the deadline (the pause, then as
+// long for the attempt), so the last refusal, not an attempt cut off in flight, is what the caller sees.
 const FIRST_PAUSE_MS = 25
 const PAUSE_MS = 50
 
@@ -100,9 +100,10 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
     await run('delete', (c) => c.unlink(lease), after)
     return Number(await run('delete', (c) => c.unlink(entry))) > 0
   }
-  // The same on a client that retries TRYAGAIN itself (an ioredis Cluster: ClientAdapter.retriesTryAgain), in place of the script: the
-  // script would be retried there for as long as a slot moves, past the deadline. One deadline for both commands;
-  // the entry's UNLINK answers 0 or 1 like the script. Two round trips instead of one, for a delete only.
+  // The same on a client that retries TRYAGAIN itself (an ioredis Cluster: ClientAdapter.retriesTryAgain), in place
+  // of the script: the script would be retried there for as long as a slot moves, past the deadline. One deadline
+  // for both commands; the entry's UNLINK answers 0 or 1 like the script. Two round trips instead of one, for a
+  // delete only.
   const sendDelete = (c: RedisCommandClient, entry: string, lease: Buffer): Promise<unknown> =>
     retriesTryAgain ? c.unlink(lease).then(() => c.unlink(entry)) : evalScript(c, DELETE, [entry, lease], [])
 
