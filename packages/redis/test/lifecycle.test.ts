@@ -84,7 +84,9 @@ describe('close() under a running computation', () => {
     const options = { storage, name: 'slow', lease: 300, onError: (r: ErrorReport) => reports.push(r) }
     const cached = cacheValue(slow, { ...options, singleFlight: 'distributed' })
     const call = cached(21)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // close() once the lease is held: a fixed pause lost the race on a loaded CI machine, where connecting and
+    // taking the lease took longer than it, and close() then came before there was any lease to extend.
+    while ((await raw.keys(`${prefix}*`)).length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
     await storage.close()
     expect(await call).toBe(42)
     // Extended every 100 ms while it could be; after close(), only until a whole lease had passed (at most 3
