@@ -6,150 +6,24 @@
 // about 1 to 1.7 s, longer than memokit's default operationTimeoutMs (1000 ms). Small and deterministic: a few slots
 // holding known keys, each step awaited.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { type RedisStorage, redisStorage } from '@memokit/redis'
-import type { Cluster, Redis } from 'ioredis'
-import { createCluster, type RedisClusterType } from 'redis'
+import { describe, expect, it } from '@jest/globals'
+import type { RedisStorage } from '@memokit/redis'
 import { leaseKey } from '../src/lease-keys'
-import { ioredisClients } from './ioredis-clients'
-import { entryWalksInOrder, type ReshardCluster, startReshardCluster } from './reshard'
-import { disposer, envPort, FAILOVER_SOCKET } from './servers'
+import { outcome, reshardSetUp } from './reshard-clients'
 
-const cleanup = disposer()
-const clients = ioredisClients()
-let cluster: ReshardCluster
-
-beforeAll(async () => {
-  cluster = await startReshardCluster(envPort('REDIS_RESHARD_CLUSTER_PORT', 7860))
-}, 60_000)
-
-afterAll(async () => {
-  await cleanup.disposeAll()
-  await clients.closeAll()
-  await cluster?.stop()
-}, 60_000)
+const { cluster, cases } = reshardSetUp('REDIS_RESHARD_CLUSTER_PORT', 7860)
 
 const T1 = 'a'.repeat(16)
 const T2 = 'b'.repeat(16)
 
-/** How a clear's entry walks are ordered (entryWalksInOrder): ports of the masters, and the move in between. */
-interface HeldWalks {
-  readonly first: number
-  readonly hold: number
-  between(): Promise<void>
-}
-
-/** One client library's side: a storage over a new Cluster client of the reshard cluster. */
-interface ClientCase {
-  readonly name: string
-  readonly prefix: string
-  /** The client sends a TRYAGAIN again itself (ioredis), for longer than memokit's deadline. */
-  readonly retriesTryAgain: boolean
-  storage(operationTimeoutMs?: number, walks?: HeldWalks): RedisStorage
-}
-
-// Replaces the node-redis Cluster client's per-master clients (which clear scans through) so that its walk for
-// entries (not leases) follows `walks`.
-function holdNodeRedisWalks(client: RedisClusterType, walks: HeldWalks): void {
-  const step = entryWalksInOrder(walks.first, walks.hold, walks.between)
-  const nodeClient = client.nodeClient.bind(client)
-  const replaced = async (master: { port: number }) => {
-    const n = (await nodeClient(master as never)) as unknown as { withTypeMapping(m: unknown): unknown }
-    return new Proxy(n, {
-      get(target, prop) {
-        if (prop !== 'withTypeMapping') return Reflect.get(target, prop)
-        return (mapping: unknown) => {
-          const typed = target.withTypeMapping(mapping) as {
-            scan(c: string, o: { MATCH: string }): Promise<{ cursor: unknown }>
-          }
-          return {
-            scan: (cursor: string, options: { MATCH: string }) =>
-              step(
-                master.port,
-                cursor,
-                options.MATCH,
-                () => typed.scan(cursor, options),
-                (reply) => String(reply.cursor),
-              ),
-          }
-        }
-      },
-    })
-  }
-  Object.assign(client, { nodeClient: replaced })
-}
-
-// The same for an ioredis Cluster: the masters clear reaches (`nodes('master')`) are wrapped.
-function holdIoredisWalks(client: Cluster, walks: HeldWalks): void {
-  const step = entryWalksInOrder(walks.first, walks.hold, walks.between)
-  const nodes = client.nodes.bind(client)
-  const replaced = (role: 'master') =>
-    nodes(role).map(
-      (master: Redis) =>
-        new Proxy(master, {
-          get(target, prop) {
-            if (prop !== 'scanBuffer') return Reflect.get(target, prop)
-            return (cursor: string, ...args: (string | Buffer)[]) =>
-              step(
-                Number(target.options.port),
-                cursor,
-                args[1] as string | Buffer,
-                () => target.scanBuffer(cursor, ...(args as ['MATCH', string])),
-                (reply) => String(reply[0]),
-              )
-          },
-        }),
-    )
-  Object.assign(client, { nodes: replaced })
-}
-
-const nodeRedis: ClientCase = {
-  name: 'node-redis Cluster',
-  prefix: 'reshard',
-  retriesTryAgain: false,
-  storage(operationTimeoutMs = 1000, walks) {
-    const client = createCluster({
-      rootNodes: [...cluster.processes.rootNodes],
-      defaults: { disableOfflineQueue: true, socket: FAILOVER_SOCKET },
-      topologyRefreshOnReconnectionAttemptStrategy: 200,
-    }) as RedisClusterType
-    client.on('error', () => {})
-    cleanup.track(client)
-    if (walks !== undefined) holdNodeRedisWalks(client, walks)
-    return cleanup.track(redisStorage({ client, prefix: this.prefix, operationTimeoutMs }))
-  },
-}
-
-const ioredis: ClientCase = {
-  name: 'ioredis Cluster',
-  prefix: 'io-reshard',
-  retriesTryAgain: true,
-  storage(operationTimeoutMs = 1000, walks) {
-    // The README's options; ioredis' retry settings are left at their defaults, as most users leave them.
-    const client = clients.cluster(
-      cluster.processes.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
-      { enableOfflineQueue: false, slotsRefreshInterval: 1000 },
-    )
-    if (walks !== undefined) holdIoredisWalks(client, walks)
-    return cleanup.track(redisStorage({ client, prefix: this.prefix, operationTimeoutMs }))
-  },
-}
-
-// What a call settled with, as text: its value, or that it failed (a StorageError: refused).
-const outcome = (work: Promise<unknown>): Promise<string> =>
-  work.then(
-    (value) => JSON.stringify(value),
-    (error: unknown) => (error instanceof Error ? error.name : 'failed'),
-  )
-
-describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
+describe.each(cases)('a slot being migrated ($name)', (side) => {
   const phys = (ns: string, key: string): string => `${side.prefix}:${ns}:${key}`
   // The slot of `key` in `ns`, the master holding it, and another master to move it to.
-  const placeOf = (ns: string, key: string) => cluster.placeOf(phys(ns, key))
+  const placeOf = (ns: string, key: string) => cluster().placeOf(phys(ns, key))
   // The slot's keys (an entry and its lease) on each master: [on `from`, on `to`].
   const split = async (slot: number, from: string, to: string): Promise<number[]> => [
-    await cluster.countInSlot(from, slot),
-    await cluster.countInSlot(to, slot),
+    await cluster().countInSlot(from, slot),
+    await cluster().countInSlot(to, slot),
   ]
   // Stores 'old' under `ns`'s key 'k' and takes its lease (T1), then moves their slot, running `during` once half
   // of it has moved: the entry on one node, its lease on the other. Returns what was seen, the split first.
@@ -162,7 +36,7 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     await storage.set(ns, 'k', 'old')
     expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
     const seen: string[] = []
-    await cluster.migrateSlot(slot, to, async (moved) => {
+    await cluster().migrateSlot(slot, to, async (moved) => {
       if (moved !== 1) return
       seen.push(`split ${JSON.stringify(await split(slot, from, to))}`)
       await during(seen)
@@ -176,7 +50,7 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     const { slot, from, to } = placeOf(ns, 'k')
     await storage.set(ns, 'k', 'old')
     const seen: string[] = []
-    await cluster.migrateSlot(slot, to, async (moved) => {
+    await cluster().migrateSlot(slot, to, async (moved) => {
       if (moved !== 0) return
       // MIGRATING, nothing moved: the entry is on the source, its lease exists nowhere.
       seen.push(`delete ${await outcome(storage.delete(ns, 'k'))}`)
@@ -244,8 +118,8 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     const { slot, to } = placeOf(ns, 'k')
     await storage.set(ns, 'k', 'v')
     expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
-    await cluster.migrateSlot(slot, to)
-    const there = await cluster.keysInSlot(to, slot, 10)
+    await cluster().migrateSlot(slot, to)
+    const there = await cluster().keysInSlot(to, slot, 10)
     expect(there.map((k) => k.toString('hex')).sort()).toEqual(
       [Buffer.from(phys(ns, 'k')), leaseKey(phys(ns, 'k'), '')].map((k) => k.toString('hex')).sort(),
     )
@@ -263,7 +137,7 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
     const seen: string[] = []
     let fenced: Promise<string> = Promise.resolve('not sent')
-    await cluster.migrateSlot(slot, to, async (moved) => {
+    await cluster().migrateSlot(slot, to, async (moved) => {
       // Both steps refuse the script with TRYAGAIN: the lease is on one node, the entry on none.
       seen.push(`${moved}: ${JSON.stringify(await split(slot, from, to))}`)
       if (moved === 0) fenced = outcome(storage.setIfLeased(ns, 'k', 'computed', T1))
@@ -284,7 +158,7 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     expect(await storage.acquireLease(ns, 'k', T1, 60_000)).toBe(true)
     let failed = ''
     let elapsed = 0
-    await cluster.migrateSlot(slot, to, async (moved) => {
+    await cluster().migrateSlot(slot, to, async (moved) => {
       if (moved !== 0) return
       // The move waits for this step: every attempt meets TRYAGAIN.
       const started = performance.now()
@@ -335,13 +209,13 @@ describe.each([nodeRedis, ioredis])('a slot being migrated ($name)', (side) => {
     const { slot, from, to } = placeOf(ns, 'k')
     // The source's walk for entries starts once the destination's is over and the slot has moved there.
     const storage = side.storage(5000, {
-      first: cluster.portOf(to),
-      hold: cluster.portOf(from),
-      between: () => cluster.migrateSlot(slot, to),
+      first: cluster().portOf(to),
+      hold: cluster().portOf(from),
+      between: () => cluster().migrateSlot(slot, to),
     })
     await storage.set(ns, 'k', 'old')
     await storage.clear(ns)
     expect(await storage.get(ns, 'k')).toBeUndefined()
-    expect(await cluster.countInSlot(to, slot)).toBe(0)
+    expect(await cluster().countInSlot(to, slot)).toBe(0)
   }, 30_000)
 })
