@@ -141,10 +141,14 @@ function newRun(url = shared.url, client = redis): Run {
   }
 }
 
-/** Waits until fn has run `count` times in total (or 10 s passed). */
+/**
+ * Waits until fn has run `count` times in total (or 10 s passed), its starts recorded: a replica counts a run (INCR)
+ * and records its start (RPUSH) in two round trips, and on a loaded machine a test that waited for the count alone
+ * read `started()` in between and found the run missing.
+ */
 async function runsReach(run: Run, count: number): Promise<void> {
   const deadline = Date.now() + 10_000
-  while ((await run.runs()) < count) {
+  while ((await run.started()).length < count) {
     if (Date.now() > deadline) throw new Error(`fn did not run ${count} times within 10 s`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
