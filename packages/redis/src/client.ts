@@ -1,4 +1,5 @@
 import type { StorageOp } from '@memokit/core'
+import type { Deadline } from '@memokit/core/backend'
 import type { Order } from './write-order'
 
 /** A key as memokit sends it: a string, or bytes for a lease key (which is not valid UTF-8 by design). */
@@ -120,26 +121,36 @@ export interface ClientAdapter {
   clearTargets(): Promise<readonly ClearTarget[]>
 }
 
+/**
+ * A command as Connection.read sends it: `arg` spares the caller a closure per read; `deadline` is the operation's
+ * (`deadline.at`, on performance.now()'s clock), until which a command a moving slot refuses is sent again.
+ */
+export type ConnectionCommand<A, T> = (client: RedisCompatibleClient, arg: A, deadline: Deadline) => Promise<T>
+
 /** The storage's side of one client: connecting, bounding, tracking what is in flight, closing. */
 export interface Connection {
   /** Runs one storage operation: rejects at once after `close()`, and `close()` waits for it. */
   track<T>(op: StorageOp, work: () => Promise<T>): Promise<T>
   /**
    * Sends one command, waiting (bounded) for the first connect, and with `order` for the writes it must follow;
-   * wraps failures into StorageErrors.
+   * wraps failures into StorageErrors. `command` gets the operation's deadline (see ConnectionCommand).
    */
-  run<T>(op: StorageOp, command: (client: RedisCompatibleClient) => Promise<T>, order?: Order): Promise<T>
+  run<T>(
+    op: StorageOp,
+    command: (client: RedisCompatibleClient, deadline: Deadline) => Promise<T>,
+    order?: Order,
+  ): Promise<T>
   /**
    * `track` + `run` + `decode` of the reply as one promise: the hit path. Once connected, it saves the two promises
    * and microtask hops per read that composing them costs (bench R1). Rejects with what `decode` throws, unwrapped.
-   * `command` gets `arg` too, so a storage passes one function made once instead of a closure per read. With
-   * `onValue` (and `onError`, given together), the decoded value (or the failure: a StorageError, a timeout, what
-   * `decode` threw) goes to them inside this promise, which settles with what they return or throw: core's hit
-   * path without a promise of its own (redis-storage.ts, GET_THEN).
+   * `command` gets `arg` and the deadline too (ConnectionCommand), so a storage passes one function made once
+   * instead of a closure per read. With `onValue` (and `onError`, given together), the decoded value (or the
+   * failure: a StorageError, a timeout, what `decode` threw) goes to them inside this promise, which settles with
+   * what they return or throw: core's hit path without a promise of its own (redis-storage.ts, GET_THEN).
    */
   read<A, T, R = T>(
     op: StorageOp,
-    command: (client: RedisCompatibleClient, arg: A) => Promise<unknown>,
+    command: ConnectionCommand<A, unknown>,
     arg: A,
     decode: (reply: unknown) => T,
     onValue?: (value: T) => R,

@@ -1,6 +1,6 @@
 import { CodecError, StorageError, type StorageOp } from '@memokit/core'
-import { createCloseGate, createDeadlineQueue, messageOf, storageFailure } from '@memokit/core/backend'
-import type { Connection, RedisCompatibleClient } from './client'
+import { createCloseGate, createDeadlineQueue, type Deadline, messageOf, storageFailure } from '@memokit/core/backend'
+import type { Connection, ConnectionCommand, RedisCompatibleClient } from './client'
 
 export type { Connection } from './client'
 
@@ -9,10 +9,17 @@ import { hint } from './hints'
 import type { Location } from './locate'
 import { mayHold, type StandaloneClient, untimed, withAbortSignal } from './node-redis'
 import { createOwnedClient, RECONNECT_MAX_DELAY_MS } from './owned-client'
-import { type ReadContext, settleRead } from './read'
+import { type ReadContext, settleRead, settleWithin } from './read'
 import type { Order } from './write-order'
 
 const NAME = 'redis'
+
+// run's command as send takes it: made once, not per run.
+const runCommand = <T>(
+  c: RedisCompatibleClient,
+  command: (c: RedisCompatibleClient, deadline: Deadline) => Promise<T>,
+  deadline: Deadline,
+): Promise<T> => command(c, deadline)
 
 /**
  * Connects `client` lazily. An owned client (built from `url`) is ref'd only while an operation is in flight, so an
@@ -105,16 +112,23 @@ export function createConnection(
     )
 
   // Sends a command once the first connect has settled; `arg` spares a read its closure (Connection.read).
-  const send = <A, T>(command: (c: RedisCompatibleClient, arg: A) => Promise<T>, arg: A): Promise<T> => {
+  const send = <A, T>(command: ConnectionCommand<A, T>, arg: A, deadline: Deadline): Promise<T> => {
     if (!client.isOpen) gate.reviveIfClosed()
     try {
-      return command(fast !== undefined && (client as StandaloneClient).isReady ? fast : client, arg)
+      return command(fast !== undefined && (client as StandaloneClient).isReady ? fast : client, arg, deadline)
     } catch (error) {
       return Promise.reject(error)
     }
   }
 
-  const run = <T>(op: StorageOp, command: (c: RedisCompatibleClient) => Promise<T>, order?: Order): Promise<T> => {
+  // What run's and read's bounding needs (read.ts): made once, not per operation.
+  const context: ReadContext = { deadlines, settle: closeGate.leave, timedOut, fail, send }
+
+  const run = <T>(
+    op: StorageOp,
+    command: (c: RedisCompatibleClient, deadline: Deadline) => Promise<T>,
+    order?: Order,
+  ): Promise<T> => {
     if (dormant) {
       dormant = false
       gate.reset()
@@ -122,8 +136,15 @@ export function createConnection(
     }
     const after = order?.after
     if (gateOpen && after === undefined && (held === undefined || !held())) {
-      const sent = send(command, undefined)
-      return bounded(op, order?.track?.(sent) ?? sent)
+      return settleWithin(
+        context,
+        op,
+        () => timedOut(op),
+        (deadline) => {
+          const sent = send(runCommand, command, deadline)
+          return order?.track?.(sent) ?? sent
+        },
+      )
     }
     // A command whose wait (for the first connect, or for the writes it must follow) timed out is never
     // sent: its caller was told it failed, and the commands issued since, which the client queued meanwhile, would
@@ -136,37 +157,37 @@ export function createConnection(
     // if it is still held then. (One already written to the socket stays ordered before this process's later
     // commands on that connection.)
     let abort: AbortController | undefined
-    const issue = (): Promise<T> => {
-      if (late) return Promise.resolve(undefined as T)
-      if (held === undefined || !held()) return command(client)
-      abort = new AbortController()
-      return command(withAbortSignal(client, abort.signal))
-    }
-    let work: Promise<T>
-    if (gateOpen && after === undefined) {
-      if (!client.isOpen) gate.reviveIfClosed()
-      try {
-        work = issue()
-      } catch (error) {
-        work = Promise.reject(error)
-      }
-    } else {
-      const ready = after === undefined ? gate.open() : gateOpen ? after : gate.open().then(() => after)
-      work = ready.then(issue)
-    }
-    order?.track?.(work)
     const lateFailure = (): StorageError => {
       late = true
       abort?.abort()
       return timedOut(op)
     }
-    return deadlines
-      .bound(work, lateFailure, (error) => fail(op, error))
-      .catch((error: unknown) => {
-        // Stop waiting for a connect that outlives the timeout: later calls fail fast instead of waiting again.
-        gateOpen = true
-        throw error
-      })
+    return settleWithin(context, op, lateFailure, (deadline) => {
+      const issue = (): Promise<T> => {
+        if (late) return Promise.resolve(undefined as T)
+        if (held === undefined || !held()) return command(client, deadline)
+        abort = new AbortController()
+        return command(withAbortSignal(client, abort.signal), deadline)
+      }
+      let work: Promise<T>
+      if (gateOpen && after === undefined) {
+        if (!client.isOpen) gate.reviveIfClosed()
+        try {
+          work = issue()
+        } catch (error) {
+          work = Promise.reject(error)
+        }
+      } else {
+        const ready = after === undefined ? gate.open() : gateOpen ? after : gate.open().then(() => after)
+        work = ready.then(issue)
+      }
+      order?.track?.(work)
+      return work
+    }).catch((error: unknown) => {
+      // Stop waiting for a connect that outlives the timeout: later calls fail fast instead of waiting again.
+      gateOpen = true
+      throw error
+    })
   }
 
   const settle = closeGate.leave
@@ -191,21 +212,20 @@ export function createConnection(
     return result.then(settled, failed)
   }
 
-  const readContext: ReadContext = { deadlines, settle, timedOut, fail }
   const read = <A, T, R = T>(
     op: StorageOp,
-    command: (c: RedisCompatibleClient, arg: A) => Promise<unknown>,
+    command: ConnectionCommand<A, unknown>,
     arg: A,
     decode: (reply: unknown) => T,
     onValue?: (value: T) => R,
     onError?: (error: unknown) => R,
   ): Promise<R> => {
     if (closeGate.isClosed() || dormant || !gateOpen) {
-      const decoded = track(op, () => run(op, (c) => command(c, arg)).then(decode))
+      const decoded = track(op, () => run(op, (c, deadline) => command(c, arg, deadline)).then(decode))
       return (onValue === undefined ? decoded : decoded.then(onValue, onError)) as Promise<R>
     }
     closeGate.enter()
-    return settleRead(readContext, op, send(command, arg), decode, onValue, onError)
+    return settleRead(context, op, command, arg, decode, onValue, onError)
   }
 
   let closing: Promise<void> | undefined

@@ -3,13 +3,13 @@
 // command or one script, so it is atomic on the server and costs one round trip (but `delete` over an ioredis
 // Cluster: two UNLINKs, see sendDelete; and `setIfLeased` is sent again while a slot's move refuses it, see
 // runScript); on a Cluster the lease and its entry share a slot, so a script may touch both.
-import { setTimeout as sleep } from 'node:timers/promises'
 import { type SetOptions, StorageError, type StorageOp } from '@memokit/core'
 import { checkLeaseToken, checkLeaseTtl, messageOf } from '@memokit/core/backend'
-import type { RedisCommandClient } from './client'
+import type { RedisCommandClient, RedisKey } from './client'
 import type { Connection } from './connection'
 import { leaseKey } from './lease-keys'
 import { DELETE, EXTEND, evalScript, RELEASE, type Script, SET_IF_LEASED } from './lua'
+import { SLOT_MOVING, sendWhileSlotMoves } from './slot-moves'
 import type { Order, WriteOrder } from './write-order'
 
 /** An entry encoded as `set` writes it: the payload, and its PX in whole ms (`undefined`: no expiry). */
@@ -34,8 +34,6 @@ export interface LeaseContext {
    * `setIfLeased` leaves the retries to it.
    */
   readonly retriesTryAgain: boolean
-  /** The storage's operationTimeoutMs: `setIfLeased` sends a script refused with TRYAGAIN again within it. */
-  readonly operationTimeoutMs: number
 }
 
 /** The lease members and the lease-aware `delete` of a redisStorage. */
@@ -71,19 +69,10 @@ function flag(op: StorageOp, reply: unknown): boolean {
 // permissions to run the 'evalsha' command"). Not an ACL refusing a key ("... to access one of the keys" / "a key"):
 // scripts, fenced writes included, still run for the other keys, so delete must stay one.
 const NO_SCRIPTING = /unknown command|NOPERM.*permissions to run/i
-// A Cluster slot being migrated (resharding): a script whose keys are not all on the node it reaches is refused with
-// TRYAGAIN for as long as the slot moves, and a lease usually doesn't exist, so nearly every delete of the slot's
-// keys was refused until the move ended. Single-key commands are redirected (ASK) instead.
-const SLOT_MOVING = /\bTRYAGAIN\b/
-// Pauses before sending a script refused with TRYAGAIN again, in ms: the first short (a slot's keys move in a few ms
-// each), then every 50 ms. An attempt is sent only with twice its pause left before the deadline (the pause, then as
-// long for the attempt), so the last refusal, not an attempt cut off in flight, is what the caller sees.
-const FIRST_PAUSE_MS = 25
-const PAUSE_MS = 50
 
 /** Builds the lease members over one storage's connection and key layout. */
 export function leaseMembers(context: LeaseContext): LeaseMembers {
-  const { connection, clientPrefix, physicalKey, encode, order, retriesTryAgain, operationTimeoutMs } = context
+  const { connection, clientPrefix, physicalKey, encode, order, retriesTryAgain } = context
   const { track, run } = connection
   // Cleared when the server refuses scripts: `delete` then unlinks without one, so invalidation keeps working.
   let scripting = true
@@ -112,21 +101,11 @@ export function leaseMembers(context: LeaseContext): LeaseMembers {
   // and no entry yet), and each refusal was a StorageError counting towards the circuit breaker. TRYAGAIN means the
   // script did not run, and each attempt checks the lease anew (one after a delete finds none and stores nothing),
   // so it is sent again after a pause while the operation's deadline leaves time; then the last refusal is its one
-  // error. A client that retries TRYAGAIN itself (an ioredis Cluster) does so past our deadline: left to it. The
-  // other members name one key, which a moving slot redirects (ASK) and never refuses.
+  // error (slot-moves.ts). A client that retries TRYAGAIN itself (an ioredis Cluster) does so past our deadline:
+  // left to it. The other members name one key, which a moving slot redirects (ASK) and never refuses.
   const runScript = (op: StorageOp, s: Script, keys: [string, Buffer], args: string[]): Promise<unknown> => {
-    if (retriesTryAgain) return run(op, (c) => evalScript(c, s, keys, args))
-    const giveUpAt = performance.now() + operationTimeoutMs
-    return run(op, async (c) => {
-      for (let pause = FIRST_PAUSE_MS; ; pause = PAUSE_MS) {
-        try {
-          return await evalScript(c, s, keys, args)
-        } catch (error) {
-          if (!SLOT_MOVING.test(messageOf(error)) || performance.now() + 2 * pause > giveUpAt) throw error
-        }
-        await sleep(pause)
-      }
-    })
+    const send = (c: RedisCommandClient, k: RedisKey[]) => evalScript(c, s, k, args)
+    return run(op, (c, deadline) => sendWhileSlotMoves(send, c, keys, retriesTryAgain ? undefined : deadline))
   }
 
   return {

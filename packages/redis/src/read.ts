@@ -1,7 +1,8 @@
 import type { StorageOp } from '@memokit/core'
-import { type DeadlineQueue, settleFailure, settleValue } from '@memokit/core/backend'
+import { type Deadline, type DeadlineQueue, settleFailure, settleValue } from '@memokit/core/backend'
+import type { ConnectionCommand } from './client'
 
-/** What a bounded read needs from its connection (connection.ts): made once per connection, not per read. */
+/** What a bounded operation needs from its connection (connection.ts): made once per connection, not per one. */
 export interface ReadContext {
   readonly deadlines: DeadlineQueue
   /** The operation is over (in-flight count, idle bookkeeping). */
@@ -9,33 +10,38 @@ export interface ReadContext {
   readonly timedOut: (op: StorageOp) => Error
   /** A command's failure as the StorageError callers see. */
   readonly fail: (op: StorageOp, error: unknown) => Error
+  /** Sends `command(client, arg, deadline)` on the client to use now; a synchronous throw becomes a rejection. */
+  readonly send: <A, T>(command: ConnectionCommand<A, T>, arg: A, deadline: Deadline) => Promise<T>
 }
 
 /**
- * The connected read of Connection.read, as one promise: `work`'s reply decoded, bounded by the deadline queue.
+ * The connected read of Connection.read, as one promise: `command(client, arg, deadline)` sent once its deadline is
+ * (which it gets), its reply decoded, bounded by that deadline.
  * With `onValue`/`onError`, the decoded value or the failure (StorageError, timeout, what `decode` threw) goes to
  * them inside this promise, which settles with what they return or throw.
  */
-export function settleRead<T, R>(
+export function settleRead<A, T, R>(
   context: ReadContext,
   op: StorageOp,
-  work: Promise<unknown>,
+  command: ConnectionCommand<A, unknown>,
+  arg: A,
   decode: (reply: unknown) => T,
   onValue: ((value: T) => R) | undefined,
   onError: ((error: unknown) => R) | undefined,
 ): Promise<R> {
-  const { deadlines, settle } = context
+  // `context`'s members are read where used, not destructured: each variable the closures below capture is a slot
+  // of the context every read allocates (`command` and `arg` are one more than the promise they replace).
   return new Promise<R>((resolve, reject) => {
     const failWith = (error: unknown): void => settleFailure(error, onError, resolve as (r: unknown) => void, reject)
-    const deadline = deadlines.add(() => {
-      settle()
+    const deadline = context.deadlines.add(() => {
+      context.settle()
       failWith(context.timedOut(op))
     })
     // A late reply (or failure) after the deadline is dropped here, so nothing leaks as an unhandled rejection.
-    work.then(
+    context.send(command, arg, deadline).then(
       (reply) => {
-        if (!deadlines.settle(deadline)) return
-        settle()
+        if (!context.deadlines.settle(deadline)) return
+        context.settle()
         let value: T
         try {
           value = decode(reply)
@@ -46,9 +52,33 @@ export function settleRead<T, R>(
         settleValue(value, onValue, resolve as (r: unknown) => void, reject)
       },
       (error: unknown) => {
-        if (!deadlines.settle(deadline)) return
-        settle()
+        if (!context.deadlines.settle(deadline)) return
+        context.settle()
         failWith(context.fail(op, error))
+      },
+    )
+  })
+}
+
+/**
+ * Connection.run's bounding: `work` started once its deadline is (which it gets), and bounded by it. Settles with its
+ * value, with `expired()` when the deadline passes first, or with its failure as a StorageError (`context.fail`).
+ */
+export function settleWithin<T>(
+  context: ReadContext,
+  op: StorageOp,
+  expired: () => Error,
+  work: (deadline: Deadline) => Promise<T>,
+): Promise<T> {
+  const { deadlines } = context
+  return new Promise<T>((resolve, reject) => {
+    const deadline = deadlines.add(() => reject(expired()))
+    work(deadline).then(
+      (value) => {
+        if (deadlines.settle(deadline)) resolve(value)
+      },
+      (error: unknown) => {
+        if (deadlines.settle(deadline)) reject(context.fail(op, error))
       },
     )
   })

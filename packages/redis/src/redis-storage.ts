@@ -7,7 +7,7 @@ import {
   StorageError,
   type StorageOp,
 } from '@memokit/core'
-import { GET_THEN, hasLoneSurrogate, resolveEntryTtl, storageClosed } from '@memokit/core/backend'
+import { type Deadline, GET_THEN, hasLoneSurrogate, resolveEntryTtl, storageClosed } from '@memokit/core/backend'
 import { asString, createClear } from './clear'
 import type { RedisCompatibleClient } from './client'
 import { createConnection } from './connection'
@@ -160,9 +160,10 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   }
   const decodeAll = (replies: unknown, count: number): (Entry | undefined)[] => repliesFor(replies, count).map(decode)
 
-  // Made once per storage, not per read (Connection.read).
-  const mgetCommand = (c: RedisCompatibleClient, physical: string[]): Promise<unknown[]> =>
-    cluster ? mgetBySlot(c, physical, keyPrefix) : mget(c, physical)
+  // Made once per storage, not per read (Connection.read). On a cluster, an MGET refused while its slot moves is
+  // sent again until the read's deadline, unless the client does that itself (slot-moves.ts).
+  const mgetCommand = (c: RedisCompatibleClient, physical: string[], deadline: Deadline): Promise<unknown[]> =>
+    cluster ? mgetBySlot(c, physical, keyPrefix, retriesTryAgain ? undefined : deadline) : mget(c, physical)
 
   const clear = createClear({ connection, clientPrefix: keyPrefix, clearTargets, physicalKey, order })
 
@@ -177,8 +178,9 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     // callbacks inside this read's promise, so the hit has no promise and microtask of core's own.
     ...{ [GET_THEN]: getEntry },
 
-    // One MGET (one per hash slot on a cluster), bounded as a whole by operationTimeoutMs; each reply decoded as
-    // `get` decodes it, so a corrupt payload rejects the call with get's CodecError.
+    // One MGET (one per hash slot on a cluster, sent again while a slot move refuses it), bounded as a whole by
+    // operationTimeoutMs; each reply decoded as `get` decodes it, so a corrupt payload rejects the call with get's
+    // CodecError.
     getMany: (namespace, keys) => {
       if (keys.length === 0) return Promise.resolve([])
       let physical: string[]
@@ -211,7 +213,6 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
       encode,
       order,
       retriesTryAgain,
-      operationTimeoutMs,
     }),
 
     close: () => {
