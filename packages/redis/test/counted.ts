@@ -46,3 +46,22 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; re
     return { ms: performance.now() - start, result: undefined, error }
   }
 }
+
+/**
+ * `timed(work)`, with how late a reference timer of `timeoutMs`, started at the same instant, fired (0 if `work` was
+ * over first). A starved process (CI's lanes share two cores) delays the storage's timeout and that timer alike, so
+ * `ms - stallMs` is the time the storage took that the stall doesn't explain: what a "within the timeout" bound checks.
+ */
+export async function timedAgainstTimer<T>(
+  work: () => Promise<T>,
+  timeoutMs: number,
+): Promise<{ ms: number; result: T | undefined; error: unknown; stallMs: number }> {
+  const start = performance.now()
+  let fired: number | undefined
+  const reference = setTimeout(() => {
+    fired = performance.now()
+  }, timeoutMs)
+  const outcome = await timed(work)
+  clearTimeout(reference)
+  return { ...outcome, stallMs: fired === undefined ? 0 : Math.max(0, fired - start - timeoutMs) }
+}

@@ -3,7 +3,7 @@
 import { afterAll, expect } from '@jest/globals'
 import { StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
-import { counted as countedFn, timed } from './counted'
+import { counted as countedFn, timed, timedAgainstTimer } from './counted'
 import { disposer, envPort, type RedisProcess, startRedisServer } from './servers'
 
 /** operationTimeoutMs of the storages under test. */
@@ -45,23 +45,8 @@ export function faultFixtures(closeFirst?: () => Promise<void>): FaultFixtures {
   }
 }
 
-/**
- * `timed(work)`, with how late a reference timer of TIMEOUT ms, started at the same instant, fired (0 if `work` was
- * over first). A starved process (CI's lanes share two cores) delays the storage's timeout and that timer alike, so
- * `ms - stallMs` is the time the storage took that the stall doesn't explain, which the bounds below check.
- */
-async function timedAgainstTimeout<T>(
-  work: () => Promise<T>,
-): Promise<{ ms: number; result: T | undefined; error: unknown; stallMs: number }> {
-  const start = performance.now()
-  let fired: number | undefined
-  const reference = setTimeout(() => {
-    fired = performance.now()
-  }, TIMEOUT)
-  const outcome = await timed(work)
-  clearTimeout(reference)
-  return { ...outcome, stallMs: fired === undefined ? 0 : Math.max(0, fired - start - TIMEOUT) }
-}
+// A starved process delays the storage's timeout and a reference timer alike: bounds subtract the stall.
+const timedAgainstTimeout = <T>(work: () => Promise<T>) => timedAgainstTimer(work, TIMEOUT)
 
 /** A counted function with a short cooldown, so the tests also show the breaker probing again and caching resuming. */
 export const counted = (storage: RedisStorage) =>
