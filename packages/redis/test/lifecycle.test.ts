@@ -7,7 +7,7 @@ import { cacheValue, type ErrorReport, StorageError } from '@memokit/core'
 import { type RedisStorage, type RedisStorageOptions, redisStorage } from '@memokit/redis'
 import { createClient } from 'redis'
 import { uid } from './counted'
-import { disposer, envPort, type RedisProcess, redisCli, startRedisServer } from './servers'
+import { disposer, envPort, type RedisProcess, redisCli, startRedisServer, until } from './servers'
 
 const cleanup = disposer()
 const open = (options: RedisStorageOptions): RedisStorage => cleanup.track(redisStorage(options))
@@ -86,7 +86,7 @@ describe('close() under a running computation', () => {
     const call = cached(21)
     // close() once the lease is held: a fixed pause lost the race on a loaded CI machine, where connecting and
     // taking the lease took longer than it, and close() then came before there was any lease to extend.
-    while ((await raw.keys(`${prefix}*`)).length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    await until('the lease to be taken', async () => (await raw.keys(`${prefix}*`)).length > 0, 5000)
     await storage.close()
     expect(await call).toBe(42)
     // Extended every 100 ms while it could be; after close(), only until a whole lease had passed (at most 3

@@ -57,7 +57,8 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
   return stdout
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+/** Resolves once `check` answers true (a rejection counts as false), polled every 30 ms; throws naming `what` after `timeoutMs`. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await check().catch(() => false)) return
