@@ -18,10 +18,15 @@ export interface DeadlineQueue {
    */
   settle(deadline: Deadline): boolean
   /**
-   * `work` bounded: its value, or `failed(error)` when it rejects, or `timedOut()` when the deadline passes first
-   * (a late reply is then ignored, and its rejection handled, so nothing leaks as an unhandled rejection).
+   * `start(deadline)` bounded: started once its deadline is (so the work can see how long it has: `deadline.at`),
+   * its value, or `failed(error)` when it rejects or throws, or `timedOut()` when the deadline passes first (a late
+   * reply is then ignored, and its rejection handled, so nothing leaks as an unhandled rejection).
    */
-  bound<T>(work: PromiseLike<T> | T, timedOut: () => unknown, failed: (error: unknown) => unknown): Promise<T>
+  bound<T>(
+    start: (deadline: Deadline) => PromiseLike<T> | T,
+    timedOut: () => unknown,
+    failed: (error: unknown) => unknown,
+  ): Promise<T>
 }
 
 /**
@@ -100,17 +105,21 @@ export function createDeadlineQueue(timeoutMs: number): DeadlineQueue {
       unlink(item)
       return true
     },
-    bound(work, timedOut, failed) {
+    bound(start, timedOut, failed) {
       return new Promise((resolve, reject) => {
         const deadline = this.add(() => reject(timedOut()))
+        let work: unknown
+        try {
+          work = start(deadline)
+        } catch (error) {
+          work = Promise.reject(error)
+        }
         Promise.resolve(work).then(
           (value) => {
-            this.settle(deadline)
-            resolve(value)
+            if (this.settle(deadline)) resolve(value as never)
           },
           (error: unknown) => {
-            this.settle(deadline)
-            reject(failed(error))
+            if (this.settle(deadline)) reject(failed(error))
           },
         )
       })

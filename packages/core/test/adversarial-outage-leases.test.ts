@@ -23,7 +23,7 @@ function hangsAfterLease() {
       const work = hung ? new Promise(() => {}) : inner[op]?.(...args)
       if (op === 'acquireLease') hung = true
       return deadlines.bound(
-        work,
+        () => work,
         () => new Error(`${op} timed out after ${TIMEOUT_MS} ms`),
         (error) => error,
       )

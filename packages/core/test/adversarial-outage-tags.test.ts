@@ -20,7 +20,7 @@ function hangingStorage() {
       issued.push(name)
       const work = hung ? new Promise<T>(() => {}) : Promise.resolve().then(run)
       return deadlines.bound(
-        work,
+        () => work,
         () => new Error(`${name} timed out after ${TIMEOUT_MS} ms`),
         (error) => error,
       )

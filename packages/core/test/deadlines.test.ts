@@ -84,9 +84,39 @@ describe('DeadlineQueue.bound', () => {
 
   it('answers with the work, or its failure mapped, and leaves the queue', async () => {
     const queue = createDeadlineQueue(TIMEOUT)
-    await expect(queue.bound(Promise.resolve(7), timedOut, failed)).resolves.toBe(7)
-    await expect(queue.bound(Promise.reject(new Error('boom')), timedOut, failed)).rejects.toThrow('failed: boom')
-    await expect(queue.bound(3, timedOut, failed)).resolves.toBe(3)
+    await expect(queue.bound(() => Promise.resolve(7), timedOut, failed)).resolves.toBe(7)
+    await expect(queue.bound(() => Promise.reject(new Error('boom')), timedOut, failed)).rejects.toThrow('failed: boom')
+    await expect(queue.bound(() => 3, timedOut, failed)).resolves.toBe(3)
+  })
+
+  it('starts the work with its deadline, and maps a synchronous throw as a failure that leaves the queue', async () => {
+    const queue = createDeadlineQueue(TIMEOUT)
+    const before = performance.now()
+    let seen: number | undefined
+    await expect(
+      queue.bound(
+        (deadline) => {
+          seen = deadline.at
+          return 1
+        },
+        timedOut,
+        failed,
+      ),
+    ).resolves.toBe(1)
+    expect(seen).toBeGreaterThanOrEqual(before + TIMEOUT)
+    expect(seen).toBeLessThanOrEqual(performance.now() + TIMEOUT)
+    let thrown: Deadline | undefined
+    const throwing = queue.bound(
+      (deadline) => {
+        thrown = deadline
+        throw new Error('at once')
+      },
+      timedOut,
+      failed,
+    )
+    await expect(throwing).rejects.toThrow('failed: at once')
+    // Settled, not left to expire: a second settle finds nothing.
+    expect(queue.settle(thrown as Deadline)).toBe(false)
   })
 
   it('rejects with timedOut() at the deadline, and a late failure of the work goes nowhere', async () => {
@@ -95,7 +125,7 @@ describe('DeadlineQueue.bound', () => {
     const work = new Promise<number>((_, reject) => {
       rejectWork = reject
     })
-    const bounded = queue.bound(work, timedOut, failed)
+    const bounded = queue.bound(() => work, timedOut, failed)
     const outcome = bounded.then(
       () => 'resolved',
       (error: Error) => error.message,

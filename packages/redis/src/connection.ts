@@ -9,7 +9,7 @@ import { hint } from './hints'
 import type { Location } from './locate'
 import { mayHold, type StandaloneClient, untimed, withAbortSignal } from './node-redis'
 import { createOwnedClient, RECONNECT_MAX_DELAY_MS } from './owned-client'
-import { type ReadContext, settleRead, settleWithin } from './read'
+import { type ReadContext, settleRead } from './read'
 import type { Order } from './write-order'
 
 const NAME = 'redis'
@@ -104,12 +104,14 @@ export function createConnection(
       `redis ${op} on ${location.where()} timed out after ${operationTimeoutMs} ms (operationTimeoutMs): the server is slow, hung or unreachable`,
       { storage: NAME, op },
     )
-  const bounded = <T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T> =>
+  // `start` gets the operation's deadline: run hands it to its command (slot-moves.ts sends again until it).
+  const boundedStart = <T>(op: StorageOp, start: (deadline: Deadline) => PromiseLike<T> | T): Promise<T> =>
     deadlines.bound(
-      work,
+      start,
       () => timedOut(op),
       (error) => fail(op, error),
     )
+  const bounded = <T>(op: StorageOp, work: PromiseLike<T> | T): Promise<T> => boundedStart(op, () => work)
 
   // Sends a command once the first connect has settled; `arg` spares a read its closure (Connection.read).
   const send = <A, T>(command: ConnectionCommand<A, T>, arg: A, deadline: Deadline): Promise<T> => {
@@ -121,7 +123,7 @@ export function createConnection(
     }
   }
 
-  // What run's and read's bounding needs (read.ts): made once, not per operation.
+  // What read's bounding needs (read.ts): made once, not per operation.
   const context: ReadContext = { deadlines, settle: closeGate.leave, timedOut, fail, send }
 
   const run = <T>(
@@ -136,15 +138,10 @@ export function createConnection(
     }
     const after = order?.after
     if (gateOpen && after === undefined && (held === undefined || !held())) {
-      return settleWithin(
-        context,
-        op,
-        () => timedOut(op),
-        (deadline) => {
-          const sent = send(runCommand, command, deadline)
-          return order?.track?.(sent) ?? sent
-        },
-      )
+      return boundedStart(op, (deadline) => {
+        const sent = send(runCommand, command, deadline)
+        return order?.track?.(sent) ?? sent
+      })
     }
     // A command whose wait (for the first connect, or for the writes it must follow) timed out is never
     // sent: its caller was told it failed, and the commands issued since, which the client queued meanwhile, would
@@ -162,7 +159,7 @@ export function createConnection(
       abort?.abort()
       return timedOut(op)
     }
-    return settleWithin(context, op, lateFailure, (deadline) => {
+    const started = (deadline: Deadline): Promise<T> => {
       const issue = (): Promise<T> => {
         if (late) return Promise.resolve(undefined as T)
         if (held === undefined || !held()) return command(client, deadline)
@@ -183,11 +180,14 @@ export function createConnection(
       }
       order?.track?.(work)
       return work
-    }).catch((error: unknown) => {
-      // Stop waiting for a connect that outlives the timeout: later calls fail fast instead of waiting again.
-      gateOpen = true
-      throw error
-    })
+    }
+    return deadlines
+      .bound(started, lateFailure, (error) => fail(op, error))
+      .catch((error: unknown) => {
+        // Stop waiting for a connect that outlives the timeout: later calls fail fast instead of waiting again.
+        gateOpen = true
+        throw error
+      })
   }
 
   const settle = closeGate.leave

@@ -2,7 +2,7 @@ import type { StorageOp } from '@memokit/core'
 import { type Deadline, type DeadlineQueue, settleFailure, settleValue } from '@memokit/core/backend'
 import type { ConnectionCommand } from './client'
 
-/** What a bounded operation needs from its connection (connection.ts): made once per connection, not per one. */
+/** What a bounded read needs from its connection (connection.ts): made once per connection, not per read. */
 export interface ReadContext {
   readonly deadlines: DeadlineQueue
   /** The operation is over (in-flight count, idle bookkeeping). */
@@ -55,30 +55,6 @@ export function settleRead<A, T, R>(
         if (!context.deadlines.settle(deadline)) return
         context.settle()
         failWith(context.fail(op, error))
-      },
-    )
-  })
-}
-
-/**
- * Connection.run's bounding: `work` started once its deadline is (which it gets), and bounded by it. Settles with its
- * value, with `expired()` when the deadline passes first, or with its failure as a StorageError (`context.fail`).
- */
-export function settleWithin<T>(
-  context: ReadContext,
-  op: StorageOp,
-  expired: () => Error,
-  work: (deadline: Deadline) => Promise<T>,
-): Promise<T> {
-  const { deadlines } = context
-  return new Promise<T>((resolve, reject) => {
-    const deadline = deadlines.add(() => reject(expired()))
-    work(deadline).then(
-      (value) => {
-        if (deadlines.settle(deadline)) resolve(value)
-      },
-      (error: unknown) => {
-        if (deadlines.settle(deadline)) reject(context.fail(op, error))
       },
     )
   })
