@@ -26,7 +26,7 @@ afterAll(async () => {
 }, 15_000)
 
 function memjsClient(): memjs.Client {
-  const client = memjs.Client.create(server.address, { logger: quiet, timeout: 0.5, retries: 1 })
+  const client = memjs.Client.create(server.address, { logger: quiet, timeout: 2, retries: 1 })
   clients.push(client)
   return client
 }

@@ -15,7 +15,7 @@ let memcacheClient: MemcacheClient
 
 beforeAll(async () => {
   server = await startMemcached(PORT)
-  memjsClient = memjs.Client.create(server.address, { logger: { log: () => undefined }, timeout: 0.5, retries: 1 })
+  memjsClient = memjs.Client.create(server.address, { logger: { log: () => undefined }, timeout: 2, retries: 1 })
   memcacheClient = new MemcacheClient({ server: server.address, cmdTimeout: 1000 })
 }, 15_000)
 
@@ -148,7 +148,7 @@ describe('memjs multi-get: what it relies on in memjs', () => {
   })
 
   it('leaves no handler behind after hits, misses, one-key and two-key reads', async () => {
-    const client = memjs.Client.create(server.address, { logger: { log: () => undefined }, timeout: 0.5, retries: 1 })
+    const client = memjs.Client.create(server.address, { logger: { log: () => undefined }, timeout: 2, retries: 1 })
     try {
       const prefix = `gm${process.pid}-handlers`
       const storage = memcachedStorage({ client: fromMemjs(client), prefix })

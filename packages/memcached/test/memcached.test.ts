@@ -20,7 +20,7 @@ let memcacheClient: MemcacheClient
 
 beforeAll(async () => {
   server = await startMemcached(PORT)
-  memjsClient = memjs.Client.create(server.address, { logger: quiet, timeout: 0.5, retries: 1 })
+  memjsClient = memjs.Client.create(server.address, { logger: quiet, timeout: 2, retries: 1 })
   memcacheClient = new MemcacheClient({ server: server.address, cmdTimeout: 1000 })
 }, 15_000)
 

@@ -16,7 +16,7 @@ const { closers } = file
 
 const connect: Record<string, () => MemcachedClient> = {
   memjs: () => {
-    const c = memjs.Client.create(file.server.address, { logger: { log: () => undefined }, timeout: 0.5, retries: 1 })
+    const c = memjs.Client.create(file.server.address, { logger: { log: () => undefined }, timeout: 2, retries: 1 })
     closers.push(() => c.close())
     return fromMemjs(c)
   },
