@@ -1,5 +1,5 @@
 // Core's bus protocol (encode/decode never throws on bad input) and memoryBus, the in-process transport.
-import { describe, expect, it } from '@jest/globals'
+import { describe, expect, it, jest } from '@jest/globals'
 import { type BusMessage, type BusState, memoryBus } from '@memokit/core'
 import { BUS_PROTOCOL_VERSION, busChannelFor, decodeBusMessage, encodeBusPayload } from '../src/bus-protocol'
 
@@ -111,5 +111,21 @@ describe('memoryBus', () => {
     await bus.publish('c', 'gone')
     await delivered()
     expect(one.heard).toEqual(['kept', 'after'])
+  })
+
+  it("delivers under jest's default fake timers, which fake queueMicrotask and setImmediate too", async () => {
+    // A service's tests of its two tiers often fake every timer; delivery must not wait for them to advance.
+    jest.useFakeTimers()
+    try {
+      const bus = memoryBus()
+      const one = listen()
+      await bus.subscribe('c', one.handlers)
+      await bus.publish('c', 'm1')
+      await bus.publish('c', 'm2')
+      for (let i = 0; i < 5; i++) await Promise.resolve()
+      expect(one.heard).toEqual(['m1', 'm2'])
+    } finally {
+      jest.useRealTimers()
+    }
   })
 })

@@ -11,7 +11,7 @@
 import type { Entry } from '@memokit/core'
 import { type Deadline, settleFailure, settleValue } from '@memokit/core/backend'
 import type { MemcachedClient } from './client'
-import { type MultiReader, READ_MULTI, type ReadMulti } from './memjs-multi'
+import { type MultiReader, READ_MULTI, type ReadMulti, soon } from './memjs-multi'
 import type { Found, Reads } from './reads'
 import type { Runner } from './run'
 import { asText, type Remembered, type Versioned } from './versioned'
@@ -85,7 +85,7 @@ class Hit implements MultiReader {
       sent = ctx.readMulti(this)
     } catch (error) {
       // Never a callback before GET_THEN has returned: core registers the read's flight after that.
-      queueMicrotask(() => this.onError(error))
+      soon(() => this.onError(error))
       return true
     }
     if (!sent) {

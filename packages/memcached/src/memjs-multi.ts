@@ -117,6 +117,15 @@ interface Batch {
 
 const batches = new WeakMap<MemjsServerLike, Batch>()
 
+// Node's queueMicrotask makes an AsyncResource and a bound function per call (about 45 ns per batch, and code to
+// re-optimize after each full GC); `then` on a settled promise queues the same microtask, which fake timers don't hold.
+const SETTLED = Promise.resolve()
+
+/** Runs `task` in a microtask of this tick, as queueMicrotask would. */
+export function soon(task: () => void): void {
+  void SETTLED.then(task)
+}
+
 // The reply's values in the order of `batch.keys`. memcached answers in the order of the requests and skips the
 // absent keys, so each reply's key is looked for from where the previous one was found.
 function collector(keys: readonly string[]): {
@@ -202,7 +211,7 @@ export function memjsReadMulti(client: MemjsMultiLike, reader: MultiReader): boo
   const { keys } = reader
   const server = client.server(keys[0] as string)
   if (server === null || server === undefined) {
-    queueMicrotask(() => reader.onError(new Error('No servers available')))
+    soon(() => reader.onError(new Error('No servers available')))
     return true
   }
   if ((client.servers?.length ?? 1) > 1 && keys.some((key) => client.server(key) !== server)) return false
@@ -211,7 +220,7 @@ export function memjsReadMulti(client: MemjsMultiLike, reader: MultiReader): boo
     // The first reads of the tick: their keys as they are (a repeated key is just read twice).
     const created: Batch = { keys, seen: undefined, readers: [reader] }
     batches.set(server, created)
-    queueMicrotask(() => flush(client, server, created))
+    soon(() => flush(client, server, created))
     return true
   }
   if (batch.seen === undefined) {
