@@ -41,7 +41,7 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'no answer'>
   }
 }
 
-it('answers a read, a batch of reads and a cached hit while jest fakes the timers', async () => {
+it('answers a read, a batch of reads, a cached hit and a miss while jest fakes the timers', async () => {
   const storage = memcachedStorage({ client: fromMemjs(client), prefix: `faketimers-${process.pid}` })
   await storage.set('ns', 'a', { v: 1 })
   await storage.set('ns', 'b', { v: 2 })
@@ -68,6 +68,11 @@ it('answers a read, a batch of reads and a cached hit while jest fakes the timer
   ])
   expect(await within(cached(7), 2_000)).toEqual({ n: 7 })
   expect(runs).toBe(1)
+  // A miss: its read, lease, computation and fenced write.
+  expect(await within(cached(8), 2_000)).toEqual({ n: 8 })
+  expect(runs).toBe(2)
+  expect(await within(cached(8), 2_000)).toEqual({ n: 8 })
+  expect(runs).toBe(2)
   jest.useRealTimers()
   await storage.close?.()
 })
