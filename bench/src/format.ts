@@ -47,6 +47,6 @@ export function header(cfg: BenchConfig): string {
     `memokit bench — ${new Date().toISOString()}`,
     `Node ${process.version} (${process.platform}/${process.arch}), ${cpu} x${cpus().length}`,
     `memokit from: ${memokitSource()}`,
-    `mode: ${cfg.quick ? 'quick (smoke run, figures not meaningful)' : 'full'}; ${cfg.rounds} rounds x ${cfg.sliceMs} ms per contender (after ${cfg.settleMs} ms untimed), interleaved; gc: ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'exposed' : 'NOT exposed (run with --expose-gc)'}`,
+    `mode: ${cfg.quick ? 'quick (smoke run, figures not meaningful)' : 'full'}; ${cfg.rounds} rounds x ${cfg.sliceMs} ms per contender (after ${cfg.settleMs}-${cfg.settleMaxMs} ms untimed, until V8's compiler is idle), interleaved; gc: ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'exposed' : 'NOT exposed (run with --expose-gc)'}`,
   ].join('\n')
 }

@@ -1,4 +1,5 @@
 import { fmtRatio } from './format'
+import { otherThreadsCpuMs, settle } from './settle'
 
 /** Run-wide settings, from the command line. */
 export interface BenchConfig {
@@ -11,18 +12,18 @@ export interface BenchConfig {
   /** Warm-up time per contender before the rounds, ms. */
   readonly warmupMs: number
   /**
-   * Untimed run of a contender after the GC before each of its slices, ms. A full GC marks optimized code that
-   * embeds objects it found dead for deoptimization ("weak objects" in `--trace-deopt`), so without it every
-   * slice began by re-optimizing its contender's code: more functions on a path, more slice spent unoptimized
-   * (memcached's one-at-a-time hit measured 0.82-0.94 of the raw read with none, 0.93-0.97 with 1,000 hits).
+   * Untimed run of a contender after the GC before each of its slices, at least this many ms, then on until the
+   * compiler has re-optimized what the GC deoptimized (settle.ts), up to `settleMaxMs`. Without it every slice
+   * began by re-optimizing its contender's code: more functions on a path, more slice spent unoptimized.
    */
   readonly settleMs: number
+  readonly settleMaxMs: number
 }
 
 export function makeConfig(quick: boolean): BenchConfig {
   return quick
-    ? { quick, rounds: 2, sliceMs: 20, warmupMs: 30, settleMs: 2 }
-    : { quick, rounds: 15, sliceMs: 150, warmupMs: 400, settleMs: 50 }
+    ? { quick, rounds: 2, sliceMs: 20, warmupMs: 30, settleMs: 2, settleMaxMs: 2 }
+    : { quick, rounds: 15, sliceMs: 150, warmupMs: 400, settleMs: 50, settleMaxMs: 400 }
 }
 
 /**
@@ -189,16 +190,25 @@ export async function measure(
     const j = Math.floor(Math.random() * (i + 1))
     ;[order[i], order[j]] = [order[j] as Contender, order[i] as Contender]
   }
+  const settled: number[] = []
+  // Per contender, the lowest share of a timed slice its process's other threads used (settle.ts).
+  const steady = new Map<Contender, number>()
   for (let r = 0; r < cfg.rounds; r++) {
     for (let k = 0; k < order.length; k++) {
       const c = order[(k + r) % order.length] as Contender
       const batch = batches.get(c) ?? 1
       gc()
-      await runFor(c.loop, batch, cfg.settleMs)
+      settled.push(await settle((ms) => runFor(c.loop, batch, ms), cfg.settleMs, cfg.settleMaxMs, steady.get(c)))
+      const [cpu, start] = [otherThreadsCpuMs(), now()]
       samples.get(c)?.push(await runFor(c.loop, batch, cfg.sliceMs))
+      if (cpu !== undefined) {
+        const share = ((otherThreadsCpuMs() ?? cpu) - cpu) / (now() - start)
+        steady.set(c, Math.min(share, steady.get(c) ?? share))
+      }
     }
     log(`  round ${r + 1}/${cfg.rounds}`)
   }
+  log(`  settled after each GC: median ${median(settled)} ms, max ${Math.max(...settled)} ms`)
   const base = samples.get(baseline) ?? []
   const baseMedian = median(base)
   const bestRatio = (names: readonly string[]): number => {
