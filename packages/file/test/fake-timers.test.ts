@@ -1,59 +1,25 @@
-// A service's own tests often run under jest's default fake timers, which also fake queueMicrotask, setImmediate and
-// process.nextTick. docs/recipes.md promises that memokit's hits and misses answer there as with real timers: this
-// file holds the file storage to it (node:fs/promises, whose callbacks fake timers don't touch).
+// A service's own tests often run under jest's default fake timers. docs/recipes.md promises that memokit's hits and
+// misses answer there as with real timers: held here for the file storage (node:fs/promises, whose callbacks fake
+// timers don't touch).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, expect, it, jest } from '@jest/globals'
-import { cacheValue } from '@memokit/core'
+import { afterAll, describe, it, jest } from '@jest/globals'
 import { fileStorage } from '@memokit/file'
+import { runFakeTimersChecks } from '@memokit/storage-test-suite'
 
 const dir = mkdtempSync(join(tmpdir(), 'memokit-fake-timers-'))
-// Taken before any test fakes the clock: the bound on how long a read may take stays a real one.
-const realSetTimeout = setTimeout
-const realClearTimeout = clearTimeout
-
-afterEach(() => {
-  jest.useRealTimers()
-})
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** `work`'s value, or 'no answer' when it has not settled after `ms` of real time. */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | 'no answer'> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<'no answer'>((resolve) => {
-    timer = realSetTimeout(() => resolve('no answer'), ms)
-  })
-  try {
-    return await Promise.race([work, late])
-  } finally {
-    realClearTimeout(timer)
-  }
-}
-
-it('answers a read, a cached hit and a miss while jest fakes the timers', async () => {
-  const storage = fileStorage({ dir, prefix: 'faketimers' })
-  await storage.set('ns', 'a', { v: 1 })
-  let runs = 0
-  const cached = cacheValue(
-    async (n: number) => {
-      runs++
-      return { n }
-    },
-    { storage, name: 'fake-timers', ttl: 60_000 },
-  )
-  expect(await cached(7)).toEqual({ n: 7 })
-
-  jest.useFakeTimers()
-  expect(await within(storage.get('ns', 'a'), 2_000)).toMatchObject({ value: { v: 1 } })
-  expect(await within(cached(7), 2_000)).toEqual({ n: 7 })
-  expect(runs).toBe(1)
-  // A miss: its read, computation and write, then a hit.
-  expect(await within(cached(8), 2_000)).toEqual({ n: 8 })
-  expect(runs).toBe(2)
-  expect(await within(cached(8), 2_000)).toEqual({ n: 8 })
-  expect(runs).toBe(2)
-})
+runFakeTimersChecks(
+  { describe, it },
+  {
+    name: 'file',
+    open: ({ prefix }) => fileStorage({ dir, prefix }),
+    fake: () => jest.useFakeTimers(),
+    restore: () => jest.useRealTimers(),
+  },
+)

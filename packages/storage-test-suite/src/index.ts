@@ -16,6 +16,7 @@ import { createSuite } from './harness'
 import type { StorageContractOptions, TestRunner } from './types'
 
 export { type CloseChecksOptions, runCloseChecks } from './close-flow'
+export { type FakeTimersChecksOptions, runFakeTimersChecks } from './fake-timers'
 export { type LeaseFlowOptions, runLeaseFlowChecks } from './lease-flow'
 export type { ScopeCheckOptions, StorageContractOptions, StorageFactory, TestRunner } from './types'
 
