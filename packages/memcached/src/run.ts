@@ -49,6 +49,9 @@ export interface Runner {
 }
 
 const NAME = 'memcached'
+// Taken when this module loads: the turn `countCommands` waits for is the event loop's, not a timer a test fakes
+// (jest's useFakeTimers() fakes setImmediate: a delete after a refused write waited until the test moved the clock).
+const nextTurn = setImmediate
 
 /**
  * The runner of a storage whose server is `where` (for messages): every failure becomes a StorageError naming the
@@ -153,7 +156,7 @@ function countCommands(call: Call): { readonly call: Call; landed(work: Promise<
     if (settled === 'no' || pending > 0) return
     // After a failure, checked again a turn later: a speculative branch of the failed body (withState) may send its
     // next command from the reply just counted.
-    if (settled === 'rejected') setImmediate(() => pending === 0 && done())
+    if (settled === 'rejected') nextTurn(() => pending === 0 && done())
     else done()
   }
   const answered = (): void => {

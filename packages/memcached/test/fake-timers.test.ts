@@ -8,6 +8,9 @@ import { fromMemjs, memcachedStorage } from '../src'
 import { type MemcachedServer, portFromEnv, startMemcached } from './memcached-server'
 
 const PORT = portFromEnv('MEMCACHED_FAKE_TIMERS_PORT', 11338)
+// Taken before any test fakes the clock.
+const realSetTimeout = setTimeout
+const realClearTimeout = clearTimeout
 let server: MemcachedServer
 let client: memjs.Client
 
@@ -30,3 +33,26 @@ runFakeTimersChecks(
     restore: () => jest.useRealTimers(),
   },
 )
+
+// A refused write's key stays ordered until a turn of the event loop after its last reply (a branch of the failed
+// write may still send a command): that turn must be the event loop's, not a timer the test fakes.
+describe('memcached under fake timers, after a refused write', () => {
+  it('answers a delete of the key', async () => {
+    const storage = memcachedStorage({ client: fromMemjs(client), prefix: `refused-${process.pid}` })
+    jest.useFakeTimers()
+    let timer: NodeJS.Timeout | undefined
+    try {
+      // Over memcached's 1 MB item limit: the server refuses it.
+      await expect(storage.set('ns', 'k', 'x'.repeat(2_000_000))).rejects.toThrow(/refused/)
+      const late = new Promise<'no answer'>((resolve) => {
+        timer = realSetTimeout(() => resolve('no answer'), 2_000)
+      })
+      expect(await Promise.race([storage.delete('ns', 'k'), late])).toBe(false)
+    } finally {
+      realClearTimeout(timer)
+      jest.useRealTimers()
+      // Bounded: close() waits for the key's writes, which hang with the delete when they do.
+      await Promise.race([storage.close(), new Promise((resolve) => realSetTimeout(resolve, 2_000))])
+    }
+  })
+})
