@@ -30,6 +30,7 @@ export function hasLoneSurrogate(text: string): boolean {
 }
 
 export { GET_THEN, type GetThen, settleFailure, settleValue } from './get-then'
+export { soon } from './soon'
 
 /** The message of an Error, or the thrown value as text. */
 export function messageOf(error: unknown): string {

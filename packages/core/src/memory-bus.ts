@@ -1,4 +1,5 @@
 import type { Bus, BusHandlers, BusState } from './bus'
+import { soon } from './soon'
 
 /**
  * An in-process {@link Bus}: for tests, and for several tiered storages in one process. Messages are delivered in
@@ -55,8 +56,7 @@ export function memoryBus(): MemoryBus {
         return Promise.resolve()
       }
       const receivers = [...(channels.get(channel) ?? [])]
-      // A promise, not queueMicrotask: jest's fake timers hold queueMicrotask back, and a service's tests use them.
-      void Promise.resolve().then(() => {
+      soon(() => {
         for (const handlers of receivers) safely(() => handlers.message(payload))
       })
       return Promise.resolve()

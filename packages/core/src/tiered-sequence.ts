@@ -5,6 +5,7 @@
  */
 import type { Bus } from './bus'
 import { type BusInvalidation, type BusMessage, encodeBusPayload } from './bus-protocol'
+import { soon } from './soon'
 import type { TieredFlushReason } from './tiered-options'
 
 export interface Publisher {
@@ -73,8 +74,8 @@ function createBatches(publish: (invalidation: BusInvalidation) => void) {
     for (const b of batches) if (b.op === op && b.namespace === namespace) open = b
     // A microtask, not setImmediate: the writes of a burst whose L2 replies came in one read resolve in the same
     // microtask turn, and the message still leaves before the caller's `await set()` resumes (it is queued ahead),
-    // so no write waits for the event loop. A promise, not queueMicrotask: fake timers (jest's) don't hold it back.
-    if (batches.length === 0) void Promise.resolve().then(flush)
+    // so no write waits for the event loop.
+    if (batches.length === 0) soon(flush)
     if (open === undefined) {
       open = { op, namespace, keys: [], chars: 0 }
       batches.push(open)

@@ -9,9 +9,9 @@
  * read would, under the same deadline. fast-path.property.test.ts and get-then.test.ts hold the two paths equal.
  */
 import type { Entry } from '@memokit/core'
-import { type Deadline, settleFailure, settleValue } from '@memokit/core/backend'
+import { type Deadline, settleFailure, settleValue, soon } from '@memokit/core/backend'
 import type { MemcachedClient } from './client'
-import { type MultiReader, READ_MULTI, type ReadMulti, soon } from './memjs-multi'
+import { type MultiReader, READ_MULTI, type ReadMulti } from './memjs-multi'
 import type { Found, Reads } from './reads'
 import type { Runner } from './run'
 import { asText, type Remembered, type Versioned } from './versioned'

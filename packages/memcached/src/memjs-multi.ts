@@ -7,6 +7,8 @@
  * (`server(key)`, `onResponse`, `onError`, `write`), the way memjs sends its own multi-reply `stats`, so they share
  * its connection, its request timeout and the order of its other requests.
  */
+
+import { soon } from '@memokit/core/backend'
 import type { MemjsResponseLike } from './memjs-cas'
 
 /** A memjs server connection (memjs 1.x `Server`), as memjs's own commands use it. */
@@ -116,15 +118,6 @@ interface Batch {
 }
 
 const batches = new WeakMap<MemjsServerLike, Batch>()
-
-// Node's queueMicrotask makes an AsyncResource and a bound function per call (about 45 ns per batch, and code to
-// re-optimize after each full GC); `then` on a settled promise queues the same microtask, which fake timers don't hold.
-const SETTLED = Promise.resolve()
-
-/** Runs `task` in a microtask of this tick, as queueMicrotask would. */
-export function soon(task: () => void): void {
-  void SETTLED.then(task)
-}
 
 // The reply's values in the order of `batch.keys`. memcached answers in the order of the requests and skips the
 // absent keys, so each reply's key is looked for from where the previous one was found.
