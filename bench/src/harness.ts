@@ -1,5 +1,5 @@
 import { fmtRatio } from './format'
-import { otherThreadsCpuMs, settle } from './settle'
+import { createSettler } from './settle'
 
 /** Run-wide settings, from the command line. */
 export interface BenchConfig {
@@ -190,25 +190,18 @@ export async function measure(
     const j = Math.floor(Math.random() * (i + 1))
     ;[order[i], order[j]] = [order[j] as Contender, order[i] as Contender]
   }
-  const settled: number[] = []
-  // Per contender, the lowest share of a timed slice its process's other threads used (settle.ts).
-  const steady = new Map<Contender, number>()
+  const settler = createSettler<Contender>(cfg.settleMs, cfg.settleMaxMs)
   for (let r = 0; r < cfg.rounds; r++) {
     for (let k = 0; k < order.length; k++) {
       const c = order[(k + r) % order.length] as Contender
       const batch = batches.get(c) ?? 1
       gc()
-      settled.push(await settle((ms) => runFor(c.loop, batch, ms), cfg.settleMs, cfg.settleMaxMs, steady.get(c)))
-      const [cpu, start] = [otherThreadsCpuMs(), now()]
-      samples.get(c)?.push(await runFor(c.loop, batch, cfg.sliceMs))
-      if (cpu !== undefined) {
-        const share = ((otherThreadsCpuMs() ?? cpu) - cpu) / (now() - start)
-        steady.set(c, Math.min(share, steady.get(c) ?? share))
-      }
+      await settler.settle(c, (ms) => runFor(c.loop, batch, ms))
+      samples.get(c)?.push(await settler.timed(c, () => runFor(c.loop, batch, cfg.sliceMs)))
     }
     log(`  round ${r + 1}/${cfg.rounds}`)
   }
-  log(`  settled after each GC: median ${median(settled)} ms, max ${Math.max(...settled)} ms`)
+  log(`  settled after each GC: ${settler.summary()}`)
   const base = samples.get(baseline) ?? []
   const baseMedian = median(base)
   const bestRatio = (names: readonly string[]): number => {

@@ -35,7 +35,8 @@ type Call = (k: number) => Promise<unknown>
 const rounds = Number(process.argv[2] ?? 15)
 const hits = Number(process.argv[3] ?? 4000)
 const only = process.env.MC_ONLY
-// Untimed hits after each round's GC, as the harness's settleMs: `MC_WARM=0` times the re-optimization too.
+// Untimed hits after each round's GC, as the harness's settle (src/settle.ts): `MC_WARM=0` times the
+// re-optimization too; on some VMs 1000 is too few (bench/HISTORY.md, eighteenth session).
 const warm = Number(process.env.MC_WARM ?? 1000)
 const flight = Number(process.env.MC_FLIGHT ?? 1)
 const beforeDir = process.env.MC_BEFORE

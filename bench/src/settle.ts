@@ -42,7 +42,7 @@ export function otherThreadsCpuMs(): number | undefined {
  * under a tenth of a step or under 1.5 times `steadyShare` (their share of the contender's timed slices), or
  * `maxMs` in all. Returns the ms spent.
  */
-export async function settle(
+async function settle(
   run: (ms: number) => Promise<unknown>,
   minMs: number,
   maxMs: number,
@@ -65,4 +65,40 @@ export async function settle(
     before = after
   }
   return spent
+}
+
+/** The settles of one table: each contender's untimed run after its GC, and its timed slice. */
+export interface Settler<K> {
+  /** Settles `key`'s contender after the GC (`run(ms)` runs it for about ms). */
+  settle(key: K, run: (ms: number) => Promise<unknown>): Promise<void>
+  /** Times `key`'s slice with `slice()`, noting the share of it the process's other threads used. */
+  timed<T>(key: K, slice: () => Promise<T>): Promise<T>
+  /** The median and longest settle so far, for the log. */
+  summary(): string
+}
+
+/** A {@link Settler}: at least `minMs`, at most `maxMs` per settle. */
+export function createSettler<K>(minMs: number, maxMs: number): Settler<K> {
+  const spent: number[] = []
+  // Per contender, the lowest share of a timed slice its process's other threads used.
+  const steady = new Map<K, number>()
+  return {
+    async settle(key, run) {
+      spent.push(await settle(run, minMs, maxMs, steady.get(key)))
+    },
+    async timed(key, slice) {
+      const cpu = otherThreadsCpuMs()
+      const start = performance.now()
+      const result = await slice()
+      if (cpu !== undefined) {
+        const share = ((otherThreadsCpuMs() ?? cpu) - cpu) / (performance.now() - start)
+        steady.set(key, Math.min(share, steady.get(key) ?? share))
+      }
+      return result
+    },
+    summary() {
+      const sorted = [...spent].sort((a, b) => a - b)
+      return `median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms`
+    },
+  }
 }
